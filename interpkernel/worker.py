@@ -1,0 +1,303 @@
+"""The worker loop: what runs *inside* each worker interpreter.
+
+The host boots a worker once (`boot`), then for every cell puts a task on the
+worker's task queue and makes the interpreter call `run_next` on the host's
+worker thread.  A worker also runs one service thread of its own, which
+
+- interrupts the running cell on request: it schedules ``KeyboardInterrupt``
+  on the cell's thread (``PyThreadState_SetAsyncExc`` has to be called from
+  inside the same interpreter) and wakes any interruptible wait; ``time.sleep``
+  is made such a wait here, so sleeping cells stop too;
+- sends buffered output at most `output.FLUSH_INTERVAL` after it was written.
+
+Task:  ``(seq, label, source, inputs, outputs, fresh_namespace)``
+Done:  ``(seq, 'done', (outputs, result, error, exception, started, finished))``
+where result/error/exception are pickled or None.
+"""
+
+import ast
+import builtins
+import linecache
+import os
+import pickle
+import select
+import struct
+import sys
+import threading
+import time
+import tokenize
+import io
+
+from . import _xi, output, transfer, transport
+from .errors import MissingOutputError
+from .probe import refusal
+
+__all__ = ['boot', 'run_next', 'cell_filename', 'interrupt_message', 'STOP_MESSAGE']
+
+_MESSAGE = struct.Struct('q')   # one interrupt request: the seq to interrupt (0: any)
+_STOP = -1                      # the seq that ends the service thread instead
+STOP_MESSAGE = _MESSAGE.pack(_STOP)
+
+
+def interrupt_message(seq=0):
+    """The interrupt-pipe message asking to interrupt cell `seq` (0: whichever runs)."""
+    return _MESSAGE.pack(seq)
+_RUNTIME_DIR = os.path.dirname(__file__)
+
+RUNTIME = None
+
+
+def cell_filename(label):
+    """The file name a cell's code is compiled under, as tracebacks show it."""
+    return f'<cell {label}>'
+
+
+def boot(config):
+    """Set the worker up (called once, by the host, in the new interpreter)."""
+    global RUNTIME
+    name, tasks, events, doorbell, interrupts = pickle.loads(config)
+    RUNTIME = _Runtime(name, tasks, events, doorbell, interrupts)
+
+
+def run_next():
+    """Run the next task on the queue (called by the host, once per cell)."""
+    RUNTIME.run_next()
+
+
+class _Runtime:
+    def __init__(self, name, tasks, events, doorbell, interrupts):
+        self.name = name
+        self._tasks, self._events, self._doorbell = tasks, events, doorbell
+        self._interrupts = interrupts
+        self._cancel_r, self._cancel_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._flush_r, self._flush_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        transport.set_cancel_fd(self._cancel_r)
+        self._lock = threading.Lock()
+        self._running = None        # seq of the cell running now
+        self._last = 0              # seq of the latest cell, for stray output
+        self._cell_thread = None
+        self._interrupted = False
+        self._set_async_exc = None
+
+        self.outbox = output.Outbox(self._emit, self._wake_service, self._seq_for_output)
+        sys.stdout = output.CellStream('stdout', self.outbox)
+        sys.stderr = output.CellStream('stderr', self.outbox)
+        output.install_display_hook(self.outbox)
+        builtins.display = output.display
+        _patch_threads_to_remember_their_cell(self)
+        time.sleep = _interruptible_sleep
+        self._service = threading.Thread(target=self._serve, name='interpkernel-service')
+        self._service.start()
+
+    # -- events --
+
+    def _emit(self, event):
+        self._events.put(event)
+        self._doorbell.ring()
+
+    def _wake_service(self):
+        try:
+            os.write(self._flush_w, b'\0')
+        except BlockingIOError:
+            pass
+
+    def _seq_for_output(self):
+        thread = threading.current_thread()
+        seq = getattr(thread, '_interpkernel_seq', None)
+        if seq is None:
+            seq = self._running if self._running is not None else self._last
+        return seq
+
+    # -- the service thread --
+
+    def _serve(self):
+        poller = select.poll()
+        poller.register(self._interrupts.fileno(), select.POLLIN)
+        poller.register(self._flush_r, select.POLLIN)
+        while True:
+            wait = self.outbox.flush_due()
+            ready = {fd for fd, _ in poller.poll(None if wait is None else wait * 1000)}
+            if self._flush_r in ready:
+                transport.drain(self._flush_r)
+            if self._interrupts.fileno() in ready:
+                if not self._handle_interrupts():
+                    self.outbox.flush()
+                    return
+
+    def _handle_interrupts(self):
+        data = os.read(self._interrupts.fileno(), _MESSAGE.size * 64)
+        for (seq,) in _MESSAGE.iter_unpack(data):
+            if seq == _STOP:
+                return False
+            self._interrupt(seq)
+        return True
+
+    def _interrupt(self, seq):
+        with self._lock:
+            if self._running is None or seq not in (0, self._running):
+                return  # that cell is over: an interrupt must not hit the next one
+            self._async_exc(self._cell_thread, KeyboardInterrupt)
+            self._interrupted = True
+        try:
+            os.write(self._cancel_w, b'\0')
+        except BlockingIOError:
+            pass
+
+    def _async_exc(self, thread_id, exc_type):
+        if self._set_async_exc is None:
+            import ctypes  # only once a worker is first interrupted
+            func = ctypes.pythonapi.PyThreadState_SetAsyncExc
+            func.argtypes = (ctypes.c_ulong, ctypes.c_void_p)
+            self._set_async_exc = func
+        self._set_async_exc(thread_id, None if exc_type is None else id(exc_type))
+
+    # -- cells --
+
+    def _begin(self, seq):
+        transport.drain(self._cancel_r)
+        with self._lock:
+            self._running = self._last = seq
+            self._cell_thread = threading.get_ident()
+
+    def _end(self):
+        with self._lock:
+            if self._interrupted:
+                self._async_exc(self._cell_thread, None)  # drop one not yet raised
+                self._interrupted = False
+            self._running = None
+
+    def run_next(self):
+        seq, label, source, inputs, outputs, fresh = self._tasks.get()
+        started = time.perf_counter()
+        namespace = _fresh_namespace() if fresh else sys.modules['__main__'].__dict__
+        error = result = None
+        self._begin(seq)
+        try:
+            try:
+                namespace.update(transfer.decode_values(inputs))
+                result = _execute(source, label, namespace)
+            except BaseException as exc:
+                error = exc
+            finally:
+                self._end()
+        except KeyboardInterrupt as exc:   # arrived after the cell's own code ended
+            self._end()
+            error = error or exc
+        sys.stdout, sys.stderr = self.outbox_streams()
+        encoded = ()
+        if error is None:
+            try:
+                if result is not None:
+                    result = pickle.dumps(output.format_result(result[0]))
+                encoded = _collect_outputs(namespace, outputs)
+            except BaseException as exc:
+                error, result = exc, None
+        error_content = exception = None
+        if error is not None:
+            error_content, exception = _describe_error(error)
+        self.outbox.flush()
+        finished = time.perf_counter()
+        self._emit((seq, 'done', (encoded, result, error_content, exception, started, finished)))
+
+    def outbox_streams(self):
+        """Fresh stdout/stderr writers, in case the cell replaced or closed them."""
+        return output.CellStream('stdout', self.outbox), output.CellStream('stderr', self.outbox)
+
+
+def _fresh_namespace():
+    return {'__name__': '__main__', '__builtins__': builtins}
+
+
+def _patch_threads_to_remember_their_cell(runtime):
+    """Threads started by a cell keep sending their output to that cell."""
+    original_start = threading.Thread.start
+
+    def start(self):
+        self._interpkernel_seq = runtime._running if runtime._running is not None else runtime._last
+        return original_start(self)
+
+    threading.Thread.start = start
+
+
+_real_sleep = time.sleep
+
+
+def _interruptible_sleep(secs):
+    """time.sleep that an interrupt of the worker can cut short."""
+    if not isinstance(secs, (int, float)):
+        return _real_sleep(secs)   # let the real one raise its TypeError
+    if secs < 0:
+        raise ValueError('sleep length must be non-negative')
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        transport.wait_readable([], deadline)
+
+
+def _execute(source, label, namespace):
+    """Run a cell IPython-style; return (value,) of a last expression, else None."""
+    filename = cell_filename(label)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | flags)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
+        last = ast.Expression(tree.body.pop().value)
+    _run_code(compile(tree, filename, 'exec', flags), namespace)
+    if last is None:
+        return None
+    value = _run_code(compile(last, filename, 'eval', flags), namespace)
+    return None if value is None else (value,)
+
+
+def _run_code(code, namespace):
+    value = eval(code, namespace)
+    if code.co_flags & 0x80:     # CO_COROUTINE: the cell used top-level await
+        import asyncio
+        value = asyncio.run(value)
+    return value
+
+
+def _ends_with_semicolon(source):
+    """IPython's rule: a trailing ';' on the last line hides the result."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER,
+            tokenize.DEDENT, tokenize.INDENT}
+    meaningful = [t for t in tokens if t.type not in skip]
+    return bool(meaningful) and meaningful[-1].string == ';'
+
+
+def _collect_outputs(namespace, outputs):
+    missing = [name for name in outputs if name not in namespace]
+    if missing:
+        raise MissingOutputError(missing)
+    values = {name: namespace[name] for name in outputs}
+    return transfer.encode_values(values, snapshot=False, direction='out of the worker')
+
+
+def _user_traceback(tb):
+    """Drop the runtime's own frames from the front of a traceback."""
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+        tb = tb.tb_next
+    return tb
+
+
+def _describe_error(exc):
+    """(Jupyter ``error`` content, pickled exception or None) for a failed cell."""
+    import traceback
+    replacement = refusal(exc)
+    if replacement is not None and replacement is not exc:
+        replacement.__cause__ = None
+        replacement.__suppress_context__ = True
+        exc = replacement.with_traceback(exc.__traceback__)
+    exc.__traceback__ = _user_traceback(exc.__traceback__)
+    lines = ''.join(traceback.format_exception(exc)).rstrip('\n').split('\n')
+    content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': lines}
+    try:
+        import cloudpickle
+        exception = cloudpickle.dumps(exc)
+    except Exception:
+        exception = None   # the host raises a generic error carrying the traceback
+    return pickle.dumps(content), exception
