@@ -39,6 +39,7 @@ _BOOT = ("__import__('sys').path[:] = _interpkernel_path\n"
          "__import__('interpkernel.worker').worker.boot(_interpkernel_boot)\n"
          "del _interpkernel_path, _interpkernel_boot\n")
 _RUN_NEXT = "__import__('interpkernel.worker').worker.run_next()"
+_SHUTDOWN = "__import__('interpkernel.worker').worker.shutdown()"
 _JOIN_TIMEOUT = 10.0   # seconds close() waits for a worker whose cell ignores interrupts
 
 
@@ -91,7 +92,9 @@ class _Worker:
 
     def _teardown(self):
         self._pump.remove(self)
-        self._interrupts.send(worker_module.STOP_MESSAGE)
+        failure = _xi.run(self._iid, _SHUTDOWN)
+        if failure is not None:
+            log.warning('worker %r did not shut down cleanly:\n%s', self.name, failure)
         try:
             _xi.destroy(self._iid)
         finally:

@@ -32,11 +32,10 @@ from . import _xi, output, transfer, transport
 from .errors import MissingOutputError
 from .probe import refusal
 
-__all__ = ['boot', 'run_next', 'cell_filename', 'interrupt_message', 'STOP_MESSAGE']
+__all__ = ['boot', 'run_next', 'shutdown', 'cell_filename', 'interrupt_message']
 
 _MESSAGE = struct.Struct('q')   # one interrupt request: the seq to interrupt (0: any)
 _STOP = -1                      # the seq that ends the service thread instead
-STOP_MESSAGE = _MESSAGE.pack(_STOP)
 
 
 def interrupt_message(seq=0):
@@ -64,6 +63,11 @@ def run_next():
     RUNTIME.run_next()
 
 
+def shutdown():
+    """Stop the service thread and release every descriptor (called before destroy)."""
+    RUNTIME.shutdown()
+
+
 class _Runtime:
     def __init__(self, name, tasks, events, doorbell, interrupts):
         self.name = name
@@ -88,6 +92,16 @@ class _Runtime:
         time.sleep = _interruptible_sleep
         self._service = threading.Thread(target=self._serve, name='interpkernel-service')
         self._service.start()
+
+    def shutdown(self):
+        self._interrupts.send(_MESSAGE.pack(_STOP))
+        self._service.join()
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        transport.set_cancel_fd(None)
+        for fd in (self._cancel_r, self._cancel_w, self._flush_r, self._flush_w):
+            os.close(fd)
+        for handle in (self._interrupts, self._doorbell):
+            handle.close()
 
     # -- events --
 

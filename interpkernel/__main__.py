@@ -1,0 +1,3 @@
+from interpkernel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""Running cells on the pool: inputs, outputs, namespaces, results, failures, lifecycle."""
+
+import gc
+import os
+import threading
+
+import pytest
+
+from interpkernel import (ExecutionFailed, MissingOutputError, Pool, PoolClosed,
+                          UnknownWorkerError, WorkerBusyError)
+
+from conftest import streamed
+
+
+def test_inputs_go_in_and_outputs_come_back(pool):
+    assert pool.run('y = x * 2\nz = [y] * 2', {'x': 21}, ['y', 'z']) == {'y': 42, 'z': [42, 42]}
+
+
+def test_no_outputs_requested_returns_empty_dict(pool):
+    assert pool.run('a = 1') == {}
+
+
+def test_last_expression_is_an_ipython_style_execute_result(pool):
+    future = pool.submit('x = 5\nx + 1')
+    future.result()
+    assert future.execute_result == {'data': {'text/plain': '6'}, 'metadata': {}}
+    assert future.events[-1].msg_type == 'execute_result'
+
+
+def test_trailing_semicolon_hides_the_result(pool):
+    future = pool.submit('1 + 1;')
+    future.result()
+    assert future.execute_result is None
+
+
+def test_none_result_is_not_shown(pool):
+    future = pool.submit('None')
+    future.result()
+    assert future.execute_result is None
+
+
+def test_rich_repr_of_last_expression(pool):
+    source = ('class Card:\n'
+              '    def _repr_html_(self): return "<b>card</b>"\n'
+              '    def __repr__(self): return "Card()"\n'
+              'Card()')
+    future = pool.submit(source)
+    future.result()
+    assert future.execute_result['data'] == {'text/plain': 'Card()', 'text/html': '<b>card</b>'}
+
+
+def test_top_level_await_runs(pool):
+    assert pool.run('import asyncio\nawait asyncio.sleep(0)\nv = 3', outputs=['v']) == {'v': 3}
+
+
+def test_anonymous_cells_get_a_fresh_namespace(pool):
+    pool.run('leftover = 1')
+    with pytest.raises(NameError):
+        pool.run('leftover')
+
+
+def test_named_worker_keeps_its_namespace(pool):
+    pool.run('counter = 10', worker='keeper')
+    pool.run('counter += 1', worker='keeper')
+    assert pool.run('pass', outputs=['counter'], worker='keeper') == {'counter': 11}
+    assert any(w.name == 'keeper' and w.named for w in pool.workers)
+
+
+def test_named_workers_are_separate_interpreters(pool):
+    pool.run('import sys; sys.marker = "one"', worker='one')
+    assert pool.run('import sys; m = getattr(sys, "marker", None)', outputs=['m'],
+                    worker='two') == {'m': None}
+
+
+def test_cells_run_on_different_threads_and_interpreters(pool):
+    futures = [pool.submit('import threading, time\n'
+                           'time.sleep(0.2)\ntid = threading.get_ident()', outputs=['tid'])
+               for _ in range(2)]
+    tids = {f.result()['tid'] for f in futures}
+    assert len(tids) == 2
+    assert {f.worker for f in futures} == {'#0', '#1'}
+
+
+def test_timings_are_ordered_and_name_the_worker(pool):
+    future = pool.submit('x = sum(range(1000))')
+    future.result()
+    t = future.timings
+    assert t.queued <= t.started <= t.finished
+    assert t.worker in ('#0', '#1') and t.ran >= 0 and t.waited >= 0
+
+
+def test_exception_keeps_its_type_and_the_cells_line_numbers(pool):
+    future = pool.submit('a = 1\n\ndef f():\n    return 1 / 0\nf()', label='7')
+    with pytest.raises(ZeroDivisionError) as info:
+        future.result()
+    assert isinstance(info.value.__cause__, ExecutionFailed)
+    text = '\n'.join(future.error['traceback'])
+    assert 'File "<cell 7>", line 5, in <module>' in text
+    assert 'File "<cell 7>", line 4, in f' in text
+    assert 'interpkernel' not in text   # the runtime's own frames are hidden
+    assert future.error['ename'] == 'ZeroDivisionError'
+    assert future.events[-1].msg_type == 'error'
+
+
+def test_exception_of_a_class_defined_in_the_cell(pool):
+    future = pool.submit('class Oops(Exception):\n    pass\nraise Oops("custom")')
+    with pytest.raises(Exception, match='custom') as info:
+        future.result()
+    assert type(info.value).__name__ == 'Oops'
+
+
+def test_unpicklable_exception_still_reports_its_traceback(pool):
+    source = ('class Odd(Exception):\n'
+              '    def __init__(self, a, b):\n'
+              '        super().__init__(a)\n'
+              'raise Odd(1, 2)')
+    future = pool.submit(source)
+    with pytest.raises(Exception) as info:
+        future.result()
+    assert 'Odd' in '\n'.join(future.error['traceback'])
+    assert isinstance(info.value, ExecutionFailed) or type(info.value).__name__ == 'Odd'
+
+
+@pytest.mark.parametrize('source, error', [
+    ('raise SystemExit(3)', SystemExit),
+    ('def r(): return r()\nr()', RecursionError),
+    ("b = bytearray(1 << 62)", MemoryError),
+    ('raise KeyboardInterrupt', KeyboardInterrupt),
+])
+def test_worker_survives_every_kind_of_failure(source, error):
+    with Pool(1) as own:
+        own.run('kept = 1', worker='w')
+        with pytest.raises(error):
+            own.run(source, worker='w')
+        assert own.run('kept += 1', outputs=['kept'], worker='w') == {'kept': 2}
+
+
+def test_syntax_error_is_raised_at_submit_and_nothing_runs(pool):
+    with pytest.raises(SyntaxError) as info:
+        pool.submit('x = (1,\ny = 2', label='9')
+    assert info.value.filename == '<cell 9>'
+
+
+def test_missing_output_is_a_clear_error(pool):
+    with pytest.raises(MissingOutputError, match="did not set 'nope'"):
+        pool.run('x = 1', outputs=['x', 'nope'])
+
+
+@pytest.mark.parametrize('kwargs, error, message', [
+    ({'inputs': [1]}, TypeError, 'inputs must be a dict'),
+    ({'inputs': {'not a name': 1}}, ValueError, 'identifiers'),
+    ({'outputs': 'x'}, TypeError, 'list of names'),
+    ({'outputs': ['1x']}, ValueError, 'identifiers'),
+    ({'worker': '#0'}, ValueError, "not starting with '#'"),
+    ({'worker': 3}, ValueError, 'worker must be None or a name'),
+])
+def test_bad_submit_arguments_are_refused(pool, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        pool.submit('pass', **kwargs)
+
+
+def test_bad_pool_size_is_refused():
+    for size in (0, -1, 1.5, '2'):
+        with pytest.raises(ValueError, match='positive int'):
+            Pool(size)
+
+
+def test_unknown_worker_is_named_in_the_error(pool):
+    pool.run('pass', worker='known')
+    with pytest.raises(UnknownWorkerError, match="no worker named 'ghost'.*'known'"):
+        pool.interrupt('ghost')
+    with pytest.raises(UnknownWorkerError):
+        pool.close_worker('ghost')
+
+
+def test_close_worker_refuses_a_busy_worker_unless_forced():
+    with Pool(1) as own:
+        future = own.submit('import time\ntime.sleep(60)', worker='busy')
+        while own.submit('pass').result() is None or future.worker is None:
+            pass
+        with pytest.raises(WorkerBusyError, match="'busy' is running cell"):
+            own.close_worker('busy')
+        own.close_worker('busy', force=True)
+        with pytest.raises(KeyboardInterrupt):
+            future.result(timeout=10)
+        assert 'busy' not in [w.name for w in own.workers]
+
+
+def test_submit_after_close_raises():
+    own = Pool(1)
+    own.close()
+    with pytest.raises(PoolClosed):
+        own.submit('pass')
+    own.close()   # closing twice is harmless
+
+
+def test_close_cancels_queued_cells():
+    own = Pool(1)
+    first = own.submit('import time\ntime.sleep(60)')
+    queued = own.submit('pass')
+    while not first.running():
+        pass
+    own.close()
+    assert queued.cancelled()
+    with pytest.raises(KeyboardInterrupt):
+        first.result()
+
+
+def _open_fds():
+    return len(os.listdir('/proc/self/fd'))
+
+
+def test_closing_leaks_no_threads_or_file_descriptors():
+    Pool(1).close()           # first use loads modules and caches once
+    gc.collect()
+    threads, fds = threading.active_count(), _open_fds()
+    for _ in range(3):
+        with Pool(2) as own:
+            own.run('print("x")')
+            own.run('y = 1', worker='named')
+    gc.collect()
+    assert threading.active_count() == threads
+    assert _open_fds() == fds
+
+
+def test_output_reaches_the_right_cell_when_cells_run_together(pool):
+    futures = [pool.submit(f'for i in range(200):\n    print("cell{n}", i)')
+               for n in range(4)]
+    for n, future in enumerate(futures):
+        future.result()
+        lines = streamed(future).splitlines()
+        assert lines == [f'cell{n} {i}' for i in range(200)]
