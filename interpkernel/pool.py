@@ -137,19 +137,25 @@ class _Worker:
         self.current, self.state = future, 'running'
         future._worker, future._started = self.name, time.perf_counter()
         self._futures[future.seq] = future
-        self._tasks.put(future._task)
-        failure = _xi.run(self._iid, _RUN_NEXT)
-        self.drain()
-        done = self._done.pop(future.seq, None)
-        future._task = None
-        self.current, self.state = None, 'idle'
-        self.cells_run += 1
-        if failure is not None or done is None:
-            detail = failure.strip().splitlines()[-1] if failure else 'no result came back'
-            self._replace()
-            future.set_exception(WorkerLost(self.name, detail))
-        else:
-            _complete(future, done)
+        try:
+            self._tasks.put(future._task)
+            failure = _xi.run(self._iid, _RUN_NEXT)
+            self.drain()
+            done = self._done.pop(future.seq, None)
+            if failure is not None or done is None:
+                detail = failure.strip().splitlines()[-1] if failure else 'no result came back'
+                self._replace()
+                future.set_exception(WorkerLost(self.name, detail))
+            else:
+                _complete(future, done)
+        except BaseException as exc:  # a runtime fault: the future must not hang
+            if not future.done():
+                future.set_exception(exc)
+            log.exception('worker %r failed to run cell %s', self.name, future.label)
+        finally:
+            future._task = None
+            self.current, self.state = None, 'idle'
+            self.cells_run += 1
 
     def _replace(self):
         """Swap a broken interpreter for a fresh one (its namespace is lost)."""

@@ -28,10 +28,15 @@ from .probe import refusal
 __all__ = ['encode', 'decode', 'encode_values', 'decode_values']
 
 
+_INT64 = range(-2 ** 63, 2 ** 63)
+
+
 def _is_native(value):
     kind = type(value)
     if kind is tuple:
         return all(_is_native(item) for item in value)
+    if kind is int:
+        return value in _INT64   # the interpreter layer shares 64-bit ints only
     return kind in _xi.NATIVE_TYPES
 
 

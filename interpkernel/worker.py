@@ -301,7 +301,7 @@ def _user_traceback(tb):
 def _describe_error(exc):
     """(Jupyter ``error`` content, pickled exception or None) for a failed cell."""
     import traceback
-    replacement = refusal(exc)
+    replacement = refusal(exc) if isinstance(exc, ImportError) else None
     if replacement is not None and replacement is not exc:
         replacement.__cause__ = None
         replacement.__suppress_context__ = True

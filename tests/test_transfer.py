@@ -1,0 +1,129 @@
+"""Values crossing between interpreters: native, buffers, pickles, modules, failures."""
+
+import array
+import collections
+import fractions
+import threading
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from interpkernel import Pool, TransferError
+from interpkernel.transfer import decode, encode
+
+
+def _round_trip(pool, value):
+    return pool.run('out = value', {'value': value}, ['out'])['out']
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.binary(),
+                    st.floats(allow_nan=False))
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                            st.dictionaries(st.text(max_size=5), inner, max_size=4),
+                            st.frozensets(st.integers(), max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values)
+def test_values_round_trip_through_a_worker_unchanged(shared_pool, value):
+    result = _round_trip(shared_pool, value)
+    assert result == value and type(result) is type(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_encode_decode_is_the_identity(value):
+    assert decode(encode(value)) == value
+
+
+@pytest.fixture(scope='module')
+def shared_pool():
+    with Pool(1) as own:
+        yield own
+
+
+def test_nan_and_big_ints_survive(shared_pool):
+    result = _round_trip(shared_pool, (float('nan'), 10 ** 100))
+    assert result[0] != result[0] and result[1] == 10 ** 100
+
+
+def test_rich_stdlib_values_keep_their_types(shared_pool):
+    value = [collections.Counter('abca'), fractions.Fraction(1, 3), {1, 2}, bytearray(b'xy'),
+             array.array('d', [1.5, 2.5])]
+    assert _round_trip(shared_pool, value) == value
+
+
+def test_function_defined_in_the_notebook_works_with_its_globals(shared_pool):
+    namespace = {}
+    exec('SCALE = 3\ndef scale(x):\n    return SCALE * x\nsquare = lambda v: v * v', namespace)
+    result = shared_pool.run('r = scale(2), square(5)',
+                             {'scale': namespace['scale'], 'square': namespace['square']}, ['r'])
+    assert result == {'r': (6, 25)}
+
+
+def test_class_defined_in_the_notebook_crosses_by_value(shared_pool):
+    namespace = {'__name__': '__main__'}
+    exec('class Point:\n    def __init__(self, x): self.x = x\n'
+         '    def double(self): return Point(self.x * 2)', namespace)
+    point = namespace['Point'](4)
+    result = shared_pool.run('d = p.double()\nname = type(d).__name__', {'p': point}, ['d', 'name'])
+    assert result['name'] == 'Point' and result['d'].x == 8
+
+
+def test_functions_defined_in_a_worker_come_back_and_run(shared_pool):
+    result = shared_pool.run('base = 10\ndef add(v):\n    return base + v', outputs=['add'])
+    assert result['add'](5) == 15
+
+
+def test_modules_cross_by_reference(shared_pool):
+    import json
+    result = shared_pool.run('same = mod.dumps([1])\nname = mod.__name__', {'mod': json},
+                             ['same', 'name'])
+    assert result == {'same': '[1]', 'name': 'json'}
+
+
+def test_memoryview_is_shared_not_copied(shared_pool):
+    buffer = bytearray(16)
+    shared_pool.run('view[0] = 7', {'view': memoryview(buffer)})
+    assert buffer[0] == 7
+
+
+def test_bytearray_is_copied(shared_pool):
+    buffer = bytearray(b'abc')
+    result = shared_pool.run('data[0] = 120', {'data': buffer}, ['data'])
+    assert buffer == bytearray(b'abc') and result['data'] == bytearray(b'xbc')
+
+
+@pytest.mark.parametrize('make, type_name, hint', [
+    (lambda tmp_path: open(tmp_path / 'f', 'w'), '_io.TextIOWrapper', 'open the file inside the cell'),
+    (lambda tmp_path: (i for i in range(3)), 'generator', 'list(...)'),
+    (lambda tmp_path: threading.Lock(), '_thread.lock', 'Channel'),
+])
+def test_value_that_cannot_cross_names_the_variable_and_assigns_nothing(
+        shared_pool, tmp_path, make, type_name, hint):
+    bad = make(tmp_path)
+    shared_pool.run('fine = 1', worker='target')
+    with pytest.raises(TransferError) as info:
+        shared_pool.submit('never = 1', {'ok': 1, 'bad': bad}, worker='target')
+    message = str(info.value)
+    assert "'bad'" in message and type_name in message and hint in message
+    assert info.value.name == 'bad'
+    leftovers = shared_pool.run('names = sorted(n for n in dir() if not n.startswith("__"))',
+                                outputs=['names'], worker='target')['names']
+    assert 'fine' in leftovers and 'ok' not in leftovers and 'never' not in leftovers
+    if hasattr(bad, 'close'):
+        bad.close()
+
+
+def test_output_that_cannot_cross_names_the_variable(shared_pool):
+    with pytest.raises(TransferError, match=r"'gen' \(generator\) out of the worker"):
+        shared_pool.run('gen = (i for i in range(3))', outputs=['gen'])
+
+
+def test_input_whose_module_refuses_subinterpreters_is_explained(shared_pool):
+    numpy = pytest.importorskip('numpy')
+    with pytest.raises(TransferError, match=r"'arr'.*'numpy' cannot be imported in a subinterpreter"):
+        shared_pool.run('pass', {'arr': numpy.arange(3)})
