@@ -153,7 +153,7 @@ class _Worker:
                 future.set_exception(exc)
             log.exception('worker %r failed to run cell %s', self.name, future.label)
         finally:
-            future._task = None
+            future._task = future._inputs = None
             self.current, self.state = None, 'idle'
             self.cells_run += 1
 
@@ -376,8 +376,10 @@ class Pool:
                 ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         encoded = transfer.encode_values(inputs, snapshot=False)
         future = CellFuture(seq, label, self._interrupt_future)
-        # The encoded inputs may view the caller's buffers: the task keeps them alive.
+        # Until the cell is done the future holds the inputs themselves: encoded
+        # buffers are views of them, and channels cross as handles on them.
         future._task = (seq, label, source, encoded, outputs, worker is None)
+        future._inputs = inputs
         if on_event is not None:
             future.add_event_listener(on_event)
         with self._lock:

@@ -306,8 +306,12 @@ def _describe_error(exc):
         replacement.__cause__ = None
         replacement.__suppress_context__ = True
         exc = replacement.with_traceback(exc.__traceback__)
-    exc.__traceback__ = _user_traceback(exc.__traceback__)
-    lines = ''.join(traceback.format_exception(exc)).rstrip('\n').split('\n')
+    tb = _user_traceback(exc.__traceback__)
+    if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
+        lines = traceback.format_exception_only(exc)
+    else:
+        lines = traceback.format_exception(exc.with_traceback(tb))
+    lines = ''.join(lines).rstrip('\n').split('\n')
     content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': lines}
     try:
         import cloudpickle

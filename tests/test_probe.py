@@ -1,0 +1,49 @@
+"""Modules that refuse subinterpreters: a clear error in cells, and a cached probe."""
+
+import pytest
+
+from interpkernel import Pool, SubinterpreterImportError, probe_import
+from interpkernel import probe
+
+pytest.importorskip('numpy')
+
+
+@pytest.fixture(scope='module')
+def pool():
+    with Pool(1) as own:
+        yield own
+
+
+def test_importing_numpy_in_a_worker_names_the_module_and_the_way_out(pool):
+    future = pool.submit('import json\nimport numpy as np', worker='w')
+    with pytest.raises(SubinterpreterImportError) as info:
+        future.result()
+    message = str(info.value)
+    assert "'numpy' cannot be imported in a subinterpreter" in message
+    assert "engine 'host'" in message
+    assert isinstance(info.value, ImportError) and info.value.module == 'numpy'
+    assert 'File "<cell' in '\n'.join(future.error['traceback'])   # the cell's line, not ours
+
+
+def test_worker_is_usable_after_the_refusal(pool):
+    with pytest.raises(ImportError):
+        pool.run('import numpy', worker='w')
+    assert pool.run('import json\nv = json.dumps(1)', outputs=['v'], worker='w') == {'v': '1'}
+
+
+def test_probe_tells_in_advance():
+    assert probe_import('json') is None
+    assert 'does not support loading in subinterpreters' in probe_import('numpy')
+    assert 'No module named' in probe_import('no_such_module_anywhere')
+
+
+def test_probe_caches_its_answer(monkeypatch):
+    probe_import('csv')
+    monkeypatch.setattr(probe._xi, 'create', lambda: pytest.fail('probed twice'))
+    assert probe_import('csv') is None
+
+
+@pytest.mark.parametrize('name', ['', 'a b', 'os;print(1)', 3])
+def test_probe_refuses_bad_module_names(name):
+    with pytest.raises(ValueError, match='dotted name'):
+        probe_import(name)
