@@ -3,22 +3,36 @@
 The runtime: a `Pool` of subinterpreter workers (each with its own GIL on its
 own thread), CSP `Channel`s with `select` that any interpreter can use, and
 the errors they raise.
+
+Names are loaded on first use, so that a worker interpreter, which imports
+only what cells need, boots in a few milliseconds.
 """
 
-from .channels import Channel, select
-from .errors import (ChannelClosed, ChannelEmpty, ChannelFull, ExecutionFailed,
-                     InterpkernelError, MissingOutputError, PoolClosed,
-                     SubinterpreterImportError, TransferError, UnknownWorkerError,
-                     WorkerBusyError, WorkerLost)
-from .futures import CellFuture, Event, Timings
-from .pool import Pool, WorkerStatus
-from .probe import probe_import
+import importlib
 
-__all__ = [
-    'Pool', 'CellFuture', 'Event', 'Timings', 'WorkerStatus',
-    'Channel', 'select', 'probe_import',
-    'InterpkernelError', 'TransferError', 'MissingOutputError',
-    'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
-    'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
-    'WorkerLost', 'PoolClosed', 'ExecutionFailed',
-]
+_EXPORTS = {
+    'Pool': 'pool', 'WorkerStatus': 'pool',
+    'CellFuture': 'futures', 'Event': 'futures', 'Timings': 'futures',
+    'Channel': 'channels', 'select': 'channels',
+    'probe_import': 'probe',
+    'InterpkernelError': 'errors', 'TransferError': 'errors',
+    'MissingOutputError': 'errors', 'ChannelClosed': 'errors', 'ChannelEmpty': 'errors',
+    'ChannelFull': 'errors', 'SubinterpreterImportError': 'errors',
+    'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
+    'PoolClosed': 'errors', 'ExecutionFailed': 'errors',
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'.{module}', __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

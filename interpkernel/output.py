@@ -15,8 +15,7 @@ Events are tuples ``(seq, msg_type, content)`` whose content follows the
 Jupyter message spec; everything but ``stream`` content is pickled.
 """
 
-import importlib.abc
-import importlib.util
+import importlib.machinery
 import io
 import pickle
 import sys
@@ -191,7 +190,7 @@ def _make_shell(outbox):
     return shell
 
 
-class _ShellInstaller(importlib.abc.MetaPathFinder):
+class _ShellInstaller:
     """Installs the worker shell right after IPython's interactiveshell module loads."""
 
     _TARGET = 'IPython.core.interactiveshell'
@@ -203,12 +202,12 @@ class _ShellInstaller(importlib.abc.MetaPathFinder):
         if fullname != self._TARGET:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return spec
         loader, outbox = spec.loader, self._outbox
 
-        class Loader(importlib.abc.Loader):
+        class Loader:
             def create_module(self, spec):
                 return loader.create_module(spec)
 

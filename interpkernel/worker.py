@@ -25,8 +25,6 @@ import struct
 import sys
 import threading
 import time
-import tokenize
-import io
 
 from . import _xi, output, transfer, transport
 from .errors import MissingOutputError
@@ -273,6 +271,8 @@ def _run_code(code, namespace):
 
 def _ends_with_semicolon(source):
     """IPython's rule: a trailing ';' on the last line hides the result."""
+    import io
+    import tokenize
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
