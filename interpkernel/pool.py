@@ -186,8 +186,16 @@ class _Worker:
                 else:
                     future._deliver(msg_type, pickle.loads(content))
 
-    def interrupt(self, seq=0):
-        """Raise KeyboardInterrupt in cell `seq` (0: whichever runs) if it runs here."""
+    def interrupt(self, seq=None):
+        """Raise KeyboardInterrupt in cell `seq` (None: the current one) if it runs here.
+
+        A cell handed to the interpreter but not yet begun is interrupted as it begins.
+        """
+        current = self.current
+        if seq is None:
+            if current is None:
+                return
+            seq = current.seq
         if self.state in ('idle', 'running'):
             self._interrupts.send(worker_module.interrupt_message(seq))
 

@@ -32,12 +32,12 @@ from .probe import refusal
 
 __all__ = ['boot', 'run_next', 'shutdown', 'cell_filename', 'interrupt_message']
 
-_MESSAGE = struct.Struct('q')   # one interrupt request: the seq to interrupt (0: any)
+_MESSAGE = struct.Struct('q')   # one interrupt request: the seq of the cell to interrupt
 _STOP = -1                      # the seq that ends the service thread instead
 
 
-def interrupt_message(seq=0):
-    """The interrupt-pipe message asking to interrupt cell `seq` (0: whichever runs)."""
+def interrupt_message(seq):
+    """The interrupt-pipe message asking to interrupt cell `seq`."""
     return _MESSAGE.pack(seq)
 _RUNTIME_DIR = os.path.dirname(__file__)
 
@@ -79,6 +79,7 @@ class _Runtime:
         self._last = 0              # seq of the latest cell, for stray output
         self._cell_thread = None
         self._interrupted = False
+        self._early_interrupt = None   # seq of a cell interrupted before it began
         self._set_async_exc = None
 
         self.outbox = output.Outbox(self._emit, self._wake_service, self._seq_for_output)
@@ -146,7 +147,9 @@ class _Runtime:
 
     def _interrupt(self, seq):
         with self._lock:
-            if self._running is None or seq not in (0, self._running):
+            if seq != self._running:
+                if seq > self._last:   # handed to us but not begun: raise as it begins
+                    self._early_interrupt = seq
                 return  # that cell is over: an interrupt must not hit the next one
             self._async_exc(self._cell_thread, KeyboardInterrupt)
             self._interrupted = True
@@ -166,10 +169,12 @@ class _Runtime:
     # -- cells --
 
     def _begin(self, seq):
+        """Mark cell `seq` running; True if it was interrupted before it began."""
         transport.drain(self._cancel_r)
         with self._lock:
             self._running = self._last = seq
             self._cell_thread = threading.get_ident()
+            return self._early_interrupt == seq
 
     def _end(self):
         with self._lock:
@@ -183,9 +188,11 @@ class _Runtime:
         started = time.perf_counter()
         namespace = _fresh_namespace() if fresh else sys.modules['__main__'].__dict__
         error = result = None
-        self._begin(seq)
+        interrupted_early = self._begin(seq)
         try:
             try:
+                if interrupted_early:
+                    raise KeyboardInterrupt
                 namespace.update(transfer.decode_values(inputs))
                 result = _execute(source, label, namespace)
             except BaseException as exc:

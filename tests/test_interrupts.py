@@ -97,3 +97,13 @@ def test_sleep_keeps_its_argument_checks(pool):
         pool.run('import time\ntime.sleep(-1)')
     with pytest.raises(TypeError):
         pool.run('import time\ntime.sleep("1")')
+
+
+def test_interrupt_right_as_a_cell_is_handed_over_is_not_lost(pool):
+    for _ in range(20):
+        future = pool.submit('import time\ntime.sleep(60)', worker='race')
+        while not future.running():
+            pass
+        future.interrupt()
+        with pytest.raises(KeyboardInterrupt):
+            future.result(timeout=10)
