@@ -85,8 +85,8 @@ class SubinterpreterImportError(InterpkernelError, ImportError):
 
     def __str__(self):
         return (f'{self.module!r} cannot be imported in a subinterpreter ({self.detail}); '
-                f"run this cell in the host interpreter (engine 'host') "
-                f'or on a cluster engine instead')
+                f'run this cell in the host interpreter instead '
+                f'(%%interp --engine host), or on a cluster engine')
 
 
 class UnknownWorkerError(InterpkernelError, LookupError):

@@ -56,6 +56,8 @@ class CellFuture(concurrent.futures.Future):
         events: list of `Event`, in the order the cell produced them.
         execute_result: the last expression's mimebundle content, or None.
         error: the Jupyter ``error`` content if the cell failed, else None.
+        skipped_outputs: (name, reason) of outputs that stayed in the worker
+            (only with ``strict_outputs=False``).
     """
 
     def __init__(self, seq, label, interrupter):
@@ -64,6 +66,7 @@ class CellFuture(concurrent.futures.Future):
         self.events = []
         self.execute_result = None
         self.error = None
+        self.skipped_outputs = ()
         self._listeners = []
         self._events_lock = threading.Lock()
         self._interrupter = interrupter

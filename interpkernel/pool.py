@@ -27,7 +27,7 @@ import time
 import weakref
 from typing import NamedTuple
 
-from . import _xi, transfer, worker as worker_module
+from . import _xi, execution, transfer, worker as worker_module
 from .errors import (ExecutionFailed, PoolClosed, UnknownWorkerError, WorkerBusyError,
                      WorkerLost)
 from .futures import CellFuture, log
@@ -216,8 +216,9 @@ class _Worker:
 
 def _complete(future, done):
     """Resolve `future` from the worker's done message."""
-    outputs, result, error, exception, started, finished = done
+    outputs, skipped, result, error, exception, started, finished = done
     future._started, future._finished = started, finished
+    future.skipped_outputs = skipped
     if error is not None:
         future.error = pickle.loads(error)
         future._deliver('error', future.error)
@@ -345,7 +346,7 @@ class Pool:
         return f'<interpkernel.Pool size={self.size} {state}>'
 
     def submit(self, source, inputs=None, outputs=(), *, worker=None, label=None,
-               on_event=None):
+               on_event=None, strict_outputs=True):
         """Run the cell `source` and return its `CellFuture`.
 
         Args:
@@ -359,6 +360,9 @@ class Pool:
                 worker with a fresh namespace.
             label: how tracebacks name the cell (default: its number).
             on_event: optional callable, called with each `Event`.
+            strict_outputs: if false, outputs the cell did not set are left
+                out of the result, and values that cannot move stay in the
+                worker, listed in ``future.skipped_outputs`` as (name, reason).
 
         Raises:
             SyntaxError: the cell does not parse; nothing was sent.
@@ -380,13 +384,14 @@ class Pool:
             raise ValueError(f"worker must be None or a name not starting with '#', got {worker!r}")
         seq = next(self._seq)
         label = str(seq) if label is None else str(label)
-        compile(source, worker_module.cell_filename(label), 'exec',
+        compile(source, execution.cell_filename(label), 'exec',
                 ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         encoded = transfer.encode_values(inputs, snapshot=False)
         future = CellFuture(seq, label, self._interrupt_future)
         # Until the cell is done the future holds the inputs themselves: encoded
         # buffers are views of them, and channels cross as handles on them.
-        future._task = (seq, label, source, encoded, outputs, worker is None)
+        future._task = (seq, label, source, encoded, outputs, bool(strict_outputs),
+                        worker is None)
         future._inputs = inputs
         if on_event is not None:
             future.add_event_listener(on_event)

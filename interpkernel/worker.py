@@ -10,14 +10,12 @@ worker thread.  A worker also runs one service thread of its own, which
   is made such a wait here, so sleeping cells stop too;
 - sends buffered output at most `output.FLUSH_INTERVAL` after it was written.
 
-Task:  ``(seq, label, source, inputs, outputs, fresh_namespace)``
-Done:  ``(seq, 'done', (outputs, result, error, exception, started, finished))``
+Task:  ``(seq, label, source, inputs, outputs, strict_outputs, fresh_namespace)``
+Done:  ``(seq, 'done', (outputs, skipped, result, error, exception, started, finished))``
 where result/error/exception are pickled or None.
 """
 
-import ast
 import builtins
-import linecache
 import os
 import pickle
 import select
@@ -26,11 +24,10 @@ import sys
 import threading
 import time
 
-from . import _xi, output, transfer, transport
-from .errors import MissingOutputError
-from .probe import refusal
+from . import execution, output, transfer, transport
+from .errors import MissingOutputError, TransferError
 
-__all__ = ['boot', 'run_next', 'shutdown', 'cell_filename', 'interrupt_message']
+__all__ = ['boot', 'run_next', 'shutdown', 'interrupt_message']
 
 _MESSAGE = struct.Struct('q')   # one interrupt request: the seq of the cell to interrupt
 _STOP = -1                      # the seq that ends the service thread instead
@@ -39,14 +36,8 @@ _STOP = -1                      # the seq that ends the service thread instead
 def interrupt_message(seq):
     """The interrupt-pipe message asking to interrupt cell `seq`."""
     return _MESSAGE.pack(seq)
-_RUNTIME_DIR = os.path.dirname(__file__)
 
 RUNTIME = None
-
-
-def cell_filename(label):
-    """The file name a cell's code is compiled under, as tracebacks show it."""
-    return f'<cell {label}>'
 
 
 def boot(config):
@@ -184,7 +175,7 @@ class _Runtime:
             self._running = None
 
     def run_next(self):
-        seq, label, source, inputs, outputs, fresh = self._tasks.get()
+        seq, label, source, inputs, outputs, strict, fresh = self._tasks.get()
         started = time.perf_counter()
         namespace = _fresh_namespace() if fresh else sys.modules['__main__'].__dict__
         error = result = None
@@ -194,7 +185,7 @@ class _Runtime:
                 if interrupted_early:
                     raise KeyboardInterrupt
                 namespace.update(transfer.decode_values(inputs))
-                result = _execute(source, label, namespace)
+                result = execution.execute(source, label, namespace)
             except BaseException as exc:
                 error = exc
             finally:
@@ -203,20 +194,21 @@ class _Runtime:
             self._end()
             error = error or exc
         sys.stdout, sys.stderr = self.outbox_streams()
-        encoded = ()
+        encoded = skipped = ()
         if error is None:
             try:
                 if result is not None:
                     result = pickle.dumps(output.format_result(result[0]))
-                encoded = _collect_outputs(namespace, outputs)
+                encoded, skipped = _collect_outputs(namespace, outputs, strict)
             except BaseException as exc:
                 error, result = exc, None
         error_content = exception = None
         if error is not None:
-            error_content, exception = _describe_error(error)
+            error_content, exception = execution.describe_error(error)
         self.outbox.flush()
         finished = time.perf_counter()
-        self._emit((seq, 'done', (encoded, result, error_content, exception, started, finished)))
+        self._emit((seq, 'done', (encoded, skipped, result, error_content, exception,
+                                  started, finished)))
 
     def outbox_streams(self):
         """Fresh stdout/stderr writers, in case the cell replaced or closed them."""
@@ -252,77 +244,25 @@ def _interruptible_sleep(secs):
         transport.wait_readable([], deadline)
 
 
-def _execute(source, label, namespace):
-    """Run a cell IPython-style; return (value,) of a last expression, else None."""
-    filename = cell_filename(label)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | flags)
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
-        last = ast.Expression(tree.body.pop().value)
-    _run_code(compile(tree, filename, 'exec', flags), namespace)
-    if last is None:
-        return None
-    value = _run_code(compile(last, filename, 'eval', flags), namespace)
-    return None if value is None else (value,)
+def _collect_outputs(namespace, outputs, strict):
+    """Encode the output values: (encoded pairs, skipped (name, reason) pairs).
 
-
-def _run_code(code, namespace):
-    value = eval(code, namespace)
-    if code.co_flags & 0x80:     # CO_COROUTINE: the cell used top-level await
-        import asyncio
-        value = asyncio.run(value)
-    return value
-
-
-def _ends_with_semicolon(source):
-    """IPython's rule: a trailing ';' on the last line hides the result."""
-    import io
-    import tokenize
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER,
-            tokenize.DEDENT, tokenize.INDENT}
-    meaningful = [t for t in tokens if t.type not in skip]
-    return bool(meaningful) and meaningful[-1].string == ';'
-
-
-def _collect_outputs(namespace, outputs):
-    missing = [name for name in outputs if name not in namespace]
-    if missing:
-        raise MissingOutputError(missing)
-    values = {name: namespace[name] for name in outputs}
-    return transfer.encode_values(values, snapshot=False, direction='out of the worker')
-
-
-def _user_traceback(tb):
-    """Drop the runtime's own frames from the front of a traceback."""
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
-        tb = tb.tb_next
-    return tb
-
-
-def _describe_error(exc):
-    """(Jupyter ``error`` content, pickled exception or None) for a failed cell."""
-    import traceback
-    replacement = refusal(exc) if isinstance(exc, ImportError) else None
-    if replacement is not None and replacement is not exc:
-        replacement.__cause__ = None
-        replacement.__suppress_context__ = True
-        exc = replacement.with_traceback(exc.__traceback__)
-    tb = _user_traceback(exc.__traceback__)
-    if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
-        lines = traceback.format_exception_only(exc)
-    else:
-        lines = traceback.format_exception(exc.with_traceback(tb))
-    lines = ''.join(lines).rstrip('\n').split('\n')
-    content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': lines}
-    try:
-        import cloudpickle
-        exception = cloudpickle.dumps(exc)
-    except Exception:
-        exception = None   # the host raises a generic error carrying the traceback
-    return pickle.dumps(content), exception
+    Strict: every name must be set and movable, else the cell fails.
+    Lenient (inferred outputs): unset names are left out, and values that
+    cannot move stay in the worker, reported as skipped.
+    """
+    if strict:
+        missing = [name for name in outputs if name not in namespace]
+        if missing:
+            raise MissingOutputError(missing)
+        values = {name: namespace[name] for name in outputs}
+        return transfer.encode_values(values, snapshot=False, direction='out of the worker'), ()
+    encoded, skipped = [], []
+    for name in outputs:
+        if name in namespace:
+            try:
+                encoded += transfer.encode_values({name: namespace[name]}, snapshot=False,
+                                                  direction='out of the worker')
+            except TransferError as exc:
+                skipped.append((name, str(exc)))
+    return tuple(encoded), tuple(skipped)

@@ -1,0 +1,102 @@
+"""Running one cell's code the way IPython does, and describing how it failed.
+
+Shared by the worker loop (inside subinterpreters) and the host engine.
+"""
+
+import ast
+import linecache
+import os
+import pickle
+import re
+
+from .probe import refusal
+
+__all__ = ['cell_filename', 'execute', 'describe_error']
+
+_RUNTIME_DIR = os.path.dirname(__file__)
+_CO_COROUTINE = 0x80
+_CELL_FRAME = re.compile(r'File "<cell (.*?)>", line (\d+)')
+
+
+def cell_filename(label):
+    """The file name a cell's code is compiled under (``<cell LABEL>``)."""
+    return f'<cell {label}>'
+
+
+def execute(source, label, namespace):
+    """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
+
+    As in IPython: the last statement, if an expression, is evaluated apart
+    and its value returned, unless it is None or the line ends with ``;``;
+    top-level ``await`` works; the source is put in linecache so tracebacks
+    and ``inspect`` show its lines.
+    """
+    filename = cell_filename(label)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | flags)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
+        last = ast.Expression(tree.body.pop().value)
+    _run_code(compile(tree, filename, 'exec', flags), namespace)
+    if last is None:
+        return None
+    value = _run_code(compile(last, filename, 'eval', flags), namespace)
+    return None if value is None else (value,)
+
+
+def _run_code(code, namespace):
+    value = eval(code, namespace)
+    if code.co_flags & _CO_COROUTINE:     # the cell used top-level await
+        import asyncio
+        value = asyncio.run(value)
+    return value
+
+
+def _ends_with_semicolon(source):
+    """IPython's rule: a trailing ';' on the last line hides the result."""
+    import io
+    import tokenize
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER,
+            tokenize.DEDENT, tokenize.INDENT}
+    meaningful = [t for t in tokens if t.type not in skip]
+    return bool(meaningful) and meaningful[-1].string == ';'
+
+
+def _user_traceback(tb):
+    """Drop the runtime's own frames from the front of a traceback."""
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+        tb = tb.tb_next
+    return tb
+
+
+def describe_error(exc):
+    """(pickled Jupyter ``error`` content, cloudpickled exception or None) for a failure.
+
+    The traceback starts at the cell's own code, names cells as IPython does
+    (``Cell In[3], line 2``), and turns a module's refusal to load in a
+    subinterpreter into a `SubinterpreterImportError` that says what to do.
+    """
+    import traceback
+    replacement = refusal(exc) if isinstance(exc, ImportError) else None
+    if replacement is not None and replacement is not exc:
+        replacement.__cause__ = None
+        replacement.__suppress_context__ = True
+        exc = replacement.with_traceback(exc.__traceback__)
+    tb = _user_traceback(exc.__traceback__)
+    if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
+        lines = traceback.format_exception_only(exc)
+    else:
+        lines = traceback.format_exception(exc.with_traceback(tb))
+    text = _CELL_FRAME.sub(r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
+    content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': text.split('\n')}
+    try:
+        import cloudpickle
+        exception = cloudpickle.dumps(exc)
+    except Exception:
+        exception = None   # the host raises a generic error carrying the traceback
+    return pickle.dumps(content), exception
