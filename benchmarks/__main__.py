@@ -11,12 +11,12 @@ import sys
 import time
 import traceback
 
-from . import cpu, latency
+from . import channel, cpu, latency, memory, startup, transfer
 from ._context import Context
 from ._ipp import SharedCluster
 from ._table import Row, render
 
-GROUPS = {module.NAME: module for module in (cpu, latency)}
+GROUPS = {module.NAME: module for module in (cpu, latency, startup, channel, transfer, memory)}
 
 
 def _parse(argv):
@@ -42,7 +42,7 @@ def main(argv=None):
     ctx = Context(quick=args.quick, cluster=SharedCluster(n=os.process_cpu_count() or 1))
     rows = []
     try:
-        for name in args.only or GROUPS:
+        for name in [name for name in GROUPS if not args.only or name in args.only]:
             rows.extend(_run_group(name, ctx))
     finally:
         ctx.cluster.stop()

@@ -1,5 +1,8 @@
 """One local ipyparallel cluster on loopback, started on first use and shared by all rows.
 
+It runs in a throw-away profile directory, so neither the user's ipyparallel
+configuration nor files left by an earlier run play a part.
+
 Its start-up time (``Cluster(...)`` until every engine is connected, with
 ipyparallel's default 1 s delay between controller and engines) is itself a
 figure of the start-up row.  The import of ipyparallel is not timed, as the
@@ -7,6 +10,7 @@ import of interpkernel is not.
 """
 
 import logging
+import tempfile
 import time
 
 __all__ = ['SharedCluster']
@@ -22,7 +26,7 @@ class SharedCluster:
     def __init__(self, n):
         self.n = n
         self.start_seconds = None
-        self._cluster = self._client = None
+        self._cluster = self._client = self._profile = None
         self._error = None
 
     def client(self):
@@ -41,9 +45,11 @@ class SharedCluster:
     def _start(self):
         try:
             import ipyparallel
+            self._profile = tempfile.TemporaryDirectory(prefix='benchmarks-ipp-')
             start = time.perf_counter()
             self._cluster = ipyparallel.Cluster(n=self.n, controller_ip='127.0.0.1',
-                                                engines='local', log_level=logging.WARNING)
+                                                engines='local', profile_dir=self._profile.name,
+                                                log_level=logging.WARNING)
             self._client = self._cluster.start_and_connect_sync()
             self.start_seconds = time.perf_counter() - start
         except Exception as exc:
@@ -53,7 +59,12 @@ class SharedCluster:
 
     def stop(self):
         client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.stop_cluster_sync()
+        profile, self._profile = self._profile, None
+        try:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.stop_cluster_sync()
+        finally:
+            if profile is not None:
+                profile.cleanup()

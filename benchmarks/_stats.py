@@ -4,7 +4,7 @@ import statistics
 import time
 from typing import Any, NamedTuple
 
-__all__ = ['median', 'percentile', 'timed', 'repeat', 'Outcome', 'attempt']
+__all__ = ['median', 'percentile', 'timed', 'repeat', 'interleaved', 'Outcome', 'attempt']
 
 
 def median(values):
@@ -32,10 +32,24 @@ def repeat(func, times):
     return [timed(func) for _ in range(times)]
 
 
+def interleaved(methods, rounds):
+    """Time each of `methods` (name -> function) once per round, taking turns,
+    so that noise on a shared machine hits them alike; name -> list of seconds."""
+    times = {name: [] for name in methods}
+    for _ in range(rounds):
+        for name, run in methods.items():
+            times[name].append(timed(run))
+    return times
+
+
 class Outcome(NamedTuple):
     """What a measurement gave: its value, or why it failed (then value is None)."""
     value: Any
     error: str | None = None
+
+    def apply(self, func):
+        """func(value), or None if the measurement failed."""
+        return None if self.error is not None else func(self.value)
 
 
 def attempt(measure):

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-__all__ = ['Row', 'fmt_time', 'fmt_ratio', 'describe', 'ratio', 'render']
+from ._stats import percentile
+
+__all__ = ['Row', 'fmt_time', 'fmt_latency', 'fmt_ratio', 'describe', 'ratios', 'render']
 
 HEADER = ('figure', 'interpkernel (median)', 'anchors measured in the same run (median each)',
           'ratio(s)', 'goal', 'met?')
@@ -31,6 +33,11 @@ def fmt_time(seconds):
     return f'{seconds * 1e3:.3f} ms'
 
 
+def fmt_latency(times):
+    """p50 and p90 of a list of round-trip times."""
+    return f'p50 {fmt_time(percentile(times, 50))} (p90 {fmt_time(percentile(times, 90))})'
+
+
 def fmt_ratio(value):
     return f'{value:.2f}x' if value < 10 else f'{value:.0f}x'
 
@@ -42,11 +49,12 @@ def describe(label, outcome, fmt):
     return f'{label} {fmt(outcome.value)}'
 
 
-def ratio(label, numerator, denominator):
-    """'label 2.50x', or '' when either side is missing (a failed measurement)."""
-    if numerator is None or denominator is None:
-        return ''
-    return f'{label} {fmt_ratio(numerator / denominator)}'
+def ratios(*entries):
+    """'label 2.50x, ...' for (label, numerator, denominator) entries; an entry
+    with a side missing (a failed measurement) is left out."""
+    return ', '.join(f'{label} {fmt_ratio(numerator / denominator)}'
+                     for label, numerator, denominator in entries
+                     if numerator is not None and denominator is not None)
 
 
 def render(rows):

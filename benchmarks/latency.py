@@ -9,15 +9,11 @@ interpkernel's, brings no output back).
 from interpkernel import Pool
 
 from ._stats import attempt, percentile, repeat
-from ._table import Row, describe, fmt_time, ratio
+from ._table import Row, describe, fmt_latency, fmt_time, ratios
 
 NAME = 'latency'
 GOAL = 0.5e-3
 CELL = 'x = 1'
-
-
-def fmt_latency(times):
-    return f'p50 {fmt_time(percentile(times, 50))} (p90 {fmt_time(percentile(times, 90))})'
 
 
 def _interpkernel(runs):
@@ -43,5 +39,5 @@ def rows(ctx):
         figure='2. trivial cell round trip, submit -> result (`x = 1`, output x)',
         value=fmt_latency(times),
         anchors=describe('ipyparallel execute on 1 engine', ipp, fmt_latency),
-        ratios=ratio('ipp/ik', ipp.value and percentile(ipp.value, 50), p50),
+        ratios=ratios(('ipp/ik', ipp.apply(lambda t: percentile(t, 50)), p50)),
         goal=f'p50 <= {fmt_time(GOAL)}', met=p50 <= GOAL)]

@@ -11,7 +11,7 @@ import re
 
 from .probe import refusal
 
-__all__ = ['cell_filename', 'execute', 'describe_error']
+__all__ = ['cell_filename', 'execute', 'describe_error', 'async_raise']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
@@ -100,3 +100,21 @@ def describe_error(exc):
     except Exception:
         exception = None   # the host raises a generic error carrying the traceback
     return pickle.dumps(content), exception
+
+
+_set_async_exc = None
+
+
+def async_raise(thread_id, exc_type):
+    """Schedule `exc_type` to be raised in thread `thread_id` of this interpreter.
+
+    It is raised at that thread's next bytecode boundary (not inside a blocking
+    C call).  ``exc_type=None`` withdraws one that has not been raised yet.
+    """
+    global _set_async_exc
+    if _set_async_exc is None:
+        import ctypes  # imported on first use: most workers are never interrupted
+        func = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        func.argtypes = (ctypes.c_ulong, ctypes.c_void_p)
+        _set_async_exc = func
+    _set_async_exc(thread_id, None if exc_type is None else id(exc_type))

@@ -56,8 +56,9 @@ class WorkerStatus(NamedTuple):
 class _Worker:
     """Host-side handle on one worker interpreter and the thread that drives it."""
 
-    def __init__(self, name, named, cells, pump):
+    def __init__(self, name, named, cells, pump, on_exit):
         self.name, self.named = name, named
+        self._on_exit = on_exit
         self.state = 'starting'
         self.cells_run = 0
         self.current = None
@@ -117,10 +118,16 @@ class _Worker:
             future = self._cells.get()
             if future is None:
                 break
+            # Current before running: whoever sees it running can interrupt it.
+            self.current = future
             if future.set_running_or_notify_cancel():
                 self._run(future)
+            self.current = None
         self.state = 'closed'
-        self._teardown()
+        try:
+            self._teardown()
+        finally:
+            self._on_exit(self)
 
     def _fail_queued(self, exc):
         while True:
@@ -134,7 +141,7 @@ class _Worker:
     # -- running a cell --
 
     def _run(self, future):
-        self.current, self.state = future, 'running'
+        self.state = 'running'
         future._worker, future._started = self.name, time.perf_counter()
         self._futures[future.seq] = future
         try:
@@ -154,7 +161,7 @@ class _Worker:
             log.exception('worker %r failed to run cell %s', self.name, future.label)
         finally:
             future._task = future._inputs = None
-            self.current, self.state = None, 'idle'
+            self.state = 'idle'
             self.cells_run += 1
 
     def _replace(self):
@@ -327,13 +334,40 @@ class Pool:
         self._closed = False
         self._seq = itertools.count(1)
         self._anonymous_cells = queue.SimpleQueue()
+        self._anonymous_names = (f'#{index}' for index in itertools.count())
         self._workers = {}
         self._pump = _Pump()
         self._pump.start()
-        for index in range(size):
-            name = f'#{index}'
-            self._workers[name] = _Worker(name, False, self._anonymous_cells, self._pump)
+        self._add_anonymous(size)
         _pools.add(self)
+
+    def _add_anonymous(self, count):
+        for _ in range(count):
+            name = next(self._anonymous_names)
+            self._workers[name] = _Worker(name, False, self._anonymous_cells, self._pump,
+                                          self._forget)
+
+    def _forget(self, worker):
+        with self._lock:
+            if self._workers.get(worker.name) is worker:
+                del self._workers[worker.name]
+
+    def resize(self, size):
+        """Set the number of anonymous workers.
+
+        Growing starts new workers at once; shrinking stops idle workers first
+        and busy ones when their cell ends.  Named workers are not affected.
+        """
+        if type(size) is not int or size < 1:
+            raise ValueError(f'pool size must be a positive int, got {size!r}')
+        with self._lock:
+            if self._closed:
+                raise PoolClosed('the pool is closed; create a new Pool')
+            change, self.size = size - self.size, size
+            if change > 0:
+                self._add_anonymous(change)
+            for _ in range(-change):
+                self._anonymous_cells.put(None)
 
     def __enter__(self):
         return self
@@ -411,7 +445,8 @@ class Pool:
     def _named(self, name):
         found = self._workers.get(name)
         if found is None:
-            found = self._workers[name] = _Worker(name, True, queue.SimpleQueue(), self._pump)
+            found = self._workers[name] = _Worker(name, True, queue.SimpleQueue(), self._pump,
+                                                  self._forget)
         return found
 
     def _get(self, name):
@@ -451,6 +486,8 @@ class Pool:
     def close_worker(self, name, *, force=False):
         """Close the named worker; with `force`, interrupt its running cell first.
 
+        Cells queued for it are cancelled.
+
         Raises:
             UnknownWorkerError: no worker has that name.
             WorkerBusyError: it runs a cell and `force` is false.
@@ -461,6 +498,7 @@ class Pool:
             if running is not None and not force:
                 raise WorkerBusyError(name, running.label)
             del self._workers[name]
+        _cancel_all(w._cells)
         w.interrupt()
         w.stop()
         w.join(_JOIN_TIMEOUT)

@@ -71,7 +71,6 @@ class _Runtime:
         self._cell_thread = None
         self._interrupted = False
         self._early_interrupt = None   # seq of a cell interrupted before it began
-        self._set_async_exc = None
 
         self.outbox = output.Outbox(self._emit, self._wake_service, self._seq_for_output)
         sys.stdout = output.CellStream('stdout', self.outbox)
@@ -142,20 +141,12 @@ class _Runtime:
                 if seq > self._last:   # handed to us but not begun: raise as it begins
                     self._early_interrupt = seq
                 return  # that cell is over: an interrupt must not hit the next one
-            self._async_exc(self._cell_thread, KeyboardInterrupt)
+            execution.async_raise(self._cell_thread, KeyboardInterrupt)
             self._interrupted = True
         try:
             os.write(self._cancel_w, b'\0')
         except BlockingIOError:
             pass
-
-    def _async_exc(self, thread_id, exc_type):
-        if self._set_async_exc is None:
-            import ctypes  # only once a worker is first interrupted
-            func = ctypes.pythonapi.PyThreadState_SetAsyncExc
-            func.argtypes = (ctypes.c_ulong, ctypes.c_void_p)
-            self._set_async_exc = func
-        self._set_async_exc(thread_id, None if exc_type is None else id(exc_type))
 
     # -- cells --
 
@@ -170,7 +161,7 @@ class _Runtime:
     def _end(self):
         with self._lock:
             if self._interrupted:
-                self._async_exc(self._cell_thread, None)  # drop one not yet raised
+                execution.async_raise(self._cell_thread, None)  # drop one not yet raised
                 self._interrupted = False
             self._running = None
 

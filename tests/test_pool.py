@@ -238,3 +238,22 @@ def test_output_reaches_the_right_cell_when_cells_run_together(pool):
         future.result()
         lines = streamed(future).splitlines()
         assert lines == [f'cell{n} {i}' for i in range(200)]
+
+
+def test_resize_grows_and_shrinks_the_anonymous_workers():
+    with Pool(1) as own:
+        own.resize(3)
+        own.wait_ready()
+        futures = [own.submit('import time\ntime.sleep(0.3)') for _ in range(3)]
+        for future in futures:
+            future.result()
+        assert len({f.worker for f in futures}) == 3
+        own.resize(1)
+        for _ in range(100):
+            if len([w for w in own.workers if not w.named]) == 1:
+                break
+            own.run('pass')
+        assert len([w for w in own.workers if not w.named]) == 1
+        assert own.run('x = 2', outputs=['x']) == {'x': 2}
+        with pytest.raises(ValueError, match='positive int'):
+            own.resize(0)
