@@ -1,4 +1,6 @@
-"""Run the benchmark suite and print one markdown table: ``python -m benchmarks [--quick] [--only NAME]``.
+"""Run the benchmark suite and print one markdown table.
+
+Usage: ``python -m benchmarks [--quick] [--only NAME]...``
 
 Progress goes to stderr; the table and the total wall time go to stdout.  The
 ipyparallel cluster is started once, on first need, and stopped at the end

@@ -39,8 +39,8 @@ while (x := ping.get()) is not None:
     pong.put(x)
 '''
 # The same timing loop over the stdlib queues' put/get.
-QUEUE_TIMER = TIMER_CELL.replace('ping.send(i)', 'ping.put(i)').replace('pong.recv()', 'pong.get()') \
-    + 'out.put(tuple(times))\n'
+QUEUE_TIMER = (TIMER_CELL.replace('ping.send(i)', 'ping.put(i)')
+               .replace('pong.recv()', 'pong.get()') + 'out.put(tuple(times))\n')
 
 
 def _interpkernel(rounds):

@@ -5,8 +5,8 @@ pollute it) that has imported interpkernel, VmRSS before and after
 ``Pool(N).wait_ready()``, divided by N.  Anchor: in another fresh process,
 the VmRSS (and Pss, which shares out the pages it still shares with its
 parent) of one idle ``ProcessPoolExecutor`` worker started (default method:
-fork) from that bare parent.  Run as ``python -m benchmarks.memory interpkernel|processpool`` it
-prints one such measurement, in bytes, as JSON.
+fork) from that bare parent.  ``python -m benchmarks.memory interpkernel``
+(or ``processpool``) prints one such measurement, in bytes, as JSON.
 """
 
 import json

@@ -6,12 +6,11 @@ Shared by the worker loop (inside subinterpreters) and the host engine.
 import ast
 import linecache
 import os
-import pickle
 import re
 
 from .probe import refusal
 
-__all__ = ['cell_filename', 'execute', 'describe_error', 'async_raise']
+__all__ = ['cell_filename', 'check_syntax', 'execute', 'describe_error', 'async_raise']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
@@ -21,6 +20,12 @@ _CELL_FRAME = re.compile(r'File "<cell (.*?)>", line (\d+)')
 def cell_filename(label):
     """The file name a cell's code is compiled under (``<cell LABEL>``)."""
     return f'<cell {label}>'
+
+
+def check_syntax(source, label):
+    """Raise SyntaxError (naming the cell) if `source` does not parse; else return its tree."""
+    return compile(source, cell_filename(label), 'exec',
+                   ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
 def execute(source, label, namespace):
@@ -34,7 +39,7 @@ def execute(source, label, namespace):
     filename = cell_filename(label)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | flags)
+    tree = check_syntax(source, label)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
         last = ast.Expression(tree.body.pop().value)
@@ -75,11 +80,12 @@ def _user_traceback(tb):
 
 
 def describe_error(exc):
-    """(pickled Jupyter ``error`` content, cloudpickled exception or None) for a failure.
+    """(Jupyter ``error`` content, the exception to report) for a cell's failure.
 
-    The traceback starts at the cell's own code, names cells as IPython does
-    (``Cell In[3], line 2``), and turns a module's refusal to load in a
-    subinterpreter into a `SubinterpreterImportError` that says what to do.
+    The traceback starts at the cell's own code and names cells as IPython
+    does (``Cell In[3], line 2``).  A module's refusal to load in a
+    subinterpreter is reported as a `SubinterpreterImportError` that says what
+    to do, in place of the ImportError.
     """
     import traceback
     replacement = refusal(exc) if isinstance(exc, ImportError) else None
@@ -94,12 +100,7 @@ def describe_error(exc):
         lines = traceback.format_exception(exc.with_traceback(tb))
     text = _CELL_FRAME.sub(r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
     content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': text.split('\n')}
-    try:
-        import cloudpickle
-        exception = cloudpickle.dumps(exc)
-    except Exception:
-        exception = None   # the host raises a generic error carrying the traceback
-    return pickle.dumps(content), exception
+    return content, exc
 
 
 _set_async_exc = None

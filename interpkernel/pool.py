@@ -14,7 +14,6 @@ free, and give each cell a fresh namespace.  Named workers are created on first
 use and keep their namespace (their ``__main__``) from cell to cell.
 """
 
-import ast
 import atexit
 import itertools
 import os
@@ -167,6 +166,8 @@ class _Worker:
     def _replace(self):
         """Swap a broken interpreter for a fresh one (its namespace is lost)."""
         self._pump.remove(self)
+        self.doorbell.close()
+        self._interrupts.close()
         try:
             _xi.destroy(self._iid)
         except Exception:
@@ -256,6 +257,7 @@ class _Pump(threading.Thread):
         super().__init__(daemon=True, name='interpkernel-pump')
         self._bell = Doorbell()
         self._workers = {}
+        self._removals = []       # Events set once the pump no longer polls a removed worker
         self._lock = threading.Lock()
         self._stopping = False
 
@@ -265,9 +267,14 @@ class _Pump(threading.Thread):
         self._bell.ring()
 
     def remove(self, worker):
+        """Stop polling `worker`; returns once the pump no longer uses its doorbell."""
+        removed = threading.Event()
         with self._lock:
             self._workers.pop(worker.doorbell.fileno(), None)
+            self._removals.append(removed)
         self._bell.ring()
+        if threading.current_thread() is not self and self.is_alive():
+            removed.wait()
 
     def stop(self):
         self._stopping = True
@@ -279,6 +286,9 @@ class _Pump(threading.Thread):
         while not self._stopping:
             with self._lock:
                 workers = dict(self._workers)
+                removals, self._removals = self._removals, []
+            for removed in removals:
+                removed.set()
             poller = select.poll()
             poller.register(self._bell.fileno(), select.POLLIN)
             for fd in workers:
@@ -290,6 +300,9 @@ class _Pump(threading.Thread):
                 worker = workers[fd]
                 worker.doorbell.answer()
                 worker.drain()
+        with self._lock:
+            for removed in self._removals:
+                removed.set()
 
 
 def _default_size():
@@ -418,8 +431,7 @@ class Pool:
             raise ValueError(f"worker must be None or a name not starting with '#', got {worker!r}")
         seq = next(self._seq)
         label = str(seq) if label is None else str(label)
-        compile(source, execution.cell_filename(label), 'exec',
-                ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        execution.check_syntax(source, label)
         encoded = transfer.encode_values(inputs, snapshot=False)
         future = CellFuture(seq, label, self._interrupt_future)
         # Until the cell is done the future holds the inputs themselves: encoded

@@ -195,7 +195,8 @@ class _Runtime:
                 error, result = exc, None
         error_content = exception = None
         if error is not None:
-            error_content, exception = execution.describe_error(error)
+            content, error = execution.describe_error(error)
+            error_content, exception = pickle.dumps(content), _pickle_exception(error)
         self.outbox.flush()
         finished = time.perf_counter()
         self._emit((seq, 'done', (encoded, skipped, result, error_content, exception,
@@ -204,6 +205,16 @@ class _Runtime:
     def outbox_streams(self):
         """Fresh stdout/stderr writers, in case the cell replaced or closed them."""
         return output.CellStream('stdout', self.outbox), output.CellStream('stderr', self.outbox)
+
+
+def _pickle_exception(exc):
+    """The exception, cloudpickled for the host; None if it cannot be (the host
+    then raises ExecutionFailed with the traceback text instead)."""
+    import cloudpickle
+    try:
+        return cloudpickle.dumps(exc)
+    except Exception:
+        return None
 
 
 def _fresh_namespace():
