@@ -56,7 +56,7 @@ def _pickle_round_trip(data, times):
 
 
 def _gbps(size, seconds):
-    return f'{size / seconds / 1e9:.1f} GB/s'
+    return f'{size / seconds / 1e9:.2f} GB/s'
 
 
 def _bytes_row(ctx, pool):

@@ -19,7 +19,7 @@ _EXPORTS = {
     'MissingOutputError': 'errors', 'ChannelClosed': 'errors', 'ChannelEmpty': 'errors',
     'ChannelFull': 'errors', 'SubinterpreterImportError': 'errors',
     'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
-    'PoolClosed': 'errors', 'ExecutionFailed': 'errors',
+    'PoolClosed': 'errors', 'ExecutionFailed': 'errors', 'CellTimeout': 'errors',
 }
 
 __all__ = list(_EXPORTS)
@@ -36,3 +36,14 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext interpkernel``: add the ``%%interp`` and ``%interp`` magics."""
+    from .magics import load_ipython_extension as load
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    from .magics import unload_ipython_extension as unload
+    unload(ipython)

@@ -10,7 +10,7 @@ __all__ = [
     'InterpkernelError', 'TransferError', 'MissingOutputError',
     'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
     'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
-    'WorkerLost', 'PoolClosed', 'ExecutionFailed',
+    'WorkerLost', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
 ]
 
 
@@ -102,14 +102,14 @@ class UnknownWorkerError(InterpkernelError, LookupError):
 
 
 class WorkerBusyError(InterpkernelError, RuntimeError):
-    """A worker cannot be closed while it runs a cell (unless forced)."""
+    """A worker cannot be closed while it runs or has queued a cell (unless forced)."""
 
     def __init__(self, name, label):
         super().__init__(name, label)
         self.name, self.label = name, label
 
     def __str__(self):
-        return (f'worker {self.name!r} is running cell {self.label}; wait for it, '
+        return (f'worker {self.name!r} is busy with cell {self.label}; wait for it, '
                 f'interrupt it, or close with force=True')
 
 
@@ -142,3 +142,14 @@ class ExecutionFailed(InterpkernelError):
 
     def __str__(self):
         return f'Uncaught in the interpreter:\n\n{self.formatted}'
+
+
+class CellTimeout(InterpkernelError, TimeoutError):
+    """A cell ran past its time limit and was interrupted."""
+
+    def __init__(self, label, seconds):
+        super().__init__(label, seconds)
+        self.label, self.seconds = label, seconds
+
+    def __str__(self):
+        return f'{self.label} ran past --timeout {self.seconds:g} s and was interrupted'

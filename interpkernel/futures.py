@@ -58,6 +58,8 @@ class CellFuture(concurrent.futures.Future):
         error: the Jupyter ``error`` content if the cell failed, else None.
         skipped_outputs: (name, reason) of outputs that stayed in the worker
             (only with ``strict_outputs=False``).
+        value: ``(object,)`` of the last expression for cells run in this
+            interpreter (the host engine), else None.
     """
 
     def __init__(self, seq, label, interrupter):
@@ -67,6 +69,7 @@ class CellFuture(concurrent.futures.Future):
         self.execute_result = None
         self.error = None
         self.skipped_outputs = ()
+        self.value = None
         self._listeners = []
         self._events_lock = threading.Lock()
         self._interrupter = interrupter

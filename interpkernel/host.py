@@ -43,7 +43,6 @@ class HostEngine:
         label = str(seq) if label is None else str(label)
         execution.check_syntax(source, label)
         future = CellFuture(seq, label, self._interrupt)
-        future.value = None
         future._worker = WORKER_NAME
         if background:
             context = contextvars.copy_context()

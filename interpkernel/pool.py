@@ -61,6 +61,7 @@ class _Worker:
         self.state = 'starting'
         self.cells_run = 0
         self.current = None
+        self.queued = []               # futures waiting in a named worker's own queue
         self._cells = cells            # queue.SimpleQueue of CellFuture/None
         self._pump = pump
         self._lock = threading.Lock()  # serialises draining the events queue
@@ -117,6 +118,8 @@ class _Worker:
             future = self._cells.get()
             if future is None:
                 break
+            if self.named:
+                self.queued.remove(future)
             # Current before running: whoever sees it running can interrupt it.
             self.current = future
             if future.set_running_or_notify_cancel():
@@ -447,7 +450,9 @@ class Pool:
             if worker is None:
                 self._anonymous_cells.put(future)
             else:
-                self._named(worker)._cells.put(future)
+                target = self._named(worker)
+                target.queued.append(future)
+                target._cells.put(future)
         return future
 
     def run(self, source, inputs=None, outputs=(), **options):
@@ -502,13 +507,13 @@ class Pool:
 
         Raises:
             UnknownWorkerError: no worker has that name.
-            WorkerBusyError: it runs a cell and `force` is false.
+            WorkerBusyError: it runs or has queued a cell and `force` is false.
         """
         with self._lock:
             w = self._get(name)
-            running = w.current
-            if running is not None and not force:
-                raise WorkerBusyError(name, running.label)
+            if (w.current is not None or w.queued) and not force:
+                busy_with = w.current if w.current is not None else w.queued[0]
+                raise WorkerBusyError(name, busy_with.label)
             del self._workers[name]
         _cancel_all(w._cells)
         w.interrupt()

@@ -186,7 +186,7 @@ def test_close_worker_refuses_a_busy_worker_unless_forced():
         future = own.submit('import time\ntime.sleep(60)', worker='busy')
         while own.submit('pass').result() is None or future.worker is None:
             pass
-        with pytest.raises(WorkerBusyError, match="'busy' is running cell"):
+        with pytest.raises(WorkerBusyError, match="'busy' is busy with cell"):
             own.close_worker('busy')
         own.close_worker('busy', force=True)
         with pytest.raises(KeyboardInterrupt):

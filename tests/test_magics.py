@@ -1,0 +1,232 @@
+"""The %%interp and %interp magics, through a real IPython shell."""
+
+import pytest
+from IPython.core.completer import provisionalcompleter
+from IPython.core.interactiveshell import InteractiveShell
+
+from interpkernel import Channel
+
+
+@pytest.fixture(scope='module')
+def shell():
+    ip = InteractiveShell.instance()
+    ip.run_line_magic('load_ext', 'interpkernel')
+    yield ip
+    ip.run_line_magic('unload_ext', 'interpkernel')
+
+
+@pytest.fixture
+def ns(shell):
+    """The user namespace, with the names a test adds removed afterwards."""
+    before = set(shell.user_ns)
+    yield shell.user_ns
+    for name in set(shell.user_ns) - before:
+        del shell.user_ns[name]
+
+
+def run(shell, cell):
+    return shell.run_cell(cell, store_history=True)
+
+
+def test_inferred_inputs_and_outputs(shell, ns, capsys):
+    ns['data'] = [1, 2, 3]
+    result = run(shell, '%%interp\nprint("in worker")\ntotal = sum(data)\ndef twice(v):\n'
+                        '    return 2 * v\nimport json')
+    assert result.success
+    assert ns['total'] == 6 and ns['twice'](4) == 8 and ns['json'].__name__ == 'json'
+    assert 'in worker' in capsys.readouterr().out
+
+
+def test_last_expression_is_out(shell, ns):
+    ns['x'] = 20
+    result = run(shell, '%%interp\nx + 1')
+    assert repr(result.result) == '21'
+    assert result.result._repr_mimebundle_()[0] == {'text/plain': '21'}
+
+
+def test_functions_and_classes_from_earlier_cells_work_in_the_worker(shell, ns):
+    run(shell, 'class Box:\n    def __init__(self, v): self.v = v\n'
+               'def make(v):\n    return Box(v * FACTOR)\nFACTOR = 3')
+    assert run(shell, '%%interp\nb = make(2)\nv = b.v').success
+    assert ns['v'] == 6 and type(ns['b']).__name__ == 'Box'
+
+
+def test_explicit_in_and_out(shell, ns):
+    ns['a'], ns['b'] = 1, 2
+    assert run(shell, '%%interp --in a --out c\nc = a + 10\nd = 5').success
+    assert ns['c'] == 11 and 'd' not in ns
+
+
+def test_out_empty_returns_nothing(shell, ns):
+    assert run(shell, "%%interp --out ''\nnothing_back = 1").success
+    assert 'nothing_back' not in ns
+
+
+def test_mutation_through_a_method_comes_back(shell, ns):
+    ns['items'] = [1]
+    assert run(shell, '%%interp\nitems.append(2)').success
+    assert ns['items'] == [1, 2]
+
+
+def test_del_in_the_cell_deletes_here_too(shell, ns):
+    ns['gone'] = 1
+    assert run(shell, '%%interp\ndel gone').success
+    assert 'gone' not in ns
+
+
+def test_named_worker_keeps_its_namespace(shell, ns):
+    assert run(shell, '%%interp keeper\nhidden_state = 41').success
+    del ns['hidden_state']
+    assert run(shell, "%%interp keeper --in '' --out answer\nanswer = hidden_state + 1").success
+    assert ns['answer'] == 42
+
+
+def test_error_fails_the_cell_with_the_cells_traceback(shell, ns, capsys):
+    result = run(shell, '%%interp\nx = 1\n1 / 0')
+    assert not result.success and isinstance(result.error_in_exec, ZeroDivisionError)
+    out = capsys.readouterr().out
+    assert 'line 2' in out and 'ZeroDivisionError: division by zero' in out
+    assert 'interpkernel' not in out
+
+
+def test_cell_defined_exception_keeps_its_type(shell, ns):
+    result = run(shell, '%%interp\nclass Custom(Exception): pass\nraise Custom("x")')
+    assert type(result.error_in_exec).__name__ == 'Custom'
+
+
+def test_spmd_gathers_by_rank(shell, ns, capsys):
+    assert run(shell, '%%interp -n 2 --out part\npart = (rank, size)\nprint("hi")').success
+    assert ns['part'] == [(0, 2), (1, 2)]
+    out = capsys.readouterr().out
+    assert '[rank 0] hi' in out and '[rank 1] hi' in out
+
+
+def test_timeout_interrupts_with_a_clear_message(shell, ns, capsys):
+    result = run(shell, '%%interp --timeout 0.3\nwhile True:\n    pass')
+    assert type(result.error_in_exec).__name__ == 'CellTimeout'
+    assert 'ran past --timeout 0.3 s and was interrupted' in capsys.readouterr().out
+    assert run(shell, '%%interp\nafter = 1').success
+
+
+def test_background_cell_returns_at_once_and_lands_later(shell, ns):
+    run(shell, '%interp channel gate')
+    assert run(shell, '%%interp --bg slow\ngate.recv()\nlate = "here"').success
+    assert 'late' not in ns          # the magic returned while the cell waits on the gate
+    ns['gate'].send('open')
+    run(shell, '%interp wait slow')
+    assert ns['late'] == 'here'
+
+
+def test_two_background_cells_overlap_in_time(shell, ns):
+    cell = ('%%interp --bg {name}\nimport time\nstart_{name} = time.perf_counter()\n'
+            'total = 0\nfor i in range(3_000_000):\n    total += i\n'
+            'end_{name} = time.perf_counter()')
+    run(shell, cell.format(name='left'))
+    run(shell, cell.format(name='right'))
+    run(shell, '%interp wait')
+    assert ns['start_left'] < ns['end_right'] and ns['start_right'] < ns['end_left']
+
+
+def test_host_engine_runs_numpy(shell, ns):
+    pytest.importorskip('numpy')
+    result = run(shell, '%%interp --engine host\nimport numpy as np\narr = np.arange(4)\narr.sum()')
+    assert result.success and int(result.result) == 6 and list(ns['arr']) == [0, 1, 2, 3]
+
+
+def test_numpy_in_a_worker_suggests_the_host_engine(shell, ns, capsys):
+    pytest.importorskip('numpy')
+    result = run(shell, '%%interp\nimport numpy')
+    assert type(result.error_in_exec).__name__ == 'SubinterpreterImportError'
+    assert '--engine host' in capsys.readouterr().out
+
+
+def test_channel_between_background_producer_and_consumer(shell, ns):
+    run(shell, '%interp channel pipe')
+    assert isinstance(ns['pipe'], Channel)
+    run(shell, '%%interp --bg consumer\ngot = [item for item in pipe]')
+    run(shell, '%%interp --bg producer\nfor i in range(5):\n    pipe.send(i)\npipe.close()')
+    run(shell, '%interp wait')
+    assert ns['got'] == [0, 1, 2, 3, 4]
+
+
+def test_status_and_timeline(shell, ns):
+    run(shell, '%%interp\nx = 1')
+    status = shell.run_line_magic('interp', 'status')
+    assert 'worker' in repr(status) and 'idle' in repr(status)
+    assert '<table>' in status._repr_html_()
+    timeline = shell.run_line_magic('interp', 'timeline')
+    assert timeline._repr_svg_().startswith('<svg') and 'In[' in repr(timeline)
+
+
+def test_pool_resize_and_reset(shell, ns):
+    run(shell, '%interp pool 3')
+    magics = shell.magics_manager.registry['InterpMagics']
+    assert magics.pool.size == 3
+    run(shell, '%interp reset')
+    assert run(shell, '%%interp\nfresh = 1').success and ns['fresh'] == 1
+    run(shell, '%interp pool 2')
+
+
+def _completions(shell, line):
+    with provisionalcompleter():
+        return [c.text for c in shell.Completer.completions(line, len(line))]
+
+
+def test_completion_of_subcommands_and_worker_names(shell, ns):
+    run(shell, '%%interp completer_target\nx = 1')
+    assert 'status' in _completions(shell, '%interp st')
+    assert 'completer_target' in _completions(shell, '%interp close comp')
+
+
+@pytest.mark.parametrize('cell, message', [
+    ('%%interp --bogus\nx = 1', 'unrecognized arguments: --bogus'),
+    ('%%interp 9lives\nx = 1', 'must be a Python identifier'),
+    ('%%interp --in undefined_name\nx = 1', '--in names undefined_name, not defined here'),
+    ('%%interp -n 0\nx = 1', '-n must be at least 1'),
+    ('%%interp --timeout -1\nx = 1', '--timeout must be a positive number'),
+    ('%%interp\n!ls', 'line 1 uses IPython syntax'),
+    ('%interp', 'needs a subcommand'),
+    ('%interp frobnicate', "unknown %interp subcommand 'frobnicate'"),
+    ('%interp wait', 'nothing to wait for'),
+    ('%interp close nobody', "no worker named 'nobody'"),
+    ('%interp pool 0', 'at least 1 worker'),
+])
+def test_bad_input_is_a_one_line_usage_error_and_changes_nothing(shell, ns, capsys, cell, message):
+    before = dict(ns)
+    result = run(shell, cell)
+    assert not result.success
+    out = capsys.readouterr()
+    assert message in out.out + out.err
+    assert {k: v for k, v in ns.items() if not k.startswith('_')} == \
+        {k: v for k, v in before.items() if not k.startswith('_')}
+    assert run(shell, '%%interp --out y\ny = 1').success
+
+
+def test_unmovable_input_names_the_variable(shell, ns, capsys, tmp_path):
+    ns['handle'] = open(tmp_path / 'log.txt', 'w')
+    result = run(shell, '%%interp\nsize = handle.write("x")')
+    ns['handle'].close()
+    assert type(result.error_in_exec).__name__ == 'TransferError'
+    out = capsys.readouterr().out
+    assert "'handle'" in out and 'open the file inside the cell' in out
+    assert 'size' not in ns
+
+
+def test_out_of_a_name_the_cell_did_not_set(shell, ns, capsys):
+    result = run(shell, '%%interp --out never_set\nx = 1')
+    assert type(result.error_in_exec).__name__ == 'MissingOutputError'
+    assert 'never_set' in capsys.readouterr().out
+
+
+def test_syntax_error_is_reported_with_its_line(shell, ns, capsys):
+    result = run(shell, '%%interp\nx = 1\ny = (')
+    assert isinstance(result.error_in_exec, SyntaxError)
+    assert 'line 2' in capsys.readouterr().out.replace(':2', 'line 2')
+
+
+def test_close_of_a_busy_worker_refuses_then_forces(shell, ns, capsys):
+    run(shell, '%%interp --bg busy\nwhile True:\n    pass')
+    result = run(shell, '%interp close busy')
+    assert not result.success and '--force' in capsys.readouterr().err
+    assert run(shell, '%interp close busy --force').success
+    assert run(shell, '%%interp\nok = 1').success
