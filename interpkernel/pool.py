@@ -23,6 +23,7 @@ import select
 import sys
 import threading
 import time
+import warnings
 import weakref
 from typing import NamedTuple
 
@@ -92,10 +93,14 @@ class _Worker:
         self._pump.add(self)
 
     def _teardown(self):
+        """Stop the interpreter's service thread, destroy it, release the pipes."""
         self._pump.remove(self)
         failure = _xi.run(self._iid, _SHUTDOWN)
         if failure is not None:
+            # The runtime inside is broken: stop its service thread directly,
+            # or destroying the interpreter would wait for that thread forever.
             log.warning('worker %r did not shut down cleanly:\n%s', self.name, failure)
+            self._interrupts.send(worker_module.interrupt_message(worker_module.STOP))
         try:
             _xi.destroy(self._iid)
         finally:
@@ -168,11 +173,8 @@ class _Worker:
 
     def _replace(self):
         """Swap a broken interpreter for a fresh one (its namespace is lost)."""
-        self._pump.remove(self)
-        self.doorbell.close()
-        self._interrupts.close()
         try:
-            _xi.destroy(self._iid)
+            self._teardown()
         except Exception:
             log.exception('could not destroy the broken interpreter of worker %r', self.name)
         self._boot()
@@ -326,6 +328,17 @@ _pools = weakref.WeakSet()
 def _close_pools_at_exit():
     for pool in list(_pools):
         pool.close()
+
+
+def _warn_before_fork():
+    if _pools:
+        warnings.warn('forking while interpkernel workers run: CPython aborts the child '
+                      '("PyThreadState_Get" fatal error); close the Pool first, or use '
+                      "multiprocessing's 'forkserver' or 'spawn' start method",
+                      RuntimeWarning, stacklevel=2)
+
+
+os.register_at_fork(before=_warn_before_fork)
 
 
 class Pool:

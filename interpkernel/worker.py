@@ -27,10 +27,10 @@ import time
 from . import execution, output, transfer, transport
 from .errors import MissingOutputError, TransferError
 
-__all__ = ['boot', 'run_next', 'shutdown', 'interrupt_message']
+__all__ = ['boot', 'run_next', 'shutdown', 'interrupt_message', 'STOP']
 
 _MESSAGE = struct.Struct('q')   # one interrupt request: the seq of the cell to interrupt
-_STOP = -1                      # the seq that ends the service thread instead
+STOP = -1                       # the seq that ends the service thread instead
 
 
 def interrupt_message(seq):
@@ -83,7 +83,7 @@ class _Runtime:
         self._service.start()
 
     def shutdown(self):
-        self._interrupts.send(_MESSAGE.pack(_STOP))
+        self._interrupts.send(interrupt_message(STOP))
         self._service.join()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         transport.set_cancel_fd(None)
@@ -130,7 +130,7 @@ class _Runtime:
     def _handle_interrupts(self):
         data = os.read(self._interrupts.fileno(), _MESSAGE.size * 64)
         for (seq,) in _MESSAGE.iter_unpack(data):
-            if seq == _STOP:
+            if seq == STOP:
                 return False
             self._interrupt(seq)
         return True

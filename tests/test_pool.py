@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from interpkernel import (ExecutionFailed, MissingOutputError, Pool, PoolClosed,
-                          UnknownWorkerError, WorkerBusyError)
+                          UnknownWorkerError, WorkerBusyError, WorkerLost)
 
 from conftest import streamed
 
@@ -257,3 +257,21 @@ def test_resize_grows_and_shrinks_the_anonymous_workers():
         assert own.run('x = 2', outputs=['x']) == {'x': 2}
         with pytest.raises(ValueError, match='positive int'):
             own.resize(0)
+
+
+def test_a_broken_worker_is_replaced_and_the_loss_is_stated():
+    with Pool(1) as own:
+        own.run('kept = 1', worker='fragile')
+        own.run('import interpkernel.worker as w\nw.RUNTIME = None', worker='fragile')
+        with pytest.raises(WorkerLost, match="'fragile' broke .* the variables it held are lost"):
+            own.submit('x = 1', worker='fragile').result(timeout=30)
+        assert own.run('fresh = 2', outputs=['fresh'], worker='fragile') == {'fresh': 2}
+        with pytest.raises(NameError):
+            own.run('kept', worker='fragile')
+
+
+def test_forking_while_workers_run_warns():
+    from interpkernel import pool as pool_module
+    with Pool(1):
+        with pytest.warns(RuntimeWarning, match="close the Pool first"):
+            pool_module._warn_before_fork()
