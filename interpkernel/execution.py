@@ -6,7 +6,6 @@ Shared by the worker loop (inside subinterpreters) and the host engine.
 import ast
 import linecache
 import os
-import re
 
 from .probe import refusal
 
@@ -14,7 +13,7 @@ __all__ = ['cell_filename', 'check_syntax', 'execute', 'describe_error', 'async_
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
-_CELL_FRAME = re.compile(r'File "<cell (.*?)>", line (\d+)')
+_CELL_FRAME = r'File "<cell (.*?)>", line (\d+)'
 
 
 def cell_filename(label):
@@ -87,6 +86,7 @@ def describe_error(exc):
     subinterpreter is reported as a `SubinterpreterImportError` that says what
     to do, in place of the ImportError.
     """
+    import re
     import traceback
     replacement = refusal(exc) if isinstance(exc, ImportError) else None
     if replacement is not None and replacement is not exc:
@@ -98,7 +98,7 @@ def describe_error(exc):
         lines = traceback.format_exception_only(exc)
     else:
         lines = traceback.format_exception(exc.with_traceback(tb))
-    text = _CELL_FRAME.sub(r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
+    text = re.sub(_CELL_FRAME, r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
     content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': text.split('\n')}
     return content, exc
 

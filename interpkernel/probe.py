@@ -8,7 +8,6 @@ recognises that error anywhere in an exception chain and turns it into a
 interpreter once and caching the answer for the life of the process.
 """
 
-import re
 import threading
 
 from . import _xi
@@ -16,7 +15,12 @@ from .errors import SubinterpreterImportError
 
 __all__ = ['refusal', 'probe_import']
 
-_REFUSAL = re.compile(r'module ([\w.]+) does not support loading in subinterpreters')
+_REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
+
+
+def _find_refusal(text):
+    import re  # on first need: workers boot faster without it
+    return re.search(_REFUSAL, text)
 
 
 def refusal(exc):
@@ -27,7 +31,7 @@ def refusal(exc):
         if isinstance(exc, SubinterpreterImportError):
             return exc
         if isinstance(exc, ImportError):
-            match = _REFUSAL.search(str(exc))
+            match = _find_refusal(str(exc))
             if match:
                 extension = match.group(1)
                 top = extension.partition('.')[0]
@@ -69,7 +73,7 @@ def probe_import(name):
     reason = None
     if failure is not None:
         message = failure.strip().splitlines()[-1].removeprefix('SystemExit: ')
-        match = _REFUSAL.search(failure)
+        match = _find_refusal(failure)
         reason = match.group(0) if match else message
     with _cache_lock:
         _cache[name] = reason
