@@ -20,6 +20,7 @@ _EXPORTS = {
     'ChannelFull': 'errors', 'SubinterpreterImportError': 'errors',
     'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
     'PoolClosed': 'errors', 'ExecutionFailed': 'errors', 'CellTimeout': 'errors',
+    'DependencyFailed': 'errors',
 }
 
 __all__ = list(_EXPORTS)

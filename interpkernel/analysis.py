@@ -30,11 +30,16 @@ class CellEffects:
         writes: names the cell binds, rebinds or mutates, in order.
         deletes: names the cell deletes with ``del name``.
         barrier: why the cell's effects cannot be known statically, or None.
+        imports: top-level packages the cell imports (anywhere in it).
+        mutates: the names among `writes` that the cell only changes in place
+            (method calls, item or attribute assignment), never binds.
     """
     reads: tuple
     writes: tuple
     deletes: tuple
     barrier: str | None
+    imports: tuple = ()
+    mutates: tuple = ()
 
 
 def analyse(source, filename='<cell>'):
@@ -43,8 +48,9 @@ def analyse(source, filename='<cell>'):
     visitor = _Visitor()
     for statement in tree.body:
         visitor.top_level(statement)
+    mutates = tuple(n for n in visitor.mutated if n not in visitor.bound_names)
     return CellEffects(tuple(visitor.reads), tuple(visitor.writes),
-                       tuple(visitor.deletes), visitor.barrier)
+                       tuple(visitor.deletes), visitor.barrier, tuple(visitor.imports), mutates)
 
 
 class _Ordered(dict):
@@ -57,6 +63,8 @@ class _Ordered(dict):
 class _Visitor(ast.NodeVisitor):
     def __init__(self):
         self.reads, self.writes, self.deletes = _Ordered(), _Ordered(), _Ordered()
+        self.imports = _Ordered()
+        self.mutated, self.bound_names = _Ordered(), set()
         self.barrier = None
         # Names surely bound by earlier statements: one set per nesting of
         # if/for/while/try/with/match; a block's own bindings end with it.
@@ -77,6 +85,7 @@ class _Visitor(ast.NodeVisitor):
             self._scopes[-1].add(name)
             return
         self.writes.add(name)
+        self.bound_names.add(name)
         self.deletes.pop(name, None)
         if not self._scopes:
             self._bound[-1].add(name)
@@ -88,6 +97,7 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.Name) and not any(node.id in s for s in self._scopes):
             self._load(node.id)
             self.writes.add(node.id)
+            self.mutated.add(node.id)
 
     def _dynamic(self, why):
         if self.barrier is None:
@@ -155,9 +165,12 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Import(self, node):
         for alias in node.names:
+            self.imports.add(alias.name.partition('.')[0])
             self._store(alias.asname or alias.name.partition('.')[0])
 
     def visit_ImportFrom(self, node):
+        if node.level == 0 and node.module:
+            self.imports.add(node.module.partition('.')[0])
         for alias in node.names:
             if alias.name == '*':
                 self._dynamic(f'it star-imports from {node.module}')

@@ -2,6 +2,8 @@
 
 import argparse
 
+import sys
+
 from . import demo
 
 __all__ = ['main']
@@ -18,7 +20,20 @@ def main(argv=None):
                           help='number of cells (default: the CPU cores this process may use)')
     run_demo.add_argument('--work', type=int, default=3_000_000,
                           help='loop iterations per cell (default: %(default)s)')
+    install = commands.add_parser(
+        'install', help="register the kernel 'Python 3 (subinterpreters)' with Jupyter")
+    where = install.add_mutually_exclusive_group()
+    where.add_argument('--user', action='store_true', help="in the user's Jupyter directory")
+    where.add_argument('--sys-prefix', action='store_true',
+                       help="in this Python environment's prefix (the default)")
+    where.add_argument('--prefix', metavar='PREFIX', help='in PREFIX/share/jupyter/kernels')
     args = parser.parse_args(argv)
+    if args.command == 'install':
+        from .install import install as install_kernel
+        prefix = args.prefix if args.prefix else (None if args.user else sys.prefix)
+        path = install_kernel(user=args.user, prefix=prefix)
+        print(f"installed kernelspec 'interp' in {path}")
+        return 0
     if args.command == 'demo':
         if args.cells is not None and args.cells < 1:
             parser.error(f'--cells must be at least 1, got {args.cells}')

@@ -56,7 +56,7 @@ class CellFuture(concurrent.futures.Future):
         events: list of `Event`, in the order the cell produced them.
         execute_result: the last expression's mimebundle content, or None.
         error: the Jupyter ``error`` content if the cell failed, else None.
-        skipped_outputs: (name, reason) of outputs that stayed in the worker
+        skipped_outputs: (name, type name, reason) of outputs that stayed in the worker
             (only with ``strict_outputs=False``).
         value: ``(object,)`` of the last expression for cells run in this
             interpreter (the host engine), else None.

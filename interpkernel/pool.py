@@ -409,7 +409,7 @@ class Pool:
         return f'<interpkernel.Pool size={self.size} {state}>'
 
     def submit(self, source, inputs=None, outputs=(), *, worker=None, label=None,
-               on_event=None, strict_outputs=True):
+               on_event=None, strict_outputs=True, rebind_globals=False):
         """Run the cell `source` and return its `CellFuture`.
 
         Args:
@@ -425,7 +425,11 @@ class Pool:
             on_event: optional callable, called with each `Event`.
             strict_outputs: if false, outputs the cell did not set are left
                 out of the result, and values that cannot move stay in the
-                worker, listed in ``future.skipped_outputs`` as (name, reason).
+                worker, listed in ``future.skipped_outputs`` as
+                (name, type name, reason).
+            rebind_globals: functions defined in a notebook that come in as
+                inputs look their globals up in the cell's namespace, as if
+                they had been defined there (the kernel's sequential semantics).
 
         Raises:
             SyntaxError: the cell does not parse; nothing was sent.
@@ -453,7 +457,7 @@ class Pool:
         # Until the cell is done the future holds the inputs themselves: encoded
         # buffers are views of them, and channels cross as handles on them.
         future._task = (seq, label, source, encoded, outputs, bool(strict_outputs),
-                        worker is None)
+                        worker is None, bool(rebind_globals))
         future._inputs = inputs
         if on_event is not None:
             future.add_event_listener(on_event)

@@ -25,7 +25,7 @@ from . import _xi
 from .errors import TransferError
 from .probe import refusal
 
-__all__ = ['encode', 'decode', 'encode_values', 'decode_values']
+__all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'rebind_globals']
 
 
 _INT64 = range(-2 ** 63, 2 ** 63)
@@ -117,3 +117,22 @@ def decode_values(encoded, *, direction='into the worker'):
             type_name = {'m': 'module', 'p': payload[-1]}.get(payload[0], 'buffer')
             raise TransferError(name, type_name, _reason(exc), direction) from exc
     return values
+
+
+def rebind_globals(value, namespace):
+    """Make a function defined in a notebook look its globals up in `namespace`.
+
+    A function that crossed by value carries a private copy of the globals it
+    used when it was sent; in Python it would read them from the namespace
+    where it is called, at call time.  Returns `value` itself for anything else.
+    """
+    if type(value) is not types.FunctionType or value.__module__ != '__main__' \
+            or value.__globals__ is namespace:
+        return value
+    rebound = types.FunctionType(value.__code__, namespace, value.__name__,
+                                 value.__defaults__, value.__closure__)
+    rebound.__kwdefaults__ = value.__kwdefaults__
+    rebound.__qualname__, rebound.__doc__ = value.__qualname__, value.__doc__
+    rebound.__annotations__ = value.__annotations__
+    rebound.__dict__.update(value.__dict__)
+    return rebound

@@ -10,7 +10,8 @@ worker thread.  A worker also runs one service thread of its own, which
   is made such a wait here, so sleeping cells stop too;
 - sends buffered output at most `output.FLUSH_INTERVAL` after it was written.
 
-Task:  ``(seq, label, source, inputs, outputs, strict_outputs, fresh_namespace)``
+Task:  ``(seq, label, source, inputs, outputs, strict_outputs, fresh_namespace,
+rebind_globals)``
 Done:  ``(seq, 'done', (outputs, skipped, result, error, exception, started, finished))``
 where result/error/exception are pickled or None.
 """
@@ -71,6 +72,7 @@ class _Runtime:
         self._cell_thread = None
         self._interrupted = False
         self._early_interrupt = None   # seq of a cell interrupted before it began
+        self._last_namespace = None
 
         self.outbox = output.Outbox(self._emit, self._wake_service, self._seq_for_output)
         sys.stdout = output.CellStream('stdout', self.outbox)
@@ -166,16 +168,23 @@ class _Runtime:
             self._running = None
 
     def run_next(self):
-        seq, label, source, inputs, outputs, strict, fresh = self._tasks.get()
+        seq, label, source, inputs, outputs, strict, fresh, rebind = self._tasks.get()
         started = time.perf_counter()
         namespace = _fresh_namespace() if fresh else sys.modules['__main__'].__dict__
+        # Outputs cross as handles (channels) and views (buffers) of objects in
+        # this namespace: it lives until the host has decoded them, that is
+        # until the next cell of this worker.
+        self._last_namespace = namespace
         error = result = None
         interrupted_early = self._begin(seq)
         try:
             try:
                 if interrupted_early:
                     raise KeyboardInterrupt
-                namespace.update(transfer.decode_values(inputs))
+                values = transfer.decode_values(inputs)
+                if rebind:
+                    values = {k: transfer.rebind_globals(v, namespace) for k, v in values.items()}
+                namespace.update(values)
                 result = execution.execute(source, label, namespace)
             except BaseException as exc:
                 error = exc
@@ -247,7 +256,7 @@ def _interruptible_sleep(secs):
 
 
 def _collect_outputs(namespace, outputs, strict):
-    """Encode the output values: (encoded pairs, skipped (name, reason) pairs).
+    """Encode the output values: (encoded pairs, skipped (name, type name, reason)).
 
     Strict: every name must be set and movable, else the cell fails.
     Lenient (inferred outputs): unset names are left out, and values that
@@ -266,5 +275,5 @@ def _collect_outputs(namespace, outputs, strict):
                 encoded += transfer.encode_values({name: namespace[name]}, snapshot=False,
                                                   direction='out of the worker')
             except TransferError as exc:
-                skipped.append((name, str(exc)))
+                skipped.append((name, exc.type_name, exc.reason))
     return tuple(encoded), tuple(skipped)

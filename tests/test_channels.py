@@ -187,9 +187,10 @@ def test_worker_to_worker_pipeline_runs_on_two_interpreters(pool):
     assert producer.result(timeout=20)['tid'] != consumer.result()['tid']
 
 
-def test_channel_created_in_a_worker_comes_back_usable(pool):
+@pytest.mark.parametrize('worker', ['maker', None])
+def test_channel_created_in_a_worker_comes_back_usable(pool, worker):
     result = pool.run('from interpkernel import Channel\nch = Channel(2)\nch.send("made in worker")',
-                      outputs=['ch'], worker='maker')
+                      outputs=['ch'], worker=worker)
     assert result['ch'].recv(timeout=5) == 'made in worker'
 
 

@@ -150,8 +150,8 @@ def test_lenient_outputs_leave_out_unset_and_unmovable_values(pool):
     future = pool.submit('x = 1\ngen = (i for i in [])', outputs=['x', 'unset', 'gen'],
                          strict_outputs=False)
     assert future.result() == {'x': 1}
-    [(name, reason)] = future.skipped_outputs
-    assert name == 'gen' and 'generator' in reason
+    [(name, type_name, reason)] = future.skipped_outputs
+    assert (name, type_name) == ('gen', 'generator') and 'pickle' in reason
 
 
 @pytest.mark.parametrize('kwargs, error, message', [

@@ -119,9 +119,10 @@ class _Run:
             for name in self.deletes:
                 namespace.pop(name, None)
         for rank, future in enumerate(self.futures):
-            for name, reason in future.skipped_outputs:
+            for name, type_name, reason in future.skipped_outputs:
                 where = f'rank {rank}' if self.ranks else 'the worker'
-                print(f'[interp] {name} stayed in {where}: {reason}', file=sys.stderr)
+                print(f'[interp] {name} ({type_name}) stayed in {where}: {reason}',
+                      file=sys.stderr)
         return self._result()
 
     def _result(self):

@@ -1,0 +1,172 @@
+"""Which earlier cells a cell waits for, and which values it reads.
+
+The kernel's promise: every cell sees the values that running the notebook top
+to bottom would give it.  Each cell is recorded in submission order with its
+`analysis.CellEffects`; a read binds to the latest earlier-submitted cell that
+writes (or deletes) that name, and the value read is that cell's own output —
+a version — not whatever the namespace holds when the reader runs.  A barrier
+cell (effects unknown statically) waits for every earlier cell, and every later
+cell waits for it.
+
+Functions defined in a notebook look their globals up when called, so a cell
+that receives a function also reads the globals the function uses
+(`global_names`): the kernel asks `bind` for those too.
+"""
+
+import asyncio
+import itertools
+import types
+
+__all__ = ['Dataflow', 'CellRecord', 'Aborted', 'Unmovable', 'global_names', 'MISSING']
+
+MISSING = object()   # the name is not defined (never written, or deleted)
+
+
+class Aborted(Exception):
+    """The cell was aborted (interrupt, or an earlier failure) before it started."""
+
+
+class Unmovable(LookupError):
+    """The value was made in a worker and could not leave it (args: type name, reason)."""
+
+
+class CellRecord:
+    """One submitted cell: its effects, what it waits for, and what it produced.
+
+    Attributes:
+        seq: submission order.  count: its execution count.
+        state: 'waiting', 'running', 'done', 'failed' or 'aborted'.
+        outputs: name -> value it wrote (once done).  deleted: names it deleted.
+        where: the worker it ran on.
+        host: why it runs in the host interpreter, or None (a worker).
+    """
+
+    def __init__(self, seq, count, effects, host):
+        self.seq, self.count, self.effects, self.host = seq, count, effects, host
+        self.state = 'waiting'
+        self.outputs, self.deleted = {}, set()
+        self.unmovable = {}           # name -> (type name, why its value stayed in the worker)
+        self.where = None
+        loop = asyncio.get_running_loop()
+        self.finished = loop.create_future()
+        self._aborted = loop.create_future()
+        self.waited_for = []          # records this cell waited on, for reports
+
+    def abort(self):
+        """Stop waiting: `wait_for` raises Aborted (only before the cell starts)."""
+        if not self._aborted.done():
+            self._aborted.set_result(None)
+
+    async def wait_for(self, cells):
+        """Wait until every one of `cells` finished; raise Aborted if aborted first."""
+        pending = {cell.finished for cell in cells}
+        while pending:
+            if self._aborted.done():
+                raise Aborted
+            done, pending = await asyncio.wait(pending | {self._aborted},
+                                               return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(self._aborted)
+        if self._aborted.done():
+            raise Aborted
+
+    def writes(self, name):
+        """Does this cell (as far as is known now) write or delete `name`?"""
+        if self.finished.done() and self.state == 'done':
+            return name in self.outputs or name in self.deleted or name in self.unmovable
+        return name in self.effects.writes or name in self.effects.deletes
+
+    def finish(self, state):
+        self.state = state
+        if not self.finished.done():
+            self.finished.set_result(state)
+
+    def __repr__(self):
+        return f'<cell [{self.count}] {self.state}>'
+
+
+class Dataflow:
+    """The cells of one kernel session, in submission order."""
+
+    def __init__(self):
+        self._seq = itertools.count(1)
+        self.cells = []
+
+    def add(self, count, effects, *, host=False):
+        """Record a new cell (call in submission order); return its CellRecord."""
+        record = CellRecord(next(self._seq), count, effects, host)
+        self.cells.append(record)
+        return record
+
+    def earlier(self, record):
+        return [c for c in self.cells if c.seq < record.seq]
+
+    def writer_before(self, record, name):
+        """The latest cell submitted before `record` that writes `name`, or None.
+
+        A barrier cell counts as a possible writer of every name until it
+        finishes; then its real outputs decide.
+        """
+        for cell in reversed(self.earlier(record)):
+            if cell.effects.barrier is not None and not cell.finished.done():
+                return cell
+            if cell.writes(name):
+                return cell
+        return None
+
+    def dependencies(self, record, names):
+        """The unfinished-or-finished cells `record` must wait for to read `names`."""
+        if record.effects.barrier is not None:
+            return self.earlier(record)
+        needed = []
+        for name in names:
+            writer = self.writer_before(record, name)
+            if writer is not None and writer not in needed:
+                needed.append(writer)
+        for cell in self.earlier(record):   # every later cell waits for a barrier
+            if cell.effects.barrier is not None and cell not in needed:
+                needed.append(cell)
+        return needed
+
+    def value(self, record, name, namespace):
+        """The value of `name` as `record` must see it, once its writers finished.
+
+        Returns MISSING if no earlier cell defines it and the namespace does not.
+        Raises Unmovable if the value could not leave the worker that made it,
+        and LookupError naming the writer if that cell did not succeed (a
+        failed cell that only changed the value in place hands on the version
+        before it, as its changes were lost with it).
+        """
+        writer = self.writer_before(record, name)
+        if writer is None:
+            return namespace.get(name, MISSING)
+        if writer.state != 'done':
+            if writer.state == 'failed' and name in writer.effects.mutates:
+                return self.value(writer, name, namespace)
+            raise LookupError(writer)
+        if name in writer.deleted:
+            return MISSING
+        if name in writer.unmovable:
+            raise Unmovable(*writer.unmovable[name])
+        if name in writer.outputs:
+            return writer.outputs[name]
+        return namespace.get(name, MISSING)   # e.g. a barrier host cell that kept it
+
+    def is_latest_writer(self, record, name):
+        """True if no cell submitted after `record` has already written `name` successfully."""
+        return not any(c.seq > record.seq and c.state == 'done' and c.writes(name)
+                       for c in self.cells)
+
+    def abort_after(self, failed):
+        """Cells submitted after `failed` that have not started: their records."""
+        return [c for c in self.cells if c.seq > failed.seq and c.state == 'waiting']
+
+
+def global_names(function):
+    """Global names a function defined in a notebook may read when called."""
+    names = set()
+    stack = [function.__code__]
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return names

@@ -1,0 +1,15 @@
+"""Starts the interp kernel: ``python -m interpkernel.kernelapp -f CONNECTION_FILE``."""
+
+from ipykernel.kernelapp import IPKernelApp
+
+from .kernel import InterpKernel
+
+__all__ = ['main']
+
+
+def main():
+    IPKernelApp.launch_instance(kernel_class=InterpKernel)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,221 @@
+"""The interp kernel, started for real with jupyter_client.
+
+Differential tests run each notebook of tests/notebooks top to bottom on
+ipykernel (nbclient) and with every cell submitted at once on the interp
+kernel: the outputs must be the same, cell by cell.
+"""
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from interpkernel.install import DISPLAY_NAME, KERNEL_NAME, install
+from interpkernel.notebook import run_all
+
+NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks').glob('*.ipynb'))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def kernelspec(tmp_path_factory):
+    """Install the kernelspec in a temporary prefix that Jupyter searches."""
+    prefix = tmp_path_factory.mktemp('prefix')
+    install(prefix=str(prefix))
+    saved = os.environ.get('JUPYTER_PATH')
+    os.environ['JUPYTER_PATH'] = str(prefix / 'share' / 'jupyter')
+    yield prefix
+    if saved is None:
+        del os.environ['JUPYTER_PATH']
+    else:
+        os.environ['JUPYTER_PATH'] = saved
+
+
+def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
+    spec = json.loads((kernelspec / 'share/jupyter/kernels/interp/kernel.json').read_text())
+    assert spec['display_name'] == DISPLAY_NAME == 'Python 3 (subinterpreters)'
+    assert spec['argv'][1:3] == ['-m', 'interpkernel.kernelapp']
+    listed = subprocess.run([sys.executable, '-m', 'jupyter_client.kernelspecapp', 'list'],
+                            capture_output=True, text=True, env=os.environ, timeout=60)
+    assert KERNEL_NAME in listed.stdout
+
+
+def _normalise(outputs):
+    """Outputs as comparable tuples; streams merged; tracebacks compared by name and value."""
+    result = []
+    for output in outputs:
+        kind = output['output_type']
+        if kind == 'stream':
+            if result and result[-1][:2] == ('stream', output['name']):
+                result[-1] = ('stream', output['name'], result[-1][2] + output['text'])
+            else:
+                result.append(('stream', output['name'], output['text']))
+        elif kind == 'error':
+            result.append(('error', output['ename'], output['evalue']))
+        else:
+            result.append((kind, dict(output['data'])))
+    return result
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_run_all_gives_the_outputs_of_running_in_order(path):
+    reference = nbformat.read(path, as_version=4)
+    NotebookClient(reference, kernel_name='python3', allow_errors=True, timeout=120).execute()
+    expected = [_normalise(c.outputs) for c in reference.cells if c.cell_type == 'code']
+    runs = run_all(nbformat.read(path, as_version=4), KERNEL_NAME, stop_on_error=False)
+    for number, (run, wanted) in enumerate(zip(runs, expected), start=1):
+        assert _normalise(run.outputs) == wanted, f'cell {number}: {run.source!r}'
+
+
+CPU_CELL = ('import time\nstarted_{n} = time.perf_counter()\ntotal_{n} = 0\n'
+            'for i in range(2_000_000):\n    total_{n} += i % 3\nended_{n} = time.perf_counter()')
+
+
+def test_independent_cells_overlap_and_a_reader_waits_for_both():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(CPU_CELL.format(n=1)),
+        nbformat.v4.new_code_cell(CPU_CELL.format(n=2)),
+        nbformat.v4.new_code_cell('import time\njoined = time.perf_counter()\n'
+                                  'print(total_1 + total_2)'),
+        nbformat.v4.new_code_cell('print(started_1 < ended_2 and started_2 < ended_1, '
+                                  'joined >= max(ended_1, ended_2))'),
+    ])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert [r.reply['status'] for r in runs] == ['ok'] * 4
+    assert runs[3].outputs[0]['text'] == 'True True\n'
+
+
+class Client:
+    """A kernel client that keeps every iopub message, whichever request it belongs to."""
+
+    def __init__(self, client):
+        self.client, self.messages, self.replies = client, [], {}
+
+    def pump(self, seconds=0.05):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.messages.append(self.client.get_iopub_msg(timeout=0.01))
+            except queue.Empty:
+                pass
+            try:
+                reply = self.client.get_shell_msg(timeout=0.01)
+                self.replies[reply['parent_header']['msg_id']] = reply
+            except queue.Empty:
+                pass
+
+    def wait(self, msg_ids, timeout=60):
+        end = time.monotonic() + timeout
+        while not all(self._idle(m) and m in self.replies for m in msg_ids):
+            assert time.monotonic() < end, 'requests did not finish in time'
+            self.pump()
+        return [self.replies[m]['content'] for m in msg_ids]
+
+    def _idle(self, msg_id):
+        return any(m['msg_type'] == 'status' and m['content']['execution_state'] == 'idle'
+                   for m in self.of(msg_id))
+
+    def of(self, msg_id, msg_type=None):
+        return [m for m in self.messages if m['parent_header'].get('msg_id') == msg_id
+                and msg_type in (None, m['msg_type'])]
+
+    def text(self, msg_id):
+        return ''.join(m['content']['text'] for m in self.of(msg_id, 'stream'))
+
+
+@pytest.fixture
+def kernel():
+    from jupyter_client.manager import start_new_kernel
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME)
+    yield Client(client), manager
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def test_every_request_gets_its_own_status_input_and_reply_in_order(kernel):
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in
+           ('a = 1', 'print(a)', 'import sys\nprint("e", file=sys.stderr)', 'a + 1')]
+    replies = client.wait(ids)
+    assert [r['execution_count'] for r in replies] == [1, 2, 3, 4]
+    for count, msg_id in enumerate(ids, start=1):
+        kinds = [m['msg_type'] for m in client.of(msg_id)]
+        assert kinds[0] == 'status' and kinds[-1] == 'status' and kinds.count('status') == 2
+        [execute_input] = client.of(msg_id, 'execute_input')
+        assert execute_input['content']['execution_count'] == count
+    assert client.text(ids[1]) == '1\n'
+    assert client.of(ids[3], 'execute_result')[0]['content']['execution_count'] == 4
+    known = set(ids)
+    assert all(m['parent_header'].get('msg_id') in known for m in client.messages
+               if m['msg_type'] != 'status' or m['parent_header'])
+
+
+def test_reading_a_value_from_a_failed_cell_says_so(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('value = 1 / 0', stop_on_error=False),
+           client.client.execute('print(value)', stop_on_error=False)]
+    first, second = client.wait(ids)
+    assert first['ename'] == 'ZeroDivisionError'
+    assert second['status'] == 'error' and second['ename'] == 'DependencyFailed'
+    assert 'input `value` comes from cell [1], which failed' in second['evalue']
+
+
+def test_a_name_no_cell_defines_is_a_name_error(kernel):
+    client, _ = kernel
+    [reply] = client.wait([client.client.execute('never_defined + 1')])
+    assert reply['ename'] == 'NameError' and "'never_defined'" in reply['evalue']
+
+
+def test_syntax_error_is_reported_and_nothing_runs(kernel):
+    client, _ = kernel
+    [reply] = client.wait([client.client.execute('x = = 1')])
+    assert reply['status'] == 'error' and reply['ename'] == 'SyntaxError'
+
+
+def test_a_cell_that_never_ends_does_not_block_an_independent_one(kernel):
+    client, manager = kernel
+    stuck = client.client.execute('while True:\n    pass')
+    free = client.client.execute('print("still served")')
+    [reply] = client.wait([free])
+    assert reply['status'] == 'ok' and client.text(free) == 'still served\n'
+    manager.interrupt_kernel()
+    [reply] = client.wait([stuck])
+    assert reply['ename'] == 'KeyboardInterrupt'
+
+
+def test_interrupt_stops_a_blocked_recv_and_aborts_cells_waiting_on_it(kernel):
+    client, manager = kernel
+    [reply] = client.wait([client.client.execute('from interpkernel import Channel\nch = Channel()')])
+    blocked = client.client.execute('got = ch.recv()')
+    waiting = client.client.execute('print(got)')
+    client.pump(0.5)
+    manager.interrupt_kernel()
+    blocked_reply, waiting_reply = client.wait([blocked, waiting])
+    assert blocked_reply['ename'] == 'KeyboardInterrupt'
+    assert waiting_reply['status'] in ('aborted', 'error')
+    [reply] = client.wait([client.client.execute('ch.capacity')])
+    assert reply['status'] == 'ok', reply
+
+
+def test_a_value_that_cannot_move_is_named(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('import threading\nlock = threading.Lock()'),
+           client.client.execute('with lock:\n    pass')]
+    replies = client.wait(ids)
+    assert replies[0]['status'] == 'ok'
+    assert replies[1]['ename'] == 'TransferError' and "'lock'" in replies[1]['evalue']
+
+
+def test_a_cell_printing_50_mb_delivers_all_of_it(kernel):
+    client, _ = kernel
+    msg_id = client.client.execute("for _ in range(50_000):\n    print('x' * 999)")
+    [reply] = client.wait([msg_id], timeout=300)
+    assert reply['status'] == 'ok'
+    text = client.text(msg_id)
+    assert len(text) == 50_000_000 and set(text) == {'x', '\n'}
