@@ -96,11 +96,11 @@ class InterpKernel(IPythonKernel):
         if self._host_busy:
             raise KeyboardInterrupt
 
-    async def do_shutdown(self, restart):
+    def do_shutdown(self, restart):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        return await super().do_shutdown(restart)
+        return super().do_shutdown(restart)
 
     # -- one cell --
 
@@ -111,10 +111,14 @@ class InterpKernel(IPythonKernel):
         # Everything up to dataflow.add runs without awaiting, so cells are
         # recorded (and numbered) in the order their requests arrived.
         count = shell.execution_count
-        if store_history and not silent:
-            shell.execution_count += 1
         try:
             source = shell.transform_cell(code)
+        except SyntaxError:
+            source = code
+        if store_history and not silent:
+            shell.history_manager.store_inputs(count, source, code)
+            shell.execution_count += 1
+        try:
             effects = analysis.analyse(source, f'<cell In[{count}]>')
         except SyntaxError:
             # IPython reports it exactly as ipykernel would; nothing runs.
@@ -265,8 +269,11 @@ class InterpKernel(IPythonKernel):
             shell.execution_count = max(following, shell.execution_count)
 
     def _reply(self, result, count, user_expressions):
+        # What the cell asked the frontend for (the pager of `obj?`, set_next_input ...).
+        payload = self.shell.payload_manager.read_payload()
+        self.shell.payload_manager.clear_payload()
         if result.success:
-            return {'status': 'ok', 'execution_count': count}
+            return {'status': 'ok', 'execution_count': count, 'payload': payload}
         error = result.error_before_exec or result.error_in_exec
         return {'status': 'error', 'execution_count': count, 'ename': type(error).__name__,
                 'evalue': str(error), 'traceback': self.shell._last_traceback or []}

@@ -1,8 +1,11 @@
 """Shared fixtures: one real pool of subinterpreter workers per test module."""
 
+import os
+
 import pytest
 
 from interpkernel import Pool
+from interpkernel.install import install
 
 
 @pytest.fixture(scope='module')
@@ -16,3 +19,17 @@ def streamed(future, name='stdout'):
     """All text a finished cell wrote to stream `name`."""
     return ''.join(e.content['text'] for e in future.events
                    if e.msg_type == 'stream' and e.content['name'] == name)
+
+
+@pytest.fixture(scope='session')
+def kernelspec(tmp_path_factory):
+    """The interp kernelspec, installed in a temporary prefix that Jupyter searches."""
+    prefix = tmp_path_factory.mktemp('prefix')
+    install(prefix=str(prefix))
+    saved = os.environ.get('JUPYTER_PATH')
+    os.environ['JUPYTER_PATH'] = str(prefix / 'share' / 'jupyter')
+    yield prefix
+    if saved is None:
+        del os.environ['JUPYTER_PATH']
+    else:
+        os.environ['JUPYTER_PATH'] = saved

@@ -17,24 +17,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from interpkernel.install import DISPLAY_NAME, KERNEL_NAME, install
+from interpkernel.install import DISPLAY_NAME, KERNEL_NAME
 from interpkernel.notebook import run_all
 
 NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks').glob('*.ipynb'))
 
-
-@pytest.fixture(scope='module', autouse=True)
-def kernelspec(tmp_path_factory):
-    """Install the kernelspec in a temporary prefix that Jupyter searches."""
-    prefix = tmp_path_factory.mktemp('prefix')
-    install(prefix=str(prefix))
-    saved = os.environ.get('JUPYTER_PATH')
-    os.environ['JUPYTER_PATH'] = str(prefix / 'share' / 'jupyter')
-    yield prefix
-    if saved is None:
-        del os.environ['JUPYTER_PATH']
-    else:
-        os.environ['JUPYTER_PATH'] = saved
+pytestmark = pytest.mark.usefixtures('kernelspec')
 
 
 def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
