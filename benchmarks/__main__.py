@@ -13,13 +13,13 @@ import sys
 import time
 import traceback
 
-from . import channel, cpu, interrupts, latency, memory, startup, transfer
+from . import channel, cpu, interrupts, kernel, latency, memory, startup, transfer
 from ._context import Context
 from ._ipp import SharedCluster
 from ._table import Row, render
 
 GROUPS = {module.NAME: module for module in (cpu, latency, startup, channel, transfer, memory,
-                                              interrupts)}
+                                              interrupts, kernel)}
 
 
 def _parse(argv):

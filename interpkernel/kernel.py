@@ -63,6 +63,11 @@ class InterpKernel(IPythonKernel):
             self._pool = Pool(self.workers)
         return self._pool
 
+    def start(self):
+        super().start()
+        # Workers boot in the background now, so the first cells find them ready.
+        _ = self.pool
+
     # -- concurrency --
 
     async def shell_main(self, subshell_id, msg):
