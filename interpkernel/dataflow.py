@@ -15,6 +15,7 @@ that receives a function also reads the globals the function uses
 
 import asyncio
 import itertools
+import time
 import types
 
 __all__ = ['Dataflow', 'CellRecord', 'Aborted', 'Unmovable', 'global_names', 'MISSING']
@@ -47,6 +48,8 @@ class CellRecord:
         self.outputs, self.deleted = {}, set()
         self.unmovable = {}           # name -> (type name, why its value stayed in the worker)
         self.where = None
+        self.queued = time.perf_counter()
+        self.started = self.ended = None
         loop = asyncio.get_running_loop()
         self.finished = loop.create_future()
         self._aborted = loop.create_future()
@@ -77,6 +80,7 @@ class CellRecord:
 
     def finish(self, state):
         self.state = state
+        self.ended = self.ended or time.perf_counter()
         if not self.finished.done():
             self.finished.set_result(state)
 

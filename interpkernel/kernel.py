@@ -17,8 +17,9 @@ output), and goes through:
 
 import asyncio
 import dataclasses
+import re
 import signal
-import sys
+import time
 import types
 from contextvars import copy_context
 
@@ -34,6 +35,8 @@ from .probe import probe_import
 __all__ = ['InterpKernel']
 
 _REFUSES = 'does not support loading in subinterpreters'
+# %interp reports read no variables: they need not wait for the cells they report on.
+_REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 
 
 class InterpKernel(IPythonKernel):
@@ -66,7 +69,18 @@ class InterpKernel(IPythonKernel):
     def start(self):
         super().start()
         # Workers boot in the background now, so the first cells find them ready.
-        _ = self.pool
+        pool = self.pool
+        # %interp status / timeline show this kernel's workers and dataflow.
+        self.shell.extension_manager.load_extension('interpkernel')
+        self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
+            pool, self._dataflow_cells)
+
+    def _dataflow_cells(self):
+        """Each cell as %interp reports it (see InterpMagics.attach_kernel)."""
+        return [(f'In[{r.count}]', r.state, r.where or ('host' if r.host else ''),
+                 r.queued, r.started, r.ended,
+                 [f'In[{d.count}]' for d in r.waited_for], r.host or '')
+                for r in self.dataflow.cells]
 
     # -- concurrency --
 
@@ -129,7 +143,8 @@ class InterpKernel(IPythonKernel):
             # IPython reports it exactly as ipykernel would; nothing runs.
             return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
         host = self._host_reason(code, source, effects, silent)
-        if silent or _uses_ipython(code, source):   # it may touch any name: a barrier
+        if silent or _uses_ipython(code, source) and not _REPORT.match(code):
+            # It may touch any name: a barrier.
             effects = dataclasses.replace(effects, barrier=effects.barrier or host)
         record = self.dataflow.add(count, effects, host=host)
         try:
@@ -147,6 +162,7 @@ class InterpKernel(IPythonKernel):
             if reply is not None:
                 return self._finish(record, reply, user_expressions)
         self._note_host(record)
+        record.state, record.started, record.where = 'running', time.perf_counter(), 'host'
         namespace = shell.user_ns
         before = _identities(namespace) if record.effects.barrier else None
         for name, value in inputs.items():
@@ -218,7 +234,7 @@ class InterpKernel(IPythonKernel):
                                       strict_outputs=False, rebind_globals=True)
         except TransferError as exc:
             return self._error_reply(exc, record.count, parent)
-        record.state = 'running'
+        record.state, record.started = 'running', future.timings.queued
         try:
             values = await asyncio.wrap_future(future)
         except TransferError as exc:
@@ -229,9 +245,9 @@ class InterpKernel(IPythonKernel):
                 return None
             return self._error_reply(exc, record.count, parent, future.error)
         except BaseException as exc:
-            record.where = future.worker
+            _note_timings(record, future)
             return self._error_reply(exc, record.count, parent, future.error)
-        record.where = future.worker
+        _note_timings(record, future)
         namespace = self.shell.user_ns
         record.outputs = {n: transfer.rebind_globals(v, namespace) for n, v in values.items()}
         record.deleted = set(record.effects.deletes)
@@ -314,6 +330,11 @@ class InterpKernel(IPythonKernel):
         self.session.send(self.iopub_socket, 'error', content, parent=parent,
                           ident=self._topic('error'))
         return dict(content, status='error', execution_count=count)
+
+
+def _note_timings(record, future):
+    timings = future.timings
+    record.where, record.started, record.ended = timings.worker, timings.started, timings.finished
 
 
 def _uses_ipython(code, source):

@@ -207,3 +207,16 @@ def test_a_cell_printing_50_mb_delivers_all_of_it(kernel):
     assert reply['status'] == 'ok'
     text = client.text(msg_id)
     assert len(text) == 50_000_000 and set(text) == {'x', '\n'}
+
+
+def test_status_and_timeline_show_the_dataflow(kernel):
+    client, _ = kernel
+    client.wait([client.client.execute('a = sum(range(100_000))'),
+                 client.client.execute('b = a + 1')])
+    status_id, timeline_id = client.client.execute('%interp status'), \
+        client.client.execute('%interp timeline')
+    client.wait([status_id, timeline_id])
+    status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
+    assert 'In[2]  done' in status and 'In[1]' in status.split('In[2]')[1].splitlines()[0]
+    timeline = client.of(timeline_id, 'execute_result')[0]['content']['data']
+    assert timeline['image/svg+xml'].startswith('<svg') and 'In[1]' in timeline['text/plain']

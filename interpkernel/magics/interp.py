@@ -175,6 +175,8 @@ class InterpMagics(Magics):
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self._pool = None
+        self._owns_pool = True
+        self._dataflow_cells = None
         self._host = HostEngine()
         self._background = []
         self._recent = deque(maxlen=self.history)
@@ -186,10 +188,21 @@ class InterpMagics(Magics):
         return self._pool
 
     def close(self):
-        """Close the pool (on unload and at reset)."""
-        if self._pool is not None:
+        """Close the pool (on unload and at reset), unless it belongs to the kernel."""
+        if self._pool is not None and self._owns_pool:
             self._pool.close()
             self._pool = None
+
+    def attach_kernel(self, pool, dataflow_cells):
+        """Share the interp kernel's pool, and show its dataflow in status and timeline.
+
+        Args:
+            pool: the kernel's `Pool` (the kernel closes it, not the magics).
+            dataflow_cells: callable returning, per kernel cell, (label, state,
+                ran on, queued, started, finished, waited for, note).
+        """
+        self._pool, self._owns_pool = pool, False
+        self._dataflow_cells = dataflow_cells
 
     # -- %%interp --
 
@@ -403,7 +416,12 @@ class InterpMagics(Magics):
         host_rows = [(HOST, b.run.state(), b.run.label, f'{b.elapsed():.1f} s', '')
                      for b in self._background
                      if not b.done() and HOST in b.run.worker_names()]
-        return StatusTable.from_workers(statuses, host_rows)
+        cells = [(label, state, where, ', '.join(waited), note)
+                 for label, state, where, *_, waited, note in self._kernel_cells()]
+        return StatusTable.from_workers(statuses, host_rows, cells)
+
+    def _kernel_cells(self):
+        return self._dataflow_cells() if self._dataflow_cells is not None else []
 
     def _interp_wait(self, rest):
         args = self._parse('wait', rest, (('names',), {'nargs': '*', 'metavar': 'NAME'}))
@@ -472,6 +490,7 @@ class InterpMagics(Magics):
                 t = future.timings
                 cells.append((future.label, state, t.worker, t.queued, t.started,
                               t.finished if future.done() else None))
+        cells += [cell[:6] for cell in self._kernel_cells() if cell[3] is not None]
         if not cells:
             raise UsageError('no %%interp cell has run yet: the timeline is empty')
         return Timeline(cells, time.perf_counter())
