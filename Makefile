@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean chromium
 
 $(PY):
 	bash scripts/make-venv $(VENV)
@@ -17,8 +17,12 @@ $(STAMP): $(PY) pyproject.toml
 run: $(STAMP)
 	$(PY) -m interpkernel demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+# The JupyterLab tests drive Debian's Chromium (playwright may not download its own).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -33,6 +33,7 @@ class CellEffects:
         imports: top-level packages the cell imports (anywhere in it).
         mutates: the names among `writes` that the cell only changes in place
             (method calls, item or attribute assignment), never binds.
+        modules: names the cell binds with an import statement.
     """
     reads: tuple
     writes: tuple
@@ -40,6 +41,7 @@ class CellEffects:
     barrier: str | None
     imports: tuple = ()
     mutates: tuple = ()
+    modules: tuple = ()
 
 
 def analyse(source, filename='<cell>'):
@@ -50,7 +52,8 @@ def analyse(source, filename='<cell>'):
         visitor.top_level(statement)
     mutates = tuple(n for n in visitor.mutated if n not in visitor.bound_names)
     return CellEffects(tuple(visitor.reads), tuple(visitor.writes),
-                       tuple(visitor.deletes), visitor.barrier, tuple(visitor.imports), mutates)
+                       tuple(visitor.deletes), visitor.barrier, tuple(visitor.imports), mutates,
+                       tuple(visitor.modules))
 
 
 class _Ordered(dict):
@@ -65,6 +68,7 @@ class _Visitor(ast.NodeVisitor):
         self.reads, self.writes, self.deletes = _Ordered(), _Ordered(), _Ordered()
         self.imports = _Ordered()
         self.mutated, self.bound_names = _Ordered(), set()
+        self.modules = _Ordered()
         self.barrier = None
         # Names surely bound by earlier statements: one set per nesting of
         # if/for/while/try/with/match; a block's own bindings end with it.
@@ -166,7 +170,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_Import(self, node):
         for alias in node.names:
             self.imports.add(alias.name.partition('.')[0])
-            self._store(alias.asname or alias.name.partition('.')[0])
+            name = alias.asname or alias.name.partition('.')[0]
+            self._store(name)
+            if not self._scopes:
+                self.modules.add(name)
 
     def visit_ImportFrom(self, node):
         if node.level == 0 and node.module:

@@ -91,9 +91,10 @@ class CellRecord:
 class Dataflow:
     """The cells of one kernel session, in submission order."""
 
-    def __init__(self):
+    def __init__(self, namespace):
         self._seq = itertools.count(1)
         self.cells = []
+        self.namespace = namespace   # values no recorded cell wrote (the kernel's user_ns)
 
     def add(self, count, effects, *, host=False):
         """Record a new cell (call in submission order); return its CellRecord."""
@@ -108,14 +109,26 @@ class Dataflow:
         """The latest cell submitted before `record` that writes `name`, or None.
 
         A barrier cell counts as a possible writer of every name until it
-        finishes; then its real outputs decide.
+        finishes; then its real outputs decide.  Calling a function of a
+        module (``time.sleep(1)``, ``np.zeros(3)``) is not writing the module.
         """
         for cell in reversed(self.earlier(record)):
             if cell.effects.barrier is not None and not cell.finished.done():
                 return cell
             if cell.writes(name):
+                if name in cell.effects.mutates and self._is_module(cell, name):
+                    continue
                 return cell
         return None
+
+    def _is_module(self, record, name):
+        """Is `name` a module when `record` runs (imported by the cell that last bound it)?"""
+        for cell in reversed(self.earlier(record)):
+            if cell.effects.barrier is not None:
+                return False
+            if name in cell.effects.writes and name not in cell.effects.mutates:
+                return name in cell.effects.modules
+        return isinstance(self.namespace.get(name), types.ModuleType)
 
     def dependencies(self, record, names):
         """The unfinished-or-finished cells `record` must wait for to read `names`."""
@@ -131,7 +144,7 @@ class Dataflow:
                 needed.append(cell)
         return needed
 
-    def value(self, record, name, namespace):
+    def value(self, record, name):
         """The value of `name` as `record` must see it, once its writers finished.
 
         Returns MISSING if no earlier cell defines it and the namespace does not.
@@ -140,12 +153,13 @@ class Dataflow:
         failed cell that only changed the value in place hands on the version
         before it, as its changes were lost with it).
         """
+        namespace = self.namespace
         writer = self.writer_before(record, name)
         if writer is None:
             return namespace.get(name, MISSING)
         if writer.state != 'done':
             if writer.state == 'failed' and name in writer.effects.mutates:
-                return self.value(writer, name, namespace)
+                return self.value(writer, name)
             raise LookupError(writer)
         if name in writer.deleted:
             return MISSING

@@ -53,7 +53,7 @@ class InterpKernel(IPythonKernel):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.dataflow = Dataflow()
+        self.dataflow = Dataflow(self.shell.user_ns)
         self._pool = None
         self._tasks = set()
         self._host_busy = False
@@ -188,7 +188,7 @@ class InterpKernel(IPythonKernel):
     async def _inputs(self, record):
         """Wait for the cells `record` reads from; return its input values."""
         names = set(record.effects.reads)
-        namespace, hidden = self.shell.user_ns, self.shell.user_ns_hidden
+        hidden = self.shell.user_ns_hidden
         while True:
             waiting = [d for d in self.dataflow.dependencies(record, names)
                        if not d.finished.done()]
@@ -198,7 +198,7 @@ class InterpKernel(IPythonKernel):
             values = {}
             for name in names:
                 try:
-                    value = self.dataflow.value(record, name, namespace)
+                    value = self.dataflow.value(record, name)
                 except Unmovable as stayed:
                     raise TransferError(name, *stayed.args, 'out of the worker') from None
                 except LookupError as failed:
