@@ -1,9 +1,6 @@
 """The ``%%interp`` cell magic and the ``%interp`` line magic."""
 
-import concurrent.futures
 import shlex
-import sys
-import threading
 import time
 from collections import deque
 
@@ -15,17 +12,17 @@ from traitlets import Float, Integer
 
 from .. import analysis
 from ..channels import Channel
-from ..errors import CellTimeout, InterpkernelError, TransferError, WorkerBusyError
+from ..errors import InterpkernelError, TransferError, WorkerBusyError
 from ..host import WORKER_NAME as HOST, HostEngine
 from ..pool import Pool
 from .background import BackgroundCell
-from .render import CellOutput, ResultBundle, with_cell_traceback
+from .render import CellOutput, with_cell_traceback
 from .reports import StatusTable, Timeline
+from .run import SETTLE, CellRun
 
 __all__ = ['InterpMagics']
 
 SUBCOMMANDS = ('status', 'wait', 'interrupt', 'close', 'reset', 'pool', 'timeline', 'channel')
-_SETTLE = 5.0    # seconds to wait for interrupted cells to stop
 
 
 def _names(value, option):
@@ -43,121 +40,6 @@ def _names(value, option):
 def _one_line(exc):
     """Make IPython show an error of ours as its one-line message."""
     return with_cell_traceback(exc, [f'{type(exc).__name__}: {exc}'])
-
-
-class _Run:
-    """One execution of a ``%%interp`` cell: its futures and how to finish it."""
-
-    def __init__(self, label, futures, requested, outputs, deletes, ranks, strict, timeout):
-        self.label = label
-        self.futures = futures
-        self._requested = requested    # the worker asked for, per future (None: any)
-        self.outputs, self.deletes = outputs, deletes
-        self.ranks, self.strict = ranks, strict
-        self.timed_out = False
-        self._timer = None
-        if timeout is not None:
-            self._timer = threading.Timer(timeout, self._expire)
-            self._timer.daemon = True
-            self._timer.start()
-        self.timeout = timeout
-
-    def _expire(self):
-        self.timed_out = True
-        self.interrupt()
-
-    def interrupt(self):
-        for future in self.futures:
-            future.interrupt()
-
-    def worker_names(self):
-        """The workers the cell runs on, or was sent to (anonymous: once it starts)."""
-        names = [f.worker or asked for f, asked in zip(self.futures, self._requested)]
-        return [name for name in names if name]
-
-    def state(self):
-        futures = self.futures
-        if not all(f.done() for f in futures):
-            return 'running' if any(f.running() or f.done() for f in futures) else 'queued'
-        if any(f.cancelled() for f in futures):
-            return 'cancelled'
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if not errors:
-            return 'done'
-        if self.timed_out or any(isinstance(e, KeyboardInterrupt) for e in errors):
-            return 'interrupted'
-        return 'failed'
-
-    def wait(self):
-        """Block until every future is done; Ctrl-C interrupts the cell first."""
-        try:
-            while concurrent.futures.wait(self.futures, timeout=0.1).not_done:
-                pass
-        except KeyboardInterrupt:
-            self.interrupt()
-            concurrent.futures.wait(self.futures, timeout=_SETTLE)
-            if not all(f.done() for f in self.futures):
-                raise
-
-    def finish(self, namespace):
-        """Apply the cell's effects to `namespace`; return what to show as Out[n].
-
-        Raises the cell's error (showing the worker's traceback) if it failed.
-        """
-        if self._timer is not None:
-            self._timer.cancel()
-        failed = [(rank, f) for rank, f in enumerate(self.futures)
-                  if f.cancelled() or f.exception() is not None]
-        if failed:
-            raise self._error(failed)
-        results = [f.result() for f in self.futures]
-        if self.ranks:
-            for name in self.outputs:
-                namespace[name] = [values[name] for values in results]
-        else:
-            namespace.update(results[0])
-            for name in self.deletes:
-                namespace.pop(name, None)
-        for rank, future in enumerate(self.futures):
-            for name, type_name, reason in future.skipped_outputs:
-                where = f'rank {rank}' if self.ranks else 'the worker'
-                print(f'[interp] {name} ({type_name}) stayed in {where}: {reason}',
-                      file=sys.stderr)
-        return self._result()
-
-    def _result(self):
-        shown = [f for f in self.futures if f.value or f.execute_result]
-        if not shown:
-            return None
-        if not self.ranks:
-            future = shown[0]
-            return future.value[0] if future.value else ResultBundle(future.execute_result)
-        from IPython.display import display
-        for rank, future in enumerate(self.futures):
-            if future.execute_result:
-                print(f'[rank {rank}] Out:')
-                display(ResultBundle(future.execute_result))
-        return None
-
-    def _error(self, failed):
-        lines = []
-        first = None
-        for rank, future in failed:
-            if future.cancelled():
-                exc = concurrent.futures.CancelledError(f'{self.label} was cancelled')
-                tb = [f'CancelledError: {self.label} was cancelled before it ran']
-            else:
-                exc = future.exception()
-                tb = list(future.error['traceback']) if future.error else \
-                    [f'{type(exc).__name__}: {exc}']
-                if self.timed_out and isinstance(exc, KeyboardInterrupt):
-                    exc = CellTimeout(self.label, self.timeout)
-                    tb = tb[:-1] + [f'CellTimeout: {exc}']
-            if self.ranks:
-                lines.append(f'[rank {rank}]')
-            lines.extend(tb)
-            first = first or exc
-        return with_cell_traceback(first, lines)
 
 
 @magics_class
@@ -314,7 +196,7 @@ class InterpMagics(Magics):
         except TransferError as exc:
             raise _one_line(exc) from None
         requested = [f'rank{rank}' for rank in range(ranks)] if ranks else [args.name]
-        run = _Run(label, futures, requested, outputs, deletes, ranks, strict, args.timeout)
+        run = CellRun(label, futures, requested, outputs, deletes, ranks, strict, args.timeout)
         for rank, future in enumerate(futures):
             output = CellOutput(f'[rank {rank}] ' if ranks else '')
             future.add_event_listener(output.show)
@@ -328,7 +210,7 @@ class InterpMagics(Magics):
         background = args.block is False
         future = self._host.submit(source, self.shell.user_ns, label=label,
                                    background=background)
-        return _Run(label, [future], [HOST], (), (), 0, False, args.timeout)
+        return CellRun(label, [future], [HOST], (), (), 0, False, args.timeout)
 
     def _ranks(self, args):
         if args.all and args.ranks is not None:
@@ -438,7 +320,7 @@ class InterpMagics(Magics):
             for background in waiting:
                 background.run.interrupt()
             for background in waiting:
-                background.wait(_SETTLE)
+                background.wait(SETTLE)
             raise
         self._background = [b for b in self._background if not b.done()]
 
