@@ -44,7 +44,8 @@ def main(k=None, work=3_000_000, out=print):
         t = future.timings
         out(f'    cell {future.label} on worker {t.worker}: '
             f'start +{(t.started - started) * 1000:5.1f} ms, ran {t.ran:.3f} s')
-    assert len(set(totals)) == 1, totals
+    if len(set(totals)) != 1:
+        raise RuntimeError(f'the cells computed different totals: {totals}')
     out(f'  speed-up: {sequential / parallel:.2f}x on {k} cores '
         f'(ideal {k}.00x; every cell computed total = {totals[0]})')
     return 0
