@@ -230,3 +230,11 @@ def test_close_of_a_busy_worker_refuses_then_forces(shell, ns, capsys):
     assert not result.success and '--force' in capsys.readouterr().err
     assert run(shell, '%interp close busy --force').success
     assert run(shell, '%%interp\nok = 1').success
+
+
+def test_help_lists_every_option(shell):
+    doc = shell.find_cell_magic('interp').__doc__
+    assert doc.lstrip(':\n ').startswith('%interp [')
+    for option in ('--in', '--out', '--bg', '-n N', '--all', '--timeout', '--engine', 'Examples'):
+        assert option in doc
+    assert 'status' in shell.find_line_magic('interp').__doc__

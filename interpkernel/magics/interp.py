@@ -114,7 +114,7 @@ class InterpMagics(Magics):
               help="""'sub': a subinterpreter (default); 'host': this interpreter, for
               modules that refuse subinterpreters (numpy, pandas ...)""")
     @cell_magic('interp')
-    def interp_cell(self, line, cell):
+    def interp(self, line, cell):
         """Run the cell in a subinterpreter worker, on a core of its own.
 
         Variables go in and out by themselves: the names the cell reads that
@@ -144,7 +144,7 @@ class InterpMagics(Magics):
             In [7]: sum(part)
             Out[7]: 49999995000000
         """
-        args = parse_argstring(self.interp_cell, line)
+        args = parse_argstring(self.interp, line)
         label = f'In[{self.shell.execution_count}]'
         run = self._start(args, cell, label)
         self._recent.append(run)
