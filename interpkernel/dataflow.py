@@ -10,7 +10,7 @@ cell waits for it.
 
 Functions defined in a notebook look their globals up when called, so a cell
 that receives a function also reads the globals the function uses
-(`global_names`): the kernel asks `bind` for those too.
+(`global_names`): the kernel asks for their values too.
 """
 
 import asyncio
@@ -47,6 +47,7 @@ class CellRecord:
         self.state = 'waiting'
         self.outputs, self.deleted = {}, set()
         self.unmovable = {}           # name -> (type name, why its value stayed in the worker)
+        self.future = None            # its CellFuture, once it is sent to a worker
         self.where = None
         self.queued = time.perf_counter()
         self.started = self.ended = None
@@ -74,6 +75,8 @@ class CellRecord:
 
     def writes(self, name):
         """Does this cell (as far as is known now) write or delete `name`?"""
+        if self.state == 'aborted':
+            return False   # it never ran
         if self.finished.done() and self.state == 'done':
             return name in self.outputs or name in self.deleted or name in self.unmovable
         return name in self.effects.writes or name in self.effects.deletes
@@ -95,12 +98,26 @@ class Dataflow:
         self._seq = itertools.count(1)
         self.cells = []
         self.namespace = namespace   # values no recorded cell wrote (the kernel's user_ns)
+        self._original = {}          # name -> its value before the first cell that writes it
 
     def add(self, count, effects, *, host=False):
         """Record a new cell (call in submission order); return its CellRecord."""
         record = CellRecord(next(self._seq), count, effects, host)
+        for name in (*effects.writes, *effects.deletes):
+            # What cells before any writer of the name must see, even once a
+            # later cell has changed it in the namespace.
+            self._original.setdefault(name, self.namespace.get(name, MISSING))
         self.cells.append(record)
         return record
+
+    def latest_value(self, name):
+        """The value of `name` after every finished cell, in submission order."""
+        for cell in reversed(self.cells):
+            if cell.state == 'done' and cell.writes(name):
+                if name in cell.deleted or name in cell.unmovable:
+                    return MISSING
+                return cell.outputs.get(name, MISSING)
+        return self._original.get(name, self.namespace.get(name, MISSING))
 
     def earlier(self, record):
         return [c for c in self.cells if c.seq < record.seq]
@@ -156,7 +173,7 @@ class Dataflow:
         namespace = self.namespace
         writer = self.writer_before(record, name)
         if writer is None:
-            return namespace.get(name, MISSING)
+            return self._original.get(name, namespace.get(name, MISSING))
         if writer.state != 'done':
             if writer.state == 'failed' and name in writer.effects.mutates:
                 return self.value(writer, name)
@@ -179,12 +196,16 @@ class Dataflow:
         return [c for c in self.cells if c.seq > failed.seq and c.state == 'waiting']
 
 
+_GLOBAL_OPS = frozenset({'LOAD_GLOBAL', 'STORE_GLOBAL', 'DELETE_GLOBAL', 'LOAD_NAME'})
+
+
 def global_names(function):
-    """Global names a function defined in a notebook may read when called."""
+    """Global names a function defined in a notebook may use when called."""
+    import dis
     names = set()
     stack = [function.__code__]
     while stack:
         code = stack.pop()
-        names.update(code.co_names)
+        names.update(i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_OPS)
         stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
     return names

@@ -78,6 +78,13 @@ def _user_traceback(tb):
     return tb
 
 
+def _safe_str(exc):
+    try:
+        return str(exc)
+    except Exception as broken:
+        return f'<cannot show the exception: {type(broken).__name__}>'
+
+
 def describe_error(exc):
     """(Jupyter ``error`` content, the exception to report) for a cell's failure.
 
@@ -94,12 +101,16 @@ def describe_error(exc):
         replacement.__suppress_context__ = True
         exc = replacement.with_traceback(exc.__traceback__)
     tb = _user_traceback(exc.__traceback__)
-    if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
-        lines = traceback.format_exception_only(exc)
-    else:
-        lines = traceback.format_exception(exc.with_traceback(tb))
+    try:
+        if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
+            lines = traceback.format_exception_only(exc)
+        else:
+            lines = traceback.format_exception(exc.with_traceback(tb))
+    except Exception as broken:   # an exception whose __str__ or __repr__ raises
+        lines = [f'{type(exc).__name__}: <cannot show the exception: {broken!r}>']
     text = re.sub(_CELL_FRAME, r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
-    content = {'ename': type(exc).__name__, 'evalue': str(exc), 'traceback': text.split('\n')}
+    content = {'ename': type(exc).__name__, 'evalue': _safe_str(exc),
+               'traceback': text.split('\n')}
     return content, exc
 
 

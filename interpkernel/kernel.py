@@ -30,11 +30,10 @@ from . import analysis, transfer
 from .dataflow import MISSING, Aborted, Dataflow, Unmovable, global_names
 from .errors import DependencyFailed, TransferError
 from .pool import Pool
-from .probe import probe_import
+from .probe import probe_import, refuses_subinterpreters
 
 __all__ = ['InterpKernel']
 
-_REFUSES = 'does not support loading in subinterpreters'
 # %interp reports read no variables: they need not wait for the cells they report on.
 _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 
@@ -107,11 +106,11 @@ class InterpKernel(IPythonKernel):
 
     def _on_sigint(self, signum, frame):
         """The kernel's interrupt: every running cell stops, every waiting one is aborted."""
-        if self._pool is not None:
-            self._pool.interrupt()
         for record in self.dataflow.cells:
             if record.state == 'waiting':
                 record.abort()
+            elif record.future is not None:
+                record.future.interrupt()   # cancels it if still queued in the pool
         if self._host_busy:
             raise KeyboardInterrupt
 
@@ -148,6 +147,19 @@ class InterpKernel(IPythonKernel):
             effects = dataclasses.replace(effects, barrier=effects.barrier or host)
         record = self.dataflow.add(count, effects, host=host)
         try:
+            return await self._execute(record, code, source, silent, user_expressions, parent)
+        except BaseException as exc:
+            # Whatever went wrong, the cell must end: later cells wait on it.
+            if not record.finished.done():
+                record.finish('failed')
+            if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+                raise
+            self.log.exception('In[%s] failed in the kernel itself', count)
+            return self._error_reply(exc, count, parent)
+
+    async def _execute(self, record, code, source, silent, user_expressions, parent):
+        count = record.count
+        try:
             inputs = await self._inputs(record)
         except Aborted:
             record.finish('aborted')
@@ -163,12 +175,17 @@ class InterpKernel(IPythonKernel):
                 return self._finish(record, reply, user_expressions)
         self._note_host(record)
         record.state, record.started, record.where = 'running', time.perf_counter(), 'host'
-        namespace = shell.user_ns
+        namespace = self.shell.user_ns
         before = _identities(namespace) if record.effects.barrier else None
         for name, value in inputs.items():
             namespace[name] = value
         result = self._run_in_host(code, count, silent)
         _collect_host_outputs(record, namespace, before)
+        # Names it only read go back to their latest version (a later cell's, maybe).
+        for name in inputs.keys() - record.outputs.keys():
+            latest = self.dataflow.latest_value(name)
+            if latest is not MISSING:
+                namespace[name] = latest
         return self._finish(record, self._reply(result, count, user_expressions),
                             user_expressions, host=True)
 
@@ -180,8 +197,7 @@ class InterpKernel(IPythonKernel):
         if effects.barrier is not None:
             return effects.barrier
         for module in effects.imports:
-            reason = probe_import(module)
-            if reason is not None and _REFUSES in reason:
+            if refuses_subinterpreters(probe_import(module)):
                 return f'it imports {module}, which refuses subinterpreters'
         return None
 
@@ -218,10 +234,9 @@ class InterpKernel(IPythonKernel):
         subinterpreters), or None."""
         for name, value in inputs.items():
             owner = value.__name__ if isinstance(value, types.ModuleType) else type(value).__module__
-            module = owner.partition('.')[0]
-            if module not in ('builtins', '__main__'):
-                reason = probe_import(module)
-                if reason is not None and _REFUSES in reason:
+            module = str(owner).partition('.')[0]
+            if module.isidentifier() and module not in ('builtins', '__main__'):
+                if refuses_subinterpreters(probe_import(module)):
                     return f'it reads {name}, a {module} object, which cannot leave the host'
         return None
 
@@ -229,12 +244,17 @@ class InterpKernel(IPythonKernel):
         """Run on a worker; None if the cell must run in the host instead."""
         publish = self._publisher(parent, record.count)
         try:
-            future = self.pool.submit(source, inputs, list(record.effects.writes),
+            # Deleted names are asked for too: absent at the end means deleted
+            # (a `del` under an `if` may not have happened).
+            wanted = list(dict.fromkeys((*record.effects.writes, *record.effects.deletes)))
+            future = self.pool.submit(source, inputs, wanted,
                                       label=f'In[{record.count}]', on_event=publish,
                                       strict_outputs=False, rebind_globals=True)
         except TransferError as exc:
-            return self._error_reply(exc, record.count, parent)
-        record.state, record.started = 'running', future.timings.queued
+            # A value made in the host that cannot move: the cell runs there.
+            record.host = f'it reads {exc.name}, which cannot leave the host'
+            return None
+        record.state, record.started, record.future = 'running', future.timings.queued, future
         try:
             values = await asyncio.wrap_future(future)
         except TransferError as exc:
@@ -250,7 +270,7 @@ class InterpKernel(IPythonKernel):
         _note_timings(record, future)
         namespace = self.shell.user_ns
         record.outputs = {n: transfer.rebind_globals(v, namespace) for n, v in values.items()}
-        record.deleted = set(record.effects.deletes)
+        record.deleted = {n for n in record.effects.deletes if n not in values}
         record.unmovable = {name: (type_name, reason)
                             for name, type_name, reason in future.skipped_outputs}
         return {'status': 'ok', 'execution_count': record.count}

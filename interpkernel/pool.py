@@ -211,9 +211,15 @@ class Pool:
             return [w.status(now) for w in self._workers.values()]
 
     def wait_ready(self, timeout=None):
-        """Block until every worker has started; raise the first start failure."""
+        """Block until every worker has started; raise the first start failure.
+
+        Raises TimeoutError if they have not all started within `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         for w in list(self._workers.values()):
-            w.ready.wait(timeout)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not w.ready.wait(left):
+                raise TimeoutError(f'worker {w.name!r} did not start within {timeout} s')
             if w.start_error is not None:
                 raise w.start_error
 
@@ -269,7 +275,9 @@ class Pool:
                 w.interrupt()
         for w in workers:
             w.stop()
-        stuck = [w.name for w in workers if not w.join(JOIN_TIMEOUT)]
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        stuck = [w.name for w in workers
+                 if not w.join(max(0.0, deadline - time.monotonic()))]
         if stuck:
             log.warning('workers %s did not stop within %s s; leaving them', stuck, JOIN_TIMEOUT)
         self._pump.stop()

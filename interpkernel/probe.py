@@ -13,9 +13,14 @@ import threading
 from . import _xi
 from .errors import SubinterpreterImportError
 
-__all__ = ['refusal', 'probe_import']
+__all__ = ['refusal', 'probe_import', 'refuses_subinterpreters']
 
 _REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
+
+
+def refuses_subinterpreters(reason):
+    """True if a `probe_import` reason says the module refuses subinterpreters."""
+    return reason is not None and _find_refusal(reason) is not None
 
 
 def _find_refusal(text):

@@ -117,7 +117,7 @@ class WorkerHandle:
             if self.named:
                 self.queued.remove(future)
             # Current before running: whoever sees it running can interrupt it.
-            self.current = future
+            self.current, future._worker = future, self.name
             if future.set_running_or_notify_cancel():
                 self._run(future)
             self.current = None
@@ -140,7 +140,7 @@ class WorkerHandle:
 
     def _run(self, future):
         self.state = 'running'
-        future._worker, future._started = self.name, time.perf_counter()
+        future._started = time.perf_counter()
         self._futures[future.seq] = future
         try:
             self._tasks.put(future._task)
@@ -187,8 +187,14 @@ class WorkerHandle:
                 if msg_type == 'stream':
                     name, text = content
                     future._deliver('stream', {'name': name, 'text': text})
-                else:
-                    future._deliver(msg_type, pickle.loads(content))
+                    continue
+                try:
+                    content = pickle.loads(content)
+                except Exception:   # e.g. metadata naming a class only the worker has
+                    log.exception('cell %s sent a %s the host cannot read; dropped',
+                                  future.label, msg_type)
+                    continue
+                future._deliver(msg_type, content)
 
     def interrupt(self, seq=None):
         """Raise KeyboardInterrupt in cell `seq` (None: the current one) if it runs here.

@@ -220,3 +220,30 @@ def test_status_and_timeline_show_the_dataflow(kernel):
     assert 'In[2]  done' in status and 'In[1]' in status.split('In[2]')[1].splitlines()[0]
     timeline = client.of(timeline_id, 'execute_result')[0]['content']['data']
     assert timeline['image/svg+xml'].startswith('<svg') and 'In[1]' in timeline['text/plain']
+
+
+def test_interrupt_also_stops_cells_still_queued_for_a_worker(kernel):
+    client, manager = kernel
+    ids = [client.client.execute('import time\ntime.sleep(30)') for _ in range(4)]
+    client.pump(1.0)
+    manager.interrupt_kernel()
+    replies = client.wait(ids, timeout=20)
+    assert all(r['status'] == 'error' and r['ename'] in ('KeyboardInterrupt', 'CancelledError')
+               for r in replies)
+
+
+def test_a_value_made_in_the_host_that_cannot_move_keeps_its_reader_in_the_host(kernel):
+    client, _ = kernel
+    ids = [client.client.execute("import threading\nglobals()['lock'] = threading.Lock()"),
+           client.client.execute('print(lock.locked())')]
+    assert [r['status'] for r in client.wait(ids)] == ['ok', 'ok']
+    assert client.text(ids[1]) == 'False\n'
+
+
+def test_an_internal_failure_still_replies_and_unblocks_later_cells(kernel):
+    client, _ = kernel
+    ids = [client.client.execute("C = type('C', (), {'__module__': 'my-mod'})\nobj = C()"),
+           client.client.execute('z = type(obj).__name__'),
+           client.client.execute('print(z)')]
+    replies = client.wait(ids)
+    assert replies[2]['status'] == 'ok' and client.text(ids[2]) == 'C\n'

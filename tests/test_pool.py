@@ -275,3 +275,14 @@ def test_forking_while_workers_run_warns():
     with Pool(1):
         with pytest.warns(RuntimeWarning, match="close the Pool first"):
             pool_module._warn_before_fork()
+
+
+def test_an_exception_that_cannot_be_shown_does_not_break_the_worker():
+    with Pool(1) as own:
+        own.run('keep = 1', worker='w')
+        source = ('class Bad(Exception):\n    def __str__(self):\n        raise RuntimeError("no")\n'
+                  'raise Bad()')
+        with pytest.raises(Exception) as info:
+            own.run(source, worker='w')
+        assert type(info.value).__name__ == 'Bad'
+        assert own.run('pass', outputs=['keep'], worker='w') == {'keep': 1}
