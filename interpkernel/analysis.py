@@ -73,13 +73,34 @@ class _Visitor(ast.NodeVisitor):
         # Names surely bound by earlier statements: one set per nesting of
         # if/for/while/try/with/match; a block's own bindings end with it.
         self._bound = [set()]
-        self._scopes = []          # local names of enclosing function scopes
+        self._scopes = []          # local names of enclosing function/class/comprehension scopes
+        self._kinds = []           # 'function', 'class' or 'comprehension', per scope
         self._globals = []         # names declared global in those scopes
 
     # -- bookkeeping --
 
+    def _is_local(self, name):
+        """Is `name` bound in an enclosing scope that can see it (class bodies
+        are invisible to the functions defined in them)?"""
+        for depth, (scope, kind) in enumerate(zip(reversed(self._scopes), reversed(self._kinds))):
+            if depth and kind == 'class':
+                continue
+            if name in scope:
+                return True
+        return False
+
+    def _enter(self, kind, local, declared=()):
+        self._scopes.append(local)
+        self._kinds.append(kind)
+        self._globals.append(set(declared))
+
+    def _leave(self):
+        self._scopes.pop()
+        self._kinds.pop()
+        self._globals.pop()
+
     def _load(self, name):
-        if any(name in scope for scope in self._scopes):
+        if self._is_local(name):
             return
         if not any(name in bound for bound in self._bound):
             self.reads.add(name)
@@ -88,6 +109,9 @@ class _Visitor(ast.NodeVisitor):
         if self._scopes and name not in self._globals[-1]:
             self._scopes[-1].add(name)
             return
+        self._store_global(name)
+
+    def _store_global(self, name):
         self.writes.add(name)
         self.bound_names.add(name)
         self.deletes.pop(name, None)
@@ -98,7 +122,7 @@ class _Visitor(ast.NodeVisitor):
         """`node` is changed in place: count its root name as written."""
         while isinstance(node, (ast.Attribute, ast.Subscript)):
             node = node.value
-        if isinstance(node, ast.Name) and not any(node.id in s for s in self._scopes):
+        if isinstance(node, ast.Name) and not self._is_local(node.id):
             self._load(node.id)
             self.writes.add(node.id)
             self.mutated.add(node.id)
@@ -140,7 +164,7 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(func, ast.Attribute):
             self._mutate(func.value)
         elif isinstance(func, ast.Name) and func.id in _DYNAMIC_CALLS \
-                and not any(func.id in s for s in self._scopes):
+                and not self._is_local(func.id):
             self._dynamic(f'it calls {func.id}()')
         self.generic_visit(node)
 
@@ -162,8 +186,24 @@ class _Visitor(ast.NodeVisitor):
         self.visit(node.annotation)
 
     def visit_NamedExpr(self, node):
+        # The target binds in the nearest scope that is not a comprehension.
         self.visit(node.value)
-        self.visit(node.target)
+        name = node.target.id
+        depth = len(self._scopes)
+        while depth and self._kinds[depth - 1] == 'comprehension':
+            depth -= 1
+        if depth and name not in self._globals[depth - 1]:
+            self._scopes[depth - 1].add(name)
+        else:
+            self._store_global(name)
+
+    def _capture(self, node):
+        for name in (getattr(node, 'name', None), getattr(node, 'rest', None)):
+            if name is not None:
+                self._store(name)
+        self.generic_visit(node)
+
+    visit_MatchAs = visit_MatchStar = visit_MatchMapping = _capture
 
     # -- imports --
 
@@ -197,8 +237,7 @@ class _Visitor(ast.NodeVisitor):
         for child in ast.walk(node):
             if isinstance(child, ast.Global):
                 declared.update(child.names)
-        self._scopes.append(local)
-        self._globals.append(declared)
+        self._enter('function', local, declared)
         # Bind every local first, so reads of them anywhere in the body stay local.
         for child in _walk_scope(body):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store) \
@@ -212,8 +251,7 @@ class _Visitor(ast.NodeVisitor):
                              if a.name != '*' and (a.asname or a.name) not in declared)
         for statement in (body if isinstance(body, list) else [body]):
             self.visit(statement)
-        self._scopes.pop()
-        self._globals.pop()
+        self._leave()
 
     def visit_FunctionDef(self, node):
         self._function(node, node.body, node.args)
@@ -227,12 +265,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_ClassDef(self, node):
         for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
             self.visit(expr)
-        self._scopes.append(set())
-        self._globals.append(set())
+        self._enter('class', set())
         for statement in node.body:
             self.visit(statement)
-        self._scopes.pop()
-        self._globals.pop()
+        self._leave()
         self._store(node.name)
 
     def _comprehension(self, node, elements):
@@ -243,24 +279,15 @@ class _Visitor(ast.NodeVisitor):
             for name in ast.walk(generator.target):
                 if isinstance(name, ast.Name):
                     local.add(name.id)
-        self._scopes.append(local)
-        self._globals.append(set())
+        self._enter('comprehension', local)
         for index, generator in enumerate(node.generators):
             if index:
                 self.visit(generator.iter)
             for condition in generator.ifs:
                 self.visit(condition)
         for element in elements:
-            self._visit_comprehension_element(element)
-        self._scopes.pop()
-        self._globals.pop()
-
-    def _visit_comprehension_element(self, element):
-        # A walrus inside a comprehension binds in the enclosing scope.
-        for child in ast.walk(element):
-            if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
-                self._scopes[-1].discard(child.target.id)
-        self.visit(element)
+            self.visit(element)
+        self._leave()
 
     def visit_ListComp(self, node):
         self._comprehension(node, [node.elt])

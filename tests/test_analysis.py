@@ -59,3 +59,18 @@ def test_a_local_named_like_a_dynamic_call_is_not_a_barrier():
 def test_syntax_errors_are_raised():
     with pytest.raises(SyntaxError):
         analyse('x = (')
+
+
+def test_match_captures_are_writes():
+    effects = analyse('match point:\n    case (p, q):\n        pass\n    case {"k": v, **rest}:\n        pass')
+    assert {'p', 'q', 'v', 'rest'} <= set(effects.writes)
+
+
+def test_methods_do_not_see_class_body_names():
+    effects = analyse('class K:\n    limit = 1\n    def get(self):\n        return limit')
+    assert 'limit' in effects.reads
+
+
+def test_walrus_in_a_comprehension_binds_outside_it():
+    effects = analyse('[y := i for i in range(3)]\nprint(y)')
+    assert 'y' in effects.writes    # and is still read: the loop may bind nothing
