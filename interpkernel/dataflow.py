@@ -191,6 +191,19 @@ class Dataflow:
         return not any(c.seq > record.seq and c.state == 'done' and c.writes(name)
                        for c in self.cells)
 
+    def forget_older_versions(self, record):
+        """Drop the versions that `record` (just finished) replaced, once no cell can read them.
+
+        An older version stays readable while a cell submitted between it and
+        `record` is unfinished; later cells bind to `record` or after it.
+        """
+        replaced = record.outputs.keys() | record.deleted
+        for cell in reversed(self.earlier(record)):
+            if not cell.finished.done():
+                return
+            for name in replaced:
+                cell.outputs.pop(name, None)
+
     def abort_after(self, failed):
         """Cells submitted after `failed` that have not started: their records."""
         return [c for c in self.cells if c.seq > failed.seq and c.state == 'waiting']

@@ -284,6 +284,7 @@ class InterpKernel(IPythonKernel):
                     later.abort()
             return reply
         record.finish('done')
+        self.dataflow.forget_older_versions(record)
         namespace = self.shell.user_ns
         if not host:
             for name, value in record.outputs.items():
