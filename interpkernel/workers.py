@@ -128,13 +128,19 @@ class WorkerHandle:
             self._on_exit(self)
 
     def _fail_queued(self, exc):
+        """Fail the cells waiting in this worker's queue (the pool cannot run them)."""
+        stops = 0
         while True:
             try:
                 future = self._cells.get_nowait()
             except queue.Empty:
-                return
-            if future is not None and future.set_running_or_notify_cancel():
+                break
+            if future is None:
+                stops += 1     # meant for another worker sharing the queue: keep it
+            elif future.set_running_or_notify_cancel():
                 future.set_exception(exc)
+        for _ in range(stops):
+            self._cells.put(None)
 
     # -- running a cell --
 
