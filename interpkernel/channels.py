@@ -47,17 +47,18 @@ class Channel:
         self._items = PipeSemaphore()
         self._slots = PipeSemaphore(capacity)
         self._closed = PipeFlag()
+        self._senders = PipeSemaphore()   # counts senders waiting for a slot
 
     @classmethod
-    def _rebuild(cls, capacity, queue, items, slots, closed):
+    def _rebuild(cls, capacity, queue, items, slots, closed, senders):
         self = cls.__new__(cls)
         self._capacity, self._queue = capacity, queue
-        self._items, self._slots, self._closed = items, slots, closed
+        self._items, self._slots, self._closed, self._senders = items, slots, closed, senders
         return self
 
     def __reduce__(self):
-        return (Channel._rebuild,
-                (self._capacity, self._queue, self._items, self._slots, self._closed))
+        return (Channel._rebuild, (self._capacity, self._queue, self._items, self._slots,
+                                   self._closed, self._senders))
 
     def __repr__(self):
         state = ' closed' if self.closed else ''
@@ -91,14 +92,23 @@ class Channel:
             raise ChannelClosed('send on a closed channel')
         payload = transfer.encode_values({'value': value}, direction='over the channel')[0][1]
         deadline = deadline_after(timeout)
-        watch = [self._slots.fileno(), self._closed.fileno()]
-        while not self._slots.try_acquire():
-            ready = wait_readable(watch, deadline)
-            if not ready:
-                raise ChannelFull(f'no receiver took the value within {timeout} s')
-            if self._closed.fileno() in ready:
-                raise ChannelClosed('the channel was closed while sending')
+        if not self._slots.try_acquire():
+            self._wait_for_slot(deadline, timeout)
         self._put(payload)
+
+    def _wait_for_slot(self, deadline, timeout):
+        # Counted while waiting, so a non-blocking receive knows to open a slot.
+        self._senders.release()
+        try:
+            watch = [self._slots.fileno(), self._closed.fileno()]
+            while not self._slots.try_acquire():
+                ready = wait_readable(watch, deadline)
+                if not ready:
+                    raise ChannelFull(f'no receiver (or buffer room) within {timeout} s')
+                if self._closed.fileno() in ready:
+                    raise ChannelClosed('the channel was closed while sending')
+        finally:
+            self._senders.try_acquire()
 
     def recv(self, timeout=None):
         """Receive the next value, waiting up to `timeout` seconds (None: forever).
@@ -150,6 +160,10 @@ class Channel:
     def _put(self, payload, prepaid=False):
         self._queue.put((prepaid, payload))
         self._items.release()
+
+    def _sender_waiting(self):
+        """A rendezvous channel with a sender blocked in `send` right now."""
+        return not self._capacity and self._senders.has_tokens()
 
     def _offer(self):
         """Announce a waiting receiver (rendezvous channels open one slot)."""
@@ -214,9 +228,14 @@ def select(channels, timeout=None, default=_NO_DEFAULT):
             if not live:
                 raise ChannelClosed('every channel is closed and drained')
             if deadline is not None and deadline <= time.monotonic():
-                if default is not _NO_DEFAULT:
-                    return None, default
-                raise ChannelEmpty(f'nothing to receive within {timeout} s')
+                # Out of time, but a sender blocked on a rendezvous channel
+                # completes a receive at once: open it a slot and let it in.
+                eager = [c for c in live if c not in offered and c._sender_waiting()]
+                if not eager:
+                    if default is not _NO_DEFAULT:
+                        return None, default
+                    raise ChannelEmpty(f'nothing to receive within {timeout} s')
+                live, deadline = eager, deadline_after(_CLAIM_GRACE)
             for channel in live:
                 if channel not in offered:
                     channel._offer()

@@ -82,6 +82,12 @@ def wait_readable(fds, deadline=None):
             return []
 
 
+def _readable_now(fd):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 class _PipeHandle:
     """Owns one pipe's two descriptors; pickles so the receiver gets duplicates."""
 
@@ -142,6 +148,10 @@ class PipeSemaphore(_PipeHandle):
         except BlockingIOError:
             return False
 
+    def has_tokens(self):
+        """Whether a token is available now (a peek: it takes none)."""
+        return _readable_now(self._r)
+
     def acquire(self, deadline=None):
         """Take one token, waiting until `deadline`; return whether one was taken."""
         while not self.try_acquire():
@@ -160,9 +170,7 @@ class PipeFlag(_PipeHandle):
             pass  # the pipe is full, so the flag is set already
 
     def is_set(self):
-        poller = select.poll()
-        poller.register(self._r, select.POLLIN)
-        return bool(poller.poll(0))
+        return _readable_now(self._r)
 
 
 class MessagePipe(_PipeHandle):

@@ -199,3 +199,17 @@ def test_channel_can_travel_over_a_channel(pool):
     outer.send(inner)
     pool.run('outer.recv().send("via inner")', {'outer': outer})
     assert inner.recv(timeout=5) == 'via inner'
+
+
+def test_non_blocking_receive_takes_from_a_waiting_rendezvous_sender():
+    channel = Channel()
+    threads = [_in_thread(channel.send, value) for value in (42, 43)]
+    while not channel._sender_waiting():
+        time.sleep(0.001)
+    assert channel.recv_nowait() in (42, 43)
+    while not channel._sender_waiting():
+        time.sleep(0.001)
+    assert select([channel], default='none')[1] in (42, 43)
+    for thread in threads:
+        thread.join(5)
+    assert select([channel], default='none') == (None, 'none')
