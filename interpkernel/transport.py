@@ -53,11 +53,14 @@ def drain(fd):
         pass
 
 
-def wait_readable(fds, deadline=None):
+def wait_readable(fds, deadline=None, spin=0.0):
     """Block until some of `fds` are readable; return them ([] once `deadline` passes).
 
-    The wait sleeps in the kernel and holds no GIL.  In a worker it also wakes
-    on an interrupt, which then surfaces as ``KeyboardInterrupt`` from here.
+    The wait sleeps in the kernel and holds no GIL.  With `spin` seconds it
+    first polls without sleeping for that long: a partner on another core
+    often answers within microseconds, and waking a sleeping thread costs more.
+    In a worker it also wakes on an interrupt, which then surfaces as
+    ``KeyboardInterrupt`` from here.
     """
     poller = select.poll()
     for fd in fds:
@@ -65,11 +68,14 @@ def wait_readable(fds, deadline=None):
     cancel = _cancel_fd
     if cancel is not None:
         poller.register(cancel, select.POLLIN)
+    spin_until = time.monotonic() + spin if spin else 0.0
     while True:
         if deadline is None:
             timeout_ms = None
         else:
             timeout_ms = max(0.0, deadline - time.monotonic()) * 1000
+        if spin_until and time.monotonic() < spin_until:
+            timeout_ms = 0
         ready = [fd for fd, _ in poller.poll(timeout_ms)]
         if cancel is not None and cancel in ready:
             # The interrupter has already scheduled KeyboardInterrupt on this
