@@ -158,13 +158,6 @@ class PipeSemaphore(_PipeHandle):
         """Whether a token is available now (a peek: it takes none)."""
         return _readable_now(self._r)
 
-    def acquire(self, deadline=None):
-        """Take one token, waiting until `deadline`; return whether one was taken."""
-        while not self.try_acquire():
-            if not wait_readable([self._r], deadline):
-                return False
-        return True
-
 
 class PipeFlag(_PipeHandle):
     """A one-way flag: once set it stays set, and waiters on it wake for good."""
