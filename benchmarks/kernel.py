@@ -16,7 +16,7 @@ import time
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
-from interpkernel.install import KERNEL_NAME, install
+from interpkernel.kernel.install import KERNEL_NAME, install
 from interpkernel.notebook import run_all
 
 from ._stats import percentile

@@ -17,9 +17,9 @@ channel; values cross the way `transfer` moves them.
 import random
 import time
 
-from . import _xi, transfer
+from ._core import _xi, transfer
 from .errors import ChannelClosed, ChannelEmpty, ChannelFull
-from .transport import PipeFlag, PipeSemaphore, deadline_after, wait_readable
+from ._core.transport import PipeFlag, PipeSemaphore, deadline_after, wait_readable
 
 __all__ = ['Channel', 'select']
 

@@ -29,7 +29,7 @@ def main(argv=None):
     where.add_argument('--prefix', metavar='PREFIX', help='in PREFIX/share/jupyter/kernels')
     args = parser.parse_args(argv)
     if args.command == 'install':
-        from .install import install as install_kernel
+        from .kernel.install import install as install_kernel
         prefix = args.prefix if args.prefix else (None if args.user else sys.prefix)
         path = install_kernel(user=args.user, prefix=prefix)
         print(f"installed kernelspec 'interp' in {path}")

@@ -1,14 +1,14 @@
 """`CellFuture`: one submitted cell, its live events, its result and its timings."""
 
 import concurrent.futures
-import logging
 import threading
 import time
 from typing import NamedTuple
 
+from .log import log
+
 __all__ = ['CellFuture', 'Event', 'Timings']
 
-log = logging.getLogger('interpkernel')
 
 
 class Event(NamedTuple):

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 
-from . import execution
+from ._core import execution
 from .futures import CellFuture
 
 __all__ = ['HostEngine']

@@ -4,7 +4,7 @@ The host side of the runtime, and its public face.  Anonymous workers share
 one queue of cells, so a cell goes to whichever is free, and give each cell a
 fresh namespace.  Named workers are created on first use and keep their
 namespace (their ``__main__``) from cell to cell.  How each worker is driven
-lives in `interpkernel.workers`.
+lives in `interpkernel.interpreters`.
 """
 
 import atexit
@@ -16,10 +16,11 @@ import time
 import warnings
 import weakref
 
-from . import execution, transfer
+from ._core import execution, transfer
 from .errors import PoolClosed, UnknownWorkerError, WorkerBusyError
-from .futures import CellFuture, log
-from .workers import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus, cancel_all
+from .futures import CellFuture
+from .interpreters import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus, cancel_all
+from .log import log
 
 __all__ = ['Pool', 'WorkerStatus']
 

@@ -1,50 +1,16 @@
-"""Which modules refuse to load in a subinterpreter, and how to say so.
+"""Which modules refuse to load in a subinterpreter, found out in advance.
 
-Extension modules built without multi-interpreter support (numpy 2.5 is one)
-raise ImportError when imported in an isolated subinterpreter.  `refusal`
-recognises that error anywhere in an exception chain and turns it into a
-`SubinterpreterImportError` that names the module and the way out;
-`probe_import` tells in advance, by importing the module in a scratch
-interpreter once and caching the answer for the life of the process.
+`probe_import` imports a module in a scratch interpreter once and caches the
+answer for the life of the process (`interpkernel._core.refusal` recognises
+the refusal itself, inside workers).
 """
 
 import threading
 
-from . import _xi
-from .errors import SubinterpreterImportError
+from ._core import _xi
+from ._core.refusal import find_refusal
 
-__all__ = ['refusal', 'probe_import', 'refuses_subinterpreters']
-
-_REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
-
-
-def refuses_subinterpreters(reason):
-    """True if a `probe_import` reason says the module refuses subinterpreters."""
-    return reason is not None and _find_refusal(reason) is not None
-
-
-def _find_refusal(text):
-    import re  # on first need: workers boot faster without it
-    return re.search(_REFUSAL, text)
-
-
-def refusal(exc):
-    """Return a SubinterpreterImportError if `exc` (or its chain) is a refusal, else None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, SubinterpreterImportError):
-            return exc
-        if isinstance(exc, ImportError):
-            match = _find_refusal(str(exc))
-            if match:
-                extension = match.group(1)
-                top = extension.partition('.')[0]
-                detail = f'its extension module {extension} does not support subinterpreters'
-                return SubinterpreterImportError(top, detail)
-        exc = exc.__cause__ or exc.__context__
-    return None
-
+__all__ = ['probe_import']
 
 _cache = {}
 _cache_lock = threading.Lock()
@@ -78,7 +44,7 @@ def probe_import(name):
     reason = None
     if failure is not None:
         message = failure.strip().splitlines()[-1].removeprefix('SystemExit: ')
-        match = _find_refusal(failure)
+        match = find_refusal(failure)
         reason = match.group(0) if match else message
     with _cache_lock:
         _cache[name] = reason

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from interpkernel import Pool
-from interpkernel.install import install
+from interpkernel.kernel.install import install
 
 
 @pytest.fixture(scope='module')

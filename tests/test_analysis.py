@@ -2,7 +2,7 @@
 
 import pytest
 
-from interpkernel.analysis import analyse
+from interpkernel.dataflow.analysis import analyse
 
 
 @pytest.mark.parametrize('source, reads, writes', [

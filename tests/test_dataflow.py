@@ -2,8 +2,8 @@
 
 import asyncio
 
-from interpkernel.analysis import analyse
-from interpkernel.dataflow import MISSING, Dataflow
+from interpkernel.dataflow.analysis import analyse
+from interpkernel.dataflow.cells import MISSING, Dataflow
 
 
 def _run(coroutine):

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from playwright.sync_api import sync_playwright
 
-from interpkernel.install import DISPLAY_NAME
+from interpkernel.kernel.install import DISPLAY_NAME
 
 TOKEN = 'interpkernel-test'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

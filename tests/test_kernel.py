@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from interpkernel.install import DISPLAY_NAME, KERNEL_NAME
+from interpkernel.kernel.install import DISPLAY_NAME, KERNEL_NAME
 from interpkernel.notebook import run_all
 
 NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks').glob('*.ipynb'))
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures('kernelspec')
 def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     spec = json.loads((kernelspec / 'share/jupyter/kernels/interp/kernel.json').read_text())
     assert spec['display_name'] == DISPLAY_NAME == 'Python 3 (subinterpreters)'
-    assert spec['argv'][1:3] == ['-m', 'interpkernel.kernelapp']
+    assert spec['argv'][1:3] == ['-m', 'interpkernel.kernel']
     listed = subprocess.run([sys.executable, '-m', 'jupyter_client.kernelspecapp', 'list'],
                             capture_output=True, text=True, env=os.environ, timeout=60)
     assert KERNEL_NAME in listed.stdout

@@ -262,7 +262,7 @@ def test_resize_grows_and_shrinks_the_anonymous_workers():
 def test_a_broken_worker_is_replaced_and_the_loss_is_stated():
     with Pool(1) as own:
         own.run('kept = 1', worker='fragile')
-        own.run('import interpkernel.worker as w\nw.RUNTIME = None', worker='fragile')
+        own.run('import interpkernel._core.worker as w\nw.RUNTIME = None', worker='fragile')
         with pytest.raises(WorkerLost, match="'fragile' broke .* the variables it held are lost"):
             own.submit('x = 1', worker='fragile').result(timeout=30)
         assert own.run('fresh = 2', outputs=['fresh'], worker='fragile') == {'fresh': 2}

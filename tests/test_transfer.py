@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from interpkernel import Pool, TransferError
-from interpkernel.transfer import decode, encode
+from interpkernel._core.transfer import decode, encode
 
 
 def _round_trip(pool, value):

@@ -10,7 +10,7 @@ from IPython.core.magic_arguments import (MagicArgumentParser, argument, magic_a
                                           parse_argstring)
 from traitlets import Float, Integer
 
-from .. import analysis
+from ..dataflow import analysis
 from ..channels import Channel
 from ..errors import InterpkernelError, TransferError, WorkerBusyError
 from ..host import WORKER_NAME as HOST, HostEngine

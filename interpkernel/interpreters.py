@@ -19,18 +19,18 @@ import time
 import weakref
 from typing import NamedTuple
 
-from . import _xi, transfer, worker as worker_module
+from ._core import _xi, transfer, worker as worker_module
+from ._core.transport import Doorbell, MessagePipe
 from .errors import ExecutionFailed, WorkerLost
-from .futures import log
-from .transport import Doorbell, MessagePipe
+from .log import log
 
 __all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'JOIN_TIMEOUT']
 
 _BOOT = ("__import__('sys').path[:] = _interpkernel_path\n"
-         "__import__('interpkernel.worker').worker.boot(_interpkernel_boot)\n"
+         "__import__('interpkernel._core.worker')._core.worker.boot(_interpkernel_boot)\n"
          "del _interpkernel_path, _interpkernel_boot\n")
-_RUN_NEXT = "__import__('interpkernel.worker').worker.run_next()"
-_SHUTDOWN = "__import__('interpkernel.worker').worker.shutdown()"
+_RUN_NEXT = "__import__('interpkernel._core.worker')._core.worker.run_next()"
+_SHUTDOWN = "__import__('interpkernel._core.worker')._core.worker.shutdown()"
 JOIN_TIMEOUT = 10.0   # seconds close() waits for a worker whose cell ignores interrupts
 
 

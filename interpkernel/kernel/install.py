@@ -16,7 +16,7 @@ DISPLAY_NAME = 'Python 3 (subinterpreters)'
 def kernel_spec(python=None):
     """The kernel.json content, for the Python running this (or `python`)."""
     return {
-        'argv': [python or sys.executable, '-m', 'interpkernel.kernelapp',
+        'argv': [python or sys.executable, '-m', 'interpkernel.kernel',
                  '-f', '{connection_file}'],
         'display_name': DISPLAY_NAME,
         'language': 'python',

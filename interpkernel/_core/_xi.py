@@ -7,7 +7,7 @@ version-specific lives here, behind a small surface:
 - interpreters are plain integer ids: `create`, `run`, `set_main`, `destroy`;
 - `Queue` is a handle on a cross-interpreter FIFO of *shareable* objects (see
   `is_shareable`), with non-blocking `put`/`get` only: blocking is built on top
-  with pipes in `interpkernel.transport`, because the stdlib's blocking calls
+  with pipes in `interpkernel._core.transport`, because the stdlib's blocking calls
   poll with 10 ms sleeps.
 
 Importing this module in an interpreter also lets it receive memoryviews

@@ -25,8 +25,8 @@ import sys
 import threading
 import time
 
+from ..errors import MissingOutputError, TransferError
 from . import execution, output, transfer, transport
-from .errors import MissingOutputError, TransferError
 
 __all__ = ['boot', 'run_next', 'shutdown', 'interrupt_message', 'STOP']
 

@@ -26,11 +26,13 @@ from contextvars import copy_context
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Integer
 
-from . import analysis, transfer
-from .dataflow import MISSING, Aborted, Dataflow, Unmovable, global_names
-from .errors import DependencyFailed, TransferError
-from .pool import Pool
-from .probe import probe_import, refuses_subinterpreters
+from .._core import transfer
+from .._core.refusal import refuses_subinterpreters
+from ..dataflow import analysis
+from ..dataflow.cells import MISSING, Aborted, Dataflow, Unmovable, global_names
+from ..errors import DependencyFailed, TransferError
+from ..pool import Pool
+from ..probe import probe_import
 
 __all__ = ['InterpKernel']
 

@@ -1,4 +1,4 @@
-"""Starts the interp kernel: ``python -m interpkernel.kernelapp -f CONNECTION_FILE``."""
+"""Starts the interp kernel: ``python -m interpkernel.kernel -f CONNECTION_FILE``."""
 
 from ipykernel.kernelapp import IPKernelApp
 
@@ -10,6 +10,3 @@ __all__ = ['main']
 def main():
     IPKernelApp.launch_instance(kernel_class=InterpKernel)
 
-
-if __name__ == '__main__':
-    main()

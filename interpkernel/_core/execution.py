@@ -7,7 +7,7 @@ import ast
 import linecache
 import os
 
-from .probe import refusal
+from .refusal import refusal
 
 __all__ = ['cell_filename', 'check_syntax', 'execute', 'describe_error', 'async_raise']
 

@@ -21,9 +21,9 @@ import pickle
 import sys
 import types
 
+from ..errors import TransferError
 from . import _xi
-from .errors import TransferError
-from .probe import refusal
+from .refusal import refusal
 
 __all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'rebind_globals']
 

@@ -1,0 +1,1 @@
+"""The interp kernel: an ipykernel kernel whose cells run in parallel subinterpreters."""
