@@ -10,6 +10,8 @@ only what cells need, boots in a few milliseconds.
 
 import importlib
 
+__version__ = '0.2.0'
+
 _EXPORTS = {
     'Pool': 'pool', 'WorkerStatus': 'pool',
     'CellFuture': 'futures', 'Event': 'futures', 'Timings': 'futures',
@@ -20,10 +22,9 @@ _EXPORTS = {
     'ChannelFull': 'errors', 'SubinterpreterImportError': 'errors',
     'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
     'PoolClosed': 'errors', 'ExecutionFailed': 'errors', 'CellTimeout': 'errors',
-    'DependencyFailed': 'errors',
 }
 
-__all__ = list(_EXPORTS)
+__all__ = ['__version__', *_EXPORTS]
 
 
 def __getattr__(name):

@@ -10,7 +10,7 @@ __all__ = [
     'InterpkernelError', 'TransferError', 'MissingOutputError',
     'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
     'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
-    'WorkerLost', 'PoolClosed', 'ExecutionFailed', 'CellTimeout', 'DependencyFailed',
+    'WorkerLost', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
 ]
 
 
@@ -153,15 +153,3 @@ class CellTimeout(InterpkernelError, TimeoutError):
 
     def __str__(self):
         return f'{self.label} ran past --timeout {self.seconds:g} s and was interrupted'
-
-
-class DependencyFailed(InterpkernelError):
-    """A cell reads a value that an earlier cell should have produced, but that cell failed."""
-
-    def __init__(self, name, count):
-        super().__init__(name, count)
-        self.name, self.count = name, count
-
-    def __str__(self):
-        return (f'input `{self.name}` comes from cell [{self.count}], which failed; '
-                f'fix that cell, then run both again')

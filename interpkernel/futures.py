@@ -62,9 +62,11 @@ class CellFuture(concurrent.futures.Future):
             interpreter (the host engine), else None.
     """
 
-    def __init__(self, seq, label, interrupter):
+    def __init__(self, seq, label, interrupter, task=None, keep_alive=None):
         super().__init__()
         self.seq, self.label = seq, label
+        self.task = task            # the protocol record a worker runs, until it has run
+        self._keep_alive = keep_alive   # what encoded buffers and handles in `task` point into
         self.events = []
         self.execute_result = None
         self.error = None
@@ -78,7 +80,8 @@ class CellFuture(concurrent.futures.Future):
         self._worker = None
 
     def __repr__(self):
-        return f'<CellFuture {self.label} {self._state.lower()} on {self._worker}>'
+        state = 'done' if self.done() else 'running' if self.running() else 'pending'
+        return f'<CellFuture {self.label} {state} on {self._worker}>'
 
     @property
     def timings(self):
@@ -106,9 +109,22 @@ class CellFuture(concurrent.futures.Future):
         if not self.cancel() and self.running():
             self._interrupter(self)
 
-    # -- called by the pool --
+    # -- called by the runtime that runs the cell --
 
-    def _deliver(self, msg_type, content):
+    def start(self, worker):
+        """The cell is handed to `worker` now (before it is marked running)."""
+        self._worker = worker
+        self._started = time.perf_counter()
+
+    def set_times(self, started, finished):
+        """When the cell's code really started and finished (``perf_counter``)."""
+        self._started, self._finished = started, finished
+
+    def release_task(self):
+        """Drop the task and the inputs it points into, once a worker has run it."""
+        self.task = self._keep_alive = None
+
+    def deliver(self, msg_type, content):
         event = Event(msg_type, content)
         with self._events_lock:
             self.events.append(event)

@@ -2,10 +2,12 @@
 
 Some extension modules (numpy, pandas, matplotlib ...) refuse to load in
 subinterpreters.  Cells that use them run here instead, in the namespace they
-are given (the user's own, for the magics), so nothing has to move.  A cell
-runs on the calling thread, or with ``background=True`` on a thread of its
-own; either way its output goes straight to the host's ``sys.stdout``, which
-IPython kernels already route to the right cell.
+are given (the user's own), so nothing has to move.  `HostEngine.submit` (the
+magics' ``--engine host``) runs a cell on the calling thread, or with
+``background=True`` on a thread of its own; either way its output goes
+straight to the host's ``sys.stdout``, which IPython kernels already route to
+the right cell.  As an `Engine` (the interp kernel's), it is one home,
+``'host'``, running versioned tasks on the calling thread.
 
 Unlike workers, host cells share one GIL: they do not run in parallel with
 each other, only alongside the workers.
@@ -17,20 +19,39 @@ import signal
 import threading
 import time
 
-from ._core import execution
+from ._core import execution, protocol, values, versioned
+from .engine import HOST, Engine, HomeStatus
 from .futures import CellFuture
 
 __all__ = ['HostEngine']
 
-WORKER_NAME = 'host'
+WORKER_NAME = HOST
 
 
-class HostEngine:
-    """Runs cells in this interpreter and reports them as `CellFuture`s."""
+class HostEngine(Engine):
+    """Runs cells in this interpreter and reports them as `CellFuture`s.
 
-    def __init__(self):
+    Args:
+        namespace: the namespace versioned tasks run in (the engine's home).
+        execute: ``execute(source, label, namespace)`` -> ``(shown value as
+            (value,) or None, exception or None)`` for versioned tasks
+            (default: run the code as IPython would, catching its exception).
+        keep: names that stay bound in `namespace` whatever a task binds
+            (default: dunder names).
+        format_result: put a shown value's mimebundle in the report (an
+            IPython shell's display hook shows it itself).
+    """
+
+    def __init__(self, namespace=None, execute=None, keep=versioned.is_dunder,
+                 format_result=True):
         self._seq = itertools.count(1)
         self._threads = {}     # seq -> ident of the thread running that cell
+        self.namespace = {} if namespace is None else namespace
+        self.store = values.Store()
+        self._execute = execute if execute is not None else _execute
+        self._keep = keep
+        self._format_result = format_result
+        self._running = None   # (future, started) of the versioned task running now
 
     def submit(self, source, namespace, *, label=None, background=False):
         """Run `source` in `namespace`; return its (done, if not background) CellFuture.
@@ -43,7 +64,6 @@ class HostEngine:
         label = str(seq) if label is None else str(label)
         execution.check_syntax(source, label)
         future = CellFuture(seq, label, self._interrupt)
-        future._worker = WORKER_NAME
         if background:
             context = contextvars.copy_context()
             thread = threading.Thread(target=context.run, daemon=True,
@@ -58,15 +78,16 @@ class HostEngine:
         if not future.set_running_or_notify_cancel():
             return
         self._threads[future.seq] = threading.get_ident()
-        future._started = time.perf_counter()
+        future.start(WORKER_NAME)
+        started = time.perf_counter()
         try:
             future.value = execution.execute(source, future.label, namespace)
         except BaseException as exc:
-            future._finished = time.perf_counter()
+            future.set_times(started, time.perf_counter())
             future.error, reported = execution.describe_error(exc)
             future.set_exception(reported)
         else:
-            future._finished = time.perf_counter()
+            future.set_times(started, time.perf_counter())
             future.set_result({})
         finally:
             del self._threads[future.seq]
@@ -80,3 +101,65 @@ class HostEngine:
             signal.pthread_kill(ident, signal.SIGINT)
         else:
             execution.async_raise(ident, KeyboardInterrupt)
+
+    # -- the Engine interface --
+
+    @property
+    def homes(self):
+        return (HOST,)
+
+    def status(self, home):
+        running = self._running
+        return HomeStatus(running is not None, running[1] if running is not None else None)
+
+    def run(self, home, make_task, *, label, on_event=None):
+        seq = next(self._seq)
+        task = make_task(seq)
+        future = CellFuture(seq, label, self._interrupt, task)
+        if on_event is not None:
+            future.add_event_listener(on_event)
+        future.start(HOST)
+        future.set_running_or_notify_cancel()
+        self._running = (future, time.perf_counter())
+        self._threads[seq] = threading.get_ident()
+        try:
+            report = versioned.run(task, self.store, self.namespace, self._execute, self._keep,
+                                   self._format_result)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            self._running = None
+            del self._threads[seq]
+            future.release_task()
+        future.set_times(report.started, report.finished)
+        future.set_result(report)
+        return future
+
+    def export(self, home, keys):
+        return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))
+
+    def drop(self, home, keys):
+        versioned.drop(protocol.DropTask(0, tuple(keys)), self.store, self.namespace)
+
+    def interrupt(self, home=None):
+        running = self._running
+        if running is not None:
+            self._interrupt(running[0])
+
+    def close(self):
+        self.store.drop(list(self.store.versions))
+
+
+def _execute(source, label, namespace):
+    try:
+        return execution.execute(source, label, namespace), None
+    except BaseException as exc:
+        return None, exc
+
+
+def _done(result):
+    future = CellFuture(0, 'export', lambda future: None)
+    future.set_running_or_notify_cancel()
+    future.set_result(result)
+    return future

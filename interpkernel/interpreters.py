@@ -19,7 +19,7 @@ import time
 import weakref
 from typing import NamedTuple
 
-from ._core import _xi, transfer, worker as worker_module
+from ._core import _xi, protocol, transfer, worker as worker_module
 from ._core.transport import Doorbell, MessagePipe
 from .errors import ExecutionFailed, WorkerLost
 from .log import log
@@ -117,7 +117,8 @@ class WorkerHandle:
             if self.named:
                 self.queued.remove(future)
             # Current before running: whoever sees it running can interrupt it.
-            self.current, future._worker = future, self.name
+            self.current = future
+            future.start(self.name)
             if future.set_running_or_notify_cancel():
                 self._run(future)
             self.current = None
@@ -146,10 +147,9 @@ class WorkerHandle:
 
     def _run(self, future):
         self.state = 'running'
-        future._started = time.perf_counter()
         self._futures[future.seq] = future
         try:
-            self._tasks.put(future._task)
+            self._tasks.put(protocol.send(future.task))
             failure = _xi.run(self._iid, _RUN_NEXT)
             self.drain()
             done = self._done.pop(future.seq, None)
@@ -158,13 +158,13 @@ class WorkerHandle:
                 self._replace()
                 future.set_exception(WorkerLost(self.name, detail))
             else:
-                _complete(future, done)
+                _complete(future, protocol.receive(done))
         except BaseException as exc:  # a runtime fault: the future must not hang
             if not future.done():
                 future.set_exception(exc)
             log.exception('worker %r failed to run cell %s', self.name, future.label)
         finally:
-            future._task = future._inputs = None
+            future.release_task()
             self.state = 'idle'
             self.cells_run += 1
 
@@ -192,7 +192,7 @@ class WorkerHandle:
                     continue  # output of a cell whose future nobody holds any more
                 if msg_type == 'stream':
                     name, text = content
-                    future._deliver('stream', {'name': name, 'text': text})
+                    future.deliver('stream', {'name': name, 'text': text})
                     continue
                 try:
                     content = pickle.loads(content)
@@ -200,7 +200,7 @@ class WorkerHandle:
                     log.exception('cell %s sent a %s the host cannot read; dropped',
                                   future.label, msg_type)
                     continue
-                future._deliver(msg_type, content)
+                future.deliver(msg_type, content)
 
     def interrupt(self, seq=None):
         """Raise KeyboardInterrupt in cell `seq` (None: the current one) if it runs here.
@@ -215,6 +215,15 @@ class WorkerHandle:
         if self.state in ('idle', 'running'):
             self._interrupts.send(worker_module.interrupt_message(seq))
 
+    def enqueue(self, future):
+        """Queue `future` for this worker alone (a named worker's own queue)."""
+        self.queued.append(future)
+        self._cells.put(future)
+
+    def cancel_queued(self):
+        """Cancel the cells waiting in this worker's queue that have not started."""
+        cancel_all(self._cells)
+
     def stop(self):
         self._cells.put(None)
 
@@ -224,38 +233,60 @@ class WorkerHandle:
 
     def status(self, now):
         future = self.current
-        started = future._started if future is not None else None
+        started = future.timings.started if future is not None else None
         return WorkerStatus(self.name, self.named, self.state,
                             future.label if future is not None else None,
                             None if started is None else now - started, self.cells_run)
 
 
-def _complete(future, done):
-    """Resolve `future` from the worker's done message."""
-    outputs, skipped, result, error, exception, started, finished = done
-    future._started, future._finished = started, finished
-    future.skipped_outputs = skipped
-    if error is not None:
-        future.error = pickle.loads(error)
-        future._deliver('error', future.error)
-        remote = ExecutionFailed('\n'.join(future.error['traceback']))
-        try:
-            exc = pickle.loads(exception) if exception is not None else remote
-        except Exception:
-            exc = remote
-        if exc is not remote:
-            exc.__cause__ = remote
-        future.set_exception(exc)
+def _complete(future, report):
+    """Resolve `future` from the worker's report.
+
+    A `CellTask` resolves to its dict of outputs, or raises the cell's
+    exception; a `VersionedTask` resolves to its report whether the cell
+    failed or not (the kernel reports the failure); an export or a drop to
+    its `ExportReport`.
+    """
+    if isinstance(report, protocol.ExportReport):
+        future.set_result(report)
+        return
+    future.set_times(report.started, report.finished)
+    if report.error is not None:
+        future.error = pickle.loads(report.error)
+    if isinstance(report, protocol.VersionedReport):
+        _show_result(future, report.result)
+        future.set_result(report)
+        return
+    future.skipped_outputs = report.skipped
+    if report.error is not None:
+        future.deliver('error', future.error)
+        future.set_exception(_remote_exception(future.error, report.exception))
         return
     try:
-        values = transfer.decode_values(outputs, direction='out of the worker')
+        values = transfer.decode_values(report.outputs, direction='out of the worker')
     except Exception as exc:
         future.set_exception(exc)
         return
+    _show_result(future, report.result)
+    future.set_result(values)
+
+
+def _show_result(future, result):
     if result is not None:
         future.execute_result = pickle.loads(result)
-        future._deliver('execute_result', future.execute_result)
-    future.set_result(values)
+        future.deliver('execute_result', future.execute_result)
+
+
+def _remote_exception(error, pickled):
+    """The cell's own exception, chained from the traceback the worker printed."""
+    remote = ExecutionFailed('\n'.join(error['traceback']))
+    try:
+        exc = pickle.loads(pickled) if pickled is not None else remote
+    except Exception:   # noqa: BLE001 - a class only the worker has: the text must do
+        exc = remote
+    if exc is not remote:
+        exc.__cause__ = remote
+    return exc
 
 
 class Pump(threading.Thread):

@@ -16,13 +16,14 @@ import time
 import warnings
 import weakref
 
-from ._core import execution, transfer
+from ._core import execution, protocol, transfer
+from .engine import Engine, HomeStatus
 from .errors import PoolClosed, UnknownWorkerError, WorkerBusyError
 from .futures import CellFuture
-from .interpreters import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus, cancel_all
+from .interpreters import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus
 from .log import log
 
-__all__ = ['Pool', 'WorkerStatus']
+__all__ = ['Pool', 'SubinterpreterEngine', 'WorkerStatus']
 
 
 def _default_size():
@@ -124,7 +125,7 @@ class Pool:
         return f'<interpkernel.Pool size={self.size} {state}>'
 
     def submit(self, source, inputs=None, outputs=(), *, worker=None, label=None,
-               on_event=None, strict_outputs=True, rebind_globals=False):
+               on_event=None, strict_outputs=True, notebook=False):
         """Run the cell `source` and return its `CellFuture`.
 
         Args:
@@ -142,9 +143,10 @@ class Pool:
                 out of the result, and values that cannot move stay in the
                 worker, listed in ``future.skipped_outputs`` as
                 (name, type name, reason).
-            rebind_globals: functions defined in a notebook that come in as
-                inputs look their globals up in the cell's namespace, as if
-                they had been defined there (the kernel's sequential semantics).
+            notebook: functions defined in a notebook (``__main__``) look their
+                globals up where they land, as in sequential Python: inputs in
+                the cell's namespace, outputs in this interpreter's ``__main__``
+                (default: they carry copies of the globals they use).
 
         Raises:
             SyntaxError: the cell does not parse; nothing was sent.
@@ -167,13 +169,12 @@ class Pool:
         seq = next(self._seq)
         label = str(seq) if label is None else str(label)
         execution.check_syntax(source, label)
-        encoded = transfer.encode_values(inputs, snapshot=False)
-        future = CellFuture(seq, label, self._interrupt_future)
+        encoded = transfer.encode_values(inputs, snapshot=False, notebook=notebook)
+        task = protocol.CellTask(seq, label, source, encoded, outputs, bool(strict_outputs),
+                                 worker is None, bool(notebook))
         # Until the cell is done the future holds the inputs themselves: encoded
         # buffers are views of them, and channels cross as handles on them.
-        future._task = (seq, label, source, encoded, outputs, bool(strict_outputs),
-                        worker is None, bool(rebind_globals))
-        future._inputs = inputs
+        future = CellFuture(seq, label, self._interrupt_future, task, inputs)
         if on_event is not None:
             future.add_event_listener(on_event)
         with self._lock:
@@ -182,9 +183,7 @@ class Pool:
             if worker is None:
                 self._anonymous_cells.put(future)
             else:
-                target = self._named(worker)
-                target.queued.append(future)
-                target._cells.put(future)
+                self._named(worker).enqueue(future)
         return future
 
     def run(self, source, inputs=None, outputs=(), **options):
@@ -216,13 +215,7 @@ class Pool:
 
         Raises TimeoutError if they have not all started within `timeout` seconds.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for w in list(self._workers.values()):
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not w.ready.wait(left):
-                raise TimeoutError(f'worker {w.name!r} did not start within {timeout} s')
-            if w.start_error is not None:
-                raise w.start_error
+        _wait_ready(list(self._workers.values()), timeout)
 
     def interrupt(self, worker=None):
         """Raise KeyboardInterrupt in the cell running on `worker` (None: on every worker)."""
@@ -253,7 +246,7 @@ class Pool:
                 busy_with = w.current if w.current is not None else w.queued[0]
                 raise WorkerBusyError(name, busy_with.label)
             del self._workers[name]
-        cancel_all(w._cells)
+        w.cancel_queued()
         w.interrupt()
         w.stop()
         w.join(JOIN_TIMEOUT)
@@ -269,17 +262,116 @@ class Pool:
                 return
             self._closed = True
             workers = list(self._workers.values())
-        if cancel_pending:
-            for w in workers:
-                cancel_all(w._cells)
-            for w in workers:
-                w.interrupt()
+        _stop_workers(workers, cancel_pending)
+        self._pump.stop()
+        _pools.discard(self)
+
+
+def _wait_ready(workers, timeout):
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for w in workers:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not w.ready.wait(left):
+            raise TimeoutError(f'worker {w.name!r} did not start within {timeout} s')
+        if w.start_error is not None:
+            raise w.start_error
+
+
+def _stop_workers(workers, cancel_pending):
+    """Cancel or keep queued cells, interrupt running ones, and end every worker."""
+    if cancel_pending:
         for w in workers:
-            w.stop()
-        deadline = time.monotonic() + JOIN_TIMEOUT
-        stuck = [w.name for w in workers
-                 if not w.join(max(0.0, deadline - time.monotonic()))]
-        if stuck:
-            log.warning('workers %s did not stop within %s s; leaving them', stuck, JOIN_TIMEOUT)
+            w.cancel_queued()
+        for w in workers:
+            w.interrupt()
+    for w in workers:
+        w.stop()
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    stuck = [w.name for w in workers if not w.join(max(0.0, deadline - time.monotonic()))]
+    if stuck:
+        log.warning('workers %s did not stop within %s s; leaving them', stuck, JOIN_TIMEOUT)
+
+
+class SubinterpreterEngine(Engine):
+    """The interp kernel's workers: one home per subinterpreter, each its own queue.
+
+    Args:
+        size: the number of workers (default: the CPU cores this process may use).
+    """
+
+    def __init__(self, size=None):
+        if size is None:
+            size = _default_size()
+        if type(size) is not int or size < 1:
+            raise ValueError(f'the number of workers must be a positive int, got {size!r}')
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pump = Pump()
+        self._pump.start()
+        self._workers = {f'#{index}': WorkerHandle(f'#{index}', True, queue.SimpleQueue(),
+                                                   self._pump, lambda worker: None)
+                         for index in range(size)}
+        _pools.add(self)
+
+    @property
+    def homes(self):
+        return tuple(self._workers)
+
+    @property
+    def workers(self):
+        """The `WorkerStatus` of every worker."""
+        now = time.perf_counter()
+        return [w.status(now) for w in self._workers.values()]
+
+    def wait_ready(self, timeout=None):
+        """Block until every worker has started; raise the first start failure."""
+        _wait_ready(list(self._workers.values()), timeout)
+
+    def status(self, home):
+        worker = self._workers[home]
+        current = worker.current
+        if current is None and not worker.queued:
+            return HomeStatus(False, None)
+        started = current.timings.started if current is not None else None
+        return HomeStatus(True, started if started is not None else time.perf_counter())
+
+    def _queue(self, home, make_task, label, on_event=None):
+        seq = next(self._seq)
+        future = CellFuture(seq, label, self._interrupt_future, make_task(seq))
+        if on_event is not None:
+            future.add_event_listener(on_event)
+        with self._lock:
+            if self._closed:
+                raise PoolClosed('the kernel is shutting down')
+            self._workers[home].enqueue(future)
+        return future
+
+    def run(self, home, make_task, *, label, on_event=None):
+        return self._queue(home, make_task, label, on_event)
+
+    def export(self, home, keys):
+        return self._queue(home, lambda seq: protocol.ExportTask(seq, tuple(keys)),
+                           f'export from {home}')
+
+    def drop(self, home, keys):
+        self._queue(home, lambda seq: protocol.DropTask(seq, tuple(keys)), f'drop in {home}')
+
+    def interrupt(self, home=None):
+        targets = self._workers.values() if home is None else [self._workers[home]]
+        for worker in targets:
+            worker.interrupt()
+
+    def _interrupt_future(self, future):
+        worker = self._workers.get(future.worker)
+        if worker is not None:
+            worker.interrupt(future.seq)
+
+    def close(self):
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _stop_workers(list(self._workers.values()), cancel_pending=True)
         self._pump.stop()
         _pools.discard(self)

@@ -1,46 +1,138 @@
-"""What a cell reads and writes, from its syntax tree."""
+"""What a cell reads, binds and may change, from its syntax tree."""
 
 import pytest
 
-from interpkernel.dataflow.analysis import analyse
+from interpkernel.dataflow.analysis import APPLY, EXPR, GETITEM, ITERATE, ClassSummary, analyse
 
 
-@pytest.mark.parametrize('source, reads, writes', [
+@pytest.mark.parametrize('source, reads, binds', [
     ('y = x + 1', ['x'], ['y']),
     ('x = 1\ny = x', [], ['x', 'y']),
     ('x += 1', ['x'], ['x']),
-    ('def f(a):\n    b = a + g\n    return b\nr = f(2)', ['g'], ['f', 'r']),
-    ('class K(Base):\n    a = 1\n    def m(self):\n        return helper(self.a)', ['Base', 'helper'], ['K']),
-    ('lam = lambda v: v * factor', ['factor'], ['lam']),
+    # a function reads its globals when called (see its summary), not when defined
+    ('def f(a):\n    b = a + g\n    return b\nr = f(2)', [], ['f', 'r']),
+    ('def f(a):\n    return a + g', [], ['f']),
+    ('class K(Base):\n    a = 1\n    def m(self):\n        return helper(self.a)', ['Base'], ['K']),
+    ('lam = lambda v: v * factor', [], ['lam']),
     ('[i * j for i in range(n)]', ['range', 'n', 'j'], []),
     ('(w := 5)', [], ['w']),
     ('for i in items:\n    total += i', ['items', 'total'], ['i', 'total']),
     ('if c:\n    z = 1\nprint(z)', ['c', 'print', 'z'], ['z']),
     ('import numpy as np, os.path\nfrom math import sqrt', [], ['np', 'os', 'sqrt']),
-    ('def f():\n    global G\n    G = 1', [], ['G', 'f']),
+    ('def f():\n    global G\n    G = 1', [], ['f']),
 ])
-def test_reads_and_writes(source, reads, writes):
+def test_reads_and_binds(source, reads, binds):
     effects = analyse(source)
-    assert list(effects.reads) == reads and list(effects.writes) == writes
+    assert list(effects.reads) == reads and list(effects.binds) == binds
     assert effects.barrier is None
 
 
-def test_calling_a_method_or_assigning_into_a_name_writes_it():
-    effects = analyse('data.append(1)\nd[k] = 2\nobj.attr = 3')
-    assert list(effects.writes) == ['data', 'd', 'obj']
-    assert list(effects.mutates) == ['data', 'd', 'obj']
-    assert 'k' in effects.reads
+def test_annotations_evaluated_when_a_def_runs_are_reads():
+    effects = analyse('def area(s: Shape, n: int = 1) -> float:\n    return 1.0\n'
+                      'x: Alias = 3\n'
+                      'def inner():\n    local: NotEvaluated = 2')
+    assert {'Shape', 'int', 'float', 'Alias'} <= set(effects.reads)
+    assert 'NotEvaluated' not in effects.reads
+
+
+def test_a_function_summary_says_what_calling_it_reads_and_changes():
+    effects = analyse('def add(item, to):\n    to.append(item)\n    log.append(item)\n'
+                      '    global count\n    count = total + 1\n    return to')
+    summary = effects.functions[('add', 1)]
+    assert summary.params == ('item', 'to')
+    assert {'log', 'total'} <= summary.reads and summary.binds == {'count'}
+    calls = {call.callee: call for call in summary.calls}
+    assert calls[('to', 'append')].root == {'to'} and calls[('to', 'append')].args == ({'item'},)
+    assert calls[('log', 'append')].root == {'log'}
+    assert summary.returns == {'to'}
+
+
+def test_a_local_alias_of_a_parameter_counts_as_the_parameter():
+    summary = analyse('def f(xs):\n    ys = xs\n    ys[0] = 1').functions[('f', 1)]
+    assert summary.mutates == {'xs'}
+
+
+def test_state_kept_in_a_closure_or_a_mutable_default_is_kept_by_the_function():
+    effects = analyse('def counter():\n    n = 0\n    def inc():\n        nonlocal n\n'
+                      '        n += 1\n        return n\n    return inc\n'
+                      'def remember(x, seen=[]):\n    seen.append(x)\n'
+                      'def plain(x):\n    return x * 2')
+    summaries = {key[0]: summary for key, summary in effects.functions.items()}
+    assert summaries['counter.<locals>.inc'].keeps_state
+    assert summaries['counter'].nested == (('counter.<locals>.inc', 3),)
+    assert summaries['plain'].keeps_state is False
+    assert {call.callee for call in summaries['remember'].calls} == {('seen', 'append')}
+
+
+def test_generator_functions_are_marked():
+    effects = analyse('def gen():\n    yield 1\ndef fn():\n    return 1')
+    assert effects.functions[('gen', 1)].generator and not effects.functions[('fn', 3)].generator
+
+
+def test_calls_record_what_flows_into_each_argument():
+    effects = analyse('heapq.heappush(q, item)\nrow = grid[0]\nrow.append(x)\n'
+                      'ops["add"](1)\nget().append(2)\nlru_cache(maxsize=None)(f)')
+    callees = [call.callee for call in effects.calls]
+    assert ('heapq', 'heappush') in callees and (GETITEM,) in callees
+    push = effects.calls[callees.index(('heapq', 'heappush'))]
+    assert push.args == ({'q'}, {'item'}) and push.root == {'heapq'}
+    assert (EXPR,) in callees and (EXPR, 'append') in callees and ('lru_cache', APPLY) in callees
+
+
+def test_loops_unpacking_and_membership_iterate_what_they_are_given():
+    effects = analyse('for x in it:\n    pass\na, b = pair\nfound = 3 in bag')
+    iterated = [set(call.args[0]) for call in effects.calls if call.callee == (ITERATE,)]
+    assert iterated == [{'it'}, {'pair'}, {'bag'}]
+
+
+def test_names_bound_from_parts_of_others_share_objects_with_them():
+    effects = analyse('row = grid[0]\nalias = data\nn = len(data)\nitems.append(new)')
+    aliases = dict(effects.aliases)
+    assert aliases['row'] == {'grid'} and aliases['alias'] == {'data'}
+    assert 'n' not in aliases          # len() makes a new object
+
+
+def test_assigning_into_a_name_changes_it_in_place():
+    effects = analyse('d[k] = 2\nobj.attr = 3\ncounts[w] += 1')
+    assert set(effects.mutates) == {'d', 'obj', 'counts'} and 'k' in effects.reads
 
 
 def test_del_reads_then_deletes():
     effects = analyse('del old')
-    assert effects.reads == ('old',) and effects.deletes == ('old',) and effects.writes == ()
+    assert effects.reads == ('old',) and effects.deletes == ('old',) and effects.binds == ()
+
+
+def test_an_exception_name_is_deleted_when_its_handler_ends():
+    assert 'e' in analyse('try:\n    pass\nexcept ValueError as e:\n    pass').deletes
 
 
 def test_imports_and_module_names_are_recorded():
-    effects = analyse('import numpy as np\nfrom os import path\nimport json')
-    assert effects.imports == ('numpy', 'os', 'json')
-    assert effects.modules == ('np', 'json')
+    effects = analyse('import numpy as np\nfrom os import path\nimport json, xml.dom')
+    assert effects.imports == ('numpy', 'os', 'json', 'xml')
+    assert effects.modules == {'np': 'numpy', 'json': 'json', 'xml': 'xml'}
+    assert effects.imported == {'path': ('os', 'path')}
+
+
+def test_syntax_shows_some_types_and_constructors():
+    effects = analyse('a = []\nb = {k: 1 for k in x}\nc = sorted(y)\nd = Thing(1)\ne = f"{a}"')
+    assert effects.literal_types == {'a': ('builtins', 'list'), 'b': ('builtins', 'dict'),
+                                     'c': ('builtins', 'list'), 'e': ('builtins', 'str')}
+    assert effects.constructed == {'d': ('Thing',)}
+
+
+def test_classes_are_summarised_with_their_methods():
+    effects = analyse('class Stack:\n    def push(self, v):\n        self.items.append(v)\n'
+                      '    def top(self):\n        return self.items[-1]')
+    summary = effects.functions[effects.definitions['Stack']]
+    assert isinstance(summary, ClassSummary) and set(summary.methods) == {'push', 'top'}
+    assert effects.functions[summary.methods['push']].calls[0].callee == ('self', 'items', 'append')
+
+
+@pytest.mark.parametrize('source, shows', [
+    ('x', True), ('x;', False), ('x = 1', False), ('print(1)\n1 + 1', True), ('', False),
+])
+def test_a_last_expression_may_show_a_result(source, shows):
+    assert analyse(source).shows_result is shows
 
 
 @pytest.mark.parametrize('source, why', [
@@ -61,16 +153,17 @@ def test_syntax_errors_are_raised():
         analyse('x = (')
 
 
-def test_match_captures_are_writes():
-    effects = analyse('match point:\n    case (p, q):\n        pass\n    case {"k": v, **rest}:\n        pass')
-    assert {'p', 'q', 'v', 'rest'} <= set(effects.writes)
+def test_match_captures_are_binds():
+    effects = analyse('match point:\n    case (p, q):\n        pass\n'
+                      '    case {"k": v, **rest}:\n        pass')
+    assert {'p', 'q', 'v', 'rest'} <= set(effects.binds)
 
 
 def test_methods_do_not_see_class_body_names():
     effects = analyse('class K:\n    limit = 1\n    def get(self):\n        return limit')
-    assert 'limit' in effects.reads
+    assert 'limit' in effects.functions[('K.get', 3)].reads
 
 
 def test_walrus_in_a_comprehension_binds_outside_it():
     effects = analyse('[y := i for i in range(3)]\nprint(y)')
-    assert 'y' in effects.writes    # and is still read: the loop may bind nothing
+    assert 'y' in effects.binds    # and is still read: the loop may bind nothing

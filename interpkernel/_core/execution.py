@@ -9,7 +9,8 @@ import os
 
 from .refusal import refusal
 
-__all__ = ['cell_filename', 'check_syntax', 'execute', 'describe_error', 'async_raise']
+__all__ = ['cell_filename', 'check_syntax', 'execute', 'hides_result', 'describe_error',
+           'async_raise']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
@@ -40,7 +41,7 @@ def execute(source, label, namespace):
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     tree = check_syntax(source, label)
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
     _run_code(compile(tree, filename, 'exec', flags), namespace)
     if last is None:
@@ -57,7 +58,7 @@ def _run_code(code, namespace):
     return value
 
 
-def _ends_with_semicolon(source):
+def hides_result(source):
     """IPython's rule: a trailing ';' on the last line hides the result."""
     import io
     import tokenize

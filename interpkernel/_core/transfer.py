@@ -9,7 +9,11 @@ the cheapest way that keeps Python's copy semantics:
   copies it once (no pickling); see `encode` for who must keep the source alive;
 - modules: by name, re-imported on the other side;
 - everything else: cloudpickle, so functions, lambdas and classes defined in a
-  notebook travel by value with the globals they use.
+  notebook travel by value.  By default they carry a copy of the globals they
+  use; with ``notebook=True`` they instead look their globals up, when
+  called, in the namespace they land in (`decode`'s), as a function does in
+  sequential Python.  ``functools.lru_cache`` wrappers of notebook functions
+  move too, with an empty cache.
 
 `encode_values`/`decode_values` move a whole set of named values all or
 nothing: if one cannot move, a `TransferError` names it and nothing is assigned.
@@ -25,7 +29,7 @@ from ..errors import TransferError
 from . import _xi
 from .refusal import refusal
 
-__all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'rebind_globals']
+__all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'type_name', 'reason']
 
 
 _INT64 = range(-2 ** 63, 2 ** 63)
@@ -40,17 +44,20 @@ def _is_native(value):
     return kind in _xi.NATIVE_TYPES
 
 
-def _type_name(value):
+def type_name(value):
+    """How messages name the type of `value`."""
     kind = type(value)
     module = kind.__module__
     return kind.__qualname__ if module in ('builtins', '__main__') else f'{module}.{kind.__qualname__}'
 
 
-def encode(value, *, snapshot=True):
+def encode(value, *, snapshot=True, notebook=False):
     """Encode `value` into a shareable payload for `decode` in another interpreter.
 
     With ``snapshot=False`` a bytearray or array.array is not copied here: the
     caller promises to keep it alive and unchanged until the payload is decoded.
+    With ``notebook=True`` functions defined in ``__main__`` look their globals
+    up where they land instead of carrying copies.
     Raises whatever pickling raises for a value that cannot move.
     """
     if _is_native(value):
@@ -66,12 +73,99 @@ def encode(value, *, snapshot=True):
     if kind is types.ModuleType and sys.modules.get(value.__name__) is value \
             and getattr(value, '__spec__', None) is not None:
         return ('m', value.__name__)
+    return ('p', _dumps(value, notebook), type_name(value))
+
+
+def _dumps(value, notebook):
+    import io
     import cloudpickle  # imported on first need: it costs ~2 ms per interpreter
-    return ('p', cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), _type_name(value))
+    if not notebook:
+        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    buffer = io.BytesIO()
+    _notebook_pickler(cloudpickle)(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
 
 
-def decode(payload):
-    """Rebuild the value that `encode` turned into `payload`."""
+_pickler_class = None
+
+
+def _notebook_pickler(cloudpickle):
+    """cloudpickle's Pickler, except for functions defined in ``__main__``."""
+    global _pickler_class
+    if _pickler_class is not None:
+        return _pickler_class
+    import functools
+    cached_function = type(functools.lru_cache()(lambda: None))
+
+    class NotebookPickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, types.FunctionType) and obj.__module__ == '__main__':
+                return (_landed_function, (obj.__code__, len(obj.__code__.co_freevars)),
+                        _function_state(obj), None, None, _set_function_state)
+            if isinstance(obj, cached_function) and getattr(obj.__wrapped__, '__module__',
+                                                            None) == '__main__':
+                parameters = obj.cache_parameters()
+                return (_cached, (obj.__wrapped__, parameters['maxsize'], parameters['typed']))
+            return super().reducer_override(obj)
+
+    _pickler_class = NotebookPickler
+    return NotebookPickler
+
+
+def _function_state(function):
+    closure = tuple(_cell_contents(cell) for cell in function.__closure__ or ())   # (full, value)
+    return {'defaults': function.__defaults__, 'kwdefaults': function.__kwdefaults__,
+            'annotations': function.__annotations__, 'dict': function.__dict__,
+            'qualname': function.__qualname__, 'doc': function.__doc__,
+            'name': function.__name__, 'closure': closure}
+
+
+def _cell_contents(cell):
+    try:
+        return True, cell.cell_contents
+    except ValueError:      # a variable not assigned yet
+        return False, None
+
+
+_landing = None   # the namespace decode() is landing values in, or None: __main__'s
+
+
+def _landed_function(code, free):
+    namespace = _landing if _landing is not None else sys.modules['__main__'].__dict__
+    closure = tuple(types.CellType() for _ in range(free)) or None
+    return types.FunctionType(code, namespace, code.co_name, None, closure)
+
+
+def _set_function_state(function, state):
+    function.__defaults__, function.__kwdefaults__ = state['defaults'], state['kwdefaults']
+    function.__annotations__ = state['annotations']
+    function.__dict__.update(state['dict'])
+    function.__qualname__, function.__doc__ = state['qualname'], state['doc']
+    function.__name__ = state['name']
+    for cell, (full, value) in zip(function.__closure__ or (), state['closure']):
+        if full:
+            cell.cell_contents = value
+    return function
+
+
+def _cached(function, maxsize, typed):
+    import functools
+    return functools.lru_cache(maxsize=maxsize, typed=typed)(function)
+
+
+def decode(payload, namespace=None):
+    """Rebuild the value that `encode` turned into `payload`.
+
+    Notebook functions encoded with ``notebook=True`` look their globals up in
+    `namespace` (default: ``__main__``'s).
+    """
+    global _landing
+    if payload[0] == 'p' and namespace is not None:
+        saved, _landing = _landing, namespace
+        try:
+            return pickle.loads(payload[1])
+        finally:
+            _landing = saved
     tag = payload[0]
     if tag == 'n' or tag == 'v':
         return payload[1]
@@ -88,12 +182,13 @@ def decode(payload):
     raise ValueError(f'unknown payload tag {tag!r}')
 
 
-def _reason(exc):
+def reason(exc):
+    """Why a value could not move, from the exception its encoding or decoding raised."""
     refused = refusal(exc)
     return str(refused) if refused else f'{type(exc).__name__}: {exc}'
 
 
-def encode_values(values, *, snapshot=True, direction='into the worker'):
+def encode_values(values, *, snapshot=True, notebook=False, direction='into the worker'):
     """Encode a mapping of names to values; a tuple of (name, payload) pairs.
 
     Raises TransferError for the first value that cannot move.
@@ -101,38 +196,19 @@ def encode_values(values, *, snapshot=True, direction='into the worker'):
     encoded = []
     for name, value in values.items():
         try:
-            encoded.append((name, encode(value, snapshot=snapshot)))
+            encoded.append((name, encode(value, snapshot=snapshot, notebook=notebook)))
         except Exception as exc:
-            raise TransferError(name, _type_name(value), _reason(exc), direction) from exc
+            raise TransferError(name, type_name(value), reason(exc), direction) from exc
     return tuple(encoded)
 
 
-def decode_values(encoded, *, direction='into the worker'):
+def decode_values(encoded, *, namespace=None, direction='into the worker'):
     """Decode the pairs from `encode_values` into a dict, all or nothing."""
     values = {}
     for name, payload in encoded:
         try:
-            values[name] = decode(payload)
+            values[name] = decode(payload, namespace)
         except Exception as exc:
             type_name = {'m': 'module', 'p': payload[-1]}.get(payload[0], 'buffer')
-            raise TransferError(name, type_name, _reason(exc), direction) from exc
+            raise TransferError(name, type_name, reason(exc), direction) from exc
     return values
-
-
-def rebind_globals(value, namespace):
-    """Make a function defined in a notebook look its globals up in `namespace`.
-
-    A function that crossed by value carries a private copy of the globals it
-    used when it was sent; in Python it would read them from the namespace
-    where it is called, at call time.  Returns `value` itself for anything else.
-    """
-    if type(value) is not types.FunctionType or value.__module__ != '__main__' \
-            or value.__globals__ is namespace:
-        return value
-    rebound = types.FunctionType(value.__code__, namespace, value.__name__,
-                                 value.__defaults__, value.__closure__)
-    rebound.__kwdefaults__ = value.__kwdefaults__
-    rebound.__qualname__, rebound.__doc__ = value.__qualname__, value.__doc__
-    rebound.__annotations__ = value.__annotations__
-    rebound.__dict__.update(value.__dict__)
-    return rebound

@@ -10,13 +10,15 @@ worker thread.  A worker also runs one service thread of its own, which
   is made such a wait here, so sleeping cells stop too;
 - sends buffered output at most `output.FLUSH_INTERVAL` after it was written.
 
-Task:  ``(seq, label, source, inputs, outputs, strict_outputs, fresh_namespace,
-rebind_globals)``
-Done:  ``(seq, 'done', (outputs, skipped, result, error, exception, started, finished))``
-where result/error/exception are pickled or None.
+Tasks and reports are the records of `interpkernel._core.protocol`: each task
+on the queue is answered by one ``(seq, 'done', report)`` event.  In the
+kernel's versioned mode the worker keeps the values its cells make in a
+`values.Store`, and runs each cell in its ``__main__`` with exactly the names
+the host binds for it.
 """
 
 import builtins
+import contextvars
 import os
 import pickle
 import select
@@ -26,7 +28,7 @@ import threading
 import time
 
 from ..errors import MissingOutputError, TransferError
-from . import execution, output, transfer, transport
+from . import execution, output, protocol, transfer, transport, values, versioned
 
 __all__ = ['boot', 'run_next', 'shutdown', 'interrupt_message', 'STOP']
 
@@ -73,6 +75,8 @@ class _Runtime:
         self._interrupted = False
         self._early_interrupt = None   # seq of a cell interrupted before it began
         self._last_namespace = None
+        self.store = values.Store()
+        self._context = contextvars.Context()
 
         self.outbox = output.Outbox(self._emit, self._wake_service, self._seq_for_output)
         sys.stdout = output.CellStream('stdout', self.outbox)
@@ -168,24 +172,29 @@ class _Runtime:
             self._running = None
 
     def run_next(self):
-        seq, label, source, inputs, outputs, strict, fresh, rebind = self._tasks.get()
-        started = time.perf_counter()
-        namespace = _fresh_namespace() if fresh else sys.modules['__main__'].__dict__
-        # Outputs cross as handles (channels) and views (buffers) of objects in
-        # this namespace: it lives until the host has decoded them, that is
-        # until the next cell of this worker.
-        self._last_namespace = namespace
+        task = protocol.receive(self._tasks.get())
+        handler = {protocol.CellTask: self._run_cell, protocol.VersionedTask: self._run_versioned,
+                   protocol.ExportTask: self._export, protocol.DropTask: self._drop}[type(task)]
+        report = handler(task)
+        self.outbox.flush()
+        self._emit((task.seq, 'done', protocol.send(report)))
+
+    def _execute(self, seq, label, source, namespace, before=None):
+        """Run one cell's code, interruptibly: ``(shown value or None, exception or None)``.
+
+        `before`, if given, is called first inside the interruptible part.
+        """
         error = result = None
         interrupted_early = self._begin(seq)
         try:
             try:
                 if interrupted_early:
                     raise KeyboardInterrupt
-                values = transfer.decode_values(inputs)
-                if rebind:
-                    values = {k: transfer.rebind_globals(v, namespace) for k, v in values.items()}
-                namespace.update(values)
-                result = execution.execute(source, label, namespace)
+                if before is not None:
+                    before()
+                # One context for all cells, as in a sequential session: state kept in
+                # context variables (decimal's context) lives from cell to cell.
+                result = self._context.run(execution.execute, source, label, namespace)
             except BaseException as exc:
                 error = exc
             finally:
@@ -194,36 +203,51 @@ class _Runtime:
             self._end()
             error = error or exc
         sys.stdout, sys.stderr = self.outbox_streams()
+        return result, error
+
+    def _run_cell(self, task):
+        started = time.perf_counter()
+        namespace = _fresh_namespace() if task.fresh_namespace else sys.modules['__main__'].__dict__
+        # Outputs cross as handles (channels) and views (buffers) of objects in
+        # this namespace: it lives until the host has decoded them, that is
+        # until the next cell of this worker.
+        self._last_namespace = namespace
+        landing = namespace if task.notebook else None
+
+        def bind_inputs():
+            namespace.update(transfer.decode_values(task.inputs, namespace=landing))
+
+        result, error = self._execute(task.seq, task.label, task.source, namespace, bind_inputs)
         encoded = skipped = ()
         if error is None:
             try:
                 if result is not None:
                     result = pickle.dumps(output.format_result(result[0]))
-                encoded, skipped = _collect_outputs(namespace, outputs, strict)
+                encoded, skipped = _collect_outputs(namespace, task.outputs, task.strict_outputs,
+                                                    task.notebook)
             except BaseException as exc:
                 error, result = exc, None
-        error_content = exception = None
-        if error is not None:
-            content, error = execution.describe_error(error)
-            error_content, exception = pickle.dumps(content), _pickle_exception(error)
-        self.outbox.flush()
-        finished = time.perf_counter()
-        self._emit((seq, 'done', (encoded, skipped, result, error_content, exception,
-                                  started, finished)))
+        error_content, exception = versioned.describe(error)
+        return protocol.CellReport(encoded, skipped, result, error_content, exception, started,
+                                   time.perf_counter())
+
+    def _run_versioned(self, task):
+        namespace = sys.modules['__main__'].__dict__
+
+        def execute(source, label, namespace):
+            return self._execute(task.seq, label, source, namespace)
+
+        return versioned.run(task, self.store, namespace, execute, within=self._context.run)
+
+    def _export(self, task):
+        return versioned.export(task, self.store)
+
+    def _drop(self, task):
+        return versioned.drop(task, self.store, sys.modules['__main__'].__dict__)
 
     def outbox_streams(self):
         """Fresh stdout/stderr writers, in case the cell replaced or closed them."""
         return output.CellStream('stdout', self.outbox), output.CellStream('stderr', self.outbox)
-
-
-def _pickle_exception(exc):
-    """The exception, cloudpickled for the host; None if it cannot be (the host
-    then raises ExecutionFailed with the traceback text instead)."""
-    import cloudpickle
-    try:
-        return cloudpickle.dumps(exc)
-    except Exception:
-        return None
 
 
 def _fresh_namespace():
@@ -255,7 +279,7 @@ def _interruptible_sleep(secs):
         transport.wait_readable([], deadline)
 
 
-def _collect_outputs(namespace, outputs, strict):
+def _collect_outputs(namespace, outputs, strict, notebook):
     """Encode the output values: (encoded pairs, skipped (name, type name, reason)).
 
     Strict: every name must be set and movable, else the cell fails.
@@ -266,14 +290,15 @@ def _collect_outputs(namespace, outputs, strict):
         missing = [name for name in outputs if name not in namespace]
         if missing:
             raise MissingOutputError(missing)
-        values = {name: namespace[name] for name in outputs}
-        return transfer.encode_values(values, snapshot=False, direction='out of the worker'), ()
+        found = {name: namespace[name] for name in outputs}
+        return transfer.encode_values(found, snapshot=False, notebook=notebook,
+                                      direction='out of the worker'), ()
     encoded, skipped = [], []
     for name in outputs:
         if name in namespace:
             try:
                 encoded += transfer.encode_values({name: namespace[name]}, snapshot=False,
-                                                  direction='out of the worker')
+                                                  notebook=notebook, direction='out of the worker')
             except TransferError as exc:
                 skipped.append((name, exc.type_name, exc.reason))
     return tuple(encoded), tuple(skipped)

@@ -1,59 +1,172 @@
-"""What a cell reads and writes, from its syntax tree.
+"""What a cell reads, binds, deletes and may change, from its syntax tree.
 
-The dataflow layer's view of a cell (shared by the ``%%interp`` magic and the
-kernel): which names it needs from before (`reads`), which names it binds or
-changes (`writes`), which it deletes, and whether its effects cannot be known
-statically (`barrier`: star imports, ``exec``/``eval``/``globals()`` and the
-like), in which case a scheduler must order it after everything before it.
+The dataflow's view of one cell, shared by the kernel and the ``%%interp``
+magic.  Syntax alone tells which names a cell reads and binds; whether a call
+changes what it is given depends on what is called, which is often only known
+once earlier cells have run.  So the analysis records every call with the
+names whose objects flow into each argument (`Call`), and a summary of every
+function and class the cell defines (`FunctionSummary`, `ClassSummary`), and
+leaves it to `dataflow.effects` to resolve them against what the names hold.
 
-Following the product's promise, calling a method on a name or assigning into
-it (``x.append(1)``, ``x[0] = 1``, ``x.a = 1``) counts as writing that name.
+Flows are conservative: a name bound from an expression that may share
+objects with other names (``row = grid[0]``, ``b = f(a)``) is an alias of
+them (`CellEffects.aliases`), and changing it may change them.
 """
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-__all__ = ['CellEffects', 'analyse']
+__all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse',
+           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'CLOSURE', 'IPYTHON_NAMES']
 
+ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
+GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
+APPLY = '()'            # last part of a callee path: call the result of calling the path before it
+EXPR = '<expr>'         # first part of a callee path whose root is no name
+CLOSURE = '<closure>'   # in a function's flows: variables of an enclosing function
+
+# Calls whose effects no analysis can know: the cell is a barrier.
 _DYNAMIC_CALLS = frozenset({'exec', 'eval', 'globals', 'locals', 'vars', '__import__',
                             'get_ipython', 'compile'})
+# IPython's history names: their values follow the order cells were submitted in.
+IPYTHON_NAMES = frozenset({'_', '__', '___', 'In', 'Out', '_i', '_ii', '_iii', '_ih', '_oh'})
+
+
+class Call(NamedTuple):
+    """One call, as its syntax shows it.
+
+    Attributes:
+        callee: the dotted path called, from a name (``('heapq', 'heappush')``,
+            ``('L', 'append')``, ``('self', 'items', 'append')``); it starts
+            with `EXPR` when the root is no name (``ops['add'](1)`` is
+            ``(EXPR,)``, ``get().append(1)`` is ``(EXPR, 'append')``), and ends
+            with `APPLY` when the result of a call is called
+            (``lru_cache(maxsize=None)(f)``).
+        root: the names the object at the root of `callee` may come from
+            (``{'L'}`` for a global; parameters, globals or `CLOSURE` inside a
+            function).
+        args: for each positional argument, the names whose objects may flow into it.
+        keywords: ``(keyword, names)`` pairs; keyword None for ``**mapping``.
+        starred: a ``*args`` or ``**kwargs`` argument hides which goes where.
+        line: the line of the call in the cell.
+    """
+    callee: tuple
+    root: frozenset
+    args: tuple
+    keywords: tuple
+    starred: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    """What calling a function defined in the notebook may do.
+
+    Names in the flows are its parameters, global names, or `CLOSURE`.
+
+    Attributes:
+        key: ``(qualname, first line)``, how a function object finds its summary
+            (``co_qualname``, ``co_firstlineno``).
+        params: positional parameters in order; kwonly, vararg and kwarg apart.
+        defaults: parameters that have a default value.
+        reads: globals it may read when called (functions it defines included).
+        binds, deletes: globals it rebinds or deletes (``global x``).
+        mutates: parameters, globals and `CLOSURE` it may change in place.
+        calls: the calls it makes.
+        returns: the names its result may share objects with.
+        keeps_state: calling it changes the function object itself (``nonlocal``
+            rebinding, a changed default value, its own attributes).
+        nested: keys of the functions defined in it.
+        imports: packages it imports.
+        generator: it contains ``yield``: calling it makes a generator.
+    """
+    key: tuple
+    params: tuple = ()
+    kwonly: tuple = ()
+    vararg: str | None = None
+    kwarg: str | None = None
+    defaults: frozenset = frozenset()
+    reads: frozenset = frozenset()
+    binds: frozenset = frozenset()
+    deletes: frozenset = frozenset()
+    mutates: frozenset = frozenset()
+    calls: tuple = ()
+    returns: frozenset = frozenset()
+    keeps_state: bool = False
+    nested: tuple = ()
+    imports: tuple = ()
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """A class defined in the notebook: its methods' summaries, by name."""
+    key: tuple
+    methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
+    bases: tuple = ()                             # base class names, as written
 
 
 @dataclass(frozen=True)
 class CellEffects:
-    """The names a cell touches.
+    """The names a cell touches, and what it calls.
 
     Attributes:
         reads: names the cell may read before binding them itself, in order of
-            first use (builtins included: whether one is shadowed depends on the
-            namespace the cell runs in).
-        writes: names the cell binds, rebinds or mutates, in order.
-        deletes: names the cell deletes with ``del name``.
-        barrier: why the cell's effects cannot be known statically, or None.
+            first use (builtins included: a notebook may shadow them).
+        binds: names the cell binds or rebinds at top level.
+        deletes: names the cell may delete (``del x``, ``except E as x``).
+        mutates: names whose objects the cell changes in place through syntax
+            (``x[0] = 1``, ``x.a = 1``, ``x[0] += 1``); what they share is in `aliases`.
+        calls: every call at top level (and in class bodies); calls inside
+            functions are in their summaries.
+        aliases: ``(name, sources)``: `name` was bound from an expression that
+            may share objects with `sources`.
+        functions: summaries of every function and class defined in the cell,
+            by key.
+        definitions: top-level names bound by ``def``/``class`` -> summary key.
+        modules: names bound to modules by ``import`` -> the module's dotted name.
+        imported: names bound by ``from m import a`` -> ``(m, a)``.
         imports: top-level packages the cell imports (anywhere in it).
-        mutates: the names among `writes` that the cell only changes in place
-            (method calls, item or attribute assignment), never binds.
-        modules: names the cell binds with an import statement.
+        literal_types: names bound from an expression whose type the syntax
+            shows (``x = []``) -> ``(module, qualname)``.
+        constructed: names bound to the result of calling a name path
+            (``acc = Accumulator()``) -> that path.
+        shows_result: the last statement is an expression not ended by ``;``
+            (IPython may show its value and store it in ``_``).
+        barrier: why the cell's effects cannot be known statically, or None.
     """
     reads: tuple
-    writes: tuple
+    binds: tuple
     deletes: tuple
-    barrier: str | None
-    imports: tuple = ()
     mutates: tuple = ()
-    modules: tuple = ()
+    calls: tuple = ()
+    aliases: tuple = ()
+    functions: dict = field(default_factory=dict)
+    definitions: dict = field(default_factory=dict)
+    modules: dict = field(default_factory=dict)
+    imported: dict = field(default_factory=dict)
+    imports: tuple = ()
+    literal_types: dict = field(default_factory=dict)
+    constructed: dict = field(default_factory=dict)
+    shows_result: bool = False
+    barrier: str | None = None
+
+    @property
+    def writes(self):
+        """Names whose value the cell may change: bound or changed in place."""
+        return tuple(dict.fromkeys((*self.binds, *self.mutates)))
 
 
 def analyse(source, filename='<cell>'):
     """Return the `CellEffects` of cell `source` (raises SyntaxError)."""
+    from .._core.execution import hides_result
     tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     visitor = _Visitor()
     for statement in tree.body:
-        visitor.top_level(statement)
-    mutates = tuple(n for n in visitor.mutated if n not in visitor.bound_names)
-    return CellEffects(tuple(visitor.reads), tuple(visitor.writes),
-                       tuple(visitor.deletes), visitor.barrier, tuple(visitor.imports), mutates,
-                       tuple(visitor.modules))
+        visitor.visit(statement)
+    shows = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not hides_result(source)
+    return visitor.effects(shows)
 
 
 class _Ordered(dict):
@@ -63,260 +176,732 @@ class _Ordered(dict):
         self[name] = None
 
 
+_LITERAL_TYPES = {ast.List: 'list', ast.ListComp: 'list', ast.Dict: 'dict',
+                  ast.DictComp: 'dict', ast.Set: 'set', ast.SetComp: 'set',
+                  ast.Tuple: 'tuple', ast.JoinedStr: 'str', ast.GeneratorExp: 'generator'}
+_CONSTRUCTORS = frozenset({'list', 'dict', 'set', 'tuple', 'str', 'int', 'float', 'bytes',
+                           'bytearray', 'frozenset', 'range', 'sorted', 'complex', 'bool'})
+# Builtins whose result shares no object with their arguments (numbers, strings, bools).
+_FRESH_RESULTS = frozenset({'len', 'sum', 'abs', 'int', 'float', 'str', 'repr', 'bool', 'hash',
+                            'id', 'isinstance', 'issubclass', 'ord', 'chr', 'round', 'format',
+                            'hex', 'bin', 'oct', 'divmod', 'pow', 'callable', 'ascii', 'hasattr',
+                            'print', 'complex'})
+
+
+class _Scope:
+    """One function (or the cell itself) being summarised.
+
+    Class bodies and comprehensions have no `_Scope`: what they do belongs to
+    the function or cell they run in; only their own names are kept apart.
+    Flows are sets of raw names (locals included) until `visible` reduces them.
+    """
+
+    def __init__(self, kind, local=(), params=(), declared_global=(), declared_nonlocal=()):
+        self.kind = kind                      # 'cell' or 'function'
+        self.local = set(local)
+        self.params = tuple(params)
+        self.declared_global = set(declared_global)
+        self.declared_nonlocal = set(declared_nonlocal)
+        self.reads = _Ordered()               # global names read
+        self.binds, self.deletes = _Ordered(), _Ordered()
+        self.mutated = _Ordered()             # raw names changed in place
+        self.calls = []
+        self.edges = {}                       # raw name -> raw names it may share objects with
+        self.returns = set()
+        self.keeps_state = False
+        self.generator = False
+        self.nested = []
+        self.imports = _Ordered()
+
+    def link(self, name, sources):
+        """`name` may now share objects with `sources` (and they with it)."""
+        for source in sources:
+            if source != name:
+                self.edges.setdefault(name, set()).add(source)
+                self.edges.setdefault(source, set()).add(name)
+
+    def closure(self, names):
+        """`names` with every name they may share objects with, transitively."""
+        seen, stack = set(), list(names)
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(self.edges.get(name, ()))
+        return seen
+
+    def visible(self, names):
+        """Closed flows reduced to what a caller sees: parameters, globals and CLOSURE."""
+        closed = self.closure(names)
+        if self.kind == 'cell':
+            return frozenset(closed)
+        return frozenset(n for n in closed
+                         if n in self.params or n == CLOSURE or n not in self.local)
+
+
+class _Hidden(dict):
+    """Names of a class body or comprehension: name -> the names its value may share with."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self):
-        self.reads, self.writes, self.deletes = _Ordered(), _Ordered(), _Ordered()
-        self.imports = _Ordered()
-        self.mutated, self.bound_names = _Ordered(), set()
-        self.modules = _Ordered()
+        self.cell = _Scope('cell')
+        self.scopes = [self.cell]             # function scopes, innermost last
+        self.hidden = []                      # class bodies and comprehensions we are in
+        self.qualname = []                    # how Python names what is defined now
+        self.methods = []                     # per class body being visited: name -> key
+        self.functions = {}
+        self.definitions = {}
+        self.modules, self.imported = {}, {}
+        self.literal_types = {}
+        self.constructed = {}
         self.barrier = None
-        # Names surely bound by earlier statements: one set per nesting of
-        # if/for/while/try/with/match; a block's own bindings end with it.
+        # Names surely bound by earlier statements of the cell: one set per
+        # nesting of if/for/while/try/with/match; a block's bindings end with it.
         self._bound = [set()]
-        self._scopes = []          # local names of enclosing function/class/comprehension scopes
-        self._kinds = []           # 'function', 'class' or 'comprehension', per scope
-        self._globals = []         # names declared global in those scopes
 
-    # -- bookkeeping --
+    @property
+    def scope(self):
+        return self.scopes[-1]
 
-    def _is_local(self, name):
-        """Is `name` bound in an enclosing scope that can see it (class bodies
-        are invisible to the functions defined in them)?"""
-        for depth, (scope, kind) in enumerate(zip(reversed(self._scopes), reversed(self._kinds))):
-            if depth and kind == 'class':
-                continue
-            if name in scope:
-                return True
-        return False
-
-    def _enter(self, kind, local, declared=()):
-        self._scopes.append(local)
-        self._kinds.append(kind)
-        self._globals.append(set(declared))
-
-    def _leave(self):
-        self._scopes.pop()
-        self._kinds.pop()
-        self._globals.pop()
-
-    def _load(self, name):
-        if self._is_local(name):
-            return
-        if not any(name in bound for bound in self._bound):
-            self.reads.add(name)
-
-    def _store(self, name):
-        if self._scopes and name not in self._globals[-1]:
-            self._scopes[-1].add(name)
-            return
-        self._store_global(name)
-
-    def _store_global(self, name):
-        self.writes.add(name)
-        self.bound_names.add(name)
-        self.deletes.pop(name, None)
-        if not self._scopes:
-            self._bound[-1].add(name)
-
-    def _mutate(self, node):
-        """`node` is changed in place: count its root name as written."""
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
-            node = node.value
-        if isinstance(node, ast.Name) and not self._is_local(node.id):
-            self._load(node.id)
-            self.writes.add(node.id)
-            self.mutated.add(node.id)
+    def effects(self, shows_result):
+        cell = self.cell
+        mutates = tuple(cell.mutated)
+        changed = (*cell.binds, *mutates)
+        aliases = tuple((name, frozenset(cell.closure({name}) - {name}))
+                        for name in dict.fromkeys(changed) if cell.closure({name}) - {name})
+        return CellEffects(
+            reads=tuple(cell.reads), binds=tuple(cell.binds), deletes=tuple(cell.deletes),
+            mutates=mutates, calls=tuple(cell.calls), aliases=aliases,
+            functions=dict(self.functions), definitions=dict(self.definitions),
+            modules=dict(self.modules), imported=dict(self.imported),
+            imports=tuple(cell.imports), literal_types=dict(self.literal_types),
+            constructed=dict(self.constructed), shows_result=shows_result, barrier=self.barrier)
 
     def _dynamic(self, why):
         if self.barrier is None:
             self.barrier = why
 
-    def top_level(self, statement):
-        self.visit(statement)
-
     # -- names --
 
-    def visit_Name(self, node):
+    def _hidden_sources(self, name):
+        """What `name` may share with, if a comprehension or our own class body binds it."""
+        for depth, hidden in enumerate(reversed(self.hidden)):
+            if hidden.kind == 'class' and depth:
+                continue   # a class body's names are invisible inside comprehensions in it
+            if name in hidden:
+                return hidden[name]
+        return None
+
+    def _kind(self, name):
+        """'hidden', 'local' (to the current function), 'closure' or 'global'."""
+        if self._hidden_sources(name) is not None:
+            return 'hidden'
+        scope = self.scope
+        if scope.kind == 'cell' or name in scope.declared_global:
+            return 'global'
+        if name in scope.local and name not in scope.declared_nonlocal:
+            return 'local'
+        for outer in reversed(self.scopes[1:-1]):
+            if name in outer.local and name not in outer.declared_global:
+                return 'closure'
+        return 'global'
+
+    def _names_of(self, name):
+        """The raw names the object bound to `name` (as seen here) may come from."""
+        kind = self._kind(name)
+        if kind == 'hidden':
+            return set(self._hidden_sources(name))
+        return {CLOSURE if kind == 'closure' else name}
+
+    def _load(self, name):
+        if self._kind(name) != 'global':
+            return
+        if self.scope.kind == 'function' or not any(name in b for b in self._bound):
+            self.scope.reads.add(name)
+
+    def _store(self, name, sources=()):
+        if self.hidden:
+            self.hidden[-1][name] = set(sources)
+            return
+        scope, kind = self.scope, self._kind(name)
+        if kind == 'closure':
+            scope.keeps_state = True
+            return
+        scope.link(name, sources)
+        if kind == 'global':
+            scope.binds.add(name)
+            scope.deletes.pop(name, None)
+            if scope.kind == 'cell':
+                self._bound[-1].add(name)
+
+    def _delete(self, name):
+        if self.hidden or self._kind(name) != 'global':
+            return
+        scope = self.scope
+        scope.deletes.add(name)
+        scope.binds.pop(name, None)
+        if scope.kind == 'cell':
+            self.literal_types.pop(name, None)
+            for bound in self._bound:
+                bound.discard(name)
+
+    def _mutate(self, names):
+        # In a function, a local that aliases a parameter or global changes it;
+        # at the cell's level, what a name shares is resolved with what it holds.
+        scope = self.scope
+        for name in scope.closure(names) if scope.kind == 'function' else names:
+            if name == CLOSURE:
+                scope.keeps_state = True
+            scope.mutated.add(name)
+
+    # -- expressions: visiting them returns what their value may share objects with --
+
+    def visit(self, node):
+        if isinstance(node, ast.expr):
+            return self.flow(node)
+        return super().visit(node)
+
+    def flow(self, node):
+        """Visit expression `node`; the raw names its value may share objects with."""
+        method = getattr(self, f'_flow_{type(node).__name__}', None)
+        if method is not None:
+            return method(node)
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+        return set()
+
+    def _flow_Name(self, node):
         if isinstance(node.ctx, ast.Load):
             self._load(node.id)
-        elif isinstance(node.ctx, ast.Store):
+            return self._names_of(node.id)
+        if isinstance(node.ctx, ast.Store):
             self._store(node.id)
-        else:  # Del: the name must exist first
+        else:
             self._load(node.id)
-            if not self._scopes or node.id in self._globals[-1]:
-                self.deletes.add(node.id)
-                self.writes.pop(node.id, None)
-                for bound in self._bound:
-                    bound.discard(node.id)
+            self._delete(node.id)
+        return set()
 
-    def visit_Attribute(self, node):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._mutate(node.value)
-        self.generic_visit(node)
+    def _flow_Attribute(self, node):
+        names = self.flow(node.value)
+        if isinstance(node.ctx, ast.Load):
+            return names
+        self._mutate(names)
+        return set()
 
-    def visit_Subscript(self, node):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._mutate(node.value)
-        self.generic_visit(node)
+    def _flow_Subscript(self, node):
+        names = self.flow(node.value)
+        self.visit(node.slice)
+        if isinstance(node.ctx, ast.Load):
+            self._call((GETITEM,), (), (frozenset(names),), (), False, node)
+            return names
+        self._mutate(names)
+        return set()
 
-    def visit_Call(self, node):
+    def _flow_Starred(self, node):
+        names = self.flow(node.value)
+        self._iterate(names, node)
+        return names
+
+    def _flow_List(self, node):
+        names = set()
+        for element in node.elts:
+            names |= self.flow(element)
+        return names
+
+    _flow_Tuple = _flow_Set = _flow_List
+
+    def _flow_Dict(self, node):
+        names = set()
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                names |= self.flow(key)
+            names |= self.flow(value)
+        return names
+
+    def _flow_BinOp(self, node):
+        return self.flow(node.left) | self.flow(node.right)
+
+    def _flow_BoolOp(self, node):
+        names = set()
+        for value in node.values:
+            names |= self.flow(value)
+        return names
+
+    def _flow_IfExp(self, node):
+        self.visit(node.test)
+        return self.flow(node.body) | self.flow(node.orelse)
+
+    def _flow_Await(self, node):
+        return self.flow(node.value)
+
+    def _flow_Compare(self, node):
+        self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            names = self.flow(comparator)
+            if isinstance(op, (ast.In, ast.NotIn)):
+                self._iterate(names, node)
+        return set()
+
+    def _flow_NamedExpr(self, node):
+        names = self.flow(node.value)
+        # The target binds in the nearest scope that is not a comprehension.
+        saved = self.hidden
+        while self.hidden and self.hidden[-1].kind == 'comprehension':
+            self.hidden = self.hidden[:-1]
+        try:
+            self._store(node.target.id, names)
+        finally:
+            self.hidden = saved
+        return names
+
+    def _flow_Lambda(self, node):
+        self._function(node, '<lambda>', node.body, node.args, ())
+        return set()
+
+    def _flow_ListComp(self, node):
+        return self._comprehension(node, [node.elt])
+
+    _flow_SetComp = _flow_GeneratorExp = _flow_ListComp
+
+    def _flow_DictComp(self, node):
+        return self._comprehension(node, [node.key, node.value])
+
+    def _comprehension(self, node, elements):
+        # The first iterable is evaluated in the enclosing scope.
+        sources = self.flow(node.generators[0].iter)
+        self._iterate(sources, node)
+        self.hidden.append(_Hidden('comprehension'))
+        names = set()
+        try:
+            for index, generator in enumerate(node.generators):
+                if index:
+                    sources = self.flow(generator.iter)
+                    self._iterate(sources, node)
+                for target in ast.walk(generator.target):
+                    if isinstance(target, ast.Name):
+                        self.hidden[-1][target.id] = set(sources)
+                for condition in generator.ifs:
+                    self.visit(condition)
+            for element in elements:
+                names |= self.flow(element)
+        finally:
+            self.hidden.pop()
+        return names
+
+    def _flow_Call(self, node):
         func = node.func
-        if isinstance(func, ast.Attribute):
-            self._mutate(func.value)
-        elif isinstance(func, ast.Name) and func.id in _DYNAMIC_CALLS \
-                and not self._is_local(func.id):
+        if isinstance(func, ast.Name) and func.id in _DYNAMIC_CALLS \
+                and self._kind(func.id) == 'global' and not (func.id == 'vars' and node.args):
             self._dynamic(f'it calls {func.id}()')
-        self.generic_visit(node)
+        callee, root = self._callee(func)
+        args, starred = [], False
+        for arg in node.args:
+            starred = starred or isinstance(arg, ast.Starred)
+            args.append(frozenset(self.flow(arg)))
+        keywords = []
+        for keyword in node.keywords:
+            starred = starred or keyword.arg is None
+            keywords.append((keyword.arg, frozenset(self.flow(keyword.value))))
+        self._call(callee, root, args, keywords, starred, node)
+        if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
+            return set()
+        # The result may be (part of) the receiver of a method, or an argument.
+        names = set(root) if len(callee) != 1 else set()
+        for flow in (*args, *(flow for _, flow in keywords)):
+            names |= flow
+        return names
 
-    def visit_AugAssign(self, node):
-        if isinstance(node.target, ast.Name):
-            self._load(node.target.id)
-        self.visit(node.value)
-        self.visit(node.target)
+    def _callee(self, func):
+        """Visit a callee expression: (its dotted path, the names its root may come from)."""
+        path = _path(func)
+        if path:
+            self._load(path[0])
+            return path, self._names_of(path[0])
+        if isinstance(func, ast.Call):
+            before = len(self.scope.calls)
+            flow = self.flow(func)
+            inner = self.scope.calls[before:]     # the inner call itself comes last
+            inner_path = inner[-1].callee if inner else (EXPR,)
+            return (*inner_path, APPLY), flow
+        if isinstance(func, ast.Attribute):
+            return (EXPR, func.attr), self.flow(func.value)
+        return (EXPR,), self.flow(func)
+
+    def _call(self, callee, root, args, keywords, starred, node):
+        self.scope.calls.append(Call(tuple(callee), frozenset(root), tuple(args),
+                                     tuple(keywords), starred, getattr(node, 'lineno', 0)))
+
+    def _iterate(self, names, node):
+        if names:
+            self._call((ITERATE,), (), (frozenset(names),), (), False, node)
+
+    # -- statements --
+
+    def _assign(self, target, sources, value=None):
+        """Bind `target` to a value that may share objects with `sources`."""
+        if isinstance(target, ast.Name):
+            self._store(target.id, sources)
+            if self.scope.kind == 'cell' and not self.hidden:
+                literal = _literal_type(value) if value is not None else None
+                if literal is None:
+                    self.literal_types.pop(target.id, None)
+                else:
+                    self.literal_types[target.id] = literal
+                path = _path(value.func) if isinstance(value, ast.Call) else ()
+                if path and literal is None:
+                    self.constructed[target.id] = path
+                else:
+                    self.constructed.pop(target.id, None)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if sources and not isinstance(value, (ast.Tuple, ast.List)):
+                self._iterate(sources, target)
+            for element in target.elts:
+                self._assign(element, sources)
+        elif isinstance(target, ast.Starred):
+            self._assign(target.value, sources)
+        else:   # an attribute or item of some object: it now holds the value
+            roots = self.flow(target.value)
+            if isinstance(target, ast.Subscript):
+                self.visit(target.slice)
+            self._mutate(roots)
+            for root in roots:
+                self.scope.link(root, sources)
 
     def visit_Assign(self, node):
-        self.visit(node.value)     # the value is evaluated before the targets bind
+        sources = self.flow(node.value)     # the value is evaluated before the targets bind
         for target in node.targets:
-            self.visit(target)
+            self._assign(target, sources, node.value)
 
     def visit_AnnAssign(self, node):
         if node.value is not None:
-            self.visit(node.value)
-            self.visit(node.target)
-        self.visit(node.annotation)
+            self._assign(node.target, self.flow(node.value), node.value)
+        elif not isinstance(node.target, ast.Name):
+            self.flow(node.target.value)
+        # A simple name's annotation is evaluated at module and class level, not in functions.
+        if self.scope.kind == 'cell' or (self.hidden and self.hidden[-1].kind == 'class'):
+            self.visit(node.annotation)
 
-    def visit_NamedExpr(self, node):
-        # The target binds in the nearest scope that is not a comprehension.
-        self.visit(node.value)
-        name = node.target.id
-        depth = len(self._scopes)
-        while depth and self._kinds[depth - 1] == 'comprehension':
-            depth -= 1
-        if depth and name not in self._globals[depth - 1]:
-            self._scopes[depth - 1].add(name)
+    def visit_AugAssign(self, node):
+        sources = self.flow(node.value)
+        target = node.target
+        if isinstance(target, ast.Name):
+            self._load(target.id)
+            names = self._names_of(target.id)
+            self._mutate(names)           # `x += y` changes a list in place
+            self._store(target.id, sources | names)
         else:
-            self._store_global(name)
+            roots = self.flow(target.value)
+            if isinstance(target, ast.Subscript):
+                self.visit(target.slice)
+            self._mutate(roots)
+            for root in roots:
+                self.scope.link(root, sources)
+
+    def visit_For(self, node):
+        sources = self.flow(node.iter)
+        self._iterate(sources, node)
+        self._bound.append(set())
+        self._assign(node.target, sources)
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+        self._bound.pop()
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node):
+        self._bound.append(set())
+        for item in node.items:
+            sources = self.flow(item.context_expr)
+            if item.optional_vars is not None:
+                self._assign(item.optional_vars, sources)
+        for statement in node.body:
+            self.visit(statement)
+        self._bound.pop()
+
+    visit_AsyncWith = visit_With
+
+    def visit_ExceptHandler(self, node):
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name is not None:
+            self._store(node.name)
+        for statement in node.body:
+            self.visit(statement)
+        if node.name is not None:   # Python deletes the name when the handler ends
+            self._delete(node.name)
+
+    def visit_Delete(self, node):
+        for target in node.targets:
+            self.flow(target)
+
+    def visit_Return(self, node):
+        if node.value is not None:
+            self.scope.returns |= self.flow(node.value)
+
+    def _flow_Yield(self, node):
+        self.scope.generator = True
+        if node.value is not None:
+            self.scope.returns |= self.flow(node.value)
+        return set()
+
+    def _flow_YieldFrom(self, node):
+        self.scope.generator = True
+        names = self.flow(node.value)
+        self._iterate(names, node)
+        self.scope.returns |= names
+        return set()
+
+    def visit_Global(self, node):
+        pass    # collected before the function's body is visited
+
+    visit_Nonlocal = visit_Global
 
     def _capture(self, node):
         for name in (getattr(node, 'name', None), getattr(node, 'rest', None)):
             if name is not None:
-                self._store(name)
+                self._store(name, self._subject)
         self.generic_visit(node)
 
     visit_MatchAs = visit_MatchStar = visit_MatchMapping = _capture
 
-    # -- imports --
+    def visit_Match(self, node):
+        self._subject = self.flow(node.subject)
+        self._bound.append(set())
+        for case in node.cases:
+            self.visit(case.pattern)
+            if case.guard is not None:
+                self.visit(case.guard)
+            for statement in case.body:
+                self.visit(statement)
+        self._bound.pop()
 
-    def visit_Import(self, node):
-        for alias in node.names:
-            self.imports.add(alias.name.partition('.')[0])
-            name = alias.asname or alias.name.partition('.')[0]
-            self._store(name)
-            if not self._scopes:
-                self.modules.add(name)
-
-    def visit_ImportFrom(self, node):
-        if node.level == 0 and node.module:
-            self.imports.add(node.module.partition('.')[0])
-        for alias in node.names:
-            if alias.name == '*':
-                self._dynamic(f'it star-imports from {node.module}')
-            else:
-                self._store(alias.asname or alias.name)
-
-    # -- scopes --
-
-    def _function(self, node, body, args):
-        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
-            self.visit(default)
-        for decorator in getattr(node, 'decorator_list', ()):
-            self.visit(decorator)
-        local = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-        local |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        declared = set()
-        for child in ast.walk(node):
-            if isinstance(child, ast.Global):
-                declared.update(child.names)
-        self._enter('function', local, declared)
-        # Bind every local first, so reads of them anywhere in the body stay local.
-        for child in _walk_scope(body):
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store) \
-                    and child.id not in declared:
-                local.add(child.id)
-            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                    and child.name not in declared:
-                local.add(child.name)
-            elif isinstance(child, (ast.Import, ast.ImportFrom)):
-                local.update(a.asname or a.name.partition('.')[0] for a in child.names
-                             if a.name != '*' and (a.asname or a.name) not in declared)
-        for statement in (body if isinstance(body, list) else [body]):
-            self.visit(statement)
-        self._leave()
-
-    def visit_FunctionDef(self, node):
-        self._function(node, node.body, node.args)
-        self._store(node.name)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Lambda(self, node):
-        self._function(node, node.body, node.args)
-
-    def visit_ClassDef(self, node):
-        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
-            self.visit(expr)
-        self._enter('class', set())
-        for statement in node.body:
-            self.visit(statement)
-        self._leave()
-        self._store(node.name)
-
-    def _comprehension(self, node, elements):
-        # The first iterable is evaluated in the enclosing scope.
-        self.visit(node.generators[0].iter)
-        local = set()
-        for generator in node.generators:
-            for name in ast.walk(generator.target):
-                if isinstance(name, ast.Name):
-                    local.add(name.id)
-        self._enter('comprehension', local)
-        for index, generator in enumerate(node.generators):
-            if index:
-                self.visit(generator.iter)
-            for condition in generator.ifs:
-                self.visit(condition)
-        for element in elements:
-            self.visit(element)
-        self._leave()
-
-    def visit_ListComp(self, node):
-        self._comprehension(node, [node.elt])
-
-    visit_SetComp = visit_GeneratorExp = visit_ListComp
-
-    def visit_DictComp(self, node):
-        self._comprehension(node, [node.key, node.value])
-
-    # -- control flow: bindings inside are conditional --
+    _subject = frozenset()
 
     def _conditional_block(self, node):
         self._bound.append(set())
         self.generic_visit(node)
         self._bound.pop()
 
-    visit_If = visit_For = visit_AsyncFor = visit_While = visit_Try = visit_TryStar = \
-        visit_With = visit_AsyncWith = visit_Match = _conditional_block
+    visit_If = visit_While = visit_Try = visit_TryStar = _conditional_block
+
+    # -- imports --
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            package = alias.name.partition('.')[0]
+            self.scope.imports.add(package)
+            self.cell.imports.add(package)
+            name = alias.asname or package
+            self._store(name)
+            if self.scope.kind == 'cell' and not self.hidden:
+                self.modules[name] = alias.name if alias.asname else package
+                self.imported.pop(name, None)
+                self.literal_types.pop(name, None)
+
+    def visit_ImportFrom(self, node):
+        module = node.module if node.level == 0 else None
+        if module:
+            self.scope.imports.add(module.partition('.')[0])
+            self.cell.imports.add(module.partition('.')[0])
+        for alias in node.names:
+            if alias.name == '*':
+                self._dynamic(f'it star-imports from {node.module}')
+                continue
+            name = alias.asname or alias.name
+            self._store(name)
+            if self.scope.kind == 'cell' and not self.hidden:
+                self.modules.pop(name, None)
+                self.literal_types.pop(name, None)
+                if module:
+                    self.imported[name] = (module, alias.name)
+                else:
+                    self.imported.pop(name, None)
+
+    # -- definitions --
+
+    def _function(self, node, name, body, args, decorators):
+        """Summarise a def or lambda; visit what defining it evaluates.  Returns its key."""
+        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            self.visit(default)
+        for decorator in decorators:
+            self.visit(decorator)
+        if not isinstance(node, ast.Lambda):
+            # Annotations are evaluated when the def runs.
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None and arg.annotation is not None:
+                    self.visit(arg.annotation)
+            if node.returns is not None:
+                self.visit(node.returns)
+        positional = tuple(a.arg for a in (*args.posonlyargs, *args.args))
+        kwonly = tuple(a.arg for a in args.kwonlyargs)
+        extra = tuple(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+        with_defaults = set(positional[len(positional) - len(args.defaults):])
+        with_defaults |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+        declared_global, declared_nonlocal, local = _declarations(body, positional + kwonly + extra)
+        key = ('.'.join((*self.qualname, name)), node.lineno)
+        if self.scope.kind == 'function':
+            self.scope.nested.append(key)
+        scope = _Scope('function', local, positional + kwonly + extra, declared_global,
+                       declared_nonlocal)
+        saved = self.hidden, self._bound, self.qualname
+        self.hidden, self._bound = [], [set()]
+        self.qualname = [*self.qualname, name, '<locals>']
+        self.scopes.append(scope)
+        try:
+            if isinstance(body, list):
+                for statement in body:
+                    self.visit(statement)
+            else:
+                scope.returns |= self.flow(body)
+        finally:
+            self.scopes.pop()
+            self.hidden, self._bound, self.qualname = saved
+        mutates = scope.visible(scope.mutated)
+        summary = FunctionSummary(
+            key=key, params=positional, kwonly=kwonly,
+            vararg=args.vararg.arg if args.vararg else None,
+            kwarg=args.kwarg.arg if args.kwarg else None,
+            defaults=frozenset(with_defaults), reads=frozenset(scope.reads),
+            binds=frozenset(scope.binds), deletes=frozenset(scope.deletes), mutates=mutates,
+            calls=tuple(_visible_call(scope, call) for call in scope.calls),
+            returns=scope.visible(scope.returns),
+            keeps_state=scope.keeps_state or bool(mutates & with_defaults),
+            nested=tuple(scope.nested), imports=tuple(scope.imports), generator=scope.generator)
+        self.functions[key] = summary
+        if self.scope.kind == 'function':
+            # What a nested function reads when called, its maker may read too.
+            for read in summary.reads:
+                if read not in self.scope.local:
+                    self.scope.reads.add(read)
+        return key
+
+    def _decorate(self, decorators, node, name):
+        """Each decorator is a call that receives what is being defined."""
+        flow = frozenset() if self.hidden else frozenset(self._names_of(name))
+        for decorator in reversed(decorators):
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            path = _path(target) or (EXPR,)
+            if isinstance(decorator, ast.Call):
+                path = (*path, APPLY)
+            root = self._names_of(path[0]) if path[0] != EXPR else set()
+            self._call(path, root, (flow,), (), False, node)
+
+    def visit_FunctionDef(self, node):
+        key = self._function(node, node.name, node.body, node.args, node.decorator_list)
+        self._decorate(node.decorator_list, node, node.name)
+        if self.hidden and self.hidden[-1].kind == 'class':
+            self.methods[-1][node.name] = key
+        self._store(node.name)
+        if self.scope.kind == 'cell' and not self.hidden:
+            self.definitions[node.name] = key
+            self.literal_types.pop(node.name, None)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+            self.visit(expr)
+        key = ('.'.join((*self.qualname, node.name)), node.lineno)
+        saved = self.qualname
+        self.qualname = [*self.qualname, node.name]
+        self.hidden.append(_Hidden('class'))
+        self.methods.append({})
+        try:
+            for statement in node.body:
+                self.visit(statement)
+        finally:
+            methods = self.methods.pop()
+            self.hidden.pop()
+            self.qualname = saved
+        bases = tuple('.'.join(_path(base)) for base in node.bases if _path(base))
+        self.functions[key] = ClassSummary(key, methods, bases)
+        self._decorate(node.decorator_list, node, node.name)
+        self._store(node.name)
+        if self.scope.kind == 'cell' and not self.hidden:
+            self.definitions[node.name] = key
+            self.literal_types.pop(node.name, None)
+
+
+def _visible_call(scope, call):
+    """A call inside a function, its flows reduced to parameters, globals and CLOSURE."""
+    return call._replace(
+        root=scope.visible(call.root),
+        args=tuple(scope.visible(flow) for flow in call.args),
+        keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords))
+
+
+def _path(node):
+    """The dotted path of a Name/Attribute chain (``a.b.c`` -> ('a', 'b', 'c')), or ()."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return (node.id, *reversed(parts))
+    return ()
+
+
+def _literal_type(value):
+    """(module, qualname) of expression `value`'s type, if its syntax shows it."""
+    kind = _LITERAL_TYPES.get(type(value))
+    if kind is not None:
+        return ('builtins', kind)
+    if isinstance(value, ast.Constant):
+        return ('builtins', type(value.value).__name__)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id in _CONSTRUCTORS:
+        return ('builtins', 'list' if value.func.id == 'sorted' else value.func.id)
+    return None
+
+
+def _declarations(body, params):
+    """(global, nonlocal, local names) of a function body."""
+    declared_global, declared_nonlocal, local = set(), set(), set(params)
+    nodes = list(_walk_scope(body))
+    for child in nodes:
+        if isinstance(child, ast.Global):
+            declared_global.update(child.names)
+        elif isinstance(child, ast.Nonlocal):
+            declared_nonlocal.update(child.names)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            local.add(child.id)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(child.name)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            local.update(a.asname or a.name.partition('.')[0] for a in child.names if a.name != '*')
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            local.add(child.name)
+        elif isinstance(child, (ast.MatchAs, ast.MatchStar)) and child.name:
+            local.add(child.name)
+        elif isinstance(child, ast.MatchMapping) and child.rest:
+            local.add(child.rest)
+        elif isinstance(child, ast.NamedExpr):
+            local.add(child.target.id)
+    return declared_global, declared_nonlocal, local - declared_global
+
+
+_NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _walk_scope(body):
-    """Nodes of a function body, not descending into nested scopes."""
+    """Nodes of a function body that belong to its scope.
+
+    Nested functions and classes are yielded but not entered; in
+    comprehensions only walrus targets bind in the function.
+    """
     stack = list(body) if isinstance(body, list) else [body]
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                             ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
-                             ast.GeneratorExp)):
+        if isinstance(node, _NEW_SCOPES):
+            continue
+        if isinstance(node, _COMPREHENSIONS):
+            stack.extend(n for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
             continue
         stack.extend(ast.iter_child_nodes(node))
-

@@ -3,123 +3,156 @@
 An ipykernel `IPythonKernel` whose execute_requests do not wait for each other
 (ipykernel serialises them with a lock in ``shell_main``).  Each request runs
 as its own asyncio task, in its own context (so its parent header routes its
-output), and goes through:
-
-1. parse and analyse the cell (IPython syntax transformed by IPython itself);
-2. choose where it runs: a subinterpreter worker, or the host interpreter when
-   it uses IPython syntax or cannot be analysed (a barrier), or imports a
-   module that refuses subinterpreters (probed once per module), or reads a
-   value that cannot leave the host;
-3. record it in the `Dataflow` in submission order, wait for the earlier cells
-   whose values it reads, and take *their* versions of those values;
-4. run it, publishing its output live to its own cell, and reply.
+output).  This module is the protocol glue: it parses each cell (IPython's
+transformer first, then `dataflow.analysis`), decides whether it must run in
+the host interpreter (IPython syntax, a barrier, a module that refuses
+subinterpreters), and hands it to the `dataflow.scheduler.Scheduler`, which
+orders it, places it where its data lives and runs it.
 """
 
 import asyncio
-import dataclasses
 import re
 import signal
-import time
-import types
 from contextvars import copy_context
 
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Integer
+from traitlets import Integer, Type
 
-from .._core import transfer
+from .. import __version__
+from .._core import transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
-from ..dataflow.cells import MISSING, Aborted, Dataflow, Unmovable, global_names
-from ..errors import DependencyFailed, TransferError
-from ..pool import Pool
+from ..dataflow.scheduler import Scheduler
+from ..engine import HOST
+from ..host import HostEngine
+from ..pool import SubinterpreterEngine
 from ..probe import probe_import
+from . import _ipykernel
 
 __all__ = ['InterpKernel']
 
 # %interp reports read no variables: they need not wait for the cells they report on.
 _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
+# Names IPython keeps in the user namespace itself.
+_IPYTHON_OWN = frozenset({'In', 'Out', '_ih', '_oh', '_dh', 'get_ipython', 'exit', 'quit'})
+_COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
 
 
 class InterpKernel(IPythonKernel):
     """Python 3 (subinterpreters): independent cells run at once, on different cores."""
 
     implementation = 'interpkernel'
-    implementation_version = '0.1.0'
+    implementation_version = __version__
     banner = ('interpkernel: cells run in parallel subinterpreters, with the results of '
               'running them in order')
+    shell_class = Type(_ipykernel.InterpShell)
 
     workers = Integer(None, allow_none=True, help="""
         Subinterpreter workers for cells (default: the CPU cores this process may
         use).""").tag(config=True)
 
     def __init__(self, **kwargs):
+        _ipykernel.check()
         super().__init__(**kwargs)
-        self.dataflow = Dataflow(self.shell.user_ns)
-        self._pool = None
+        self._engine = None
+        self._scheduler = None
         self._tasks = set()
-        self._host_busy = False
         self._host_notes = set()
+        self._parents = {}          # cell seq -> parent header, while it runs
+        self._host_results = {}     # execution count -> IPython's ExecutionResult
         signal.signal(signal.SIGINT, self._on_sigint)
 
     @property
-    def pool(self):
-        if self._pool is None:
-            self._pool = Pool(self.workers)
-        return self._pool
+    def scheduler(self):
+        if self._scheduler is None:
+            self._start_scheduler()
+        return self._scheduler
+
+    def _start_scheduler(self):
+        namespace = self.shell.user_ns
+        host = HostEngine(namespace, self._run_host_cell, self._keeps, format_result=False)
+        for name, value in namespace.items():   # what the host held before any cell
+            if not self._keeps(name) and not name.startswith('_'):
+                host.store.put((name, 0), value)
+        self._engine = SubinterpreterEngine(self.workers)
+        self._scheduler = Scheduler(self._engine, host, initial=self._initial,
+                                    host_only_type=self._host_only_type,
+                                    history=self._history, on_note=self._note)
+
+    def _keeps(self, name):
+        return name.startswith('__') and name.endswith('__') or name in _IPYTHON_OWN
+
+    def _initial(self, name):
+        store = self.scheduler.host.store
+        return values.describe(store.get((name, 0))) if (name, 0) in store else None
+
+    @staticmethod
+    def _host_only_type(module):
+        top = module.partition('.')[0]
+        if top.isidentifier() and top not in ('builtins', '__main__') and \
+                refuses_subinterpreters(probe_import(top)):
+            return f'it is a {top} object, and {top} refuses subinterpreters'
+        return None
+
+    def _history(self, name, count):
+        """IPython's input history names, as cell `count` sees them."""
+        inputs = self.shell.history_manager.input_hist_parsed
+        if name in ('In', '_ih'):
+            return True, list(inputs[:count + 1])
+        back = {'_i': 1, '_ii': 2, '_iii': 3}.get(name)
+        if back is not None:
+            index = count - back
+            return True, inputs[index] if 0 < index < len(inputs) else ''
+        number = int(name[2:])
+        return (True, inputs[number]) if 0 < number <= count else (False, None)
 
     def start(self):
         super().start()
-        # Workers boot in the background now, so the first cells find them ready.
-        pool = self.pool
+        self.scheduler   # workers boot in the background now, so the first cells find them ready
         # %interp status / timeline show this kernel's workers and dataflow.
         self.shell.extension_manager.load_extension('interpkernel')
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
-            pool, self._dataflow_cells)
+            lambda: self._engine.workers, self._dataflow_cells)
+        self.shell.Completer.custom_matchers.append(self._complete_names)
 
     def _dataflow_cells(self):
         """Each cell as %interp reports it (see InterpMagics.attach_kernel)."""
-        return [(f'In[{r.count}]', r.state, r.where or ('host' if r.host else ''),
-                 r.queued, r.started, r.ended,
-                 [f'In[{d.count}]' for d in r.waited_for], r.host or '')
-                for r in self.dataflow.cells]
+        return [(c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
+                 c.ended, [other.label for other, _ in c.waited_for],
+                 '; '.join(filter(None, [c.host, *c.notes])))
+                for c in self.scheduler.graph.cells.values()]
 
     # -- concurrency --
 
     async def shell_main(self, subshell_id, msg):
-        if subshell_id is None and len(msg) > 1 and self._msg_type(msg) == 'execute_request':
-            task = asyncio.create_task(self.dispatch_shell(msg, concurrent=True),
+        if subshell_id is None and len(msg) > 1 and \
+                _ipykernel.message_type(self, msg) == 'execute_request':
+            task = asyncio.create_task(_ipykernel.dispatch_concurrently(self, msg),
                                        context=copy_context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
         await super().shell_main(subshell_id, msg)
 
-    def _msg_type(self, msg):
-        _, frames = self.session.feed_identities(msg, copy=False)
-        return self.session.deserialize(frames, content=False, copy=False)['header']['msg_type']
-
     async def execute_request(self, stream, ident, parent):
         # dispatch_shell(concurrent=True) leaves the status to us: one per cell.
-        self._publish_status('busy', 'shell', parent=parent)
+        _ipykernel.publish_status(self, 'busy', parent)
         try:
             await super().execute_request(stream, ident, parent)
         finally:
-            self._publish_status('idle', 'shell', parent=parent)
+            _ipykernel.publish_status(self, 'idle', parent)
 
     def _on_sigint(self, signum, frame):
         """The kernel's interrupt: every running cell stops, every waiting one is aborted."""
-        for record in self.dataflow.cells:
-            if record.state == 'waiting':
-                record.abort()
-            elif record.future is not None:
-                record.future.interrupt()   # cancels it if still queued in the pool
-        if self._host_busy:
+        if self._scheduler is not None:
+            self._scheduler.interrupt()
+        if self._scheduler is not None and self._scheduler.host.status(HOST).busy:
             raise KeyboardInterrupt
 
     def do_shutdown(self, restart):
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = self._scheduler = None
         return super().do_shutdown(restart)
 
     # -- one cell --
@@ -128,9 +161,13 @@ class InterpKernel(IPythonKernel):
                          allow_stdin=False, *, cell_meta=None, cell_id=None):
         shell = self.shell
         parent = self.get_parent('shell')
-        # Everything up to dataflow.add runs without awaiting, so cells are
+        # Everything up to scheduler.submit runs without awaiting, so cells are
         # recorded (and numbered) in the order their requests arrived.
         count = shell.execution_count
+        if not isinstance(code, str):
+            return self._error_reply(TypeError(
+                f'the code of an execute_request must be a string, got {type(code).__name__}'),
+                count, parent)
         try:
             source = shell.transform_cell(code)
         except SyntaxError:
@@ -138,58 +175,49 @@ class InterpKernel(IPythonKernel):
         if store_history and not silent:
             shell.history_manager.store_inputs(count, source, code)
             shell.execution_count += 1
+        label = f'In[{count}]'
         try:
-            effects = analysis.analyse(source, f'<cell In[{count}]>')
+            effects = analysis.analyse(source, f'<cell {label}>')
         except SyntaxError:
             # IPython reports it exactly as ipykernel would; nothing runs.
-            return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
+            result = self._run_in_host(code, count, silent)
+            return self._reply(result, count, user_expressions)
+        except RecursionError:
+            effects = analysis.CellEffects((), (), (), barrier='it is too deeply nested to analyse')
         host = self._host_reason(code, source, effects, silent)
-        if silent or _uses_ipython(code, source) and not _REPORT.match(code):
-            # It may touch any name: a barrier.
-            effects = dataclasses.replace(effects, barrier=effects.barrier or host)
-        record = self.dataflow.add(count, effects, host=host)
+        barrier = effects.barrier
+        if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
+            barrier = barrier or host   # it may touch any name
+        scheduler = self.scheduler
+        cell = scheduler.submit(count, label, code if host else source, effects,
+                                filename=None if host else f'<cell {label}>', host=host,
+                                barrier=barrier)
+        self._parents[cell.seq] = parent
         try:
-            return await self._execute(record, code, source, silent, user_expressions, parent)
+            outcome = await scheduler.run(cell, self._publisher(parent, count))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
         except BaseException as exc:
-            # Whatever went wrong, the cell must end: later cells wait on it.
-            if not record.finished.done():
-                record.finish('failed')
-            if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
-                raise
-            self.log.exception('In[%s] failed in the kernel itself', count)
+            self.log.exception('%s failed in the kernel itself', label)
             return self._error_reply(exc, count, parent)
-
-    async def _execute(self, record, code, source, silent, user_expressions, parent):
-        count = record.count
-        try:
-            inputs = await self._inputs(record)
-        except Aborted:
-            record.finish('aborted')
+        finally:
+            self._parents.pop(cell.seq, None)
+        if cell.where == HOST:
+            self._note_host(cell)
+            reply = self._reply(self._host_results.pop(count, None), count, user_expressions,
+                                outcome)
+        elif outcome.status == 'aborted':
             return {'status': 'aborted', 'execution_count': count}
-        except (DependencyFailed, TransferError) as exc:
-            record.finish('failed')
-            return self._error_reply(exc, count, parent)
-        if record.host is None:
-            record.host = self._host_only_input(inputs)
-        if record.host is None:
-            reply = await self._run_in_worker(record, source, inputs, parent)
-            if reply is not None:
-                return self._finish(record, reply, user_expressions)
-        self._note_host(record)
-        record.state, record.started, record.where = 'running', time.perf_counter(), 'host'
-        namespace = self.shell.user_ns
-        before = _identities(namespace) if record.effects.barrier else None
-        for name, value in inputs.items():
-            namespace[name] = value
-        result = self._run_in_host(code, count, silent)
-        _collect_host_outputs(record, namespace, before)
-        # Names it only read go back to their latest version (a later cell's, maybe).
-        for name in inputs.keys() - record.outputs.keys():
-            latest = self.dataflow.latest_value(name)
-            if latest is not MISSING:
-                namespace[name] = latest
-        return self._finish(record, self._reply(result, count, user_expressions),
-                            user_expressions, host=True)
+        elif outcome.status == 'error':
+            reply = self._error_reply(outcome.error, count, parent)
+        else:
+            reply = {'status': 'ok', 'execution_count': count, 'payload': [],
+                     'user_expressions': {}}
+        if reply['status'] == 'error' and parent['content'].get('stop_on_error', True):
+            scheduler.abort_after(cell)
+        if reply['status'] == 'ok' and user_expressions:
+            reply['user_expressions'] = await self._user_expressions(cell, user_expressions)
+        return reply
 
     def _host_reason(self, code, source, effects, silent):
         if silent:
@@ -203,136 +231,109 @@ class InterpKernel(IPythonKernel):
                 return f'it imports {module}, which refuses subinterpreters'
         return None
 
-    async def _inputs(self, record):
-        """Wait for the cells `record` reads from; return its input values."""
-        names = set(record.effects.reads)
-        hidden = self.shell.user_ns_hidden
-        while True:
-            waiting = [d for d in self.dataflow.dependencies(record, names)
-                       if not d.finished.done()]
-            record.waited_for.extend(d for d in waiting if d not in record.waited_for)
-            if waiting:
-                await record.wait_for(waiting)
-            values = {}
-            for name in names:
-                try:
-                    value = self.dataflow.value(record, name)
-                except Unmovable as stayed:
-                    raise TransferError(name, *stayed.args, 'out of the worker') from None
-                except LookupError as failed:
-                    raise DependencyFailed(name, failed.args[0].count) from None
-                if value is not MISSING and name not in hidden:
-                    values[name] = value
-            # A function reads its globals when called: those are inputs too.
-            more = set().union(*(global_names(v) for v in values.values()
-                                 if type(v) is types.FunctionType and v.__module__ == '__main__'))
-            if more <= names:
-                return values
-            names |= more
-
-    @staticmethod
-    def _host_only_input(inputs):
-        """Why an input keeps the cell in the host (its type's module refuses
-        subinterpreters), or None."""
-        for name, value in inputs.items():
-            owner = value.__name__ if isinstance(value, types.ModuleType) else type(value).__module__
-            module = str(owner).partition('.')[0]
-            if module.isidentifier() and module not in ('builtins', '__main__'):
-                if refuses_subinterpreters(probe_import(module)):
-                    return f'it reads {name}, a {module} object, which cannot leave the host'
-        return None
-
-    async def _run_in_worker(self, record, source, inputs, parent):
-        """Run on a worker; None if the cell must run in the host instead."""
-        publish = self._publisher(parent, record.count)
-        try:
-            # Deleted names are asked for too: absent at the end means deleted
-            # (a `del` under an `if` may not have happened).
-            wanted = list(dict.fromkeys((*record.effects.writes, *record.effects.deletes)))
-            future = self.pool.submit(source, inputs, wanted,
-                                      label=f'In[{record.count}]', on_event=publish,
-                                      strict_outputs=False, rebind_globals=True)
-        except TransferError as exc:
-            # A value made in the host that cannot move: the cell runs there.
-            record.host = f'it reads {exc.name}, which cannot leave the host'
-            return None
-        record.state, record.started, record.future = 'running', future.timings.queued, future
-        try:
-            values = await asyncio.wrap_future(future)
-        except TransferError as exc:
-            if exc.direction == 'into the worker' and 'subinterpreter' in exc.reason:
-                # Its inputs could not even be unpacked there: no code of the
-                # cell ran, so it runs in the host instead (not twice).
-                record.host = f'it reads {exc.name}, which cannot leave the host'
-                return None
-            return self._error_reply(exc, record.count, parent, future.error)
-        except BaseException as exc:
-            _note_timings(record, future)
-            return self._error_reply(exc, record.count, parent, future.error)
-        _note_timings(record, future)
-        namespace = self.shell.user_ns
-        record.outputs = {n: transfer.rebind_globals(v, namespace) for n, v in values.items()}
-        record.deleted = {n for n in record.effects.deletes if n not in values}
-        record.unmovable = {name: (type_name, reason)
-                            for name, type_name, reason in future.skipped_outputs}
-        return {'status': 'ok', 'execution_count': record.count}
-
-    def _finish(self, record, reply, user_expressions, host=False):
-        """Apply a finished cell's values to the namespace and complete its reply."""
-        if reply['status'] != 'ok':
-            record.finish('failed')
-            if self.get_parent('shell')['content'].get('stop_on_error', True):
-                for later in self.dataflow.abort_after(record):
-                    later.abort()
-            return reply
-        record.finish('done')
-        self.dataflow.forget_older_versions(record)
-        namespace = self.shell.user_ns
-        if not host:
-            for name, value in record.outputs.items():
-                if self.dataflow.is_latest_writer(record, name):
-                    namespace[name] = value
-            for name in record.deleted:
-                if self.dataflow.is_latest_writer(record, name):
-                    namespace.pop(name, None)
-        reply.setdefault('user_expressions', self.shell.user_expressions(user_expressions or {}))
-        reply.setdefault('payload', [])
-        return reply
+    async def _user_expressions(self, cell, expressions):
+        """Evaluate user_expressions in the host, with the values they name fetched."""
+        for name in _identifiers(' '.join(expressions.values())):
+            await self._fetch(name)
+        return self.shell.user_expressions(expressions)
 
     # -- the host interpreter --
+
+    def _run_host_cell(self, source, label, namespace):
+        """The host engine's way to run a cell: IPython's own ``run_cell``."""
+        count = int(label[3:-1])
+        result = self._run_in_host(source, count, False)
+        self._host_results[count] = result
+        error = result.error_before_exec or result.error_in_exec
+        shown = (result.result,) if result.result is not None and error is None else None
+        return shown, error
 
     def _run_in_host(self, code, count, silent):
         shell = self.shell
         following = shell.execution_count
         shell.execution_count = count
-        self._host_busy = True
         try:
             return shell.run_cell(code, store_history=False, silent=silent)
         finally:
-            self._host_busy = False
             shell.execution_count = max(following, shell.execution_count)
 
-    def _reply(self, result, count, user_expressions):
+    def _reply(self, result, count, user_expressions, outcome=None):
         # What the cell asked the frontend for (the pager of `obj?`, set_next_input ...).
         payload = self.shell.payload_manager.read_payload()
         self.shell.payload_manager.clear_payload()
+        if result is None:    # it never ran: the scheduler refused it
+            if outcome is not None and outcome.status == 'aborted':
+                return {'status': 'aborted', 'execution_count': count}
+            return self._error_reply(outcome.error if outcome else {}, count,
+                                     self.get_parent('shell'))
         if result.success:
-            return {'status': 'ok', 'execution_count': count, 'payload': payload}
+            return {'status': 'ok', 'execution_count': count, 'payload': payload,
+                    'user_expressions': {}}
         error = result.error_before_exec or result.error_in_exec
         return {'status': 'error', 'execution_count': count, 'ename': type(error).__name__,
-                'evalue': str(error), 'traceback': self.shell._last_traceback or []}
+                'evalue': str(error), 'traceback': _ipykernel.last_traceback(self.shell)}
 
-    def _note_host(self, record):
+    def _note_host(self, cell):
         """Say once per reason (in the kernel's log) which cells run in the host.
 
         Not as cell output: a notebook must show what it shows on ipykernel.
         """
-        reason = record.host
+        reason = cell.host
         if reason is None or reason in self._host_notes:
             return
         self._host_notes.add(reason)
-        self.log.warning('In[%s] runs in the host interpreter, not a subinterpreter: %s '
-                         '(said once per reason)', record.count, reason)
+        self.log.info('%s runs in the host interpreter, not a subinterpreter: %s '
+                      '(said once per reason)', cell.label, reason)
+
+    def _note(self, cell, text):
+        """Tell the user about a cell, in its own output (or the log once it is gone)."""
+        self.log.warning('%s', text)
+        parent = self._parents.get(cell.seq)
+        if parent is not None:
+            self.session.send(self.iopub_socket, 'stream',
+                              {'name': 'stderr', 'text': f'[interp] {text}\n'},
+                              parent=parent, ident=self._topic('stream'))
+
+    # -- values the host needs --
+
+    async def _fetch(self, name):
+        """Bring the latest version of `name` into the host namespace, if it can come."""
+        scheduler = self.scheduler
+        writer = scheduler.graph.latest_writer(name)
+        if writer is None or not writer.done or name not in writer.versions:
+            return
+        version = writer.versions[name]
+        if HOST in version.homes:
+            self.shell.user_ns[name] = scheduler.host.store.get(version.key)
+            return
+        if version.size > _COMPLETION_LIMIT or version.unmovable:
+            return
+        source = sorted(version.homes)[0] if version.homes else None
+        if source is None:
+            return
+        report = await asyncio.wrap_future(scheduler.engine(source).export(source, [version.key]))
+        if report.values:
+            value = transfer.decode(report.values[0][1], self.shell.user_ns)
+            scheduler.host.store.put(version.key, value)
+            version.homes.add(HOST)
+            self.shell.user_ns[name] = value
+
+    def _complete_names(self, completer, text):
+        """Names cells made in workers, for IPython's completer (which sees the host only)."""
+        if not text or '.' in text or self._scheduler is None:
+            return []
+        return sorted(name for name in self._scheduler.graph.names()
+                      if name.startswith(text) and not name.startswith('<'))
+
+    async def do_complete(self, code, cursor_pos):
+        for name in _identifiers(code[:cursor_pos])[-3:]:
+            await self._fetch(name)
+        return super().do_complete(code, cursor_pos)
+
+    async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
+        for name in _identifiers(code[:cursor_pos + 1])[-3:]:
+            await self._fetch(name)
+        return super().do_inspect(code, cursor_pos, detail_level, omit_sections)
 
     # -- output --
 
@@ -340,7 +341,7 @@ class InterpKernel(IPythonKernel):
         """Send a worker's events to the cell's frontend, from any thread."""
         def publish(event):
             if event.msg_type == 'error':
-                return   # published with the reply, unless the cell moves to the host
+                return   # published with the reply
             content = dict(event.content)
             if event.msg_type == 'execute_result':
                 content['execution_count'] = count
@@ -348,16 +349,11 @@ class InterpKernel(IPythonKernel):
                               ident=self._topic(event.msg_type))
         return publish
 
-    def _error_reply(self, exc, count, parent, content=None):
-        content = content or _error_content(exc)
+    def _error_reply(self, error, count, parent):
+        content = error if isinstance(error, dict) else _error_content(error)
         self.session.send(self.iopub_socket, 'error', content, parent=parent,
                           ident=self._topic('error'))
         return dict(content, status='error', execution_count=count)
-
-
-def _note_timings(record, future):
-    timings = future.timings
-    record.where, record.started, record.ended = timings.worker, timings.started, timings.finished
 
 
 def _uses_ipython(code, source):
@@ -370,16 +366,6 @@ def _error_content(exc):
             'traceback': [f'{type(exc).__name__}: {exc}']}
 
 
-def _identities(namespace):
-    return {name: id(value) for name, value in namespace.items()}
+def _identifiers(text):
+    return re.findall(r'[A-Za-z_]\w*', text)
 
-
-def _collect_host_outputs(record, namespace, before):
-    """What a host cell wrote: its static writes, or (barrier) what changed."""
-    if before is None:
-        names = record.effects.writes
-        record.deleted = {n for n in record.effects.deletes if n not in namespace}
-    else:
-        names = [n for n, value in namespace.items() if before.get(n) != id(value)]
-        record.deleted = set(before) - set(namespace)
-    record.outputs = {n: namespace[n] for n in names if n in namespace}

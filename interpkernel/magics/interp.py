@@ -11,6 +11,7 @@ from IPython.core.magic_arguments import (MagicArgumentParser, argument, magic_a
 from traitlets import Float, Integer
 
 from ..dataflow import analysis
+from ..dataflow.effects import Summaries, in_cell, known_builtin, known_from_value, resolve
 from ..channels import Channel
 from ..errors import InterpkernelError, TransferError, WorkerBusyError
 from ..host import WORKER_NAME as HOST, HostEngine
@@ -57,9 +58,10 @@ class InterpMagics(Magics):
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self._pool = None
-        self._owns_pool = True
+        self._kernel_workers = None
         self._dataflow_cells = None
         self._host = HostEngine()
+        self._summaries = Summaries()
         self._background = []
         self._recent = deque(maxlen=self.history)
 
@@ -70,20 +72,20 @@ class InterpMagics(Magics):
         return self._pool
 
     def close(self):
-        """Close the pool (on unload and at reset), unless it belongs to the kernel."""
-        if self._pool is not None and self._owns_pool:
+        """Close the pool (on unload and at reset)."""
+        if self._pool is not None:
             self._pool.close()
             self._pool = None
 
-    def attach_kernel(self, pool, dataflow_cells):
-        """Share the interp kernel's pool, and show its dataflow in status and timeline.
+    def attach_kernel(self, workers, dataflow_cells):
+        """Show the interp kernel's workers and dataflow in status and timeline.
 
         Args:
-            pool: the kernel's `Pool` (the kernel closes it, not the magics).
+            workers: callable returning the kernel's `WorkerStatus` list.
             dataflow_cells: callable returning, per kernel cell, (label, state,
                 ran on, queued, started, finished, waited for, note).
         """
-        self._pool, self._owns_pool = pool, False
+        self._kernel_workers = workers
         self._dataflow_cells = dataflow_cells
 
     # -- %%interp --
@@ -177,21 +179,23 @@ class InterpMagics(Magics):
             return self._start_host(args, cell, label, ranks)
         source = self._python_source(cell)
         effects = analysis.analyse(source, f'<cell {label}>')
+        resolved = self._resolve(effects, label)
         namespace = self.shell.user_ns
-        inputs = self._inputs(args, effects, namespace)
+        inputs = self._inputs(args, resolved, namespace)
         strict = args.outputs is not None
-        outputs = _names(args.outputs, '--out') if strict else list(effects.writes)
-        deletes = () if strict else effects.deletes
+        outputs = _names(args.outputs, '--out') if strict else \
+            sorted(n for n in {*resolved.binds, *resolved.mutates} if n.isidentifier())
+        deletes = () if strict else tuple(resolved.deletes)
         try:
             if not ranks:
                 futures = [self.pool.submit(source, inputs, outputs, worker=args.name,
-                                            label=label, strict_outputs=strict)]
+                                            label=label, strict_outputs=strict, notebook=True)]
             else:
                 if not strict:
                     outputs = []   # SPMD brings back only what --out names
                 futures = [self.pool.submit(source, {**inputs, 'rank': rank, 'size': ranks},
                                             outputs, worker=f'rank{rank}',
-                                            label=f'{label}[rank {rank}]')
+                                            label=f'{label}[rank {rank}]', notebook=True)
                            for rank in range(ranks)]
         except TransferError as exc:
             raise _one_line(exc) from None
@@ -236,7 +240,19 @@ class InterpMagics(Magics):
                     f'worker cannot run; move it to a normal cell or use --engine host')
         return cell
 
-    def _inputs(self, args, effects, namespace):
+    def _resolve(self, effects, label):
+        """What the cell reads and changes, its calls resolved with the values defined here."""
+        namespace, hidden = self.shell.user_ns, self.shell.user_ns_hidden
+
+        def defined_here(name):
+            if name in namespace and name not in hidden:
+                return known_from_value(namespace[name])
+            return known_builtin(name)
+
+        return resolve(effects, in_cell(effects, f'<cell {label}>', defined_here),
+                       self._summaries)
+
+    def _inputs(self, args, resolved, namespace):
         if args.inputs is not None:
             names = _names(args.inputs, '--in')
             missing = [n for n in names if n not in namespace]
@@ -245,7 +261,7 @@ class InterpMagics(Magics):
                                  f'define it first or leave it out')
         else:
             hidden = self.shell.user_ns_hidden
-            names = [n for n in effects.reads if n in namespace and n not in hidden]
+            names = sorted(n for n in resolved.reads if n in namespace and n not in hidden)
         return {name: namespace[name] for name in names}
 
     # -- %interp --
@@ -295,6 +311,8 @@ class InterpMagics(Magics):
     def _interp_status(self, rest):
         self._parse('status', rest)
         statuses = self._pool.workers if self._pool is not None else []
+        if self._kernel_workers is not None:
+            statuses = self._kernel_workers() + statuses
         host_rows = [(HOST, b.run.state(), b.run.label, f'{b.elapsed():.1f} s', '')
                      for b in self._background
                      if not b.done() and HOST in b.run.worker_names()]

@@ -1,0 +1,116 @@
+"""The records that cross between the host and a worker interpreter.
+
+Only plain tuples of shareable values cross the interpreter boundary, so each
+record is a NamedTuple sent as ``(kind, tuple(record))`` and rebuilt on the
+other side with `receive`.  Tasks go host -> worker on the worker's task
+queue; each task's report comes back as the ``done`` event of its ``seq``.
+
+Keys of versions are ``(name, seq)``: the value `name` had after the cell
+numbered `seq` (the dataflow's numbering).
+"""
+
+from typing import NamedTuple
+
+__all__ = ['CellTask', 'VersionedTask', 'ExportTask', 'DropTask', 'CellReport',
+           'VersionedReport', 'ExportReport', 'send', 'receive']
+
+
+class CellTask(NamedTuple):
+    """Run a cell with values sent in and named outputs sent back (the `Pool` API)."""
+    seq: int
+    label: str
+    source: str
+    inputs: tuple           # ((name, payload), ...)
+    outputs: tuple          # names to send back
+    strict_outputs: bool    # every output must exist and move, or the cell fails
+    fresh_namespace: bool   # a new namespace, or the worker's own ``__main__``
+    notebook: bool          # notebook functions look their globals up in the cell's namespace
+
+
+class VersionedTask(NamedTuple):
+    """Run a kernel cell in the worker's ``__main__``, its values kept here by version.
+
+    The namespace holds exactly the names the cell may read: those in `bind`
+    (versions already here) and `load` (moved in now, kept under their key);
+    any other name is unbound, so a read the dataflow did not foresee fails
+    loudly instead of seeing a stale value.
+    """
+    seq: int
+    version: int            # the dataflow's number for this cell: its versions' keys
+    label: str
+    source: str
+    bind: tuple             # ((name, key), ...)
+    load: tuple             # ((name, key, payload), ...)
+    states: tuple           # ((state name, restore source, payload), ...) to set first
+    capture: tuple          # ((state name, source binding `state`), ...) to read after
+    result_name: str        # keep the shown result as this name ('_5'), or '' not to
+    check: bool             # fingerprint the mutable versions here before and after
+
+
+class ExportTask(NamedTuple):
+    """Encode versions held here, to move them elsewhere."""
+    seq: int
+    keys: tuple
+
+
+class DropTask(NamedTuple):
+    """Forget versions no cell can read any more."""
+    seq: int
+    keys: tuple
+
+
+class CellReport(NamedTuple):
+    """How a `CellTask` ended; result, error and exception are pickled or None."""
+    outputs: tuple
+    skipped: tuple          # ((name, type name, reason), ...) outputs that could not move
+    result: bytes | None
+    error: bytes | None
+    exception: bytes | None
+    started: float
+    finished: float
+
+
+class VersionedReport(NamedTuple):
+    """How a `VersionedTask` ended, and what it changed.
+
+    Attributes:
+        written: ``((name, key, ValueInfo tuple, payload or None), ...)``:
+            versions the cell made (bound, rebound, or changed in place), kept
+            here; small ones also encoded, to move without asking again.
+        deleted: names bound before the cell and unbound after.
+        changed: keys of versions whose objects the cell changed in place.
+        states: ``((state name, payload or None, error or ''), ...)`` captured.
+        failed_loads: ``((name, type name, reason), ...)`` inputs that could
+            not be unpacked here (nothing of the cell ran).
+    """
+    result: bytes | None
+    error: bytes | None
+    exception: bytes | None
+    started: float
+    finished: float
+    written: tuple
+    deleted: tuple
+    changed: tuple
+    states: tuple
+    failed_loads: tuple
+
+
+class ExportReport(NamedTuple):
+    """Encoded versions, and those that could not be encoded."""
+    values: tuple           # ((key, payload), ...)
+    failures: tuple         # ((key, type name, reason), ...)
+
+
+_RECORDS = {record.__name__: record for record in (
+    CellTask, VersionedTask, ExportTask, DropTask, CellReport, VersionedReport, ExportReport)}
+
+
+def send(record):
+    """The shareable form of `record`."""
+    return (type(record).__name__, tuple(record))
+
+
+def receive(sent):
+    """The record `send` turned into `sent`."""
+    kind, fields = sent
+    return _RECORDS[kind]._make(fields)

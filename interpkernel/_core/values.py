@@ -1,0 +1,301 @@
+"""What a value is, without moving it: descriptions, fingerprints and the version store.
+
+In the interp kernel a value stays in the interpreter that made it.  The host
+schedules cells by what values *are*, so each interpreter describes the values
+its cells make (`describe` -> `ValueInfo`: type, estimated size, whether it
+can change in place, which notebook code it holds) and keeps them by version
+in a `Store`.  `fingerprint` is the cheap run-time check behind the
+dataflow's promise: taken before and after a cell, a different fingerprint
+means the cell changed the value in place.  It samples big containers, so it
+can miss a change deep in the middle of one; it never reports a change that
+did not happen.
+"""
+
+import itertools
+import sys
+import types
+import zlib
+from typing import NamedTuple
+
+__all__ = ['ValueInfo', 'describe', 'fingerprint', 'Store', 'code_key']
+
+_IMMUTABLE_ATOMS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis),
+                    type(NotImplemented))
+_SAMPLE = 16            # items looked at from each end and across the middle of a container
+_FULL = 256             # containers up to this size are fingerprinted item by item
+_DEPTH = 3              # how deep fingerprints look into nested containers
+_IMMUTABLE_CHECK = 100_000   # tuples/frozensets longer than this count as mutable
+
+
+class ValueInfo(NamedTuple):
+    """A value as the scheduler sees it (crosses interpreters as a plain tuple).
+
+    Attributes:
+        type_module, type_qualname: its type; for a module, its own name and 'module'.
+        size: estimated bytes it holds (sampled for big containers).
+        immutable: it can never change in place (ints, strings, tuples of them ...).
+        iterator: iterating it consumes it (iterators, generators, files).
+        identity: ``id()`` in the interpreter that holds it, to find aliases.
+        code: `code_key` of notebook code the value is or calls (a function, a
+            class, an instance's class, a decorated function's original ...).
+        movable: False if it is known not to cross interpreters (a generator,
+            a lock, an open file); True if it may (tried when needed).
+        is_class: it is a class.
+    """
+    type_module: str
+    type_qualname: str
+    size: int
+    immutable: bool
+    iterator: bool
+    identity: int
+    code: tuple
+    movable: bool
+    is_class: bool
+
+
+def code_key(function):
+    """(filename, qualname, first line) of a function's code, how the dataflow finds its summary."""
+    code = function.__code__
+    return (code.co_filename, code.co_qualname, code.co_firstlineno)
+
+
+def _class_key(cls):
+    filename = None
+    for member in vars(cls).values():
+        function = _function_of(member)
+        if function is not None:
+            filename = function.__code__.co_filename
+            break
+    return (filename, cls.__qualname__, getattr(cls, '__firstlineno__', 0))
+
+
+def _function_of(obj):
+    """The plain function behind a method wrapper, a decorated function or a partial."""
+    for _ in range(8):
+        if isinstance(obj, types.FunctionType):
+            return obj
+        if isinstance(obj, (staticmethod, classmethod, types.MethodType)):
+            obj = obj.__func__
+        elif isinstance(obj, property):
+            obj = obj.fget
+        elif hasattr(obj, '__wrapped__'):
+            obj = obj.__wrapped__
+        elif type(obj).__name__ == 'partial' and hasattr(obj, 'func'):
+            obj = obj.func
+        else:
+            return None
+    return None
+
+
+def _notebook_code(value):
+    """Keys of the notebook code a value is or holds (functions, classes, closures)."""
+    keys = []
+    function = _function_of(value)
+    if function is not None:
+        keys.append(code_key(function))
+        for cell in function.__closure__ or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:      # an empty cell
+                continue
+            inner = _function_of(held)
+            if inner is not None and inner is not function:
+                keys.append(code_key(inner))
+    cls = value if isinstance(value, type) else type(value)
+    for klass in cls.__mro__:
+        if klass.__module__ == '__main__':
+            keys.append(_class_key(klass))
+    return tuple(dict.fromkeys(keys))
+
+
+_UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'lock', 'RLock',
+                        'Thread', 'socket', 'TextIOWrapper', 'BufferedReader', 'BufferedWriter',
+                        'BufferedRandom', 'FileIO', 'Connection', 'Cursor', 'SSLSocket'})
+
+
+def describe(value):
+    """The `ValueInfo` of `value` (cheap: samples big containers)."""
+    kind = type(value)
+    module = value.__name__ if isinstance(value, types.ModuleType) else kind.__module__
+    return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
+                     hasattr(kind, '__next__'), id(value), _notebook_code(value),
+                     kind.__qualname__ not in _UNMOVABLE, isinstance(value, type))
+
+
+def _immutable(value, depth=0):
+    if isinstance(value, _IMMUTABLE_ATOMS):
+        return type(value) in _IMMUTABLE_ATOMS
+    if type(value) in (tuple, frozenset) and depth < 8 and len(value) <= _IMMUTABLE_CHECK:
+        return all(_immutable(item, depth + 1) for item in value)
+    return False
+
+
+def _size(value):
+    try:
+        size = sys.getsizeof(value)
+    except TypeError:
+        return 64
+    if isinstance(value, (list, tuple, set, frozenset, dict)) and value:
+        items = list(_sample(value.values() if isinstance(value, dict) else value))
+        if isinstance(value, dict):
+            items += list(_sample(value.keys()))
+        each = sum(_shallow(item) for item in items) / len(items)
+        size += int(each * len(value) * (2 if isinstance(value, dict) else 1))
+    elif hasattr(value, '__dict__') and not isinstance(value, (type, types.ModuleType,
+                                                               types.FunctionType)):
+        size += sum(_shallow(v) for v in list(vars(value).values())[:_FULL])
+    return size
+
+
+def _shallow(item):
+    try:
+        size = sys.getsizeof(item)
+    except TypeError:
+        return 64
+    if isinstance(item, (list, tuple, set, frozenset, dict)):
+        size += 64 * len(item)
+    return size
+
+
+def _sample(items):
+    """Up to 3 * _SAMPLE items: the first, the last and some across the middle."""
+    if isinstance(items, (list, tuple)):
+        count = len(items)
+        if count <= 3 * _SAMPLE:
+            return items
+        step = count // _SAMPLE
+        return [*items[:_SAMPLE], *items[step::step][:_SAMPLE], *items[-_SAMPLE:]]
+    if len(items) <= 3 * _SAMPLE:
+        return list(items)
+    iterator = iter(items)
+    first = [next(iterator) for _ in range(_SAMPLE)]
+    last = list(itertools.islice(reversed(items), _SAMPLE)) \
+        if hasattr(items, '__reversed__') else []
+    return first + last
+
+
+def fingerprint(value, depth=_DEPTH):
+    """A cheap summary of `value`'s state: equal before and after unless it changed.
+
+    Looks at identities of items (so a replaced item shows), lengths, and
+    recursively into mutable items, up to `_DEPTH` levels; containers longer
+    than `_FULL` are sampled at both ends and across the middle.
+    """
+    if isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
+        return None
+    kind = type(value)
+    if depth <= 0:
+        return (id(kind), _length(value))
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        items = value if len(value) <= _FULL else _sample(value)
+        return (kind.__name__, len(value), tuple(_item(v, depth) for v in items),
+                _attributes(value, depth))
+    if isinstance(value, dict):
+        pairs = value.items() if len(value) <= _FULL else _sample(value.items())
+        return (kind.__name__, len(value), tuple((id(k), _item(v, depth)) for k, v in pairs),
+                _attributes(value, depth), getattr(value, 'default_factory', None) and
+                id(value.default_factory))
+    if isinstance(value, (set, frozenset)):
+        content = frozenset(map(id, value)) if len(value) <= _FULL * 4 else None
+        return (kind.__name__, len(value), content)
+    if isinstance(value, (bytearray, memoryview)) or kind.__name__ == 'array':
+        return (kind.__name__, _length(value), _buffer_checksum(value))
+    if kind.__name__ == 'deque':
+        return ('deque', len(value), tuple(_item(v, depth) for v in _sample(list(value))))
+    if isinstance(value, types.FunctionType):
+        return ('function', id(value.__code__), _item(value.__defaults__, depth),
+                _item(value.__kwdefaults__, depth),
+                tuple(_cell(c, depth) for c in value.__closure__ or ()),
+                _item(value.__dict__, depth))
+    if isinstance(value, type):
+        return ('class', tuple((name, _item(member, depth))
+                               for name, member in list(vars(value).items())[:_FULL]))
+    if isinstance(value, types.GeneratorType):
+        frame = value.gi_frame
+        return ('generator', value.gi_running, frame.f_lasti if frame is not None else -1)
+    if isinstance(value, types.ModuleType):
+        return ('module', len(vars(value)))
+    if hasattr(kind, '__next__'):
+        return (kind.__name__, _iterator_position(value))
+    return (kind.__name__, _attributes(value, depth), _length(value))
+
+
+def _item(value, depth):
+    """How an item of a container shows in its container's fingerprint."""
+    if isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
+        return id(value)
+    return (id(value), fingerprint(value, depth - 1))
+
+
+def _cell(cell, depth):
+    try:
+        return _item(cell.cell_contents, depth)
+    except ValueError:
+        return 'empty'
+
+
+def _attributes(value, depth):
+    names = getattr(value, '__dict__', None)
+    slots = [s for k in type(value).__mro__ for s in getattr(k, '__slots__', ())
+             if isinstance(s, str)]
+    result = _item(names, depth) if isinstance(names, dict) else None
+    if slots:
+        result = (result, tuple(_item(getattr(value, s, None), depth) for s in slots))
+    return result
+
+
+def _length(value):
+    try:
+        return len(value)
+    except Exception:   # noqa: BLE001 - any object: no length is an answer too
+        return None
+
+
+def _buffer_checksum(value):
+    view = memoryview(value).cast('B') if not isinstance(value, memoryview) else value.cast('B')
+    if len(view) <= 1 << 20:
+        return zlib.crc32(view)
+    step = len(view) // 64
+    return tuple(zlib.crc32(view[i:i + 4096]) for i in range(0, len(view), step))
+
+
+def _iterator_position(value):
+    """Something that changes as an iterator advances (None when it cannot be seen)."""
+    import operator
+    try:
+        return operator.length_hint(value, -1), repr(value) if type(value).__module__ == \
+            'itertools' else None
+    except Exception:   # noqa: BLE001 - a hint that raises tells nothing
+        return None
+
+
+class Store:
+    """The versions of values one interpreter holds, by key ``(name, seq)``.
+
+    A version is the value a name had after the cell numbered ``seq`` (the
+    dataflow's numbering); several keys may hold the same object.
+    """
+
+    def __init__(self):
+        self.versions = {}
+
+    def __contains__(self, key):
+        return key in self.versions
+
+    def get(self, key):
+        return self.versions[key]
+
+    def put(self, key, value):
+        self.versions[key] = value
+
+    def drop(self, keys):
+        for key in keys:
+            self.versions.pop(key, None)
+
+    def keys_holding(self, value):
+        """Every key whose version is `value` itself."""
+        return [key for key, held in self.versions.items() if held is value]
+
+    def mutable_keys(self):
+        return [key for key, held in self.versions.items()
+                if not (isinstance(held, _IMMUTABLE_ATOMS) and type(held) in _IMMUTABLE_ATOMS)]

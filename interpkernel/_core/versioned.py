@@ -1,0 +1,191 @@
+"""Running a kernel cell where its values live, and saying what it changed.
+
+The same steps serve a worker interpreter and the host: bind exactly the
+names the cell may read (versions kept here, or moved in now), run it, then
+compare the namespace and the fingerprints of the values kept here with what
+they were, and keep every new version under its key.  A failed cell keeps
+the assignments it made before the exception, as in sequential Python.
+"""
+
+import pickle
+import time
+
+from . import execution, protocol, transfer, values
+
+__all__ = ['run', 'export', 'drop', 'describe', 'is_dunder']
+
+
+def is_dunder(name):
+    return name.startswith('__') and name.endswith('__')
+
+
+def run(task, store, namespace, execute, keep=is_dunder, format_result=True, within=None):
+    """Run `task` (a `VersionedTask`) in `namespace`; return its `VersionedReport`.
+
+    Args:
+        store: the `values.Store` of this interpreter.
+        namespace: the dict the cell runs in (``__main__``'s).
+        execute: ``execute(source, label, namespace)`` -> ``(shown value as
+            (value,) or None, exception or None)``.
+        keep: names for which it is true stay bound whatever the view
+            (dunders; in the host, IPython's own names).
+        format_result: put the shown value's mimebundle in the report (the
+            host's IPython shows it itself).
+        within: ``within(function)`` calls `function` in the context cells
+            run in (where state kept in context variables lives), if not here.
+    """
+    within = within if within is not None else _call
+    started = time.perf_counter()
+    view, failed = {name: store.get(key) for name, key in task.bind}, []
+    for name, key, payload in task.load:
+        try:
+            value = transfer.decode(payload, namespace)
+        except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
+            failed.append((name, payload[-1] if payload[0] == 'p' else 'value',
+                           transfer.reason(exc)))
+        else:
+            if key is not None:       # None: given for this cell only, not a version
+                store.put(key, value)
+            view[name] = value
+    if failed:
+        return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
+                                        (), (), (), (), tuple(failed))
+    restored = within(lambda: restore_states(task.states))
+    for name in [n for n in namespace if not keep(n)]:
+        del namespace[name]
+    namespace.update(view)
+    identities = {name: id(value) for name, value in namespace.items()}
+    before = {key: values.fingerprint(store.get(key)) for key in store.mutable_keys()} \
+        if task.check else {}
+    result, error = execute(task.source, task.label, namespace)
+    # Fingerprints first: encoding values below may touch them (pickling a
+    # class fills in its __annotations__).
+    changed = tuple(key for key, fingerprint in before.items()
+                    if key in store and values.fingerprint(store.get(key)) != fingerprint)
+    written, kept = [], set()
+
+    def keep_version(name, value):
+        key = (name, task.version)
+        store.put(key, value)
+        kept.add(name)
+        info = values.describe(value)
+        written.append((name, key, tuple(info), _small_payload(value, info)))
+
+    for name, value in list(namespace.items()):
+        if not keep(name) and identities.get(name) != id(value):
+            keep_version(name, value)
+    deleted = tuple(n for n in identities if n not in namespace and not keep(n))
+    for key in changed:
+        if key[0] not in kept:
+            keep_version(key[0], store.get(key))
+    shown = None
+    if result is not None and error is None:
+        if task.result_name:
+            keep_version(task.result_name, result[0])
+        if format_result:
+            try:
+                shown = pickle.dumps(_format(result[0]))
+            except BaseException as exc:
+                error = exc
+    error_content, exception = describe(error)
+    return protocol.VersionedReport(shown, error_content, exception, started,
+                                    time.perf_counter(), tuple(written), deleted, changed,
+                                    restored + within(lambda: capture_states(task.capture)), ())
+
+
+SMALL = 256 << 10   # bytes: values this small are encoded as they are made, for any reader
+
+
+def _small_payload(value, info):
+    """The encoding of a small value that can move, made now so that a reader
+    elsewhere need not wait for this interpreter to be free; else None."""
+    if info.size > SMALL or not info.movable or info.iterator:
+        return None
+    try:
+        payload = transfer.encode(value, notebook=True)
+    except Exception:   # noqa: BLE001 - it may not move: the scheduler finds out if it must
+        return None
+    if payload[0] == 'p' and len(payload[1]) > SMALL:
+        return None
+    return payload
+
+
+def _call(function):
+    return function()
+
+
+def _format(value):
+    from . import output
+    return output.format_result(value)
+
+
+def export(task, store):
+    """Encode the versions `task` names: an `ExportReport`."""
+    encoded, failures = [], []
+    for key in task.keys:
+        if key not in store:
+            failures.append((key, 'missing', 'this interpreter no longer holds it'))
+            continue
+        value = store.get(key)
+        try:
+            encoded.append((key, transfer.encode(value, notebook=True)))
+        except Exception as exc:   # a value that cannot move: the caller decides what to do
+            failures.append((key, transfer.type_name(value), transfer.reason(exc)))
+    return protocol.ExportReport(tuple(encoded), tuple(failures))
+
+
+def drop(task, store, namespace):
+    """Forget the versions `task` names, and unbind the names still bound to them."""
+    for key in task.keys:
+        if key in store and namespace.get(key[0]) is store.get(key):
+            del namespace[key[0]]
+    store.drop(task.keys)
+    return protocol.ExportReport((), ())
+
+
+def describe(error):
+    """(pickled error content, pickled exception) of a cell's failure, or (None, None)."""
+    if error is None:
+        return None, None
+    content, error = execution.describe_error(error)
+    return pickle.dumps(content), _pickle_exception(error)
+
+
+def _pickle_exception(exc):
+    """The exception, cloudpickled for the host; None if it cannot be (the host
+    then raises ExecutionFailed with the traceback text instead)."""
+    import cloudpickle
+    try:
+        return cloudpickle.dumps(exc)
+    except Exception:   # noqa: BLE001 - any pickling failure means "send the text instead"
+        return None
+
+
+def restore_states(states):
+    """Set interpreter states (random's generator ...) to the payloads given.
+
+    Returns ``((name, None, error), ...)`` for those that could not be set.
+    """
+    failed = []
+    for name, restore, payload in states:
+        try:
+            exec(restore, {'state': transfer.decode(payload)})
+        except Exception as exc:   # reported: the host says which state and why
+            failed.append((name, None, f'{type(exc).__name__}: {exc}'))
+    return tuple(failed)
+
+
+def capture_states(capture):
+    """``((name, payload, ''), ...)`` of the states named; an error for each that failed.
+
+    Each source is statements that bind ``state``.
+    """
+    captured = []
+    for name, source in capture:
+        scope = {}
+        try:
+            exec(source, scope)
+            captured.append((name, transfer.encode(scope['state']), ''))
+        except Exception as exc:   # reported: the state then cannot move from here
+            captured.append((name, None, f'{type(exc).__name__}: {exc}'))
+    return tuple(captured)

@@ -1,0 +1,617 @@
+"""What a cell may read and change, once what its names hold is known.
+
+`analysis` records calls by their syntax; whether ``f(L)`` changes ``L``
+depends on what ``f`` is.  `resolve` answers that with what the dataflow
+knows of each name (`Known`): a module, a notebook function or class (whose
+`analysis` summary says what it does), an instance, a value of a known type,
+or nothing yet.  Calls into the standard library go by `knowledge`; calls it
+cannot know are assumed to change their arguments and the outside world.
+
+State outside variables is named like a variable so the dataflow can order
+it: ``'<random>'`` for random's generator (see `knowledge.STATES`),
+``'<module m>'`` for whatever else module ``m`` keeps.
+"""
+
+import builtins
+import linecache
+import sys
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from . import knowledge
+from .analysis import (APPLY, CLOSURE, EXPR, GETITEM, ITERATE, ClassSummary, FunctionSummary,
+                       analyse)
+
+__all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
+           'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
+           'static_known', 'in_cell']
+
+
+def state_name(kind):
+    """The pseudo-variable of a `knowledge.STATES` entry (``'<random>'``)."""
+    return f'<{kind}>'
+
+
+def module_state(module):
+    """The pseudo-variable for the state a module keeps (``'<module numpy>'``)."""
+    return f'<module {module.partition(".")[0]}>'
+
+
+class Known(NamedTuple):
+    """What a name holds, as far as the dataflow knows.
+
+    Attributes:
+        kind: 'module', 'function' (notebook code), 'class' (notebook class),
+            'instance' (of notebook classes), 'callable' (a builtin or library
+            function), 'value' (of type module.qualname), 'unknown' (not known
+            yet: its writer has not run) or 'missing' (not defined).
+        module, qualname: the module's name; the callable's or the type's.
+        code: code keys ``(filename, qualname, line)`` of the notebook code it
+            is or holds.
+        immutable: it cannot change in place.
+        iterator: iterating it consumes it.
+    """
+    kind: str
+    module: str = ''
+    qualname: str = ''
+    code: tuple = ()
+    immutable: bool = False
+    iterator: bool = False
+
+
+UNKNOWN = Known('unknown')
+MISSING = Known('missing')
+_NO_STATE = frozenset()
+
+
+def known_builtin(name):
+    """What a name holds if no cell defines it: a builtin, or nothing."""
+    if hasattr(builtins, name):
+        value = getattr(builtins, name)
+        if isinstance(value, type):
+            return Known('callable', 'builtins', name)
+        return Known('callable', 'builtins', name) if callable(value) else \
+            Known('value', 'builtins', type(value).__qualname__, immutable=True)
+    return MISSING
+
+
+def known_from_info(info):
+    """What a value described by a `ValueInfo` is."""
+    module, qualname = info.type_module, info.type_qualname
+    if qualname == 'module':
+        return Known('module', module, qualname)
+    notebook = tuple(key for key in info.code if key[0] is not None)
+    if notebook:
+        kind = 'class' if info.is_class else 'instance' if module == '__main__' else 'function'
+        return Known(kind, module, qualname, notebook, info.immutable, info.iterator)
+    if info.is_class or qualname in ('builtin_function_or_method', 'method_descriptor'):
+        return Known('value', module, qualname, (), False, False)
+    return Known('value', module, qualname, (), info.immutable, info.iterator)
+
+
+@dataclass
+class Resolved:
+    """What a cell may do, its calls resolved.
+
+    Attributes:
+        reads, binds, deletes: names, including those its calls read, bind or delete.
+        mutates: names whose objects it may change in place.
+        reads_state, writes_state: pseudo-variables of state (`state_name`,
+            `module_state`) it reads or changes.
+        host_only: why it can only run in the host interpreter, if it must.
+        unknown: why it may read or change any name (it calls something not
+            known yet), or None.
+    """
+    reads: set = field(default_factory=set)
+    binds: set = field(default_factory=set)
+    deletes: set = field(default_factory=set)
+    mutates: set = field(default_factory=set)
+    reads_state: set = field(default_factory=set)
+    writes_state: set = field(default_factory=set)
+    host_only: list = field(default_factory=list)
+    unknown: str | None = None
+
+
+class Summaries:
+    """Function and class summaries by code key ``(filename, qualname, line)``.
+
+    Cells the dataflow analysed are added with `add`; for any other file
+    (a function defined in a plain IPython cell), the source is read from
+    `linecache` and analysed once.
+    """
+
+    def __init__(self):
+        self._files = {}
+
+    def add(self, filename, effects):
+        self._files[filename] = effects.functions
+
+    def get(self, key):
+        filename, qualname, line = key
+        functions = self._files.get(filename)
+        if functions is None:
+            functions = self._files[filename] = _analyse_file(filename)
+        return functions.get((qualname, line))
+
+
+def _analyse_file(filename):
+    source = ''.join(linecache.getlines(filename))
+    if not source:
+        return {}
+    try:
+        return analyse(source, filename).functions
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+
+
+def resolve(effects, lookup, summaries):
+    """The `Resolved` effects of a cell.
+
+    Args:
+        effects: its `analysis.CellEffects`.
+        lookup: ``lookup(name)`` -> `Known`: what a name holds where the cell runs.
+        summaries: a `Summaries`.
+    """
+    resolver = _Resolver(lookup, summaries, effects)
+    resolver.run()
+    return resolver.result
+
+
+_NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
+_READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
+                           '__getitem__', '__contains__', '__len__', '__iter__'})
+
+
+class _Resolver:
+    def __init__(self, lookup, summaries, effects):
+        self.lookup, self.summaries, self.effects = lookup, summaries, effects
+        self.result = Resolved(set(effects.reads), set(effects.binds), set(effects.deletes),
+                               set(effects.mutates))
+        self.aliases = {}
+        for name, sources in effects.aliases:
+            for source in sources:
+                self.aliases.setdefault(name, set()).add(source)
+                self.aliases.setdefault(source, set()).add(name)
+        self.active = set()     # summaries being applied (recursion)
+        self.known_cache = {}
+
+    def known(self, name):
+        found = self.known_cache.get(name)
+        if found is None:
+            found = self.known_cache[name] = self.lookup(name)
+        return found
+
+    def run(self):
+        result, effects = self.result, self.effects
+        for name in effects.reads:
+            self._read_name(name)
+        if effects.imports:
+            outside = [m for m in effects.imports if m not in sys.stdlib_module_names]
+            result.reads_state.add(state_name('sys.path'))
+            if outside:
+                result.reads_state |= {state_name('files'), state_name('cwd')}
+        for call in effects.calls:
+            self.call(call, _cell_names)
+        for kind in knowledge.STATES.values():
+            if kind.every_cell_reads:
+                result.reads_state.add(state_name(kind.name))
+        # What the cell changes in place, it changes in whatever shares it.
+        result.mutates = self._close(result.mutates)
+        result.mutates = {n for n in result.mutates if not self.known(n).immutable
+                          or n in result.binds}
+        for name in list(result.mutates):
+            known = self.known(name)
+            if known.kind == 'module':
+                result.writes_state |= self._module_states(known.module)
+
+    def _close(self, names):
+        """`names` and the names whose objects they may share, through this cell's flows.
+
+        Values that cannot share a changeable object (numbers, strings,
+        functions, modules ...) do not carry a change further.
+        """
+        seen, stack = set(), list(names)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            known = self.known(name)
+            if name in names or not (known.immutable or known.kind in _NOT_SHARED):
+                stack.extend(self.aliases.get(name, ()))
+        return {n for n in seen if n in names or not (self.known(n).immutable or
+                                                     self.known(n).kind in _NOT_SHARED)}
+
+    def _read_name(self, name):
+        known = self.known(name)
+        if known.kind == 'module':
+            self.result.reads_state |= self._module_states(known.module)
+        elif known.kind in ('value', 'instance'):
+            touched = knowledge.type_state(known.module, known.qualname)
+            if touched is not None:
+                state, writes = touched
+                (self.result.writes_state if writes else self.result.reads_state).add(
+                    state_name(state))
+
+    @staticmethod
+    def _module_states(module):
+        top = module.partition('.')[0]
+        states = {state_name(k.name) for k in knowledge.STATES.values()
+                  if top in k.imports and not k.process_wide}
+        return states or {module_state(top)}
+
+    # -- calls --
+
+    def call(self, call, bind):
+        """Apply one call; `bind` maps the names in its flows to cell names."""
+        args = [bind(flow) for flow in call.args]
+        keywords = [(keyword, bind(flow)) for keyword, flow in call.keywords]
+        everything = set().union(*args, *(flow for _, flow in keywords))
+        callee = call.callee
+        if callee and callee[0] == ITERATE:
+            self._iterate(everything)
+            return
+        if callee and callee[0] == GETITEM:
+            for name in everything:
+                self._method(name, '__getitem__', [], [], call.starred)
+            return
+        roots = bind(call.root)
+        path = callee[1:]
+        if not roots:
+            self._unknown_call(None, args, keywords, 'it calls an object made in the call')
+            return
+        for root in roots:
+            self._call_on(root, path, args, keywords, call.starred)
+
+    def _call_on(self, name, path, args, keywords, starred):
+        """Call ``name.path...(args)``."""
+        known = self.known(name)
+        if path and path[-1] == APPLY:
+            self._apply_result(name, known, path[:-1], args, keywords)
+            return
+        kind = known.kind
+        if kind == 'missing':
+            return   # a NameError: it changes nothing
+        if kind == 'unknown':
+            if path:          # a method of a value not known yet
+                self._unknown_call({name}, args, keywords, None)
+                return
+            self.result.unknown = self.result.unknown or f'it calls {name}, not known yet'
+            self._mutate_all(args, keywords, {name})
+            return
+        if kind == 'module':
+            self._module_call(name, known.module, path, args, keywords)
+            return
+        if kind == 'function':
+            if path:   # an attribute of a function object: fib.cache_clear()
+                self._mutate({name})
+                return
+            self._functions(name, known.code, args, keywords, starred)
+            return
+        if kind == 'class':
+            self._class_call(name, known, path, args, keywords, starred)
+            return
+        if kind == 'instance':
+            method = path[0] if path else '__call__'
+            if len(path) > 1:
+                self._mutate({name})   # a method of an attribute: the attribute is part of it
+                self._unknown_call(None, args, keywords, None)
+                return
+            self._method(name, method, args, keywords, starred)
+            return
+        if kind == 'callable':
+            if path:
+                self._unknown_call({name}, args, keywords, None)
+                return
+            effect = knowledge.function_effect(known.module, known.qualname)
+            self._effect(effect, None, args, keywords)
+            return
+        # a value of a known type
+        if not path:
+            self._unknown_call({name}, args, keywords, None)
+            return
+        if len(path) > 1:
+            self._mutate({name})
+            self._unknown_call(None, args, keywords, None)
+            return
+        self._method(name, path[0], args, keywords, starred)
+
+    def _apply_result(self, name, known, path, args, keywords):
+        """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
+        if known.kind == 'module' or known.kind == 'callable':
+            return   # a library's decorator factory: what it returns changes nothing of ours
+        if known.kind == 'function' and not path:
+            for key in known.code:
+                summary = self.summaries.get(key)
+                if isinstance(summary, FunctionSummary):
+                    for nested in summary.nested:
+                        inner = self.summaries.get((key[0], *nested))
+                        if isinstance(inner, FunctionSummary):
+                            self._apply(inner, {name}, _every_param(inner, args, keywords))
+            return
+        self._unknown_call({name}, args, keywords, None)
+
+    def _module_call(self, name, module, path, args, keywords):
+        if not path:
+            return
+        attribute = path[0]
+        state = knowledge.attribute_state(module, attribute)
+        if state is not None:
+            if len(path) > 1 and path[1] not in _READ_METHODS:
+                self.result.writes_state.add(state_name(state))
+            else:
+                self.result.reads_state.add(state_name(state))
+            return
+        qualname = '.'.join(path)
+        effect = knowledge.function_effect(module, qualname)
+        if effect is None and len(path) > 1:
+            effect = knowledge.function_effect(f'{module}.{path[0]}', '.'.join(path[1:]))
+        if effect is None:
+            self.result.writes_state.add(module_state(module))
+            effect = knowledge.UNKNOWN
+        self._effect(effect, None, args, keywords)
+
+    def _functions(self, name, code, args, keywords, starred):
+        summaries = [self.summaries.get(key) for key in code]
+        summaries = [s for s in summaries if isinstance(s, FunctionSummary)]
+        if not summaries:
+            self._unknown_call({name}, args, keywords, None)
+            return
+        for summary in summaries[:1]:   # the function itself; the rest are closures it holds
+            mapping = _every_param(summary, args, keywords) if starred else \
+                _params(summary, args, keywords)
+            closure = {name} | {key for key in code[1:]}
+            self._apply(summary, {name}, mapping, closure_code=code[1:], closure_names=closure)
+
+    def _class_call(self, name, known, path, args, keywords, starred):
+        classes = [self.summaries.get(key) for key in known.code]
+        classes = [c for c in classes if isinstance(c, ClassSummary)]
+        if not classes:
+            self._unknown_call({name}, args, keywords, None)
+            return
+        method = path[0] if path else '__init__'
+        if len(path) > 1:
+            self._mutate({name})
+            return
+        summary = self._find_method(classes, known.code, method)
+        if summary is None:
+            if path:
+                self._unknown_call({name}, args, keywords, None)
+            return   # no __init__ of ours: the new object just holds its arguments
+        if path:   # Class.method(...): a class or static method, or a plain call with self
+            mapping = _every_param(summary, args, keywords)
+            first = summary.params[0] if summary.params else None
+            if first is not None:
+                mapping[first] = mapping.get(first, set()) | {name}
+            self._apply(summary, {name}, mapping)
+            return
+        mapping = _params(summary, [set(), *args], keywords) if not starred else \
+            _every_param(summary, args, keywords)
+        if summary.params:
+            mapping[summary.params[0]] = set()   # self: the new object
+        self._apply(summary, {name}, mapping)
+
+    def _find_method(self, classes, code, method):
+        for summary, key in zip(classes, [k for k in code if isinstance(self.summaries.get(k),
+                                                                         ClassSummary)]):
+            found = summary.methods.get(method)
+            if found is not None:
+                function = self.summaries.get((key[0], *found))
+                if isinstance(function, FunctionSummary):
+                    return function
+        return None
+
+    def _method(self, name, method, args, keywords, starred):
+        """Call ``name.method(args)``."""
+        known = self.known(name)
+        if known.kind == 'unknown':
+            # What the value is will be known when it runs; a method of it can
+            # change it and what it is given.  (A read of a global it makes is
+            # not bound for the cell, so it fails loudly instead of silently.)
+            self._unknown_call({name}, args, keywords, None)
+            return
+        if known.kind == 'missing':
+            return
+        if known.kind == 'instance':
+            classes = [self.summaries.get(key) for key in known.code]
+            classes = [c for c in classes if isinstance(c, ClassSummary)]
+            summary = self._find_method(classes, known.code, method)
+            if summary is not None:
+                mapping = _params(summary, [{name}, *args], keywords) if not starred else \
+                    _every_param(summary, [{name}, *args], keywords)
+                self._apply(summary, {name}, mapping)
+                return
+            if method == '__getitem__' and not any(
+                    (c.methods.get('__getitem__') for c in classes)):
+                effect = knowledge.method_effect(known.module, known.qualname, method)
+                if effect is None and known.module == '__main__':
+                    return   # a plain notebook object has no __getitem__ of ours: it raises
+        if known.immutable:
+            return
+        effect = knowledge.method_effect(known.module, known.qualname, method)
+        if effect is None:
+            if method == '__getitem__' and known.kind == 'value':
+                effect = knowledge.method_effect(known.module, known.qualname, method) or \
+                    knowledge.Effect(mutates=frozenset({knowledge.RECEIVER}))
+            else:
+                effect = knowledge.Effect(mutates=frozenset({knowledge.RECEIVER,
+                                                             knowledge.ALL_ARGUMENTS}),
+                                          calls_arguments=True)
+        self._effect(effect, {name}, args, keywords)
+
+    def _iterate(self, names):
+        for name in names:
+            known = self.known(name)
+            if known.iterator or known.kind in ('unknown', 'instance'):
+                if known.kind == 'instance':
+                    self._method(name, '__iter__', [], [], False)
+                else:
+                    self._mutate({name})
+            elif known.kind == 'value' and not known.immutable and \
+                    knowledge.method_effect(known.module, known.qualname, '__iter__') is None \
+                    and known.module not in ('builtins', 'collections', 'array'):
+                self._mutate({name})
+
+    # -- effects --
+
+    def _effect(self, effect, receiver, args, keywords):
+        """Apply a `knowledge.Effect` of a call on `receiver` (names, or None)."""
+        result = self.result
+        result.reads_state |= {state_name(s) for s in effect.reads_state}
+        result.writes_state |= {state_name(s) for s in effect.writes_state}
+        if effect.host_only:
+            result.host_only.append(effect.host_only)
+        for target in effect.mutates:
+            if target == knowledge.ALL_ARGUMENTS:
+                self._mutate(set().union(*args, *(f for _, f in keywords), receiver or set()))
+            elif target == knowledge.RECEIVER:
+                self._mutate(receiver or set())
+            elif isinstance(target, int):
+                if target < len(args):
+                    self._mutate(args[target])
+            else:
+                self._mutate(set().union(*(f for k, f in keywords if k == target)))
+        if effect.calls_arguments:
+            for flow in (*args, *(f for _, f in keywords)):
+                for name in flow:
+                    known = self.known(name)
+                    if known.kind == 'function':
+                        self._functions(name, known.code, [], [], True)
+                    elif known.kind == 'unknown':
+                        self._mutate({name})   # calling it may change it
+
+    def _unknown_call(self, callee, args, keywords, why):
+        """A call into code no summary or table describes."""
+        self._effect(knowledge.UNKNOWN, callee, args, keywords)
+
+    def _mutate_all(self, args, keywords, callee):
+        self._mutate(set().union(*args, *(f for _, f in keywords), callee))
+
+    def _mutate(self, names):
+        self.result.mutates |= {n for n in names if n != CLOSURE}
+
+    def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
+        """Apply a notebook function's summary, its parameters bound by `mapping`."""
+        if summary.key in self.active:
+            return   # recursion: its effects are being applied already
+        self.active.add(summary.key)
+        try:
+            closure = closure_names if closure_names is not None else callee
+
+            def bind(flow):
+                names = set()
+                for name in flow:
+                    if name in mapping:
+                        names |= mapping[name]
+                    elif name == CLOSURE:
+                        names |= closure
+                    elif name in summary.params or name in summary.kwonly or \
+                            name in (summary.vararg, summary.kwarg):
+                        continue   # a parameter given nothing of ours
+                    else:
+                        names.add(name)
+                return frozenset(names)
+
+            result = self.result
+            for name in summary.reads:
+                result.reads.add(name)
+                self._read_name(name)
+            result.binds |= set(summary.binds)
+            result.deletes |= set(summary.deletes)
+            self._mutate(bind(summary.mutates))
+            if summary.keeps_state:
+                self._mutate(callee)
+            if summary.imports:
+                result.reads_state.add(state_name('sys.path'))
+            for call in summary.calls:
+                if call.callee and call.callee[0] == CLOSURE or (
+                        call.root == frozenset({CLOSURE}) and closure_code):
+                    for key in closure_code:
+                        inner = self.summaries.get(key)
+                        if isinstance(inner, FunctionSummary):
+                            self._apply(inner, callee, _every_param(
+                                inner, [bind(a) for a in call.args],
+                                [(k, bind(f)) for k, f in call.keywords]))
+                    continue
+                self.call(call, bind)
+        finally:
+            self.active.discard(summary.key)
+
+
+def _cell_names(flow):
+    return frozenset(n for n in flow if n != CLOSURE)
+
+
+def _params(summary, args, keywords):
+    """Parameter -> the names whose objects its argument may hold."""
+    mapping = {}
+    for param, flow in zip(summary.params, args):
+        mapping[param] = set(flow)
+    if summary.vararg is not None:
+        mapping[summary.vararg] = set().union(*args[len(summary.params):])
+    extra = set()
+    for keyword, flow in keywords:
+        if keyword in summary.params or keyword in summary.kwonly:
+            mapping[keyword] = mapping.get(keyword, set()) | set(flow)
+        else:
+            extra |= set(flow)
+    if summary.kwarg is not None:
+        mapping[summary.kwarg] = extra
+    return mapping
+
+
+def _every_param(summary, args, keywords):
+    """Each parameter may hold any argument (``*args`` hide which goes where)."""
+    everything = set().union(*args, *(flow for _, flow in keywords))
+    names = (*summary.params, *summary.kwonly, summary.vararg, summary.kwarg)
+    return {name: set(everything) for name in names if name is not None}
+
+
+def known_from_value(value):
+    """What a live value is (the ``%%interp`` magic knows its values)."""
+    from .._core.values import describe
+    return known_from_info(describe(value))
+
+
+_IMMUTABLE_LITERALS = frozenset({'int', 'float', 'str', 'bytes', 'bool', 'complex', 'NoneType',
+                                 'range', 'frozenset'})
+
+
+def static_known(effects, filename, name):
+    """What a cell's syntax says `name` will hold after it (its `CellEffects`).
+
+    `filename` is the file its code is compiled under (its functions' summaries
+    are found by it), or None.
+    """
+    if filename is not None and name in effects.definitions:
+        key = effects.definitions[name]
+        summary = effects.functions.get(key)
+        decorated = any(call.line == key[1] and call.args and name in call.args[0]
+                        for call in effects.calls)
+        if not decorated:
+            kind = 'class' if isinstance(summary, ClassSummary) else 'function'
+            return Known(kind, '__main__', key[0], ((filename, *key),))
+    if name in effects.modules:
+        return Known('module', effects.modules[name], 'module')
+    if name in effects.literal_types:
+        module, qualname = effects.literal_types[name]
+        return Known('value', module, qualname, immutable=qualname in _IMMUTABLE_LITERALS)
+    return UNKNOWN
+
+
+def in_cell(effects, filename, before):
+    """A lookup for `resolve`: what a name holds when the cell's calls run.
+
+    A name the cell binds itself (and does not read first) holds what the
+    cell's syntax says; any other name, what `before(name)` says.
+    """
+    def lookup(name):
+        if name in effects.binds and name not in effects.reads:
+            path = effects.constructed.get(name)
+            if path is not None and len(path) == 1:
+                made_by = lookup(path[0])
+                if made_by.kind == 'class':
+                    return Known('instance', '__main__', made_by.qualname, made_by.code)
+            return static_known(effects, filename, name)
+        return before(name)
+    return lookup

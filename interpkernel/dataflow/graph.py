@@ -1,0 +1,430 @@
+"""The cells of a kernel session, the versions of values they make, and who waits for whom.
+
+The promise: every cell sees the values running the notebook top to bottom
+would give it.  Each cell is recorded in submission order.  A read binds to
+the *version* made by the latest earlier cell that may write the name; a
+cell that changes a value in place also waits for the earlier cells that
+read the version it changes.  Versions are kept (by the engines, where they
+were made) until no cell can read them any more.
+
+"May write" is conservative until a cell is *refined*: once every cell it
+depends on has finished, its calls are resolved against what its inputs
+really are (`effects.resolve` with run-time knowledge).  A cell whose effects
+cannot be known (a barrier) or not yet (it calls something not known) is
+ordered after every earlier cell and before every later one.  When a cell
+finishes, what it really changed decides.
+
+Names: ordinary names, plus pseudo-variables for state (``'<random>'``,
+see `effects.state_name`) and IPython's shown results (``'_5'``).
+``_``, ``__`` and ``___`` follow IPython's rules over the cells before
+(`Graph.unders`).
+"""
+
+import asyncio
+import itertools
+import time
+
+from ..engine import HOST
+from .effects import MISSING, known_builtin, known_from_info, static_known
+
+__all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS']
+
+UNDERS = ('_', '__', '___')
+
+
+class Aborted(Exception):
+    """The cell was aborted (interrupt, or an earlier failure) before it started."""
+
+
+class Version:
+    """One value a name had: what `writer` left it as (None: before any cell).
+
+    Attributes:
+        key: ``(name, writer's seq)``, how engines keep it.
+        known: what it is (`effects.Known`), from the writer's syntax until
+            the writer has run, then from the value itself.
+        info: the `ValueInfo` its home reported, once made.
+        home: where it was made; `homes`: where a copy of it is kept.
+        payload: its encoding, kept once made, for further readers.
+        unmovable: why it cannot leave its home, once known.
+        gone: its object was changed in place since; no copy of it is left.
+    """
+
+    def __init__(self, name, writer, known, home=None, info=None):
+        self.name, self.writer = name, writer
+        self.key = (name, writer.seq if writer is not None else 0)
+        self.known, self.info = known, info
+        self.home = home
+        self.homes = {home} if home is not None else set()
+        self.payload = None
+        self.unmovable = None
+        self.gone = False
+
+    @property
+    def size(self):
+        return self.info.size if self.info is not None else 0
+
+    @property
+    def mutable(self):
+        return self.info is None or not self.info.immutable
+
+    def __repr__(self):
+        return f'<version {self.key[0]}@{self.key[1]} in {sorted(self.homes)}>'
+
+
+class Cell:
+    """One submitted cell: its effects, what it waits for, and what it made.
+
+    Attributes:
+        seq: submission order.  count: its execution count.
+        state: 'waiting', 'running', 'done', 'failed' or 'aborted'.
+        resolved: its `effects.Resolved`, refined as the cells it depends on finish.
+        host: why it must run in the host interpreter, or None.
+        barrier: why it is ordered after and before every cell, or None.
+        bound: name -> the `Version` it read.  versions: name -> the
+            `Version` it made.  deleted: names it deleted.
+        where: the home it ran in.  waited_for: (cell, why) it waited for.
+    """
+
+    def __init__(self, seq, count, label, source, effects, resolved, *, host=None, barrier=None,
+                 filename=None):
+        self.seq, self.count, self.label, self.source = seq, count, label, source
+        self.effects, self.resolved = effects, resolved
+        self.host, self.barrier = host, barrier
+        self.filename = filename
+        self.state = 'waiting'
+        self.bound, self.versions, self.deleted = {}, {}, set()
+        self.where = None
+        self.allowed = ()             # the homes it may run in, once placed
+        self.future = None            # its CellFuture, once it runs
+        self.queued = time.perf_counter()
+        self.started = self.ended = None
+        self.waited_for = []
+        self.notes = []
+        loop = asyncio.get_running_loop()
+        self.finished = loop.create_future()
+        self._changed = loop.create_future()
+        self._aborted = loop.create_future()
+
+    def __repr__(self):
+        return f'<cell {self.label} {self.state}>'
+
+    @property
+    def done(self):
+        return self.state in ('done', 'failed', 'aborted')
+
+    @property
+    def ordered_after_all(self):
+        """Is it ordered after every earlier cell and before every later one (for now)?
+
+        A barrier always is; a cell that calls something not known yet is,
+        until that is known (`Scheduler` refines it as its inputs finish).
+        """
+        return self.barrier is not None or (self.resolved.unknown is not None and not self.done)
+
+    def may_write(self, name):
+        """Might this cell change `name` (as far as is known now)?"""
+        if self.state == 'aborted':
+            return False
+        if self.done:
+            return name in self.versions or name in self.deleted
+        if self.ordered_after_all:
+            return True
+        resolved = self.resolved
+        return (name in resolved.binds or name in resolved.mutates or name in resolved.deletes
+                or name in resolved.writes_state or name == self.result_name)
+
+    def may_read(self, name):
+        if self.state == 'aborted':
+            return False
+        if self.done or self.state == 'running':
+            return name in self.bound
+        if self.ordered_after_all:
+            return True
+        resolved = self.resolved
+        return name in resolved.reads or name in resolved.mutates or \
+            name in resolved.reads_state or name in resolved.writes_state
+
+    @property
+    def result_name(self):
+        return f'_{self.count}' if self.effects.shows_result else None
+
+    # -- waiting --
+
+    def notify(self):
+        """Wake the cells waiting on this one: its effects or state changed."""
+        if not self._changed.done():
+            self._changed.set_result(None)
+        self._changed = asyncio.get_running_loop().create_future()
+
+    def finish(self, state):
+        self.state = state
+        self.ended = self.ended or time.perf_counter()
+        if not self.finished.done():
+            self.finished.set_result(state)
+        self.notify()
+
+    def abort(self):
+        """Stop waiting: `wait_for_change` raises Aborted (only before the cell starts)."""
+        if not self._aborted.done():
+            self._aborted.set_result(None)
+
+    async def wait_for_event(self, event, timeout=None):
+        """Wait until `event` (an asyncio.Event) is set or `timeout` passes; Aborted if aborted."""
+        if self._aborted.done():
+            raise Aborted
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({waiter, self._aborted}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if self._aborted.done():
+            raise Aborted
+
+    async def wait_for_change(self, cells):
+        """Wait until one of `cells` changes (refined or finished); Aborted if aborted first."""
+        if self._aborted.done():
+            raise Aborted
+        waits = {cell._changed for cell in cells} | {self._aborted}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if self._aborted.done():
+            raise Aborted
+
+
+class Graph:
+    """Cells in submission order, indexed by the names they may read and write.
+
+    Args:
+        initial: ``initial(name)`` -> the value's `ValueInfo` if `name` is
+            defined in the host before any cell wrote it, else None.
+    """
+
+    def __init__(self, initial):
+        self._seq = itertools.count(1)
+        self.cells = {}                # seq -> Cell, in order (finished ones forgotten in time)
+        self._writers = {}             # name -> cells that may write it, in order
+        self._readers = {}             # name -> cells that may read it, in order
+        self._everything = []          # cells ordered after and before every cell, in order
+        self._results = []             # cells that may show a result or set _, __, ___
+        self._initial_info = initial
+        self._initial = {}             # name -> Version before any cell
+
+    def next_seq(self):
+        return next(self._seq)
+
+    def add(self, cell):
+        """Record a new cell (call in submission order)."""
+        self.cells[cell.seq] = cell
+        self.index(cell)
+        if cell.effects.shows_result or any(n in cell.resolved.binds or n in cell.resolved.deletes
+                                            for n in UNDERS):
+            self._results.append(cell)
+
+    def index(self, cell):
+        """(Re)index `cell` under the names it may read and write now."""
+        if cell.ordered_after_all and cell not in self._everything:
+            self._everything.append(cell)
+        resolved = cell.resolved
+        for name in (*resolved.binds, *resolved.mutates, *resolved.deletes,
+                     *resolved.writes_state, *filter(None, [cell.result_name])):
+            _insert(self._writers.setdefault(name, []), cell)
+        for name in (*resolved.reads, *resolved.mutates, *resolved.reads_state,
+                     *resolved.writes_state):
+            _insert(self._readers.setdefault(name, []), cell)
+
+    def record_writes(self, cell, names):
+        """Index names a finished cell really wrote (some the analysis did not foresee)."""
+        for name in names:
+            _insert(self._writers.setdefault(name, []), cell)
+
+    # -- what a cell sees --
+
+    def writer_before(self, cell, name):
+        """The latest cell submitted before `cell` that may write `name`, or None."""
+        best = None
+        for candidate in reversed(self._writers.get(name, ())):
+            if candidate.seq < cell.seq and candidate.may_write(name):
+                best = candidate
+                break
+        for candidate in reversed(self._everything):
+            if candidate.seq < cell.seq and (best is None or candidate.seq > best.seq):
+                if candidate.may_write(name):
+                    best = candidate
+                    break
+            elif candidate.seq < cell.seq:
+                break
+        return best
+
+    def version_before(self, cell, name):
+        """The `Version` of `name` that `cell` reads (once its writers finished), or None if undefined.
+
+        Raises LookupError if that version was changed in place since and no copy is left.
+        """
+        writer = self.writer_before(cell, name)
+        if writer is None:
+            return self.initial(name)
+        if name in writer.deleted:
+            return None
+        version = writer.versions[name]
+        if version.gone and not version.homes:
+            raise LookupError(version)
+        return version
+
+    def initial(self, name):
+        """The host's value of `name` from before any cell, as a `Version`, or None."""
+        if name not in self._initial:
+            info = self._initial_info(name)
+            self._initial[name] = None if info is None else \
+                Version(name, None, known_from_info(info), HOST, info)
+        return self._initial[name]
+
+    def known_before(self, cell, name):
+        """What `name` holds for `cell`, as far as is known now (`effects.Known`)."""
+        writer = self.writer_before(cell, name)
+        if writer is None:
+            version = self.initial(name)
+            return version.known if version is not None else known_builtin(name)
+        if writer.done:
+            version = None if name in writer.deleted else writer.versions[name]
+            return version.known if version is not None else MISSING
+        return static_known(writer.effects, writer.filename, name)
+
+    # -- who waits for whom --
+
+    def waiting_on(self, cell):
+        """The unfinished cells `cell` must wait for now, each with why."""
+        if cell.ordered_after_all:
+            return [(c, 'it runs after every earlier cell') for c in self.earlier(cell)
+                    if not c.done]
+        needed = {}
+        for earlier in self._everything:
+            if earlier.seq < cell.seq and not earlier.done and earlier.ordered_after_all:
+                needed.setdefault(earlier, 'it runs after every earlier cell')
+        resolved = cell.resolved
+        reads = set(resolved.reads) | resolved.reads_state | resolved.writes_state
+        for name in reads:
+            if name in UNDERS:
+                for earlier in self._results:
+                    if earlier.seq < cell.seq and not earlier.done:
+                        needed.setdefault(earlier, f'reads {name}')
+                continue
+            if name == 'Out':
+                for earlier in self._results:
+                    if earlier.seq < cell.seq and not earlier.done and earlier.result_name:
+                        needed.setdefault(earlier, 'reads Out')
+                continue
+            writer = self.writer_before(cell, name)
+            if writer is not None and not writer.done:
+                needed.setdefault(writer, f'reads {name}')
+        # Changing an object in place waits for the earlier cells reading it
+        # (an object the cell made itself, no one else can read).
+        for name in (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state:
+            writer = self.writer_before(cell, name)
+            after = writer.seq if writer is not None else 0
+            for reader in self._readers.get(name, ()):
+                if after < reader.seq < cell.seq and not reader.done and reader.may_read(name):
+                    needed.setdefault(reader, f'changes {name}, which it reads')
+        return list(needed.items())
+
+    def earlier(self, cell):
+        return [c for c in self.cells.values() if c.seq < cell.seq]
+
+    def later(self, cell):
+        return [c for c in self.cells.values() if c.seq > cell.seq]
+
+    # -- IPython's _, __ and ___ --
+
+    def unders(self, cell):
+        """The versions ``_``, ``__`` and ``___`` have for `cell` (None: undefined).
+
+        IPython moves each shown result into ``_`` (and the older ones to
+        ``__`` and ``___``), unless the user assigned one of them; the cells
+        before `cell` must have finished.
+        """
+        user = [None, None, None]       # what the namespace holds (a Version)
+        hook = [None, None, None]       # what IPython's display hook last stored
+        for earlier in self._results:
+            if earlier.seq >= cell.seq or earlier.state == 'aborted':
+                continue
+            for index, name in enumerate(UNDERS):
+                if name in earlier.versions:
+                    user[index] = earlier.versions[name]
+                elif name in earlier.deleted:
+                    user[index] = None
+            result = earlier.versions.get(earlier.result_name) if earlier.result_name else None
+            if result is None:
+                continue
+            update = all(u is None or u is h for u, h in zip(user, hook))
+            hook = [result, hook[0], hook[1]]
+            if update:
+                user = list(hook)
+        return dict(zip(UNDERS, user))
+
+    def results_before(self, cell):
+        """``{count: Version}`` of the results shown before `cell` (IPython's ``Out``)."""
+        return {c.count: c.versions[c.result_name] for c in self._results
+                if c.seq < cell.seq and c.result_name in c.versions}
+
+    # -- forgetting --
+
+    def readable(self, version):
+        """Can any cell, now or later, still read `version`?
+
+        Once a later cell has replaced it, only the unfinished cells submitted
+        between the two may; a shown result (``_5``) stays, as in IPython's ``Out``.
+        """
+        return not version.gone and not self._replaced(*version.key)
+
+    def _replaced(self, name, seq):
+        """Has a finished cell after `seq` replaced what `seq` left in `name`, for good?"""
+        for writer in self._writers.get(name, ()):
+            if writer.seq > seq and writer.done and writer.may_write(name):
+                return not any(seq < reader.seq < writer.seq and reader.state == 'waiting'
+                               and reader.may_read(name)
+                               for reader in self._readers.get(name, ()))
+        return False
+
+    def forget(self, cell):
+        """Drop a finished cell from the indexes once no cell can depend on what it did.
+
+        Returns True if it was dropped.
+        """
+        if not cell.done or any(not self._replaced(name, cell.seq)
+                                for name in (*cell.versions, *cell.deleted)) or \
+                any(c.seq < cell.seq and not c.done for c in self._everything):
+            return False
+        for names in (self._writers, self._readers):
+            for name in [*cell.versions, *cell.deleted, *cell.bound, *cell.resolved.reads,
+                         *cell.resolved.binds, *cell.resolved.mutates, *cell.resolved.deletes,
+                         *cell.resolved.reads_state, *cell.resolved.writes_state]:
+                cells = names.get(name)
+                if cells and cell in cells:
+                    cells.remove(cell)
+                    if not cells:
+                        del names[name]
+        if cell in self._everything:
+            self._everything.remove(cell)
+        self.cells.pop(cell.seq, None)
+        return True
+
+    def names(self):
+        """Every name some cell may have written."""
+        return list(self._writers)
+
+    def latest_writer(self, name):
+        """The latest cell that may write `name`, or None."""
+        for writer in reversed(self._writers.get(name, ())):
+            if writer.may_write(name):
+                return writer
+        return None
+
+
+def _insert(cells, cell):
+    """Insert `cell` in seq order (cells arrive in order, so almost always at the end)."""
+    if cell in cells:
+        return
+    index = len(cells)
+    while index and cells[index - 1].seq > cell.seq:
+        index -= 1
+    cells.insert(index, cell)

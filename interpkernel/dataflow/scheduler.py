@@ -1,0 +1,659 @@
+"""Running kernel cells in dataflow order, where their data is.
+
+`Scheduler.submit` records a cell (in submission order) and `Scheduler.run`
+takes it to its end:
+
+1. wait for the cells it depends on (`Graph.waiting_on`), refine what it
+   does with what its inputs really are (`effects.resolve`), and bind each
+   name it reads to its version;
+2. place it: in the host if it must run there; else where its inputs live,
+   weighing the bytes that would move against the time the busy worker
+   holding them still needs; values that cannot move, and values it changes
+   in place that other names share, pin it to their home;
+3. move what it needs that is elsewhere (encoded once, then kept for other
+   readers) and the interpreter state it reads (random's generator ...);
+4. run it, keep every version it made where it made it, and compare what
+   it really changed with what was foreseen: a difference is corrected for
+   the cells that have not read the value yet, and reported on those that
+   already did;
+5. forget the versions no cell can read any more.
+
+No ipykernel here: the kernel gives the scheduler its engines and callbacks.
+"""
+
+import asyncio
+import pickle
+import re
+import time
+from dataclasses import dataclass, field
+
+from .. import errors
+from .._core import transfer
+from .._core.protocol import VersionedTask
+from .._core.values import ValueInfo
+from ..engine import HOST
+from . import knowledge
+from .effects import Known, Summaries, in_cell, known_from_info, resolve, state_name
+from .graph import UNDERS, Aborted, Cell, Graph, Version
+
+__all__ = ['Scheduler', 'Outcome']
+
+_BANDWIDTH = 150e6       # bytes per second a value moves at (pickle, copy, unpickle)
+_MOVE_OVERHEAD = 0.0005  # seconds per value moved
+_MIN_WAIT = 0.01         # seconds a busy worker is assumed to need still, at least
+_HISTORY = re.compile(r'_i+|_i\d+|In|_ih')
+_RESULT = re.compile(r'_\d+')
+
+
+@dataclass
+class Outcome:
+    """How a cell ended, for the kernel's reply.
+
+    Attributes:
+        status: 'ok', 'error' or 'aborted'.
+        error: the Jupyter ``error`` content when it failed.
+        exception: the exception itself when the failure is the scheduler's
+            own (a value that cannot move ...), else None.
+    """
+    status: str
+    error: dict | None = None
+    exception: BaseException | None = None
+    notes: list = field(default_factory=list)
+
+
+class _StateVersion(Version):
+    """A version of interpreter state (``'<random>'``): a payload, installed per home."""
+
+
+class Scheduler:
+    """Runs cells on the host and subinterpreter engines, in dataflow order.
+
+    Args:
+        workers: the subinterpreter `Engine`.
+        host: the host `Engine` (home ``'host'``).
+        initial: ``initial(name)`` -> `ValueInfo` of a value the host held
+            before any cell wrote `name`, or None; `host.store` holds it under
+            ``(name, 0)``.
+        host_only_type: ``host_only_type(module)`` -> why values of that
+            module's types cannot leave the host, or None.
+        history: ``history(name, count)`` -> (True, value) for IPython's input
+            history names (``In``, ``_i``, ``_i3`` ...) as cell `count` sees
+            them, else (False, None).
+        on_note: ``on_note(cell, text)``: something the user must hear about a
+            cell (a value read before a change the analysis missed).
+    """
+
+    def __init__(self, workers, host, *, initial, host_only_type, history, on_note):
+        self.workers, self.host = workers, host
+        self.graph = Graph(self._initial_info)
+        self.summaries = Summaries()
+        self._initial = initial
+        self._host_only_type = host_only_type
+        self._history = history
+        self._on_note = on_note
+        self._installed = {}       # (home, state name) -> the _StateVersion installed there
+        self._busy = {}            # home -> when the kernel cell it runs now was given it
+        self._idle = asyncio.Event()
+        self._ready = []           # cells placed and waiting for a home, in seq order
+        self._initial_states = {}
+
+    def _initial_info(self, name):
+        if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name) or \
+                _RESULT.fullmatch(name) or name.startswith('<'):
+            return None
+        return self._initial(name)
+
+    def engine(self, home):
+        return self.host if home == HOST else self.workers
+
+    # -- submitting --
+
+    def submit(self, count, label, source, effects, *, filename, host=None, barrier=None):
+        """Record a cell, in submission order; return its `Cell` (run it with `run`)."""
+        if filename is not None:
+            self.summaries.add(filename, effects)
+        seq = self.graph.next_seq()
+        cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
+                    filename=filename)
+        cell.resolved = self._resolve(cell)
+        if cell.resolved.host_only and cell.host is None:
+            cell.host = f'it calls {cell.resolved.host_only[0]}'
+        self.graph.add(cell)
+        return cell
+
+    def _resolve(self, cell):
+        resolved = resolve(cell.effects, self._lookup(cell), self.summaries)
+        # What the cell changes of what earlier cells made (it reads it first),
+        # and whatever else earlier cells made share those objects.
+        effects = cell.effects
+        incoming = {n for n in resolved.mutates if n not in effects.binds or n in effects.reads}
+        shared = self._shared_with(cell, incoming)
+        resolved.mutates |= shared
+        resolved.reads |= incoming | shared
+        return resolved
+
+    def _lookup(self, cell):
+        return in_cell(cell.effects, cell.filename, lambda name: self.graph.known_before(cell, name))
+
+    def _shared_with(self, cell, names):
+        """Names whose objects earlier cells made part of (or out of) those `names`."""
+        shared, stack = set(), list(names)
+        while stack:
+            name = stack.pop()
+            writer = self.graph.writer_before(cell, name)
+            if writer is None or writer.ordered_after_all:
+                continue
+            for target, sources in writer.effects.aliases:
+                related = set(sources) if target == name else {target} if name in sources \
+                    else set()
+                for other in related - shared - set(names):
+                    shared.add(other)
+                    stack.append(other)
+            version = writer.versions.get(name) if writer.done else None
+            if version is not None and version.info is not None:
+                for other_name, other in self._same_object(version):
+                    if other_name not in shared and other_name not in names:
+                        shared.add(other_name)
+                        stack.append(other_name)
+        return shared
+
+    def _same_object(self, version):
+        """(name, version) of the latest versions in the same home holding the same object."""
+        found = []
+        for cell in self.graph.cells.values():
+            for name, other in cell.versions.items():
+                if other is not version and other.info is not None and \
+                        other.info.identity == version.info.identity and \
+                        other.home == version.home and not other.gone:
+                    found.append((name, other))
+        return found
+
+    # -- running --
+
+    async def run(self, cell, on_event=None):
+        """Take `cell` to its end; return its `Outcome`."""
+        try:
+            await self._settle(cell)
+            return await self._place_and_run(cell, on_event)
+        except Aborted:
+            cell.finish('aborted')
+            return Outcome('aborted')
+        finally:
+            if not cell.done:
+                cell.finish('failed')
+            self._collect(cell)
+
+    async def _settle(self, cell):
+        """Wait for what `cell` depends on, refining what it does as those cells finish."""
+        while True:
+            self._refine(cell)
+            pending = self.graph.waiting_on(cell)
+            if not pending:
+                return
+            for other, why in pending:
+                if all(other is not seen for seen, _ in cell.waited_for):
+                    cell.waited_for.append((other, why))
+            await cell.wait_for_change([other for other, _ in pending])
+
+    def _refine(self, cell):
+        """Resolve `cell`'s effects again with what is known now; tell waiters if they changed."""
+        before = cell.resolved
+        cell.resolved = self._resolve(cell)
+        if cell.resolved.host_only and cell.host is None:
+            cell.host = f'it calls {cell.resolved.host_only[0]}'
+        if cell.resolved != before:
+            self.graph.index(cell)
+            cell.notify()
+
+    async def _place_and_run(self, cell, on_event):
+        while True:
+            try:
+                inputs = self._bind(cell)
+                home = await self._choose_home(cell, inputs)
+            except LookupError as missing:
+                return self._fail(cell, errors.InterpkernelError(
+                    f'{cell.label} reads {missing.args[0].key[0]!r} as an earlier cell left it, '
+                    f'but a later cell changed it in place before {cell.label} could run; '
+                    f'run {cell.label} again'))
+            except errors.TransferError as exc:
+                return self._fail(cell, exc)
+            try:
+                loads = await self._loads(cell, inputs, home)
+            except _Unmovable:
+                continue          # a value turned out not to move: place the cell again
+            except errors.TransferError as exc:
+                self._release(home)
+                return self._fail(cell, exc)
+            try:
+                report = await self._execute(cell, inputs, loads, home, on_event)
+            finally:
+                self._release(home)
+            if report.failed_loads:
+                for name, type_name, reason in report.failed_loads:
+                    inputs[name].unmovable = reason
+                    inputs[name].homes.discard(home)
+                continue
+            return self._finish(cell, home, report)
+
+    # -- binding --
+
+    def _bind(self, cell):
+        """name -> the `Version` (or, for IPython's history, the value) `cell` reads."""
+        graph, resolved = self.graph, cell.resolved
+        names = set(resolved.reads)
+        if cell.ordered_after_all:
+            names |= self._every_name(cell)
+        inputs = {}
+        unders = graph.unders(cell) if names & set(UNDERS) else {}
+        for name in names:
+            if name in UNDERS:
+                version = unders[name]
+            elif name in ('Out', '_oh'):
+                version = _Composite(name, graph.results_before(cell))
+            elif _HISTORY.fullmatch(name):
+                found, value = self._history(name, cell.count)
+                version = _Given(name, value) if found else None
+            else:
+                version = graph.version_before(cell, name)
+            if version is not None:
+                inputs[name] = version
+        cell.bound = {n: v for n, v in inputs.items() if isinstance(v, Version)}
+        return inputs
+
+    def _every_name(self, cell):
+        """Every name some earlier cell defined (what a barrier may read)."""
+        names = set()
+        for earlier in self.graph.earlier(cell):
+            names |= {n for n in earlier.versions if not n.startswith('<')}
+        names |= {n for n in self.host.namespace if self._initial_info(n) is not None
+                  and not n.startswith('_')}
+        return names
+
+    # -- placing --
+
+    async def _choose_home(self, cell, inputs):
+        """Where `cell` runs: waits for a home to be free; earlier ready cells choose first."""
+        allowed, why = self._allowed_homes(cell, inputs)
+        if not allowed:
+            raise errors.TransferError(*why)
+        cell.allowed = allowed
+        self._ready.append(cell)
+        self._ready.sort(key=lambda c: c.seq)
+        try:
+            while True:
+                recheck = None
+                if not any(c.seq < cell.seq and self._has_free_home(c) for c in self._ready):
+                    home, recheck = self._best_home(cell, inputs, allowed)
+                    if home is not None:
+                        self._busy[home] = time.perf_counter()
+                        return home
+                self._idle.clear()
+                # Woken when a home frees, or when waiting has grown dearer than moving.
+                await cell.wait_for_event(self._idle, recheck)
+        finally:
+            self._ready.remove(cell)
+
+    def _has_free_home(self, cell):
+        return any(home not in self._busy for home in cell.allowed)
+
+    def _allowed_homes(self, cell, inputs):
+        """(homes the cell may run in, why none if none): what cannot move pins it.
+
+        A cell runs in the host only when it must; otherwise in a worker.
+        """
+        if cell.host is not None:
+            return {HOST}, ()
+        allowed, pins = {HOST, *self.workers.homes}, []
+        for name, version in inputs.items():
+            if not isinstance(version, Version):
+                continue
+            reason = self._pin(cell, name, version)
+            if reason is not None:
+                homes = set(version.homes) or {version.home}
+                pins.append((name, version, reason, homes))
+                allowed &= homes
+        for state in self._states_of(cell):
+            version = self._state_version(cell, state)
+            kind = knowledge.STATES.get(state[1:-1])
+            movable = kind is not None and (kind.process_wide or kind.capture is not None)
+            if version.writer is not None and not movable:
+                pins.append((state, version, 'it cannot be copied between interpreters',
+                             {version.home}))
+                allowed &= {version.home}
+        if not pins and self._makes_unmovable(cell):
+            allowed &= {self.workers.homes[0]}
+        if allowed - {HOST}:
+            return allowed - {HOST}, ()
+        if allowed:
+            return allowed, ()
+        first, second = pins[0], pins[-1]
+        return set(), (first[0], _type_of(first[1]),
+                       f'it must stay in {_where(first[3])} ({first[2]}), while {second[0]!r} '
+                       f'must stay in {_where(second[3])} ({second[2]}), and {cell.label} '
+                       f'reads both', 'into one interpreter')
+
+    def _makes_unmovable(self, cell):
+        """Will the cell make a value that cannot move (a generator, a lock, a file)?
+
+        Such values are all made in the first worker, so that a later cell
+        reading several of them finds them in one place.
+        """
+        effects = cell.effects
+        for name in effects.binds:
+            if effects.literal_types.get(name) == ('builtins', 'generator'):
+                return True
+            path = effects.constructed.get(name)
+            if not path:
+                continue
+            known = self._lookup(cell)(path[0])
+            if known.kind == 'function':
+                summary = self.summaries.get(known.code[0]) if known.code else None
+                if getattr(summary, 'generator', False):
+                    return True
+            elif known.kind == 'module' and knowledge.makes_unmovable(known.module,
+                                                                      '.'.join(path[1:])):
+                return True
+            elif known.kind == 'callable' and knowledge.makes_unmovable(known.module,
+                                                                        known.qualname):
+                return True
+        return False
+
+    def _pin(self, cell, name, version):
+        """Why `version` keeps `cell` in its home, or None."""
+        if version.unmovable:
+            return version.unmovable
+        if version.info is not None and not version.info.movable:
+            return f'a {version.info.type_qualname} cannot leave its interpreter'
+        if version.known.kind in ('value', 'instance') and version.home == HOST:
+            reason = self._host_only_type(version.known.module)
+            if reason:
+                return reason
+        if name in cell.resolved.mutates and version.home is not None and \
+                self._shared_with(cell, {name}) & set(cell.resolved.mutates):
+            return 'the cell changes it in place, and other names share it there'
+        return None
+
+    def _best_home(self, cell, inputs, allowed):
+        """(the free home that costs least, or None; seconds after which to choose again).
+
+        A home costs the time to move the inputs it lacks, plus, if busy, the
+        time its running cell is expected to need still (as long as it has run).
+        """
+        now = time.perf_counter()
+        costs = []
+        for home in sorted(allowed):
+            moved = [v for v in inputs.values() if isinstance(v, Version)
+                     and home not in v.homes]
+            cost = sum(v.size for v in moved) / _BANDWIDTH + _MOVE_OVERHEAD * len(moved)
+            # A value not encoded yet must wait for a home holding it to be free.
+            cost += max((min((now - self._busy.get(h, now) for h in v.homes), default=0)
+                         for v in moved if v.payload is None), default=0)
+            busy = home in self._busy
+            if busy:
+                cost += max(now - self._busy[home], _MIN_WAIT)
+            costs.append((cost, busy, home))
+        costs.sort(key=lambda c: (c[0], c[2]))
+        best_cost, busy, home = costs[0]
+        if not busy:
+            return home, None
+        free = [cost for cost, busy, _ in costs if not busy]
+        return None, (free[0] - best_cost + _MIN_WAIT) if free else None
+
+    def _release(self, home):
+        self._busy.pop(home, None)
+        self._idle.set()
+
+    # -- moving --
+
+    async def _loads(self, cell, inputs, home):
+        """``(bind, load, states, capture)`` for running `cell` in `home`."""
+        bind, load = [], []
+        for name, version in inputs.items():
+            if isinstance(version, _Given):
+                load.append((name, None, transfer.encode(version.value, notebook=True)))
+            elif isinstance(version, _Composite):
+                load.append((name, None, await self._compose(version)))
+            elif home in version.homes:
+                bind.append((name, version.key))
+            else:
+                load.append((name, version.key, await self._payload(version, home)))
+                version.homes.add(home)
+        states, capture = [], []
+        for state in self._states_of(cell):
+            kind = knowledge.STATES.get(state[1:-1])
+            if kind is None or kind.process_wide or kind.capture is None:
+                continue
+            needed = self._state_version(cell, state)
+            # The host runs each request in its own copy of the context variables
+            # (decimal's context is one): state set there may not have lasted.
+            stale = home == HOST and needed.writer is not None
+            if stale or self._installed.get((home, state)) is not needed:
+                payload = needed.payload if needed.writer is not None else \
+                    await self._initial_state(kind)
+                if payload is not None:
+                    states.append((kind.name, _restore_source(kind), payload))
+                    self._installed[(home, state)] = needed
+            if state in cell.resolved.writes_state:
+                capture.append((kind.name, _capture_source(kind)))
+        return tuple(bind), tuple(load), tuple(states), tuple(capture)
+
+    async def _payload(self, version, home):
+        """The encoded value, made once (in a home that holds it) and kept."""
+        if version.payload is not None:
+            return version.payload
+        sources = sorted(version.homes, key=lambda h: (h in self._busy, h != HOST, h))
+        if not sources:
+            raise errors.TransferError(version.key[0], _type_of(version),
+                                       'no interpreter holds it any more', 'to another worker')
+        source = sources[0]
+        report = await asyncio.wrap_future(self.engine(source).export(source, [version.key]))
+        if report.failures:
+            _, type_name, reason = report.failures[0]
+            version.unmovable = reason
+            raise _Unmovable(version)
+        version.payload = report.values[0][1]
+        return version.payload
+
+    async def _compose(self, composite):
+        """IPython's ``Out``: every result shown before, gathered in the host."""
+        values = {}
+        for count, version in composite.results.items():
+            if HOST not in version.homes:
+                payload = await self._payload(version, HOST)
+                self.host.store.put(version.key, transfer.decode(payload, self.host.namespace))
+                version.homes.add(HOST)
+            values[count] = self.host.store.get(version.key)
+        return transfer.encode(values, notebook=True)
+
+    def _states_of(self, cell):
+        resolved = cell.resolved
+        every = {state_name(k.name) for k in knowledge.STATES.values() if k.every_cell_reads}
+        return sorted(resolved.reads_state | resolved.writes_state | every)
+
+    def _state_version(self, cell, state):
+        writer = self.graph.writer_before(cell, state)
+        if writer is not None and state in writer.versions:
+            return writer.versions[state]
+        version = self._initial_states.get(state)
+        if version is None:
+            version = self._initial_states[state] = _StateVersion(state, None, Known('state'))
+        return version
+
+    async def _initial_state(self, kind):
+        """The state as the host had it at start (workers begin from the host's)."""
+        version = self._initial_states[state_name(kind.name)]
+        if version.payload is None:
+            scope = {}
+            try:
+                exec(_capture_source(kind), scope)
+                version.payload = transfer.encode(scope['state'])
+            except Exception:   # noqa: BLE001 - a state the host cannot copy stays as it is
+                return None
+        return version.payload
+
+    # -- executing --
+
+    async def _execute(self, cell, inputs, loads, home, on_event):
+        bind, load, states, capture = loads
+        cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
+        cell.notify()
+        check = any(isinstance(v, Version) and v.mutable for v in inputs.values())
+
+        def make_task(seq):
+            return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
+                                 capture, cell.result_name or '', check)
+
+        future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
+        cell.future = future
+        report = await asyncio.wrap_future(future)
+        cell.started, cell.ended = future.timings.started, future.timings.finished
+        return report
+
+    def _finish(self, cell, home, report):
+        """Keep what the cell made; reconcile it with what was foreseen; end it."""
+        for name, key, info, payload in report.written:
+            info = ValueInfo._make(info)
+            version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
+            version.payload = payload
+        cell.deleted = set(report.deleted)
+        for name, payload, error in report.states:
+            state = state_name(name)
+            if payload is not None:
+                version = _StateVersion(state, cell, Known('state'), home)
+                version.payload = payload
+                cell.versions[state] = version
+                self._installed[(home, state)] = version
+            elif error:
+                cell.notes.append(f'could not copy {name}: {error}')
+        for key in report.changed:
+            changed = self._version_by_key(cell, key)
+            if changed is not None:
+                changed.homes.discard(home)
+                if not changed.homes and changed.payload is None:
+                    changed.gone = True
+        self.graph.record_writes(cell, [*cell.versions, *cell.deleted])
+        self._check_foreseen(cell, report)
+        if report.error is not None:
+            cell.finish('failed')
+            return Outcome('error', pickle.loads(report.error))
+        cell.finish('done')
+        return Outcome('ok')
+
+    def _version_by_key(self, cell, key):
+        name, seq = key
+        if seq == 0:
+            return self.graph.initial(name)
+        writer = self.graph.cells.get(seq)
+        return writer.versions.get(name) if writer is not None else None
+
+    def _check_foreseen(self, cell, report):
+        """Compare what `cell` changed with what the dataflow expected; never stay silent."""
+        if cell.ordered_after_all:
+            return
+        resolved = cell.resolved
+        foreseen = set(resolved.binds) | set(resolved.mutates) | set(resolved.deletes) | \
+            resolved.writes_state | {cell.result_name}
+        changed_names = {key[0] for key in report.changed}
+        missed = [n for n in (*cell.versions, *cell.deleted) if n not in foreseen
+                  and not n.startswith('<')]
+        missed += [n for n in changed_names if n not in resolved.mutates and n not in missed]
+        for name in missed:
+            cell.notes.append(f'changed {name}, which the analysis did not foresee')
+            for other in self.graph.cells.values():
+                if other is cell or other.state == 'waiting' or name not in other.bound:
+                    continue
+                later_saw_old = other.seq > cell.seq and other.started is not None and \
+                    other.started < (cell.ended or time.perf_counter()) and \
+                    other.bound[name].key[1] < cell.seq
+                earlier_saw_new = other.seq < cell.seq and name in changed_names and \
+                    other.started is not None and cell.started is not None and \
+                    other.started >= cell.started
+                if later_saw_old or earlier_saw_new:
+                    self._on_note(other, (
+                        f'{other.label} read `{name}` while {cell.label} changed it in a way '
+                        f'the kernel did not foresee, so {other.label} may show something '
+                        f'different from running the cells in order; run {other.label} again'))
+
+    def _fail(self, cell, exc):
+        cell.finish('failed')
+        content = {'ename': type(exc).__name__, 'evalue': str(exc),
+                   'traceback': [f'{type(exc).__name__}: {exc}']}
+        return Outcome('error', content, exc)
+
+    # -- forgetting --
+
+    def _collect(self, cell):
+        """Drop the versions that `cell` finishing made unreadable."""
+        candidates = list(cell.bound.values())
+        for name in (*cell.versions, *cell.deleted):
+            previous = self.graph.writer_before(cell, name)
+            version = previous.versions.get(name) if previous is not None else \
+                self.graph.initial(name)
+            if version is not None:
+                candidates.append(version)
+        for version in candidates:
+            if isinstance(version, Version) and version.writer is not None and \
+                    (version.homes or version.payload is not None) and \
+                    not self.graph.readable(version):
+                for home in version.homes:
+                    self.engine(home).drop(home, [version.key])
+                version.homes.clear()
+                version.payload = None
+                version.gone = True
+                self.graph.forget(version.writer)
+        self.graph.forget(cell)
+
+    # -- interrupting --
+
+    def interrupt(self):
+        """Abort every waiting cell and interrupt every running one."""
+        for cell in list(self.graph.cells.values()):
+            if cell.state == 'waiting':
+                cell.abort()
+            elif cell.state == 'running' and cell.future is not None:
+                cell.future.interrupt()
+
+    def abort_after(self, failed):
+        """Abort the cells submitted after `failed` that have not started."""
+        for cell in self.graph.later(failed):
+            if cell.state == 'waiting':
+                cell.abort()
+
+
+class _Unmovable(Exception):
+    """A value could not be encoded; the cell must be placed again."""
+
+
+class _Given:
+    """A value the kernel gives a cell directly (IPython's input history)."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+
+class _Composite:
+    """IPython's ``Out``, gathered from the results shown before a cell."""
+
+    def __init__(self, name, results):
+        self.name, self.results = name, results
+
+
+def _type_of(version):
+    if version.info is not None:
+        module, qualname = version.info.type_module, version.info.type_qualname
+        return qualname if module in ('builtins', '__main__') else f'{module}.{qualname}'
+    return 'value'
+
+
+def _where(homes):
+    return 'the host' if homes == {HOST} else 'worker ' + ', '.join(sorted(homes))
+
+
+def _restore_source(kind):
+    imports = ''.join(f'import {module}\n' for module in kind.imports)
+    return imports + kind.restore
+
+
+def _capture_source(kind):
+    imports = ''.join(f'import {module}\n' for module in kind.imports)
+    return f'{imports}state = {kind.capture}\n'

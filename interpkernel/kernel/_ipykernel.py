@@ -1,0 +1,82 @@
+"""The parts of ipykernel 7.4 the interp kernel relies on beyond its public API.
+
+Everything here touches ipykernel or IPython internals, so it lives in one
+place (as `_core._xi` does for the interpreter layer), and `check` fails
+loudly, naming what changed, if an ipykernel release moves them:
+
+- ``Kernel.shell_main`` serialises requests under an asyncio lock;
+  ``dispatch_shell(msg, concurrent=True)`` runs one without it and leaves its
+  busy/idle status to the caller (``_publish_status``);
+- a shell's ``_last_traceback`` holds the formatted traceback of the last
+  error, which the execute_reply carries (ipykernel reads it the same way);
+- the display hook's ``update_user_ns`` sets ``_``, ``__``, ``___``, ``_N``
+  and ``Out`` after each shown result: the interp kernel keeps those in its
+  dataflow instead, in submission order.
+"""
+
+import inspect
+
+from ipykernel.displayhook import ZMQShellDisplayHook
+from ipykernel.kernelbase import Kernel
+from ipykernel.zmqshell import ZMQInteractiveShell
+from traitlets import Type
+
+__all__ = ['InterpShell', 'check', 'dispatch_concurrently', 'message_type', 'publish_status',
+           'last_traceback']
+
+
+class InterpDisplayHook(ZMQShellDisplayHook):
+    """Shows results as ipykernel does, but leaves ``_``, ``Out`` ... to the dataflow."""
+
+    def update_user_ns(self, result):
+        pass
+
+
+class InterpShell(ZMQInteractiveShell):
+    """ipykernel's shell with `InterpDisplayHook`."""
+
+    displayhook_class = Type(InterpDisplayHook)
+
+
+def message_type(kernel, msg):
+    """The msg_type of a raw shell message, without deserialising its content."""
+    _, frames = kernel.session.feed_identities(msg, copy=False)
+    return kernel.session.deserialize(frames, content=False, copy=False)['header']['msg_type']
+
+
+def dispatch_concurrently(kernel, msg):
+    """The coroutine handling `msg` without waiting for the requests before it."""
+    return kernel.dispatch_shell(msg, concurrent=True)
+
+
+def publish_status(kernel, state, parent):
+    """Publish busy or idle for one request (concurrent dispatch leaves it to us)."""
+    kernel._publish_status(state, 'shell', parent=parent)
+
+
+def last_traceback(shell):
+    """The formatted traceback of the last error the shell showed."""
+    return getattr(shell, '_last_traceback', None) or []
+
+
+def check():
+    """Raise RuntimeError naming what moved if ipykernel no longer offers the above."""
+    problems = []
+    dispatch = inspect.signature(Kernel.dispatch_shell)
+    if 'concurrent' not in dispatch.parameters:
+        problems.append('Kernel.dispatch_shell has no concurrent= parameter')
+    shell_main = inspect.signature(Kernel.shell_main)
+    if list(shell_main.parameters)[1:] != ['subshell_id', 'msg']:
+        problems.append(f'Kernel.shell_main takes {list(shell_main.parameters)[1:]}')
+    publish = getattr(Kernel, '_publish_status', None)
+    if not callable(publish):
+        problems.append('Kernel._publish_status is gone')
+    elif list(inspect.signature(publish).parameters)[1:4] != ['status', 'channel', 'parent']:
+        problems.append(f'Kernel._publish_status takes {list(inspect.signature(publish).parameters)[1:]}')
+    if 'update_user_ns' not in vars(ZMQShellDisplayHook.__mro__[1]):
+        problems.append("IPython's DisplayHook has no update_user_ns")
+    if '_showtraceback' not in vars(ZMQInteractiveShell):
+        problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
+    if problems:
+        raise RuntimeError('interpkernel needs ipykernel 7.4 internals that changed: '
+                           + '; '.join(problems) + '; pin ipykernel>=7.4,<8')
