@@ -68,6 +68,25 @@ def test_mutation_through_a_method_comes_back(shell, ns):
     assert ns['items'] == [1, 2]
 
 
+def test_mutation_through_a_call_comes_back(shell, ns):
+    run(shell, 'import heapq\nh = [5]\nL = []\ndef append_to(x, target):\n    target.append(x)')
+    assert run(shell, '%%interp\nheapq.heappush(h, 3)\nappend_to(7, L)').success
+    assert ns['h'] == [3, 5] and ns['L'] == [7]
+
+
+def test_a_function_that_sets_a_global_sets_it_here(shell, ns):
+    run(shell, 'hits = 0\ndef hit():\n    global hits\n    hits += 1')
+    assert run(shell, '%%interp\nhit()\nhit()').success
+    assert ns['hits'] == 2
+
+
+def test_annotations_naming_notebook_aliases_are_sent(shell, ns):
+    run(shell, 'from typing import List\nPair = tuple')
+    result = run(shell, '%%interp\ndef first(xs: List[int], p: Pair) -> int:\n    return xs[0]\n'
+                        'value = first([4], (1, 2))')
+    assert result.success and ns['value'] == 4
+
+
 def test_del_in_the_cell_deletes_here_too(shell, ns):
     ns['gone'] = 1
     assert run(shell, '%%interp\ndel gone').success

@@ -505,6 +505,8 @@ class _Resolver:
                         names |= mapping[name]
                     elif name == CLOSURE:
                         names |= closure
+                    elif name in summary.defaults:
+                        names |= callee   # its default value lives in the function object
                     elif name in summary.params or name in summary.kwonly or \
                             name in (summary.vararg, summary.kwarg):
                         continue   # a parameter given nothing of ours

@@ -95,6 +95,8 @@ class Scheduler:
         self._busy = {}            # home -> when the kernel cell it runs now was given it
         self._idle = asyncio.Event()
         self._ready = []           # cells placed and waiting for a home, in seq order
+        self._running = set()      # cells running now
+        self._recent = []          # finished cells a running cell may have overlapped
         self._initial_states = {}
 
     def _initial_info(self, name):
@@ -207,6 +209,7 @@ class Scheduler:
 
     async def _place_and_run(self, cell, on_event):
         while True:
+            await self._settle(cell)
             try:
                 inputs = self._bind(cell)
                 home = await self._choose_home(cell, inputs)
@@ -220,10 +223,15 @@ class Scheduler:
             try:
                 loads = await self._loads(cell, inputs, home)
             except _Unmovable:
+                self._release(home)
                 continue          # a value turned out not to move: place the cell again
             except errors.TransferError as exc:
                 self._release(home)
                 return self._fail(cell, exc)
+            if self.graph.waiting_on(cell) or self._bind(cell) != inputs:
+                # While it waited for a home, a change nobody foresaw came to light.
+                self._release(home)
+                continue
             try:
                 report = await self._execute(cell, inputs, loads, home, on_event)
             finally:
@@ -302,8 +310,9 @@ class Scheduler:
         A cell runs in the host only when it must; otherwise in a worker.
         """
         if cell.host is not None:
-            return {HOST}, ()
-        allowed, pins = {HOST, *self.workers.homes}, []
+            allowed, pins = {HOST}, [(None, None, cell.host, {HOST})]
+        else:
+            allowed, pins = {HOST, *self.workers.homes}, []
         for name, version in inputs.items():
             if not isinstance(version, Version):
                 continue
@@ -326,7 +335,13 @@ class Scheduler:
             return allowed - {HOST}, ()
         if allowed:
             return allowed, ()
-        first, second = pins[0], pins[-1]
+        pinned = [pin for pin in pins if pin[0] is not None]
+        first = pinned[0]
+        if pins[0][0] is None:    # the cell itself must run in the host
+            return set(), (first[0], _type_of(first[1]),
+                           f'it must stay in {_where(first[3])} ({first[2]}), while '
+                           f'{cell.label} must run in the host ({cell.host})', 'into the host')
+        second = pinned[-1]
         return set(), (first[0], _type_of(first[1]),
                        f'it must stay in {_where(first[3])} ({first[2]}), while {second[0]!r} '
                        f'must stay in {_where(second[3])} ({second[2]}), and {cell.label} '
@@ -505,7 +520,11 @@ class Scheduler:
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future
-        report = await asyncio.wrap_future(future)
+        self._running.add(cell)
+        try:
+            report = await asyncio.wrap_future(future)
+        finally:
+            self._running.discard(cell)
         cell.started, cell.ended = future.timings.started, future.timings.finished
         return report
 
@@ -549,6 +568,7 @@ class Scheduler:
     def _check_foreseen(self, cell, report):
         """Compare what `cell` changed with what the dataflow expected; never stay silent."""
         if cell.ordered_after_all:
+            self._remember_finished(cell)
             return
         resolved = cell.resolved
         foreseen = set(resolved.binds) | set(resolved.mutates) | set(resolved.deletes) | \
@@ -557,9 +577,11 @@ class Scheduler:
         missed = [n for n in (*cell.versions, *cell.deleted) if n not in foreseen
                   and not n.startswith('<')]
         missed += [n for n in changed_names if n not in resolved.mutates and n not in missed]
+        overlapped = {*self.graph.cells.values(), *self._recent, *self._running}
+        self._remember_finished(cell)
         for name in missed:
             cell.notes.append(f'changed {name}, which the analysis did not foresee')
-            for other in self.graph.cells.values():
+            for other in overlapped:
                 if other is cell or other.state == 'waiting' or name not in other.bound:
                     continue
                 later_saw_old = other.seq > cell.seq and other.started is not None and \
@@ -573,6 +595,13 @@ class Scheduler:
                         f'{other.label} read `{name}` while {cell.label} changed it in a way '
                         f'the kernel did not foresee, so {other.label} may show something '
                         f'different from running the cells in order; run {other.label} again'))
+
+    def _remember_finished(self, cell):
+        """Keep finished cells as long as a running cell may have overlapped them."""
+        self._recent.append(cell)
+        earliest = min((c.started for c in self._running if c.started is not None), default=None)
+        self._recent = [c for c in self._recent if earliest is not None and
+                        c.ended is not None and c.ended >= earliest]
 
     def _fail(self, cell, exc):
         cell.finish('failed')
@@ -624,18 +653,18 @@ class _Unmovable(Exception):
     """A value could not be encoded; the cell must be placed again."""
 
 
+@dataclass
 class _Given:
     """A value the kernel gives a cell directly (IPython's input history)."""
+    name: str
+    value: object
 
-    def __init__(self, name, value):
-        self.name, self.value = name, value
 
-
+@dataclass
 class _Composite:
     """IPython's ``Out``, gathered from the results shown before a cell."""
-
-    def __init__(self, name, results):
-        self.name, self.results = name, results
+    name: str
+    results: dict
 
 
 def _type_of(version):

@@ -1,0 +1,140 @@
+"""What a cell's calls may read and change, once what its names hold is known."""
+
+import linecache
+
+import pytest
+
+from interpkernel.dataflow.analysis import analyse
+from interpkernel.dataflow.effects import (Summaries, in_cell, known_builtin, known_from_value,
+                                           resolve)
+
+SETUP = '''\
+import heapq, random, decimal, sys, os, itertools, collections
+queue = []
+numbers = [3, 1, 2]
+REGISTRY = {}
+count = 0
+def add_to(item, bucket):
+    bucket.append(item)
+def total(xs):
+    return sum(xs)
+def register(f):
+    REGISTRY[f.__name__] = f
+    return f
+def bump():
+    global count
+    count += 1
+def remember(x, seen=[]):
+    seen.append(x)
+def reads_scale(v):
+    return v * SCALE
+def calls_reader(v):
+    return reads_scale(v) + 1
+def make_counter():
+    n = 0
+    def step():
+        nonlocal n
+        n += 1
+        return n
+    return step
+tick = make_counter()
+class Stack:
+    def __init__(self):
+        self.items = []
+    def push(self, v):
+        self.items.append(v)
+    def peek(self):
+        return self.items[-1]
+stack = Stack()
+it = iter(numbers)
+counts = collections.defaultdict(int)
+name = 'text'
+'''
+
+
+@pytest.fixture(scope='module')
+def namespace():
+    filename = '<cell In[1]>'
+    linecache.cache[filename] = (len(SETUP), None, SETUP.splitlines(True), filename)
+    namespace = {'__name__': '__main__'}
+    exec(compile(SETUP, filename, 'exec'), namespace)
+    return namespace
+
+
+def effects_of(source, namespace):
+    effects = analyse(source, '<cell In[2]>')
+
+    def defined(name):
+        return known_from_value(namespace[name]) if name in namespace else known_builtin(name)
+
+    return resolve(effects, in_cell(effects, '<cell In[2]>', defined), Summaries())
+
+
+@pytest.mark.parametrize('source, changed', [
+    ('heapq.heappush(queue, 4)', {'queue'}),
+    ('heapq.heappop(queue)', {'queue'}),
+    ('add_to(5, numbers)', {'numbers'}),
+    ('remember(1)', {'remember'}),
+    ('tick()', {'tick'}),
+    ('stack.push(1)', {'stack'}),
+    ('next(it)', {'it'}),
+    ('for x in it:\n    pass', {'it'}),
+    ('random.shuffle(numbers)', {'numbers'}),
+    ('counts["new"]', {'counts'}),
+    ('numbers.sort()', {'numbers'}),
+    ('row = numbers\nrow.append(1)', {'numbers', 'row'}),
+])
+def test_calls_that_change_what_they_are_given(namespace, source, changed):
+    assert changed <= effects_of(source, namespace).mutates
+
+
+@pytest.mark.parametrize('source', [
+    'r = total(numbers)', 'n = len(numbers)', 's = sorted(numbers)', 'numbers.count(1)',
+    'name.upper()', 'heapq.nlargest(2, numbers)', 'stack.peek()', 'list(numbers)',
+    'for x in numbers:\n    pass', 'x = max(numbers) + min(numbers)',
+])
+def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source):
+    assert effects_of(source, namespace).mutates <= {'x', 'r', 'n', 's'}
+
+
+def test_a_decorator_is_a_call_that_may_change_globals(namespace):
+    effects = effects_of('@register\ndef new():\n    pass', namespace)
+    assert 'REGISTRY' in effects.mutates and 'REGISTRY' in effects.reads
+
+
+def test_a_function_setting_a_global_binds_it(namespace):
+    assert 'count' in effects_of('bump()', namespace).binds
+
+
+def test_calling_a_function_reads_the_globals_it_and_its_callees_use(namespace):
+    assert {'SCALE', 'reads_scale'} <= effects_of('calls_reader(2)', namespace).reads
+
+
+@pytest.mark.parametrize('source, state, writes', [
+    ('random.seed(1)', '<random>', True),
+    ('random.random()', '<random>', True),
+    ('decimal.getcontext().prec = 5', '<decimal>', True),
+    ('sys.setrecursionlimit(5000)', '<recursionlimit>', True),
+    ('sys.path.append("..")', '<sys.path>', True),
+    ('os.environ["X"] = "1"', '<environ>', True),
+    ('print(os.environ.get("X"))', '<environ>', False),
+])
+def test_module_state_is_read_and_written_like_a_variable(namespace, source, state, writes):
+    effects = effects_of(source, namespace)
+    assert state in (effects.writes_state if writes else effects.reads_state)
+
+
+def test_every_cell_reads_the_warning_filters(namespace):
+    assert '<warnings>' in effects_of('x = 1', namespace).reads_state
+
+
+def test_calling_something_not_known_yet_may_do_anything():
+    effects = analyse('f(x)')
+    resolved = resolve(effects, lambda name: known_from_value(None) if name == 'x' else
+                       __import__('interpkernel.dataflow.effects', fromlist=['UNKNOWN']).UNKNOWN,
+                       Summaries())
+    assert resolved.unknown == 'it calls f, not known yet'
+
+
+def test_input_needs_the_host(namespace):
+    assert effects_of('answer = input()', namespace).host_only

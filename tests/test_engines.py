@@ -1,0 +1,153 @@
+"""One behaviour suite for every engine: what the scheduler may ask of a home.
+
+Each test runs against the subinterpreter engine (a worker) and the host
+engine (this interpreter), like CPython's executor tests run over every
+executor.
+"""
+
+import pickle
+
+import pytest
+
+from interpkernel._core import transfer
+from interpkernel._core.protocol import VersionedTask
+from interpkernel._core.values import ValueInfo
+from interpkernel.host import HostEngine
+from interpkernel.pool import SubinterpreterEngine
+
+
+@pytest.fixture(scope='module')
+def workers():
+    engine = SubinterpreterEngine(1)
+    engine.wait_ready()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(params=['subinterpreter', 'host'])
+def home(request, workers):
+    """(engine, home name) for each kind of engine."""
+    if request.param == 'host':
+        engine = HostEngine({'__name__': '__main__'})
+        yield engine, 'host'
+        engine.close()
+    else:
+        yield workers, workers.homes[0]
+
+
+_version = iter(range(1000, 10**6, 10))
+
+
+def run(home, source, *, bind=(), load=(), states=(), capture=(), result_name='',
+        check=True, events=None):
+    engine, name = home
+    version = next(_version)
+    future = engine.run(
+        name, lambda seq: VersionedTask(seq, version, f'In[{version}]', source, tuple(bind),
+                                        tuple(load), tuple(states), tuple(capture),
+                                        result_name, check),
+        label=f'In[{version}]', on_event=events.append if events is not None else None)
+    report = future.result(timeout=30)
+    return version, report
+
+
+def written(report):
+    return {name: (key, ValueInfo._make(info)) for name, key, info, _ in report.written}
+
+
+def test_a_cell_keeps_what_it_binds_under_its_own_key(home):
+    version, report = run(home, 'x = [1, 2]\ny = 3')
+    made = written(report)
+    assert made['x'][0] == ('x', version) and made['y'][0] == ('y', version)
+    assert made['x'][1].type_qualname == 'list' and not made['x'][1].immutable
+    assert made['y'][1].immutable and report.error is None
+
+
+def test_bound_versions_are_what_the_cell_sees_and_nothing_else(home):
+    first, report = run(home, 'a = 10\nb = 20')
+    _, report = run(home, 'try:\n    b\n    seen = "b"\nexcept NameError:\n    seen = "none"\n'
+                          'total = a * 2', bind=[('a', ('a', first))])
+    made = written(report)
+    engine, name = home
+    payload = engine.export(name, [made['total'][0], made['seen'][0]]).result(30).values
+    values = {key[0]: transfer.decode(p) for key, p in payload}
+    assert values == {'total': 20, 'seen': 'none'}
+
+
+def test_a_failed_cell_keeps_what_it_assigned_before_the_exception(home):
+    _, report = run(home, 'kept = 1\nraise ValueError("stop")\nnever = 2')
+    assert pickle.loads(report.error)['ename'] == 'ValueError'
+    assert set(written(report)) == {'kept'}
+
+
+def test_a_change_in_place_is_seen_and_kept_as_a_new_version(home):
+    first, report = run(home, 'items = [1]')
+    second, report = run(home, 'items.append(2)', bind=[('items', ('items', first))])
+    assert report.changed == (('items', first),)
+    assert written(report)['items'][0] == ('items', second)
+
+
+def test_deleting_a_name_is_reported(home):
+    first, _ = run(home, 'gone = 1')
+    _, report = run(home, 'del gone', bind=[('gone', ('gone', first))])
+    assert report.deleted == ('gone',)
+
+
+def test_values_moved_in_are_kept_for_later_cells(home):
+    payload = transfer.encode({'k': [1, 2]}, notebook=True)
+    first, report = run(home, 'size = len(moved["k"])', load=[('moved', ('moved', 7), payload)])
+    second, report = run(home, 'again = moved["k"][1]', bind=[('moved', ('moved', 7))])
+    engine, name = home
+    [(_, value)] = engine.export(name, [('again', second)]).result(30).values
+    assert transfer.decode(value) == 2
+
+
+def test_exporting_a_value_that_cannot_move_says_why(home):
+    first, _ = run(home, 'def g():\n    yield 1\ngen = g()')
+    engine, name = home
+    report = engine.export(name, [('gen', first)]).result(30)
+    assert report.values == () and report.failures[0][1] == 'generator'
+
+
+def test_dropped_versions_are_forgotten(home):
+    first, _ = run(home, 'big = bytearray(1000)')
+    engine, name = home
+    engine.drop(name, [('big', first)])
+    report = engine.export(name, [('big', first)]).result(30)
+    assert report.failures[0][1] == 'missing'
+
+
+def test_the_shown_result_is_kept_under_its_result_name(home):
+    version, report = run(home, '6 * 7', result_name='_9')
+    assert written(report)['_9'][0] == ('_9', version)
+
+
+def test_interpreter_state_is_restored_and_captured(home):
+    capture = (('random', 'import random\nstate = random.getstate()\n'),)
+    _, report = run(home, 'import random\nrandom.seed(5)', capture=capture)
+    [(name, payload, error)] = report.states
+    assert name == 'random' and error == ''
+    expected = __import__('random').Random(5).random()
+    restore = (('random', 'import random\nrandom.setstate(state)', payload),)
+    version, report = run(home, 'import random\ndrawn = random.random()', states=restore)
+    engine, home_name = home
+    [(_, value)] = engine.export(home_name, [('drawn', version)]).result(30).values
+    assert transfer.decode(value) == expected
+
+
+def test_small_values_come_back_encoded_so_readers_elsewhere_need_not_wait(home):
+    _, report = run(home, 'def f(x):\n    return x + 1\nsmall = [1, 2]\nbig = list(range(100_000))')
+    payloads = {name: payload for name, _, _, payload in report.written}
+    assert payloads['f'] is not None and payloads['small'] is not None
+    assert payloads['big'] is None
+
+
+def test_output_goes_to_the_cell_as_it_runs():
+    engine = SubinterpreterEngine(1)
+    try:
+        engine.wait_ready()
+        events = []
+        run((engine, engine.homes[0]), 'print("hello")', events=events)
+        assert [e.content['text'] for e in events if e.msg_type == 'stream'] == ['hello\n']
+    finally:
+        engine.close()

@@ -1,0 +1,137 @@
+"""The scheduler with real engines: order, placement, moves, and what it reports."""
+
+import asyncio
+
+import pytest
+
+from interpkernel.dataflow.analysis import analyse
+from interpkernel.dataflow.scheduler import Scheduler
+from interpkernel.host import HostEngine
+from interpkernel.pool import SubinterpreterEngine
+
+
+@pytest.fixture(scope='module')
+def workers():
+    engine = SubinterpreterEngine(2)
+    engine.wait_ready()
+    yield engine
+    engine.close()
+
+
+class Session:
+    """Cells submitted at once (as Run All does), run to their ends."""
+
+    def __init__(self, workers, host_only_type=lambda module: None):
+        self.host = HostEngine({'__name__': '__main__'})
+        self.notes = []
+        self.scheduler = Scheduler(workers, self.host, initial=lambda name: None,
+                                   host_only_type=host_only_type,
+                                   history=lambda name, count: (False, None),
+                                   on_note=lambda cell, text: self.notes.append((cell.label, text)))
+        self.count = 0
+
+    def run_all(self, *sources, host=()):
+        return asyncio.run(self._run_all(sources, host))
+
+    async def _run_all(self, sources, host):
+        cells, outputs = [], {}
+        for source in sources:
+            self.count += 1
+            label = f'In[{self.count}]'
+            reason = 'it must' if self.count - len(self.scheduler.graph.cells) in host else None
+            cell = self.scheduler.submit(self.count, label, source,
+                                         analyse(source, f'<cell {label}>'),
+                                         filename=f'<cell {label}>', host=reason)
+            outputs[label] = []
+            cells.append(cell)
+        outcomes = await asyncio.gather(*(
+            self.scheduler.run(c, lambda e, label=c.label: outputs[label].append(e))
+            for c in cells))
+        return [(cell, outcome, ''.join(e.content.get('text', '') for e in outputs[cell.label]
+                                        if e.msg_type == 'stream'))
+                for cell, outcome in zip(cells, outcomes)]
+
+
+CPU = ('import time\nstarted_{n} = time.perf_counter()\ntotal_{n} = 0\n'
+       'for i in range(1_500_000):\n    total_{n} += i % 3\nended_{n} = time.perf_counter()')
+
+
+def test_independent_cells_run_at_once_and_a_join_waits_for_both(workers):
+    results = Session(workers).run_all(
+        CPU.format(n=1), CPU.format(n=2),
+        'print(started_1 < ended_2 and started_2 < ended_1, total_1 == total_2)')
+    (first, _, _), (second, _, _), (join, outcome, printed) = results
+    assert {first.where, second.where} == set(workers.homes)
+    assert printed == 'True True\n' and {c.label for c, _ in join.waited_for} == {'In[1]', 'In[2]'}
+
+
+def test_a_reader_of_a_big_value_runs_where_the_value_lives(workers):
+    results = Session(workers).run_all('data = list(range(1_000_000))', 's = sum(data)',
+                                       'm = max(data)', 'print(s, m)')
+    homes = {cell.where for cell, _, _ in results[:3]}
+    assert len(homes) == 1 and results[3][2] == '499999500000 999999\n'
+    assert results[0][0].versions['data'].payload is None     # it never had to move
+
+
+def test_small_values_move_to_a_free_worker_instead_of_waiting(workers):
+    results = Session(workers).run_all(
+        'def work(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total',
+        'a = work(1_500_000)', 'b = work(1_500_000)')
+    assert results[1][0].where != results[2][0].where
+
+
+def test_values_that_cannot_move_are_made_together_and_read_where_they_are(workers):
+    results = Session(workers).run_all(
+        'import threading\nlock = threading.Lock()',
+        'def gen():\n    yield from range(3)\nnumbers = gen()',
+        'with lock:\n    print(next(numbers))', 'print(next(numbers), lock.locked())')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 4
+    assert results[2][2] == '0\n' and results[3][2] == '1 False\n'
+
+
+def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
+    session = Session(workers)
+    session.run_all('def gen():\n    yield 1\nnumbers = gen()')
+    [(cell, outcome, _)] = session.run_all('print(next(numbers))', host={1})
+    assert outcome.status == 'error' and outcome.error['ename'] == 'TransferError'
+    assert 'must run in the host (it must)' in outcome.error['evalue']
+    assert 'a generator cannot leave its interpreter' in outcome.error['evalue']
+
+
+def test_a_change_the_analysis_did_not_foresee_is_never_silent(workers):
+    sneaky = ('class Sneaky:\n    def __init__(self):\n        self.seen = []\n'
+              '    def __eq__(self, other):\n        self.seen.append(other)\n        return False\n'
+              's = Sneaky()')
+    session = Session(workers)
+    session.run_all(sneaky)
+    results = session.run_all('import time\ntime.sleep(0.3)\ns == 1', 'print(len(s.seen))')
+    changer, reader = results[0][0], results[1]
+    assert any('changed s' in note for note in changer.notes)
+    # In order the reader sees the change; if it ran before it, it is told so.
+    assert reader[2] == '1\n' or any(label == reader[0].label and '`s`' in text
+                                     for label, text in session.notes)
+
+
+def test_deleting_a_value_lets_its_home_forget_it(workers):
+    session = Session(workers)
+    [(made, _, _)] = session.run_all('big = bytearray(10_000_000)')
+    version = made.versions['big']
+    session.run_all('del big')
+    home = next(iter({made.where}))
+    report = session.scheduler.engine(home).export(home, [version.key]).result(30)
+    assert report.failures and report.failures[0][1] == 'missing'
+
+
+def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
+    results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
+                                       'print(kept)', 'print(never)')
+    assert results[0][1].error['ename'] == 'ValueError'
+    assert results[1][2] == '1\n' and results[2][1].error['ename'] == 'NameError'
+
+
+def test_interpreter_state_follows_the_cells_that_use_it(workers):
+    results = Session(workers).run_all('import random\nrandom.seed(7)', CPU.format(n=3),
+                                       'print(random.random())', 'print(random.random())')
+    import random
+    expected = random.Random(7)
+    assert results[2][2] == f'{expected.random()}\n' and results[3][2] == f'{expected.random()}\n'
