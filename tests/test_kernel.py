@@ -220,7 +220,8 @@ def test_status_and_timeline_show_the_dataflow(kernel):
         client.client.execute('%interp timeline')
     client.wait([status_id, timeline_id])
     status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
-    assert 'In[2]  done' in status and 'In[1]' in status.split('In[2]')[1].splitlines()[0]
+    assert 'In[2]  done' in status
+    assert 'In[1] (reads a)' in status.split('In[2]  done')[1].splitlines()[0]
     timeline = client.of(timeline_id, 'execute_result')[0]['content']['data']
     assert timeline['image/svg+xml'].startswith('<svg') and 'In[1]' in timeline['text/plain']
 

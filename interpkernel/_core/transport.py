@@ -15,18 +15,28 @@ Waits here are interruptible inside workers: a worker registers its *cancel*
 descriptor with `set_cancel_fd`, and the worker's interrupter writes to it right
 after scheduling a ``KeyboardInterrupt`` on the cell's thread, so a cell blocked
 in a wait wakes up and the pending exception is raised at once.
+
+That ``KeyboardInterrupt`` is an asynchronous exception (as is one from
+SIGINT in the host): outside a wait it surfaces wherever the thread is, but
+only where a call returns, a function starts or a loop turns back.
+`PipeSemaphore.try_acquire` and `PipeLock.call` rely on this so that an
+interrupt never loses a token or leaves the lock taken.
 """
 
+import math
+import numbers
 import os
 import select
 import time
 
 __all__ = [
-    'PipeSemaphore', 'PipeFlag', 'MessagePipe', 'Doorbell',
-    'wait_readable', 'drain', 'set_cancel_fd', 'deadline_after',
+    'PipeSemaphore', 'PipeFlag', 'PipeLock', 'MessagePipe', 'Doorbell',
+    'wait_readable', 'drain', 'set_cancel_fd', 'check_timeout', 'deadline_after',
 ]
 
 _cancel_fd = None
+# poll() takes at most INT_MAX milliseconds; a longer wait polls a day at a time.
+_MAX_POLL_MS = 86_400_000
 
 
 def set_cancel_fd(fd):
@@ -35,12 +45,36 @@ def set_cancel_fd(fd):
     _cancel_fd = fd
 
 
+def check_timeout(value, name='timeout'):
+    """Validate the timeout argument `name`: seconds as a float, or None for "forever".
+
+    None and ``inf`` mean wait forever (both return None); otherwise `value`
+    must be a real number (int, float ..., not bool) >= 0.
+
+    Raises:
+        TypeError: `value` is not a number (or is a bool).
+        ValueError: `value` is negative or nan.
+    """
+    if value is None:
+        return None
+    expected = f'{name} must be a non-negative number of seconds or None'
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f'{expected}, got {value!r} of type {type(value).__name__}')
+    try:
+        seconds = float(value)
+    except OverflowError:          # an int beyond any float: longer than anyone waits
+        return None
+    if not seconds >= 0:           # also refuses nan, which compares false with everything
+        raise ValueError(f'{expected}, got {value!r}')
+    return None if seconds == math.inf else seconds
+
+
 def deadline_after(timeout):
-    """Turn a relative timeout (seconds or None) into a monotonic deadline."""
+    """Turn a relative timeout into a monotonic deadline (None: never), validated
+    by `check_timeout`."""
+    timeout = check_timeout(timeout)
     if timeout is None:
         return None
-    if timeout < 0:
-        raise ValueError(f'timeout must be non-negative or None, got {timeout!r}')
     return time.monotonic() + timeout
 
 
@@ -73,7 +107,7 @@ def wait_readable(fds, deadline=None, spin=0.0):
         if deadline is None:
             timeout_ms = None
         else:
-            timeout_ms = max(0.0, deadline - time.monotonic()) * 1000
+            timeout_ms = min(max(0.0, deadline - time.monotonic()) * 1000, _MAX_POLL_MS)
         if spin_until and time.monotonic() < spin_until:
             timeout_ms = 0
         ready = [fd for fd, _ in poller.poll(timeout_ms)]
@@ -130,8 +164,12 @@ class _PipeHandle:
 class PipeSemaphore(_PipeHandle):
     """A counting semaphore every interpreter of the process can share.
 
-    At most 65536 tokens can be outstanding (one pipe buffer).
+    It is sure to hold `MAX_TOKENS` tokens.  A Linux pipe holds 64 KiB, but it
+    frees each of its 4 KiB pages only once that page is read to the end: a
+    partly read pipe may take fewer than 64 Ki more bytes.
     """
+
+    MAX_TOKENS = 15 * 4096
 
     def __init__(self, value=0):
         super().__init__()
@@ -148,11 +186,18 @@ class PipeSemaphore(_PipeHandle):
             raise OverflowError(f'semaphore cannot hold {n} more tokens: the pipe is full')
 
     def try_acquire(self):
-        """Take one token if there is one; never blocks."""
+        """Take one token if there is one; never blocks.
+
+        An interrupt that surfaces here gives back the token taken, if any.
+        """
         try:
             return bool(os.read(self._r, 1))
         except BlockingIOError:
             return False
+        except KeyboardInterrupt:
+            # The interrupt surfaced as the read returned: the token was taken.
+            os.write(self._w, b'\0')
+            raise
 
     def has_tokens(self):
         """Whether a token is available now (a peek: it takes none)."""
@@ -170,6 +215,38 @@ class PipeFlag(_PipeHandle):
 
     def is_set(self):
         return _readable_now(self._r)
+
+
+class PipeLock(_PipeHandle):
+    """A lock every interpreter of the process can share: a pipe holding one token."""
+
+    def __init__(self):
+        super().__init__()
+        os.write(self._w, b'\0')
+
+    def call(self, function, *args):
+        """Return ``function(*args)``, run while holding the lock (waiting for it if need be).
+
+        The lock is taken and given back in this one frame: the read that takes
+        it is the first call of its ``try``, and nothing between that ``try``
+        and the one whose ``finally`` gives it back can raise, so an interrupt
+        cannot leave the lock taken.  Waiting for it is interruptible.
+        """
+        while True:
+            try:
+                token = os.read(self._r, 1)
+            except BlockingIOError:
+                token = b''
+            except KeyboardInterrupt:
+                os.write(self._w, b'\0')   # the interrupt surfaced as the read took the lock
+                raise
+            if token:
+                break
+            wait_readable([self._r])
+        try:
+            return function(*args)
+        finally:
+            os.write(self._w, b'\0')
 
 
 class MessagePipe(_PipeHandle):

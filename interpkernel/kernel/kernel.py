@@ -118,8 +118,8 @@ class InterpKernel(IPythonKernel):
     def _dataflow_cells(self):
         """Each cell as %interp reports it (see InterpMagics.attach_kernel)."""
         return [(c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
-                 c.ended, [other.label for other, _ in c.waited_for],
-                 '; '.join(filter(None, [c.host, *c.notes])))
+                 c.ended, [f'{other.label} ({why})' for other, why in c.waited_for],
+                 '; '.join(filter(None, [c.host and f'in the host: {c.host}', *c.notes])))
                 for c in self.scheduler.graph.cells.values()]
 
     # -- concurrency --
