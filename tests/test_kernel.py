@@ -253,3 +253,38 @@ def test_an_internal_failure_still_replies_and_unblocks_later_cells(kernel):
            client.client.execute('print(z)')]
     replies = client.wait(ids)
     assert replies[2]['status'] == 'ok' and client.text(ids[2]) == 'C\n'
+
+
+def test_the_last_status_is_busy_while_any_cell_runs(kernel):
+    client, _ = kernel
+    slow = client.client.execute('import time\ntime.sleep(1.0)')
+    quick = client.client.execute('q = 1')
+    client.wait([quick, slow])
+    statuses = [(m['parent_header'].get('msg_id'), m['content']['execution_state'])
+                for m in client.messages if m['msg_type'] == 'status']
+    quick_idle = statuses.index((quick, 'idle'))
+    slow_idle = statuses.index((slow, 'idle'))
+    assert quick_idle < slow_idle
+    assert statuses[quick_idle + 1][1] == 'busy'       # the kernel still runs the slow one
+    assert statuses[-1][1] == 'idle'
+    for msg_id in (quick, slow):   # each request still has its own busy, then idle
+        assert [s for m, s in statuses if m == msg_id] == ['busy', 'idle']
+
+
+@pytest.mark.parametrize('code', ['import numpy as np\nnp.arange(3)', '%time 2 + 2', '40 + 2'])
+def test_a_result_is_numbered_like_its_input(kernel, code):
+    client, _ = kernel
+    [msg_id] = [client.client.execute(code)]
+    client.wait([msg_id])
+    [execute_input] = client.of(msg_id, 'execute_input')
+    [result] = client.of(msg_id, 'execute_result')
+    assert result['content']['execution_count'] == execute_input['content']['execution_count']
+
+
+def test_cells_aborted_after_an_error_have_no_execution_count(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('import time\ntime.sleep(0.3)\nvalue = 1 / 0'),
+           client.client.execute('print(value)')]
+    failed, aborted = client.wait(ids)
+    assert failed['status'] == 'error'
+    assert aborted == {'status': 'aborted'}

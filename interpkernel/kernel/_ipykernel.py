@@ -10,8 +10,8 @@ loudly, naming what changed, if an ipykernel release moves them:
 - a shell's ``_last_traceback`` holds the formatted traceback of the last
   error, which the execute_reply carries (ipykernel reads it the same way);
 - the display hook's ``update_user_ns`` sets ``_``, ``__``, ``___``, ``_N``
-  and ``Out`` after each shown result: the interp kernel keeps those in its
-  dataflow instead, in submission order.
+  and ``Out`` after each shown result, and its ``prompt_count`` numbers the
+  result: `shell.InterpShell` overrides both.
 """
 
 import inspect
@@ -19,23 +19,8 @@ import inspect
 from ipykernel.displayhook import ZMQShellDisplayHook
 from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
-from traitlets import Type
 
-__all__ = ['InterpShell', 'check', 'dispatch_concurrently', 'message_type', 'publish_status',
-           'last_traceback']
-
-
-class InterpDisplayHook(ZMQShellDisplayHook):
-    """Shows results as ipykernel does, but leaves ``_``, ``Out`` ... to the dataflow."""
-
-    def update_user_ns(self, result):
-        pass
-
-
-class InterpShell(ZMQInteractiveShell):
-    """ipykernel's shell with `InterpDisplayHook`."""
-
-    displayhook_class = Type(InterpDisplayHook)
+__all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback']
 
 
 def message_type(kernel, msg):
@@ -50,8 +35,13 @@ def dispatch_concurrently(kernel, msg):
 
 
 def publish_status(kernel, state, parent):
-    """Publish busy or idle for one request (concurrent dispatch leaves it to us)."""
-    kernel._publish_status(state, 'shell', parent=parent)
+    """Publish busy or idle for one request (concurrent dispatch leaves it to us);
+    with no `parent`, for the kernel as a whole."""
+    if parent:
+        kernel._publish_status(state, 'shell', parent=parent)
+    else:
+        kernel.session.send(kernel.iopub_socket, 'status', {'execution_state': state},
+                            parent=None, ident=kernel._topic('status'))
 
 
 def last_traceback(shell):
@@ -73,8 +63,9 @@ def check():
         problems.append('Kernel._publish_status is gone')
     elif list(inspect.signature(publish).parameters)[1:4] != ['status', 'channel', 'parent']:
         problems.append(f'Kernel._publish_status takes {list(inspect.signature(publish).parameters)[1:]}')
-    if 'update_user_ns' not in vars(ZMQShellDisplayHook.__mro__[1]):
-        problems.append("IPython's DisplayHook has no update_user_ns")
+    hook = ZMQShellDisplayHook.__mro__[1]
+    if not {'update_user_ns', 'prompt_count'} <= set(vars(hook)):
+        problems.append("IPython's DisplayHook has no update_user_ns or prompt_count")
     if '_showtraceback' not in vars(ZMQInteractiveShell):
         problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
     if problems:

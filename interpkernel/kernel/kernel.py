@@ -28,6 +28,7 @@ from ..host import HostEngine
 from ..pool import SubinterpreterEngine
 from ..probe import probe_import
 from . import _ipykernel
+from .shell import InterpShell
 
 __all__ = ['InterpKernel']
 
@@ -45,7 +46,7 @@ class InterpKernel(IPythonKernel):
     implementation_version = __version__
     banner = ('interpkernel: cells run in parallel subinterpreters, with the results of '
               'running them in order')
-    shell_class = Type(_ipykernel.InterpShell)
+    shell_class = Type(InterpShell)
 
     workers = Integer(None, allow_none=True, help="""
         Subinterpreter workers for cells (default: the CPU cores this process may
@@ -57,6 +58,7 @@ class InterpKernel(IPythonKernel):
         self._engine = None
         self._scheduler = None
         self._tasks = set()
+        self._executing = 0          # execute_requests not replied to yet
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
@@ -135,12 +137,19 @@ class InterpKernel(IPythonKernel):
         await super().shell_main(subshell_id, msg)
 
     async def execute_request(self, stream, ident, parent):
-        # dispatch_shell(concurrent=True) leaves the status to us: one per cell.
+        # dispatch_shell(concurrent=True) leaves the status to us: one busy and
+        # one idle per request, for clients that wait for their own idle.
         _ipykernel.publish_status(self, 'busy', parent)
+        self._executing += 1
         try:
             await super().execute_request(stream, ident, parent)
         finally:
+            self._executing -= 1
             _ipykernel.publish_status(self, 'idle', parent)
+            if self._executing:
+                # Frontends show the last status they saw, whatever its parent:
+                # while other cells run, the kernel is still busy.
+                _ipykernel.publish_status(self, 'busy', None)
 
     def _on_sigint(self, signum, frame):
         """The kernel's interrupt: every running cell stops, every waiting one is aborted."""
@@ -202,12 +211,13 @@ class InterpKernel(IPythonKernel):
             return self._error_reply(exc, count, parent)
         finally:
             self._parents.pop(cell.seq, None)
+        if outcome.status == 'aborted':
+            # As ipykernel: an aborted cell has no execution count to show.
+            return {'status': 'aborted'}
         if cell.where == HOST:
             self._note_host(cell)
             reply = self._reply(self._host_results.pop(count, None), count, user_expressions,
                                 outcome)
-        elif outcome.status == 'aborted':
-            return {'status': 'aborted', 'execution_count': count}
         elif outcome.status == 'error':
             reply = self._error_reply(outcome.error, count, parent)
         else:
@@ -251,10 +261,11 @@ class InterpKernel(IPythonKernel):
     def _run_in_host(self, code, count, silent):
         shell = self.shell
         following = shell.execution_count
-        shell.execution_count = count
+        shell.execution_count = shell.displayhook.count = count
         try:
             return shell.run_cell(code, store_history=False, silent=silent)
         finally:
+            shell.displayhook.count = None
             shell.execution_count = max(following, shell.execution_count)
 
     def _reply(self, result, count, user_expressions, outcome=None):
@@ -262,8 +273,6 @@ class InterpKernel(IPythonKernel):
         payload = self.shell.payload_manager.read_payload()
         self.shell.payload_manager.clear_payload()
         if result is None:    # it never ran: the scheduler refused it
-            if outcome is not None and outcome.status == 'aborted':
-                return {'status': 'aborted', 'execution_count': count}
             return self._error_reply(outcome.error if outcome else {}, count,
                                      self.get_parent('shell'))
         if result.success:

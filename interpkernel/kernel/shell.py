@@ -1,0 +1,94 @@
+"""The IPython shell the interp kernel runs host cells in.
+
+Two things differ from ipykernel's shell:
+
+- results: cells are numbered when they arrive, not when they run, and
+  ``_``, ``__``, ``___``, ``_N`` and ``Out`` follow the order cells were
+  submitted in (the dataflow keeps them), so the display hook numbers a
+  result with the count the kernel gives it and leaves the namespace alone;
+- shell commands (``!cmd``, ``!!cmd``, ``%sx``, ``%pip``): IPython runs them
+  through pexpect, which forks this process, and a forked child of a process
+  with subinterpreters aborts on CPython 3.13.  Here they run with
+  `subprocess`, which starts the command without running Python in the child;
+  output still streams live.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from IPython.utils.text import LSString, SList
+from ipykernel.displayhook import ZMQShellDisplayHook
+from ipykernel.zmqshell import ZMQInteractiveShell
+from traitlets import Type
+
+__all__ = ['InterpShell']
+
+
+class InterpDisplayHook(ZMQShellDisplayHook):
+    """Shows results as ipykernel does, numbered by ``count``, leaving the namespace alone.
+
+    The kernel sets ``count`` to the execution count of the host cell running now.
+    """
+
+    count = None
+
+    @property
+    def prompt_count(self):
+        return self.count if self.count is not None else super().prompt_count
+
+    def update_user_ns(self, result):
+        pass   # the dataflow keeps _, __, ___, _N and Out in submission order
+
+
+class InterpShell(ZMQInteractiveShell):
+    """ipykernel's shell with `InterpDisplayHook` and shell commands that do not fork."""
+
+    displayhook_class = Type(InterpDisplayHook)
+
+    def system_piped(self, cmd):
+        """Run `cmd` in a shell, its output streamed to the cell as it comes."""
+        _refuse_background(cmd)
+        exit_code = _stream(self.var_expand(cmd, depth=1))
+        self.user_ns['_exit_code'] = exit_code
+        if self.system_raise_on_error and exit_code != 0:
+            raise subprocess.CalledProcessError(exit_code, cmd)
+
+    system = system_piped
+
+    def getoutput(self, cmd, split=True, depth=0):
+        """The output of `cmd` (stdout and stderr), as IPython's ``!!`` gives it."""
+        _refuse_background(cmd)
+        done = subprocess.run(self.var_expand(cmd, depth=depth + 1), shell=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+        self.user_ns['_exit_code'] = done.returncode
+        if self.system_raise_on_error and done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, cmd)
+        text = done.stdout.decode(errors='replace')
+        return SList(text.splitlines()) if split else LSString(text)
+
+
+def _refuse_background(cmd):
+    if cmd.rstrip().endswith('&'):
+        raise OSError('Background processes not supported.')
+
+
+def _stream(cmd):
+    """Run `cmd`, copying its output to sys.stdout as it comes; its exit code.
+
+    Ctrl-C (the kernel's interrupt) is passed on to the command.  Lines end
+    in ``\r\n``, as they do from the terminal IPython runs commands in.
+    """
+    process = subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        while chunk := os.read(process.stdout.fileno(), 65536):
+            sys.stdout.write(chunk.decode(errors='replace').replace('\n', '\r\n'))
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+    finally:
+        process.stdout.close()
+    return process.wait()
