@@ -40,10 +40,15 @@ class HostEngine(Engine):
             (default: dunder names).
         format_result: put a shown value's mimebundle in the report (an
             IPython shell's display hook shows it itself).
+        context: a `contextvars.Context` every versioned task runs in, so that
+            state kept in context variables (decimal's context, numpy's print
+            options) lasts from cell to cell as in a sequential session, when
+            each task is started from a context of its own; the variables of
+            the calling context are copied in first (where output goes ...).
     """
 
     def __init__(self, namespace=None, execute=None, keep=versioned.is_dunder,
-                 format_result=True):
+                 format_result=True, context=None):
         self._seq = itertools.count(1)
         self._threads = {}     # seq -> ident of the thread running that cell
         self.namespace = {} if namespace is None else namespace
@@ -51,6 +56,7 @@ class HostEngine(Engine):
         self._execute = execute if execute is not None else _execute
         self._keep = keep
         self._format_result = format_result
+        self._context = context
         self._running = None   # (future, started) of the versioned task running now
 
     def submit(self, source, namespace, *, label=None, background=False):
@@ -123,8 +129,8 @@ class HostEngine(Engine):
         self._running = (future, time.perf_counter())
         self._threads[seq] = threading.get_ident()
         try:
-            report = versioned.run(task, self.store, self.namespace, self._execute, self._keep,
-                                   self._format_result)
+            report = versioned.run(task, self.store, self.namespace, self._execute_within,
+                                   self._keep, self._format_result, self._within)
         except BaseException as exc:
             future.set_exception(exc)
             raise
@@ -135,6 +141,16 @@ class HostEngine(Engine):
         future.set_times(report.started, report.finished)
         future.set_result(report)
         return future
+
+    def _within(self, function):
+        if self._context is None:
+            return function()
+        for variable, value in contextvars.copy_context().items():
+            self._context.run(variable.set, value)
+        return self._context.run(function)
+
+    def _execute_within(self, source, label, namespace):
+        return self._within(lambda: self._execute(source, label, namespace))
 
     def export(self, home, keys):
         return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))

@@ -105,6 +105,14 @@ def _notebook_code(value):
     for klass in cls.__mro__:
         if klass.__module__ == '__main__':
             keys.append(_class_key(klass))
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        # A container of notebook functions (`ops = {'add': add}`): calling one
+        # of its items runs their code.
+        items = value.values() if isinstance(value, dict) else value
+        for item in itertools.islice(items, _FULL):
+            function = _function_of(item)
+            if function is not None and function.__module__ == '__main__':
+                keys.append(code_key(function))
     return tuple(dict.fromkeys(keys))
 
 

@@ -36,7 +36,12 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     """
     within = within if within is not None else _call
     started = time.perf_counter()
-    view, failed = {name: store.get(key) for name, key in task.bind}, []
+    view, failed = {}, []
+    for name, key in task.bind:
+        if key in store:
+            view[name] = store.get(key)
+        else:      # dropped meanwhile: the scheduler places the cell again
+            failed.append((name, 'missing', 'this interpreter no longer holds it'))
     for name, key, payload in task.load:
         try:
             value = transfer.decode(payload, namespace)

@@ -18,13 +18,32 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse',
-           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'CLOSURE', 'IPYTHON_NAMES']
+           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
+           'literal_name', 'is_marker']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
 GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
 APPLY = '()'            # last part of a callee path: call the result of calling the path before it
 EXPR = '<expr>'         # first part of a callee path whose root is no name
+OPERATOR = '<operator>'  # pseudo-callee: an operator calling special methods of its operands
 CLOSURE = '<closure>'   # in a function's flows: variables of an enclosing function
+
+
+
+def made_by(callee):
+    """The flow marker of an object a function made by calling global `callee`."""
+    return f'<new {callee}>'
+
+
+def literal_name(type_name):
+    """The flow marker of a literal of builtin type `type_name` ("".join: '<literal str>')."""
+    return f'<literal {type_name}>'
+
+
+def is_marker(name):
+    """Is `name` a flow marker (`made_by`, `literal_name`, CLOSURE, pseudo-callees), not a name?"""
+    return name.startswith('<')
+
 
 # Calls whose effects no analysis can know: the cell is a barrier.
 _DYNAMIC_CALLS = frozenset({'exec', 'eval', 'globals', 'locals', 'vars', '__import__',
@@ -70,6 +89,8 @@ class FunctionSummary:
             (``co_qualname``, ``co_firstlineno``).
         params: positional parameters in order; kwonly, vararg and kwarg apart.
         defaults: parameters that have a default value.
+        default_flows: ``(parameter, names)``: the names the default value may
+            share objects with (``def report(f=approximation)``).
         reads: globals it may read when called (functions it defines included).
         binds, deletes: globals it rebinds or deletes (``global x``).
         mutates: parameters, globals and `CLOSURE` it may change in place.
@@ -80,6 +101,8 @@ class FunctionSummary:
         nested: keys of the functions defined in it.
         imports: packages it imports.
         generator: it contains ``yield``: calling it makes a generator.
+        dynamic: why calling it may read or change any name (it calls
+            ``exec``, ``eval``, ``globals()`` ...), or None.
     """
     key: tuple
     params: tuple = ()
@@ -87,6 +110,7 @@ class FunctionSummary:
     vararg: str | None = None
     kwarg: str | None = None
     defaults: frozenset = frozenset()
+    default_flows: tuple = ()
     reads: frozenset = frozenset()
     binds: frozenset = frozenset()
     deletes: frozenset = frozenset()
@@ -97,6 +121,7 @@ class FunctionSummary:
     nested: tuple = ()
     imports: tuple = ()
     generator: bool = False
+    dynamic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +159,8 @@ class CellEffects:
             (``acc = Accumulator()``) -> that path.
         shows_result: the last statement is an expression not ended by ``;``
             (IPython may show its value and store it in ``_``).
+        result_flow: the names the shown value may share objects with
+            (showing it runs its ``__repr__``).
         barrier: why the cell's effects cannot be known statically, or None.
     """
     reads: tuple
@@ -150,6 +177,7 @@ class CellEffects:
     literal_types: dict = field(default_factory=dict)
     constructed: dict = field(default_factory=dict)
     shows_result: bool = False
+    result_flow: frozenset = frozenset()
     barrier: str | None = None
 
     @property
@@ -176,6 +204,14 @@ class _Ordered(dict):
         self[name] = None
 
 
+_OPERATORS = {ast.Add: 'add', ast.Sub: 'sub', ast.Mult: 'mul', ast.MatMult: 'matmul',
+              ast.Div: 'truediv', ast.FloorDiv: 'floordiv', ast.Mod: 'mod', ast.Pow: 'pow',
+              ast.LShift: 'lshift', ast.RShift: 'rshift', ast.BitOr: 'or', ast.BitXor: 'xor',
+              ast.BitAnd: 'and'}
+_UNARY = {ast.USub: 'neg', ast.UAdd: 'pos', ast.Invert: 'invert'}
+_COMPARISONS = {ast.Eq: ('__eq__', '__eq__'), ast.NotEq: ('__ne__', '__ne__'),
+                ast.Lt: ('__lt__', '__gt__'), ast.LtE: ('__le__', '__ge__'),
+                ast.Gt: ('__gt__', '__lt__'), ast.GtE: ('__ge__', '__le__')}
 _LITERAL_TYPES = {ast.List: 'list', ast.ListComp: 'list', ast.Dict: 'dict',
                   ast.DictComp: 'dict', ast.Set: 'set', ast.SetComp: 'set',
                   ast.Tuple: 'tuple', ast.JoinedStr: 'str', ast.GeneratorExp: 'generator'}
@@ -210,6 +246,7 @@ class _Scope:
         self.returns = set()
         self.keeps_state = False
         self.generator = False
+        self.dynamic = None
         self.nested = []
         self.imports = _Ordered()
 
@@ -231,7 +268,8 @@ class _Scope:
         return seen
 
     def visible(self, names):
-        """Closed flows reduced to what a caller sees: parameters, globals and CLOSURE."""
+        """Closed flows reduced to what a caller sees: parameters, globals, CLOSURE
+        and `made_by` markers."""
         closed = self.closure(names)
         if self.kind == 'cell':
             return frozenset(closed)
@@ -259,6 +297,7 @@ class _Visitor(ast.NodeVisitor):
         self.modules, self.imported = {}, {}
         self.literal_types = {}
         self.constructed = {}
+        self.last_flow = set()
         self.barrier = None
         # Names surely bound by earlier statements of the cell: one set per
         # nesting of if/for/while/try/with/match; a block's bindings end with it.
@@ -280,10 +319,16 @@ class _Visitor(ast.NodeVisitor):
             functions=dict(self.functions), definitions=dict(self.definitions),
             modules=dict(self.modules), imported=dict(self.imported),
             imports=tuple(cell.imports), literal_types=dict(self.literal_types),
-            constructed=dict(self.constructed), shows_result=shows_result, barrier=self.barrier)
+            constructed=dict(self.constructed), shows_result=shows_result,
+            result_flow=frozenset(self.last_flow) if shows_result else frozenset(),
+            barrier=self.barrier)
 
     def _dynamic(self, why):
-        if self.barrier is None:
+        """Effects no analysis can know: the cell's own code makes it a barrier;
+        a function's makes calling that function one."""
+        if self.scope.kind == 'function':
+            self.scope.dynamic = self.scope.dynamic or why
+        elif self.barrier is None:
             self.barrier = why
 
     # -- names --
@@ -397,7 +442,8 @@ class _Visitor(ast.NodeVisitor):
         names = self.flow(node.value)
         self.visit(node.slice)
         if isinstance(node.ctx, ast.Load):
-            self._call((GETITEM,), (), (frozenset(names),), (), False, node)
+            if isinstance(node.value, ast.Name):   # the name's own object is indexed
+                self._call((GETITEM,), (), (frozenset(names),), (), False, node)
             return names
         self._mutate(names)
         return set()
@@ -424,7 +470,28 @@ class _Visitor(ast.NodeVisitor):
         return names
 
     def _flow_BinOp(self, node):
-        return self.flow(node.left) | self.flow(node.right)
+        left, right = self.flow(node.left), self.flow(node.right)
+        name = _OPERATORS.get(type(node.op))
+        if name and (left or right):
+            self._call((OPERATOR, f'__{name}__', f'__r{name}__'), (),
+                       (frozenset(left), frozenset(right)), (), False, node)
+        return left | right
+
+    def _flow_UnaryOp(self, node):
+        operand = self.flow(node.operand)
+        name = _UNARY.get(type(node.op))
+        if name and operand:
+            self._call((OPERATOR, f'__{name}__'), (), (frozenset(operand),), (), False, node)
+        return set()
+
+    def _flow_FormattedValue(self, node):
+        value = self.flow(node.value)
+        if node.format_spec is not None:
+            self.visit(node.format_spec)
+        if value:
+            self._call((OPERATOR, '__format__', '__str__', '__repr__'), (), (frozenset(value),),
+                       (), False, node)
+        return set()
 
     def _flow_BoolOp(self, node):
         names = set()
@@ -440,11 +507,19 @@ class _Visitor(ast.NodeVisitor):
         return self.flow(node.value)
 
     def _flow_Compare(self, node):
-        self.visit(node.left)
+        left = self.flow(node.left)
         for op, comparator in zip(node.ops, node.comparators):
             names = self.flow(comparator)
             if isinstance(op, (ast.In, ast.NotIn)):
                 self._iterate(names, node)
+                if names:
+                    self._call((OPERATOR, '__contains__'), (), (frozenset(names),), (), False,
+                               node)
+            elif type(op) in _COMPARISONS and (left or names):
+                mine, theirs = _COMPARISONS[type(op)]
+                self._call((OPERATOR, mine, theirs), (), (frozenset(left), frozenset(names)),
+                           (), False, node)
+            left = names
         return set()
 
     def _flow_NamedExpr(self, node):
@@ -510,8 +585,12 @@ class _Visitor(ast.NodeVisitor):
         self._call(callee, root, args, keywords, starred, node)
         if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
             return set()
-        # The result may be (part of) the receiver of a method, or an argument.
+        # The result may be (part of) the receiver of a method, or an argument;
+        # in a function, the result of calling a global is remembered as made
+        # by it (so that `t = Test(); t.check()` finds Test's methods).
         names = set(root) if len(callee) != 1 else set()
+        if len(callee) == 1 and self.scope.kind == 'function' and root == {callee[0]}:
+            names.add(made_by(callee[0]))
         for flow in (*args, *(flow for _, flow in keywords)):
             names |= flow
         return names
@@ -529,7 +608,11 @@ class _Visitor(ast.NodeVisitor):
             inner_path = inner[-1].callee if inner else (EXPR,)
             return (*inner_path, APPLY), flow
         if isinstance(func, ast.Attribute):
-            return (EXPR, func.attr), self.flow(func.value)
+            literal = _literal_type(func.value)
+            flow = self.flow(func.value)
+            if literal is not None and not flow:     # "".join(...), [1, 2].count(1)
+                return (literal_name(literal[1]), func.attr), {literal_name(literal[1])}
+            return (EXPR, func.attr), flow
         return (EXPR,), self.flow(func)
 
     def _call(self, callee, root, args, keywords, starred, node):
@@ -639,6 +722,9 @@ class _Visitor(ast.NodeVisitor):
         for target in node.targets:
             self.flow(target)
 
+    def visit_Expr(self, node):
+        self.last_flow = self.flow(node.value)
+
     def visit_Return(self, node):
         if node.value is not None:
             self.scope.returns |= self.flow(node.value)
@@ -726,8 +812,15 @@ class _Visitor(ast.NodeVisitor):
 
     def _function(self, node, name, body, args, decorators):
         """Summarise a def or lambda; visit what defining it evaluates.  Returns its key."""
-        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
-            self.visit(default)
+        defaulted = [*zip([a.arg for a in (*args.posonlyargs, *args.args)][-len(args.defaults):]
+                          if args.defaults else [], args.defaults),
+                     *((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)
+                       if d is not None)]
+        default_flows = []
+        for param, default in defaulted:
+            flow = self.flow(default)
+            if self.scope.kind == 'cell':     # names the caller can see
+                default_flows.append((param, frozenset(flow)))
         for decorator in decorators:
             self.visit(decorator)
         if not isinstance(node, ast.Lambda):
@@ -766,12 +859,14 @@ class _Visitor(ast.NodeVisitor):
             key=key, params=positional, kwonly=kwonly,
             vararg=args.vararg.arg if args.vararg else None,
             kwarg=args.kwarg.arg if args.kwarg else None,
-            defaults=frozenset(with_defaults), reads=frozenset(scope.reads),
+            defaults=frozenset(with_defaults), default_flows=tuple(default_flows),
+            reads=frozenset(scope.reads),
             binds=frozenset(scope.binds), deletes=frozenset(scope.deletes), mutates=mutates,
             calls=tuple(_visible_call(scope, call) for call in scope.calls),
             returns=scope.visible(scope.returns),
             keeps_state=scope.keeps_state or bool(mutates & with_defaults),
-            nested=tuple(scope.nested), imports=tuple(scope.imports), generator=scope.generator)
+            nested=tuple(scope.nested), imports=tuple(scope.imports), generator=scope.generator,
+            dynamic=scope.dynamic)
         self.functions[key] = summary
         if self.scope.kind == 'function':
             # What a nested function reads when called, its maker may read too.

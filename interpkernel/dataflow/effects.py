@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, EXPR, GETITEM, ITERATE, ClassSummary, FunctionSummary,
-                       analyse)
+from .analysis import (APPLY, CLOSURE, EXPR, GETITEM, ITERATE, OPERATOR, ClassSummary,
+                       FunctionSummary, analyse, is_marker)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -75,18 +75,26 @@ def known_builtin(name):
     return MISSING
 
 
+_CALLABLE_TYPES = frozenset({'function', 'method', '_lru_cache_wrapper', 'partial',
+                             'staticmethod', 'classmethod'})
+
+
 def known_from_info(info):
     """What a value described by a `ValueInfo` is."""
     module, qualname = info.type_module, info.type_qualname
     if qualname == 'module':
         return Known('module', module, qualname)
     notebook = tuple(key for key in info.code if key[0] is not None)
-    if notebook:
-        kind = 'class' if info.is_class else 'instance' if module == '__main__' else 'function'
-        return Known(kind, module, qualname, notebook, info.immutable, info.iterator)
+    if notebook and info.is_class:
+        return Known('class', module, qualname, notebook)
+    if notebook and qualname in _CALLABLE_TYPES:
+        return Known('function', module, qualname, notebook)
+    if notebook and module == '__main__':
+        return Known('instance', module, qualname, notebook, info.immutable, info.iterator)
     if info.is_class or qualname in ('builtin_function_or_method', 'method_descriptor'):
-        return Known('value', module, qualname, (), False, False)
-    return Known('value', module, qualname, (), info.immutable, info.iterator)
+        return Known('value', module, qualname, notebook)
+    # A container may hold notebook functions (`ops = {'add': add}`): their code is kept.
+    return Known('value', module, qualname, notebook, info.immutable, info.iterator)
 
 
 @dataclass
@@ -96,20 +104,28 @@ class Resolved:
     Attributes:
         reads, binds, deletes: names, including those its calls read, bind or delete.
         mutates: names whose objects it may change in place.
+        certain: those among them it changes for sure as far as anything
+            tells (syntax, a table, a summary), not just because a call could
+            not be known.
         reads_state, writes_state: pseudo-variables of state (`state_name`,
             `module_state`) it reads or changes.
         host_only: why it can only run in the host interpreter, if it must.
         unknown: why it may read or change any name (it calls something not
             known yet), or None.
+        reads_anything: why it may read names no analysis can list (it calls
+            notebook code through an object made on the way, or a library
+            that calls back into the notebook), or None.
     """
     reads: set = field(default_factory=set)
     binds: set = field(default_factory=set)
     deletes: set = field(default_factory=set)
     mutates: set = field(default_factory=set)
+    certain: set = field(default_factory=set)
     reads_state: set = field(default_factory=set)
     writes_state: set = field(default_factory=set)
     host_only: list = field(default_factory=list)
     unknown: str | None = None
+    reads_anything: str | None = None
 
 
 class Summaries:
@@ -157,6 +173,11 @@ def resolve(effects, lookup, summaries):
     return resolver.result
 
 
+# Builtins that turn their arguments into text, and the methods that does.
+_SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
+_STR_METHODS = ('__str__', '__repr__', '__format__')
+_DISPLAY_METHODS = ('__repr__', '_repr_pretty_', '_repr_html_', '_repr_markdown_', '_repr_latex_',
+                    '_repr_svg_', '_repr_png_', '_repr_jpeg_', '_repr_json_', '_repr_mimebundle_')
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
@@ -166,7 +187,7 @@ class _Resolver:
     def __init__(self, lookup, summaries, effects):
         self.lookup, self.summaries, self.effects = lookup, summaries, effects
         self.result = Resolved(set(effects.reads), set(effects.binds), set(effects.deletes),
-                               set(effects.mutates))
+                               set(effects.mutates), set(effects.mutates))
         self.aliases = {}
         for name, sources in effects.aliases:
             for source in sources:
@@ -178,8 +199,24 @@ class _Resolver:
     def known(self, name):
         found = self.known_cache.get(name)
         if found is None:
-            found = self.known_cache[name] = self.lookup(name)
+            found = self.known_cache[name] = self._lookup_marker(name) if is_marker(name) \
+                else self.lookup(name)
         return found
+
+    def _lookup_marker(self, marker):
+        """What a flow marker stands for: an object made by a call, or a literal."""
+        if marker.startswith('<literal '):
+            type_name = marker[len('<literal '):-1]
+            return Known('value', 'builtins', type_name, immutable=type_name in _IMMUTABLE_LITERALS)
+        if marker.startswith('<new '):
+            maker = self.known(marker[len('<new '):-1])
+            if maker.kind == 'class':
+                return Known('instance', '__main__', maker.qualname, maker.code)
+            if maker.kind in ('callable', 'module', 'value'):
+                return Known('value', maker.module, '')    # a library made it
+            if maker.kind == 'function':
+                return Known('fresh', code=maker.code)     # whatever notebook code returned
+        return UNKNOWN
 
     def run(self):
         result, effects = self.result, self.effects
@@ -192,6 +229,10 @@ class _Resolver:
                 result.reads_state |= {state_name('files'), state_name('cwd')}
         for call in effects.calls:
             self.call(call, _cell_names)
+        if effects.shows_result:     # IPython shows the value: its _repr_*_ methods run
+            for name in effects.result_flow:
+                for method in _DISPLAY_METHODS:
+                    self._special(name, (method,), [])
         for kind in knowledge.STATES.values():
             if kind.every_cell_reads:
                 result.reads_state.add(state_name(kind.name))
@@ -203,6 +244,9 @@ class _Resolver:
             known = self.known(name)
             if known.kind == 'module':
                 result.writes_state |= self._module_states(known.module)
+        result.certain &= result.mutates
+        for names in (result.mutates, result.certain, result.reads, result.binds, result.deletes):
+            names -= {name for name in names if is_marker(name)}
 
     def _close(self, names):
         """`names` and the names whose objects they may share, through this cell's flows.
@@ -251,6 +295,9 @@ class _Resolver:
         if callee and callee[0] == ITERATE:
             self._iterate(everything)
             return
+        if callee and callee[0] == OPERATOR:
+            self._operator(callee[1:], args)
+            return
         if callee and callee[0] == GETITEM:
             for name in everything:
                 self._method(name, '__getitem__', [], [], call.starred)
@@ -272,6 +319,11 @@ class _Resolver:
         kind = known.kind
         if kind == 'missing':
             return   # a NameError: it changes nothing
+        if kind == 'fresh':
+            self.result.reads_anything = self.result.reads_anything or \
+                'it calls into an object a notebook function made'
+            self._unknown_call({name}, args, keywords, None)
+            return
         if kind == 'unknown':
             if path:          # a method of a value not known yet
                 self._unknown_call({name}, args, keywords, None)
@@ -304,9 +356,19 @@ class _Resolver:
                 self._unknown_call({name}, args, keywords, None)
                 return
             effect = knowledge.function_effect(known.module, known.qualname)
-            self._effect(effect, None, args, keywords)
+            self._effect(effect or knowledge.UNKNOWN, None, args, keywords)
+            if known.module == 'builtins' and known.qualname in _SHOWING:
+                for flow in args:
+                    for shown in flow:
+                        self._special(shown, _STR_METHODS, [])
             return
         # a value of a known type
+        if not path and known.code:     # a notebook function taken out of a container
+            for key in known.code:
+                summary = self.summaries.get(key)
+                if isinstance(summary, FunctionSummary):
+                    self._apply(summary, {name}, _every_param(summary, args, keywords))
+            return
         if not path:
             self._unknown_call({name}, args, keywords, None)
             return
@@ -421,23 +483,40 @@ class _Resolver:
                     _every_param(summary, [{name}, *args], keywords)
                 self._apply(summary, {name}, mapping)
                 return
-            if method == '__getitem__' and not any(
-                    (c.methods.get('__getitem__') for c in classes)):
-                effect = knowledge.method_effect(known.module, known.qualname, method)
-                if effect is None and known.module == '__main__':
-                    return   # a plain notebook object has no __getitem__ of ours: it raises
+            if any(base != 'object' for c in classes for base in c.bases):
+                # Inherited from a library class, which may call the notebook's
+                # own methods back (unittest.TestCase.run calls its tests).
+                self.result.reads_anything = self.result.reads_anything or \
+                    f'it calls {method} of {name}, inherited from a library class'
+                self._unknown_call({name}, args, keywords, None)
+            return   # else no class of ours defines it: calling it raises
         if known.immutable:
             return
         effect = knowledge.method_effect(known.module, known.qualname, method)
-        if effect is None:
-            if method == '__getitem__' and known.kind == 'value':
-                effect = knowledge.method_effect(known.module, known.qualname, method) or \
-                    knowledge.Effect(mutates=frozenset({knowledge.RECEIVER}))
-            else:
-                effect = knowledge.Effect(mutates=frozenset({knowledge.RECEIVER,
-                                                             knowledge.ALL_ARGUMENTS}),
-                                          calls_arguments=True)
-        self._effect(effect, {name}, args, keywords)
+        self._effect(effect if effect is not None else knowledge.UNKNOWN, {name}, args, keywords)
+
+    def _operator(self, methods, args):
+        """An operator on notebook objects runs their special methods (``a + b``: ``__add__``)."""
+        if len(args) == 2:
+            for name in args[0]:
+                self._special(name, methods[:1], [args[1]])
+            for name in args[1]:
+                self._special(name, methods[1:], [args[0]])
+        else:
+            for name in args[0]:
+                self._special(name, methods, [])
+
+    def _special(self, name, methods, args):
+        """Apply the first of `methods` a notebook class of `name` defines (none: nothing)."""
+        known = self.known(name)
+        if known.kind != 'instance':
+            return   # builtin types' operators change nothing
+        classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
+        for method in methods:
+            summary = self._find_method(classes, known.code, method)
+            if summary is not None:
+                self._apply(summary, {name}, _params(summary, [{name}, *args], []))
+                return
 
     def _iterate(self, names):
         for name in names:
@@ -461,16 +540,18 @@ class _Resolver:
         result.writes_state |= {state_name(s) for s in effect.writes_state}
         if effect.host_only:
             result.host_only.append(effect.host_only)
+        certain = effect is not knowledge.UNKNOWN
         for target in effect.mutates:
             if target == knowledge.ALL_ARGUMENTS:
-                self._mutate(set().union(*args, *(f for _, f in keywords), receiver or set()))
+                self._mutate(set().union(*args, *(f for _, f in keywords), receiver or set()),
+                             certain)
             elif target == knowledge.RECEIVER:
-                self._mutate(receiver or set())
+                self._mutate(receiver or set(), certain)
             elif isinstance(target, int):
                 if target < len(args):
-                    self._mutate(args[target])
+                    self._mutate(args[target], certain)
             else:
-                self._mutate(set().union(*(f for k, f in keywords if k == target)))
+                self._mutate(set().union(*(f for k, f in keywords if k == target)), certain)
         if effect.calls_arguments:
             for flow in (*args, *(f for _, f in keywords)):
                 for name in flow:
@@ -487,8 +568,11 @@ class _Resolver:
     def _mutate_all(self, args, keywords, callee):
         self._mutate(set().union(*args, *(f for _, f in keywords), callee))
 
-    def _mutate(self, names):
-        self.result.mutates |= {n for n in names if n != CLOSURE}
+    def _mutate(self, names, certain=False):
+        names = {n for n in names if n != CLOSURE}
+        self.result.mutates |= names
+        if certain:
+            self.result.certain |= names
 
     def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
         """Apply a notebook function's summary, its parameters bound by `mapping`."""
@@ -497,6 +581,7 @@ class _Resolver:
         self.active.add(summary.key)
         try:
             closure = closure_names if closure_names is not None else callee
+            defaults = dict(summary.default_flows)
 
             def bind(flow):
                 names = set()
@@ -506,7 +591,8 @@ class _Resolver:
                     elif name == CLOSURE:
                         names |= closure
                     elif name in summary.defaults:
-                        names |= callee   # its default value lives in the function object
+                        # Its default value lives in the function object.
+                        names |= callee | defaults.get(name, frozenset())
                     elif name in summary.params or name in summary.kwonly or \
                             name in (summary.vararg, summary.kwarg):
                         continue   # a parameter given nothing of ours
@@ -515,14 +601,17 @@ class _Resolver:
                 return frozenset(names)
 
             result = self.result
+            if summary.dynamic:
+                result.unknown = result.unknown or \
+                    f'it calls {summary.key[0]}, and {summary.key[0]} {summary.dynamic}'
             for name in summary.reads:
                 result.reads.add(name)
                 self._read_name(name)
             result.binds |= set(summary.binds)
             result.deletes |= set(summary.deletes)
-            self._mutate(bind(summary.mutates))
+            self._mutate(bind(summary.mutates), certain=True)
             if summary.keeps_state:
-                self._mutate(callee)
+                self._mutate(callee, certain=True)
             if summary.imports:
                 result.reads_state.add(state_name('sys.path'))
             for call in summary.calls:

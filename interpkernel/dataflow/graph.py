@@ -206,6 +206,7 @@ class Graph:
         self._writers = {}             # name -> cells that may write it, in order
         self._readers = {}             # name -> cells that may read it, in order
         self._everything = []          # cells ordered after and before every cell, in order
+        self._reads_anything = []      # cells that may read names no analysis can list
         self._results = []             # cells that may show a result or set _, __, ___
         self._initial_info = initial
         self._initial = {}             # name -> Version before any cell
@@ -225,6 +226,8 @@ class Graph:
         """(Re)index `cell` under the names it may read and write now."""
         if cell.ordered_after_all and cell not in self._everything:
             self._everything.append(cell)
+        if cell.resolved.reads_anything is not None and cell not in self._reads_anything:
+            self._reads_anything.append(cell)
         resolved = cell.resolved
         for name in (*resolved.binds, *resolved.mutates, *resolved.deletes,
                      *resolved.writes_state, *filter(None, [cell.result_name])):
@@ -271,6 +274,31 @@ class Graph:
             raise LookupError(version)
         return version
 
+    def present(self, cell, home, exclude, anywhere=False):
+        """name -> `Version`: the values `cell` would see that `home` already holds
+        (with `anywhere`, also those elsewhere that are encoded already).
+
+        Only versions whose writers have finished: a value the dataflow did not
+        foresee the cell reading is then found if it is at hand, and is never
+        an older version than running in order would give.
+        """
+        found = {}
+        for name in self._writers:
+            if name in exclude or name.startswith('<') or name in UNDERS:
+                continue
+            writer = self.writer_before(cell, name)
+            if writer is None or not writer.done or name in writer.deleted:
+                continue
+            version = writer.versions.get(name)
+            if version is not None and not version.gone and \
+                    (home in version.homes or anywhere and version.payload is not None):
+                found[name] = version
+        for name, version in self._initial.items():
+            if version is not None and name not in found and name not in exclude and \
+                    home in version.homes and self.writer_before(cell, name) is None:
+                found[name] = version
+        return found
+
     def initial(self, name):
         """The host's value of `name` from before any cell, as a `Version`, or None."""
         if name not in self._initial:
@@ -297,11 +325,14 @@ class Graph:
         if cell.ordered_after_all:
             return [(c, 'it runs after every earlier cell') for c in self.earlier(cell)
                     if not c.done]
+        resolved = cell.resolved
+        if resolved.reads_anything is not None:
+            return [(c, f'{resolved.reads_anything}, so it may read anything it made')
+                    for c in self.earlier(cell) if not c.done]
         needed = {}
         for earlier in self._everything:
             if earlier.seq < cell.seq and not earlier.done and earlier.ordered_after_all:
                 needed.setdefault(earlier, 'it runs after every earlier cell')
-        resolved = cell.resolved
         reads = set(resolved.reads) | resolved.reads_state | resolved.writes_state
         for name in reads:
             if name in UNDERS:
@@ -319,12 +350,18 @@ class Graph:
                 needed.setdefault(writer, f'reads {name}')
         # Changing an object in place waits for the earlier cells reading it
         # (an object the cell made itself, no one else can read).
-        for name in (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state:
+        changed_in_place = (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state
+        for name in changed_in_place:
             writer = self.writer_before(cell, name)
             after = writer.seq if writer is not None else 0
             for reader in self._readers.get(name, ()):
                 if after < reader.seq < cell.seq and not reader.done and reader.may_read(name):
                     needed.setdefault(reader, f'changes {name}, which it reads')
+        if changed_in_place:
+            for earlier in self._reads_anything:
+                if earlier.seq < cell.seq and not earlier.done and \
+                        earlier.resolved.reads_anything is not None:
+                    needed.setdefault(earlier, 'changes what it may read')
         return list(needed.items())
 
     def earlier(self, cell):
@@ -374,7 +411,12 @@ class Graph:
         Once a later cell has replaced it, only the unfinished cells submitted
         between the two may; a shown result (``_5``) stays, as in IPython's ``Out``.
         """
-        return not version.gone and not self._replaced(*version.key)
+        if version.gone:
+            return False
+        if any(cell.state == 'waiting' and cell.bound.get(version.key[0]) is version
+               for cell in self.cells.values()):
+            return True       # bound by a cell about to run
+        return not self._replaced(*version.key)
 
     def _replaced(self, name, seq):
         """Has a finished cell after `seq` replaced what `seq` left in `name`, for good?"""
@@ -403,8 +445,9 @@ class Graph:
                     cells.remove(cell)
                     if not cells:
                         del names[name]
-        if cell in self._everything:
-            self._everything.remove(cell)
+        for cells in (self._everything, self._reads_anything):
+            if cell in cells:
+                cells.remove(cell)
         self.cells.pop(cell.seq, None)
         return True
 

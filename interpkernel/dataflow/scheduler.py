@@ -236,10 +236,12 @@ class Scheduler:
                 report = await self._execute(cell, inputs, loads, home, on_event)
             finally:
                 self._release(home)
-            if report.failed_loads:
+            if report.failed_loads:    # nothing of the cell ran: place it again
                 for name, type_name, reason in report.failed_loads:
-                    inputs[name].unmovable = reason
-                    inputs[name].homes.discard(home)
+                    version = cell.bound.get(name) or inputs.get(name)
+                    version.homes.discard(home)
+                    if type_name != 'missing':
+                        version.unmovable = reason
                 continue
             return self._finish(cell, home, report)
 
@@ -383,8 +385,8 @@ class Scheduler:
             reason = self._host_only_type(version.known.module)
             if reason:
                 return reason
-        if name in cell.resolved.mutates and version.home is not None and \
-                self._shared_with(cell, {name}) & set(cell.resolved.mutates):
+        if name in cell.resolved.certain and version.home is not None and \
+                self._shared_with(cell, {name}):
             return 'the cell changes it in place, and other names share it there'
         return None
 
@@ -421,8 +423,20 @@ class Scheduler:
     # -- moving --
 
     async def _loads(self, cell, inputs, home):
-        """``(bind, load, states, capture)`` for running `cell` in `home`."""
-        bind, load = [], []
+        """``(bind, load, states, capture)`` for running `cell` in `home`.
+
+        Besides its inputs, the cell sees every value it would see in order
+        that is at hand in `home`: a read the analysis missed then works if it
+        can, and fails with a NameError (never a stale value) if it cannot.
+        """
+        present = self.graph.present(cell, home, inputs,
+                                     anywhere=cell.resolved.reads_anything is not None)
+        cell.bound.update(present)
+        bind = [(name, version.key) for name, version in present.items() if home in version.homes]
+        load = [(name, version.key, version.payload) for name, version in present.items()
+                if home not in version.homes]
+        for _, version in present.items():
+            version.homes.add(home)
         for name, version in inputs.items():
             if isinstance(version, _Given):
                 load.append((name, None, transfer.encode(version.value, notebook=True)))
@@ -439,10 +453,7 @@ class Scheduler:
             if kind is None or kind.process_wide or kind.capture is None:
                 continue
             needed = self._state_version(cell, state)
-            # The host runs each request in its own copy of the context variables
-            # (decimal's context is one): state set there may not have lasted.
-            stale = home == HOST and needed.writer is not None
-            if stale or self._installed.get((home, state)) is not needed:
+            if self._installed.get((home, state)) is not needed:
                 payload = needed.payload if needed.writer is not None else \
                     await self._initial_state(kind)
                 if payload is not None:
@@ -512,7 +523,7 @@ class Scheduler:
         bind, load, states, capture = loads
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
         cell.notify()
-        check = any(isinstance(v, Version) and v.mutable for v in inputs.values())
+        check = any(version.mutable for version in cell.bound.values())
 
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,

@@ -11,7 +11,8 @@ loudly, naming what changed, if an ipykernel release moves them:
   error, which the execute_reply carries (ipykernel reads it the same way);
 - the display hook's ``update_user_ns`` sets ``_``, ``__``, ``___``, ``_N``
   and ``Out`` after each shown result, and its ``prompt_count`` numbers the
-  result: `shell.InterpShell` overrides both.
+  result, and ``quiet`` looks for a ``;`` in the last cell submitted:
+  `shell.InterpShell` overrides all three.
 """
 
 import inspect
@@ -64,8 +65,9 @@ def check():
     elif list(inspect.signature(publish).parameters)[1:4] != ['status', 'channel', 'parent']:
         problems.append(f'Kernel._publish_status takes {list(inspect.signature(publish).parameters)[1:]}')
     hook = ZMQShellDisplayHook.__mro__[1]
-    if not {'update_user_ns', 'prompt_count'} <= set(vars(hook)):
-        problems.append("IPython's DisplayHook has no update_user_ns or prompt_count")
+    if not {'update_user_ns', 'prompt_count', 'quiet', 'semicolon_at_end_of_expression'} <= \
+            set(vars(hook)):
+        problems.append("IPython's DisplayHook lacks update_user_ns, prompt_count or quiet")
     if '_showtraceback' not in vars(ZMQInteractiveShell):
         problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
     if problems:

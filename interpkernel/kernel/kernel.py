@@ -11,6 +11,7 @@ orders it, places it where its data lives and runs it.
 """
 
 import asyncio
+import contextvars
 import re
 import signal
 from contextvars import copy_context
@@ -72,7 +73,10 @@ class InterpKernel(IPythonKernel):
 
     def _start_scheduler(self):
         namespace = self.shell.user_ns
-        host = HostEngine(namespace, self._run_host_cell, self._keeps, format_result=False)
+        # Requests run concurrently, each in a copy of the context; host cells
+        # share one, as cells of a sequential session do.
+        host = HostEngine(namespace, self._run_host_cell, self._keeps, format_result=False,
+                          context=contextvars.Context())
         for name, value in namespace.items():   # what the host held before any cell
             if not self._keeps(name) and not name.startswith('_'):
                 host.store.put((name, 0), value)
@@ -198,11 +202,12 @@ class InterpKernel(IPythonKernel):
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
         scheduler = self.scheduler
-        cell = scheduler.submit(count, label, code if host else source, effects,
-                                filename=None if host else f'<cell {label}>', host=host,
-                                barrier=barrier)
-        self._parents[cell.seq] = parent
+        cell = None
         try:
+            cell = scheduler.submit(count, label, code if host else source, effects,
+                                    filename=None if host else f'<cell {label}>', host=host,
+                                    barrier=barrier)
+            self._parents[cell.seq] = parent
             outcome = await scheduler.run(cell, self._publisher(parent, count))
         except (KeyboardInterrupt, asyncio.CancelledError):
             raise
@@ -210,7 +215,8 @@ class InterpKernel(IPythonKernel):
             self.log.exception('%s failed in the kernel itself', label)
             return self._error_reply(exc, count, parent)
         finally:
-            self._parents.pop(cell.seq, None)
+            if cell is not None:
+                self._parents.pop(cell.seq, None)
         if outcome.status == 'aborted':
             # As ipykernel: an aborted cell has no execution count to show.
             return {'status': 'aborted'}
@@ -262,10 +268,11 @@ class InterpKernel(IPythonKernel):
         shell = self.shell
         following = shell.execution_count
         shell.execution_count = shell.displayhook.count = count
+        shell.displayhook.source = code
         try:
             return shell.run_cell(code, store_history=False, silent=silent)
         finally:
-            shell.displayhook.count = None
+            shell.displayhook.count = shell.displayhook.source = None
             shell.execution_count = max(following, shell.execution_count)
 
     def _reply(self, result, count, user_expressions, outcome=None):

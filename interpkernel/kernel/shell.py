@@ -27,16 +27,25 @@ __all__ = ['InterpShell']
 
 
 class InterpDisplayHook(ZMQShellDisplayHook):
-    """Shows results as ipykernel does, numbered by ``count``, leaving the namespace alone.
+    """Shows results as ipykernel does, for the host cell running now.
 
-    The kernel sets ``count`` to the execution count of the host cell running now.
+    The kernel sets ``count`` and ``source`` to that cell's execution count and
+    code: IPython would number the result from the shell's count and look for
+    a ``;`` in the last cell submitted, which with cells running out of order
+    is often another cell.
     """
 
     count = None
+    source = None
 
     @property
     def prompt_count(self):
         return self.count if self.count is not None else super().prompt_count
+
+    def quiet(self):
+        if self.source is None:
+            return super().quiet()
+        return self.semicolon_at_end_of_expression(self.source)
 
     def update_user_ns(self, result):
         pass   # the dataflow keeps _, __, ___, _N and Out in submission order
