@@ -5,22 +5,27 @@ answer for the life of the process (`interpkernel._core.refusal` recognises
 the refusal itself, inside workers).
 """
 
+import importlib.util
+import sys
 import threading
 
 from ._core import _xi
 from ._core.refusal import find_refusal
 
-__all__ = ['probe_import']
+__all__ = ['probe_import', 'fails_in_workers']
 
 _cache = {}
 _cache_lock = threading.Lock()
 
 _PROBE = '''\
-import importlib
+import importlib, sys
+sys.path[:] = {path!r}
 try:
     importlib.import_module({name!r})
 except ImportError as exc:
     raise SystemExit(str(exc))
+except Exception as exc:   # it needs something workers lack (IPython's get_ipython ...)
+    raise SystemExit(f'{{type(exc).__name__}}: {{exc}}')
 '''
 
 
@@ -38,7 +43,7 @@ def probe_import(name):
             return _cache[name]
     iid = _xi.create()
     try:
-        failure = _xi.run(iid, _PROBE.format(name=name))
+        failure = _xi.run(iid, _PROBE.format(name=name, path=list(sys.path)))
     finally:
         _xi.destroy(iid)
     reason = None
@@ -49,3 +54,15 @@ def probe_import(name):
     with _cache_lock:
         _cache[name] = reason
     return reason
+
+
+def fails_in_workers(name):
+    """Why module `name`, which this interpreter can import, cannot be imported in a
+    worker (it refuses subinterpreters, or needs what only the host has, such as
+    IPython's ``get_ipython``); None if it can, or if it is not installed at all."""
+    try:
+        if importlib.util.find_spec(name.partition('.')[0]) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    return probe_import(name)

@@ -288,3 +288,33 @@ def test_cells_aborted_after_an_error_have_no_execution_count(kernel):
     failed, aborted = client.wait(ids)
     assert failed['status'] == 'error'
     assert aborted == {'status': 'aborted'}
+
+
+def test_completion_and_inspection_see_values_that_live_in_workers(kernel):
+    client, _ = kernel
+    client.wait([client.client.execute('numbers_made_in_a_worker = [3, 1, 2]')])
+    client.client.complete('numbers_made_in_a_worker.app', 28)
+    content = client.client.get_shell_msg(timeout=10)['content']
+    assert 'append' in content['matches'] and content['cursor_start'] == 25
+    client.client.complete('numbers_made_in_a_w', 19)
+    content = client.client.get_shell_msg(timeout=10)['content']
+    assert 'numbers_made_in_a_worker' in content['matches']
+    client.client.inspect('numbers_made_in_a_worker', 5)
+    content = client.client.get_shell_msg(timeout=10)['content']
+    assert content['found'] and 'list' in content['data']['text/plain']
+
+
+def test_a_helper_module_that_needs_ipython_runs_in_the_host(tmp_path):
+    from jupyter_client.manager import start_new_kernel
+    (tmp_path / 'needs_ipython.py').write_text(
+        'shell = get_ipython()\ndef shout(text):\n    return text.upper()\n')
+    manager, raw = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+    client = Client(raw)
+    try:
+        ids = [raw.execute('import needs_ipython'), raw.execute('needs_ipython.shout("hi")')]
+        assert [r['status'] for r in client.wait(ids)] == ['ok', 'ok']
+        [result] = client.of(ids[1], 'execute_result')
+        assert result['content']['data']['text/plain'] == "'HI'"
+    finally:
+        raw.stop_channels()
+        manager.shutdown_kernel(now=True)

@@ -27,7 +27,7 @@ from ..dataflow.scheduler import Scheduler
 from ..engine import HOST
 from ..host import HostEngine
 from ..pool import SubinterpreterEngine
-from ..probe import probe_import
+from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
 from .shell import InterpShell
 
@@ -243,8 +243,11 @@ class InterpKernel(IPythonKernel):
         if effects.barrier is not None:
             return effects.barrier
         for module in effects.imports:
-            if refuses_subinterpreters(probe_import(module)):
-                return f'it imports {module}, which refuses subinterpreters'
+            reason = fails_in_workers(module)
+            if reason is not None:
+                if refuses_subinterpreters(reason):
+                    return f'it imports {module}, which refuses subinterpreters'
+                return f'it imports {module}, which cannot be imported in a worker ({reason})'
         return None
 
     async def _user_expressions(self, cell, expressions):
