@@ -227,9 +227,7 @@ class Pool:
             w.interrupt()
 
     def _interrupt_future(self, future):
-        w = self._workers.get(future.worker)
-        if w is not None:
-            w.interrupt(future.seq)
+        _interrupt_future(self._workers, future)
 
     def close_worker(self, name, *, force=False):
         """Close the named worker; with `force`, interrupt its running cell first.
@@ -265,6 +263,13 @@ class Pool:
         _stop_workers(workers, cancel_pending)
         self._pump.stop()
         _pools.discard(self)
+
+
+def _interrupt_future(workers, future):
+    """Interrupt `future`'s cell on the worker (in `workers`, by name) running it."""
+    worker = workers.get(future.worker)
+    if worker is not None:
+        worker.interrupt(future.seq)
 
 
 def _wait_ready(workers, timeout):
@@ -313,6 +318,10 @@ class SubinterpreterEngine(Engine):
                                                    self._pump, lambda worker: None)
                          for index in range(size)}
         _pools.add(self)
+        # The first cell showing a result would import IPython's formatters
+        # (~0.1 s): import them now, while the kernel starts.
+        for home in self._workers:
+            self._queue(home, protocol.WarmTask, 'warm up')
 
     @property
     def homes(self):
@@ -363,9 +372,7 @@ class SubinterpreterEngine(Engine):
             worker.interrupt()
 
     def _interrupt_future(self, future):
-        worker = self._workers.get(future.worker)
-        if worker is not None:
-            worker.interrupt(future.seq)
+        _interrupt_future(self._workers, future)
 
     def close(self):
         with self._lock:

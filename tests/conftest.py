@@ -6,6 +6,7 @@ import pytest
 
 from interpkernel import Pool
 from interpkernel.kernel.install import install
+from interpkernel.pool import SubinterpreterEngine
 
 
 @pytest.fixture(scope='module')
@@ -13,6 +14,15 @@ def pool():
     with Pool(2) as shared:
         shared.wait_ready()
         yield shared
+
+
+@pytest.fixture(scope='module')
+def workers():
+    """The kernel's engine with two workers, ready."""
+    engine = SubinterpreterEngine(2)
+    engine.wait_ready()
+    yield engine
+    engine.close()
 
 
 def streamed(future, name='stdout'):

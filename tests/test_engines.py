@@ -16,14 +16,6 @@ from interpkernel.host import HostEngine
 from interpkernel.pool import SubinterpreterEngine
 
 
-@pytest.fixture(scope='module')
-def workers():
-    engine = SubinterpreterEngine(1)
-    engine.wait_ready()
-    yield engine
-    engine.close()
-
-
 @pytest.fixture(params=['subinterpreter', 'host'])
 def home(request, workers):
     """(engine, home name) for each kind of engine."""

@@ -10,14 +10,6 @@ from interpkernel.host import HostEngine
 from interpkernel.pool import SubinterpreterEngine
 
 
-@pytest.fixture(scope='module')
-def workers():
-    engine = SubinterpreterEngine(2)
-    engine.wait_ready()
-    yield engine
-    engine.close()
-
-
 class Session:
     """Cells submitted at once (as Run All does), run to their ends."""
 

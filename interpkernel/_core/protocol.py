@@ -11,7 +11,7 @@ numbered `seq` (the dataflow's numbering).
 
 from typing import NamedTuple
 
-__all__ = ['CellTask', 'VersionedTask', 'ExportTask', 'DropTask', 'CellReport',
+__all__ = ['CellTask', 'VersionedTask', 'ExportTask', 'DropTask', 'WarmTask', 'CellReport',
            'VersionedReport', 'ExportReport', 'send', 'receive']
 
 
@@ -59,6 +59,11 @@ class DropTask(NamedTuple):
     keys: tuple
 
 
+class WarmTask(NamedTuple):
+    """Import now what cells will need (IPython's formatters, cloudpickle), while idle."""
+    seq: int
+
+
 class CellReport(NamedTuple):
     """How a `CellTask` ended; result, error and exception are pickled or None."""
     outputs: tuple
@@ -102,7 +107,8 @@ class ExportReport(NamedTuple):
 
 
 _RECORDS = {record.__name__: record for record in (
-    CellTask, VersionedTask, ExportTask, DropTask, CellReport, VersionedReport, ExportReport)}
+    CellTask, VersionedTask, ExportTask, DropTask, WarmTask, CellReport, VersionedReport,
+    ExportReport)}
 
 
 def send(record):

@@ -12,7 +12,7 @@ import time
 
 from . import execution, protocol, transfer, values
 
-__all__ = ['run', 'export', 'drop', 'describe', 'is_dunder']
+__all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
 
 
 def is_dunder(name):
@@ -145,6 +145,13 @@ def drop(task, store, namespace):
         if key in store and namespace.get(key[0]) is store.get(key):
             del namespace[key[0]]
     store.drop(task.keys)
+    return protocol.ExportReport((), ())
+
+
+def warm(task):
+    """Import what showing results and moving values need, before a cell waits for it."""
+    import cloudpickle  # noqa: F401 - imported for its cost, now rather than in a cell
+    _format(None)
     return protocol.ExportReport((), ())
 
 

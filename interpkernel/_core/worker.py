@@ -174,7 +174,8 @@ class _Runtime:
     def run_next(self):
         task = protocol.receive(self._tasks.get())
         handler = {protocol.CellTask: self._run_cell, protocol.VersionedTask: self._run_versioned,
-                   protocol.ExportTask: self._export, protocol.DropTask: self._drop}[type(task)]
+                   protocol.ExportTask: self._export, protocol.DropTask: self._drop,
+                   protocol.WarmTask: versioned.warm}[type(task)]
         report = handler(task)
         self.outbox.flush()
         self._emit((task.seq, 'done', protocol.send(report)))

@@ -647,13 +647,17 @@ class _Visitor(ast.NodeVisitor):
                 self._assign(element, sources)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, sources)
-        else:   # an attribute or item of some object: it now holds the value
-            roots = self.flow(target.value)
-            if isinstance(target, ast.Subscript):
-                self.visit(target.slice)
-            self._mutate(roots)
-            for root in roots:
-                self.scope.link(root, sources)
+        else:
+            self._store_into(target, sources)
+
+    def _store_into(self, target, sources):
+        """An attribute or item of some object now holds a value sharing `sources`."""
+        roots = self.flow(target.value)
+        if isinstance(target, ast.Subscript):
+            self.visit(target.slice)
+        self._mutate(roots)
+        for root in roots:
+            self.scope.link(root, sources)
 
     def visit_Assign(self, node):
         sources = self.flow(node.value)     # the value is evaluated before the targets bind
@@ -678,12 +682,7 @@ class _Visitor(ast.NodeVisitor):
             self._mutate(names)           # `x += y` changes a list in place
             self._store(target.id, sources | names)
         else:
-            roots = self.flow(target.value)
-            if isinstance(target, ast.Subscript):
-                self.visit(target.slice)
-            self._mutate(roots)
-            for root in roots:
-                self.scope.link(root, sources)
+            self._store_into(target, sources)
 
     def visit_For(self, node):
         sources = self.flow(node.iter)
