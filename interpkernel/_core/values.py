@@ -91,7 +91,7 @@ def _notebook_code(value):
     """Keys of the notebook code a value is or holds (functions, classes, closures)."""
     keys = []
     function = _function_of(value)
-    if function is not None:
+    if function is not None and function.__module__ == '__main__':
         keys.append(code_key(function))
         for cell in function.__closure__ or ():
             try:
@@ -99,7 +99,7 @@ def _notebook_code(value):
             except ValueError:      # an empty cell
                 continue
             inner = _function_of(held)
-            if inner is not None and inner is not function:
+            if inner is not None and inner is not function and inner.__module__ == '__main__':
                 keys.append(code_key(inner))
     cls = value if isinstance(value, type) else type(value)
     for klass in cls.__mro__:

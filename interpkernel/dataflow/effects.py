@@ -126,6 +126,8 @@ class Resolved:
     host_only: list = field(default_factory=list)
     unknown: str | None = None
     reads_anything: str | None = None
+    looked_up: dict = field(default_factory=dict, compare=False, repr=False)
+    unrefined: object = field(default=None, compare=False, repr=False)
 
 
 class Summaries:
@@ -160,16 +162,23 @@ def _analyse_file(filename):
         return {}
 
 
-def resolve(effects, lookup, summaries):
+def resolve(effects, lookup, summaries, previous=None):
     """The `Resolved` effects of a cell.
 
     Args:
         effects: its `analysis.CellEffects`.
         lookup: ``lookup(name)`` -> `Known`: what a name holds where the cell runs.
         summaries: a `Summaries`.
+        previous: the `Resolved` of an earlier resolution of the same cell:
+            if every name it looked up still holds what it held, it is the answer.
     """
+    if previous is not None and all(lookup(name) == known
+                                    for name, known in previous.looked_up.items()):
+        return previous
     resolver = _Resolver(lookup, summaries, effects)
     resolver.run()
+    resolver.result.looked_up = {name: known for name, known in resolver.known_cache.items()
+                                 if not is_marker(name)}
     return resolver.result
 
 
@@ -194,6 +203,7 @@ class _Resolver:
                 self.aliases.setdefault(name, set()).add(source)
                 self.aliases.setdefault(source, set()).add(name)
         self.active = set()     # summaries being applied (recursion)
+        self.applied = set()    # (summary, callee, arguments) applied already
         self.known_cache = {}
 
     def known(self, name):
@@ -576,8 +586,11 @@ class _Resolver:
 
     def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
         """Apply a notebook function's summary, its parameters bound by `mapping`."""
-        if summary.key in self.active:
-            return   # recursion: its effects are being applied already
+        application = (summary.key, frozenset(callee),
+                       frozenset((k, frozenset(v)) for k, v in mapping.items()))
+        if summary.key in self.active or application in self.applied:
+            return   # recursion, or applied already with the same arguments
+        self.applied.add(application)
         self.active.add(summary.key)
         try:
             closure = closure_names if closure_names is not None else callee

@@ -22,6 +22,7 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 """
 
 import asyncio
+import dataclasses
 import pickle
 import re
 import time
@@ -124,7 +125,15 @@ class Scheduler:
         return cell
 
     def _resolve(self, cell):
-        resolved = resolve(cell.effects, self._lookup(cell), self.summaries)
+        previous = cell.resolved
+        resolved = resolve(cell.effects, self._lookup(cell), self.summaries,
+                           previous.unrefined if previous is not None else None)
+        if previous is not None and resolved is previous.unrefined:
+            return previous       # nothing it depends on is known any better
+        unrefined = resolved
+        resolved = dataclasses.replace(resolved, reads=set(resolved.reads),
+                                       mutates=set(resolved.mutates))
+        resolved.unrefined = unrefined
         # What the cell changes of what earlier cells made (it reads it first),
         # and whatever else earlier cells made share those objects.
         effects = cell.effects
@@ -195,7 +204,12 @@ class Scheduler:
             for other, why in pending:
                 if all(other is not seen for seen, _ in cell.waited_for):
                     cell.waited_for.append((other, why))
-            await cell.wait_for_change([other for other, _ in pending])
+            others = [other for other, _ in pending]
+            if cell.ordered_after_all or cell.resolved.reads_anything is not None:
+                # It waits for every earlier cell whatever they turn out to do:
+                # waking for the latest is enough (fewer wake-ups in long runs).
+                others = [max(others, key=lambda other: other.seq)]
+            await cell.wait_for_change(others)
 
     def _refine(self, cell):
         """Resolve `cell`'s effects again with what is known now; tell waiters if they changed."""
@@ -522,7 +536,6 @@ class Scheduler:
     async def _execute(self, cell, inputs, loads, home, on_event):
         bind, load, states, capture = loads
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
-        cell.notify()
         check = any(version.mutable for version in cell.bound.values())
 
         def make_task(seq):
