@@ -161,10 +161,20 @@ def test_a_name_no_cell_defines_is_a_name_error(kernel):
     assert reply['ename'] == 'NameError' and "'never_defined'" in reply['evalue']
 
 
-def test_syntax_error_is_reported_and_nothing_runs(kernel):
+def test_syntax_error_is_reported_as_ipykernel_does_and_nothing_runs(kernel):
     client, _ = kernel
     [reply] = client.wait([client.client.execute('x = = 1')])
     assert reply['status'] == 'error' and reply['ename'] == 'SyntaxError'
+    assert not any('During handling' in line for line in reply['traceback'])
+    assert len(reply['traceback']) <= 5
+
+
+def test_a_cell_too_deep_to_analyse_still_runs_in_order(kernel):
+    client, _ = kernel
+    deep = 'deep = ' + ' + '.join(['1'] * 1000)
+    ids = [client.client.execute(deep), client.client.execute('print(deep)')]
+    assert [r['status'] for r in client.wait(ids)] == ['ok', 'ok']
+    assert client.text(ids[1]) == '1000\n'
 
 
 def test_a_cell_that_never_ends_does_not_block_an_independent_one(kernel):

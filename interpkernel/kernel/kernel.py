@@ -192,11 +192,13 @@ class InterpKernel(IPythonKernel):
         try:
             effects = analysis.analyse(source, f'<cell {label}>')
         except SyntaxError:
-            # IPython reports it exactly as ipykernel would; nothing runs.
-            result = self._run_in_host(code, count, silent)
-            return self._reply(result, count, user_expressions)
+            effects = None
         except RecursionError:
             effects = analysis.CellEffects((), (), (), barrier='it is too deeply nested to analyse')
+        if effects is None:
+            # IPython reports it exactly as ipykernel would (outside the except
+            # clause, so that no "during handling" chain shows); nothing runs.
+            return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
         host = self._host_reason(code, source, effects, silent)
         barrier = effects.barrier
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
