@@ -2,6 +2,8 @@
 
 import gc
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -286,3 +288,15 @@ def test_an_exception_that_cannot_be_shown_does_not_break_the_worker():
             own.run(source, worker='w')
         assert type(info.value).__name__ == 'Bad'
         assert own.run('pass', outputs=['keep'], worker='w') == {'keep': 1}
+
+
+def test_workers_that_imported_datetime_end_cleanly():
+    """CPython 3.13.0 crashed ending such workers about one time in two, unless the
+    host had imported _datetime first (it does now, in _xi.create)."""
+    script = ('from interpkernel import Pool\n'
+              'with Pool(1) as pool:\n'
+              '    for name in ("a", "b"):\n'
+              '        pool.run("import datetime", worker=name)\n')
+    for _ in range(6):
+        done = subprocess.run([sys.executable, '-c', script], capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[-500:]

@@ -86,6 +86,11 @@ else:
     _UNBOUND_REMOVE = 1        # drop items whose sending interpreter is gone
 
     def create():
+        # CPython 3.13.0 crashes ending a subinterpreter (a corrupted tuple free
+        # list) when _datetime was first imported by a subinterpreter, and more
+        # than one imported it; imported here first, its types belong to the
+        # main interpreter and every subinterpreter ends cleanly.
+        import _datetime  # noqa: F401
         return _interpreters.create('isolated')
 
     def destroy(iid):

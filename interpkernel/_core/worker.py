@@ -175,7 +175,7 @@ class _Runtime:
         task = protocol.receive(self._tasks.get())
         handler = {protocol.CellTask: self._run_cell, protocol.VersionedTask: self._run_versioned,
                    protocol.ExportTask: self._export, protocol.DropTask: self._drop,
-                   protocol.WarmTask: versioned.warm}[type(task)]
+                   protocol.WarmTask: self._warm}[type(task)]
         report = handler(task)
         self.outbox.flush()
         self._emit((task.seq, 'done', protocol.send(report)))
@@ -239,6 +239,9 @@ class _Runtime:
             return self._execute(task.seq, label, source, namespace)
 
         return versioned.run(task, self.store, namespace, execute, within=self._context.run)
+
+    def _warm(self, task):
+        return self._context.run(versioned.warm, task)
 
     def _export(self, task):
         return versioned.export(task, self.store)
