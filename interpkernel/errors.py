@@ -85,8 +85,8 @@ class SubinterpreterImportError(InterpkernelError, ImportError):
 
     def __str__(self):
         return (f'{self.module!r} cannot be imported in a subinterpreter ({self.detail}); '
-                f'run this cell in the host interpreter instead '
-                f'(%%interp --engine host), or on a cluster engine')
+                f'run the cell in the host interpreter: %%interp --engine host, or the interp '
+                f'kernel, which runs cells that import {self.module} there by itself')
 
 
 class UnknownWorkerError(InterpkernelError, LookupError):

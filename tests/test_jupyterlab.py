@@ -1,6 +1,6 @@
 """The interp kernel in a real JupyterLab, driven in a real headless Chromium.
 
-JupyterLab's launcher must offer "Python 3 (subinterpreters)", and its "Run
+JupyterLab's launcher must offer "Python 3 (interp)", and its "Run
 All" must run a notebook's independent cells at the same time (their time
 stamps overlap) with the results of running them in order.
 """

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures('kernelspec')
 
 def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     spec = json.loads((kernelspec / 'share/jupyter/kernels/interp/kernel.json').read_text())
-    assert spec['display_name'] == DISPLAY_NAME == 'Python 3 (subinterpreters)'
+    assert spec['display_name'] == DISPLAY_NAME == 'Python 3 (interp)'
     assert spec['argv'][1:3] == ['-m', 'interpkernel.kernel']
     listed = subprocess.run([sys.executable, '-m', 'jupyter_client.kernelspecapp', 'list'],
                             capture_output=True, text=True, env=os.environ, timeout=60)

@@ -152,11 +152,17 @@ def test_host_engine_runs_numpy(shell, ns):
     assert result.success and int(result.result) == 6 and list(ns['arr']) == [0, 1, 2, 3]
 
 
-def test_numpy_in_a_worker_suggests_the_host_engine(shell, ns, capsys):
+def test_numpy_in_a_worker_names_ways_that_work_without_numpys_frames(shell, ns, capsys):
     pytest.importorskip('numpy')
     result = run(shell, '%%interp\nimport numpy')
     assert type(result.error_in_exec).__name__ == 'SubinterpreterImportError'
-    assert '--engine host' in capsys.readouterr().out
+    shown = capsys.readouterr().out.strip().splitlines()
+    message = shown[-1]
+    assert "SubinterpreterImportError: 'numpy' cannot be imported" in message
+    assert '%%interp --engine host' in message and 'interp kernel' in message
+    assert 'cluster' not in message
+    assert not any('numpy/' in line or 'importlib' in line for line in shown)
+    assert any(line.strip() == 'import numpy' for line in shown)   # the cell's own line
 
 
 def test_channel_between_background_producer_and_consumer(shell, ns):
@@ -168,13 +174,57 @@ def test_channel_between_background_producer_and_consumer(shell, ns):
     assert ns['got'] == [0, 1, 2, 3, 4]
 
 
+def test_labels_match_the_prompt(shell, ns, capsys):
+    """IPython 9 counts a cell before running it: the label must still be the prompt's."""
+    result = run(shell, '%%interp\nx = 1\n1 / 0')
+    assert f'Cell In[{result.execution_count}], line 2' in capsys.readouterr().out
+    background = run(shell, '%%interp --bg labelled\nx = 1')
+    run(shell, '%interp wait labelled')
+    assert f'[interp] In[{background.execution_count}] on labelled' in capsys.readouterr().out
+    timeline = repr(shell.run_line_magic('interp', 'timeline -n 1'))
+    assert f'In[{background.execution_count}] ' in timeline
+
+
+def test_wait_for_finished_background_cells_returns_at_once(shell, ns):
+    run(shell, '%%interp --bg finished_early\nearly = 1')
+    magics = shell.magics_manager.registry['InterpMagics']
+    magics._background[-1].wait(10)
+    assert run(shell, '%interp wait finished_early').success
+    assert run(shell, '%interp wait finished_early').success   # again: still nothing to do
+    assert run(shell, '%interp wait').success
+    assert ns['early'] == 1
+
+
+def test_interrupt_says_what_it_interrupted(shell, ns, capsys):
+    run(shell, '%%interp --bg spinner\nwhile True:\n    pass')
+    result = run(shell, '%interp interrupt spinner')
+    assert result.success
+    run(shell, '%interp wait spinner')
+    out = capsys.readouterr().out
+    assert f'[interp] interrupted In[{result.execution_count - 1}] on spinner' in out
+    run(shell, '%interp interrupt spinner')
+    assert '[interp] nothing to interrupt: no cell is running on spinner' in capsys.readouterr().out
+
+
+def test_timeline_text_columns_line_up_with_spmd_labels(shell, ns):
+    run(shell, '%%interp --out alone\nalone = 1')
+    run(shell, '%%interp -n 2 --out part\npart = rank')
+    lines = repr(shell.run_line_magic('interp', 'timeline -n 3')).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith('cell '))
+    rows = lines[header + 1:]
+    assert len(rows) == 3 and any('[rank 1]' in row for row in rows)
+    for column in ('state', 'on', 'queued'):
+        at = lines[header].index(column)
+        assert all(row[at - 2:at] == '  ' and row[at] != ' ' for row in rows), column
+
+
 def test_status_and_timeline(shell, ns):
     run(shell, '%%interp\nx = 1')
     status = shell.run_line_magic('interp', 'status')
     assert 'worker' in repr(status) and 'idle' in repr(status)
     assert '<table>' in status._repr_html_()
     timeline = shell.run_line_magic('interp', 'timeline')
-    assert timeline._repr_svg_().startswith('<svg') and 'In[' in repr(timeline)
+    assert '<svg' in timeline._repr_html_() and 'In[' in repr(timeline)
 
 
 def test_pool_resize_and_reset(shell, ns):
@@ -202,11 +252,21 @@ def test_completion_of_subcommands_and_worker_names(shell, ns):
     ('%%interp 9lives\nx = 1', 'must be a Python identifier'),
     ('%%interp --in undefined_name\nx = 1', '--in names undefined_name, not defined here'),
     ('%%interp -n 0\nx = 1', '-n must be at least 1'),
-    ('%%interp --timeout -1\nx = 1', '--timeout must be a positive number'),
+    ('%%interp --timeout -1\nx = 1', '--timeout takes a positive number of seconds'),
+    ('%%interp --timeout 0\nx = 1', 'got 0; leave it out for no time limit'),
+    ('%%interp --timeout nan\nx = 1', 'got nan'),
+    ('%%interp --timeout inf\nx = 1', 'got inf'),
+    ('%%interp --timeout 1e300\nx = 1', 'got 1e+300'),
+    ('%%interp class\nx = 1', "not a keyword, got 'class'"),
+    ('%%interp --in class\nx = 1', "Python names (not keywords), got 'class'"),
+    ('%%interp --out x,def\nx = 1', "Python names (not keywords), got 'def'"),
+    ('%interp channel class', "not a keyword, got 'class'"),
+    ('%interp pool 10000', 'more workers than max_pool_size'),
+    ('%%interp -n 10000\nx = 1', 'more workers than max_pool_size'),
     ('%%interp\n!ls', 'line 1 uses IPython syntax'),
     ('%interp', 'needs a subcommand'),
     ('%interp frobnicate', "unknown %interp subcommand 'frobnicate'"),
-    ('%interp wait', 'nothing to wait for'),
+    ('%interp wait never_ran', "no %%interp cell ran on 'never_ran'"),
     ('%interp close nobody', "no worker named 'nobody'"),
     ('%interp pool 0', 'at least 1 worker'),
 ])
@@ -216,6 +276,7 @@ def test_bad_input_is_a_one_line_usage_error_and_changes_nothing(shell, ns, caps
     assert not result.success
     out = capsys.readouterr()
     assert message in out.out + out.err
+    assert len((out.out + out.err).strip().splitlines()) == 1
     assert {k: v for k, v in ns.items() if not k.startswith('_')} == \
         {k: v for k, v in before.items() if not k.startswith('_')}
     assert run(shell, '%%interp --out y\ny = 1').success
@@ -256,4 +317,5 @@ def test_help_lists_every_option(shell):
     assert doc.lstrip(':\n ').startswith('%interp [')
     for option in ('--in', '--out', '--bg', '-n N', '--all', '--timeout', '--engine', 'Examples'):
         assert option in doc
+    assert 'The stop button' in doc and 'leaves ``--bg`` cells running' in doc
     assert 'status' in shell.find_line_magic('interp').__doc__

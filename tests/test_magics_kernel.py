@@ -18,6 +18,7 @@ class Session:
     def __init__(self, client):
         self.client = client
         self.messages = []
+        self.replies = {}     # msg_id -> reply content, whichever order they come in
 
     def pump(self, timeout=0.05):
         while True:
@@ -33,13 +34,14 @@ class Session:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.pump()
+            if msg_id in self.replies:
+                self.wait_idle(msg_id, deadline)
+                return self.replies[msg_id]
             try:
                 reply = self.client.get_shell_msg(timeout=0.05)
             except queue.Empty:
                 continue
-            if reply['parent_header'].get('msg_id') == msg_id:
-                self.wait_idle(msg_id, deadline)
-                return reply['content']
+            self.replies[reply['parent_header'].get('msg_id')] = reply['content']
         raise AssertionError(f'no reply to {msg_id} within {timeout} s')
 
     def wait_idle(self, msg_id, deadline):
@@ -142,3 +144,43 @@ def test_background_display_updates_reach_their_cell(kernel):
     updates = [m['content']['data']['text/plain'] for m in session.of(bg_id, 'update_display_data')
                if m['content']['transient'].get('display_id') == 'd1']
     assert updates == ["'second'"]
+
+
+def test_labels_match_the_execution_count(kernel):
+    """ipykernel on IPython 9 counts a cell before running it: labels must not run ahead."""
+    session, _ = kernel
+    msg_id, reply = session.run('%%interp\nx = 1\nx / 0')
+    [executing] = session.of(msg_id, 'execute_input')
+    count = executing['content']['execution_count']
+    assert reply['execution_count'] == count
+    [error] = session.of(msg_id, 'error')
+    assert any(f'Cell In[{count}], line 2' in line for line in error['content']['traceback'])
+
+
+def _status_lines(session, msg_id):
+    return [m['content']['data']['text/plain'] for m in session.of(msg_id)
+            if m['msg_type'] in ('display_data', 'update_display_data')]
+
+
+def test_wait_for_finished_background_cells_returns_at_once(kernel):
+    session, _ = kernel
+    bg_id, _ = session.run('%%interp --bg quick\nquick_value = 5')
+    session.wait_for(lambda: any('done' in line for line in _status_lines(session, bg_id)))
+    msg_id, reply = session.run('%interp wait quick\nprint(quick_value)')
+    assert reply['status'] == 'ok' and session.text(msg_id) == '5\n'
+
+
+def test_interrupting_wait_stops_the_cells_in_one_line(kernel):
+    session, manager = kernel
+    bg_id, _ = session.run('%%interp --bg forever\nwhile True:\n    pass')
+    session.wait_for(lambda: any('running' in line for line in _status_lines(session, bg_id)))
+    msg_id = session.submit('%interp wait forever')
+    session.wait_for(lambda: session.of(msg_id, 'execute_input'))
+    time.sleep(0.5)
+    manager.interrupt_kernel()
+    reply = session.reply(msg_id)
+    count = reply['execution_count'] - 1
+    assert reply['status'] == 'error' and reply['ename'] == 'KeyboardInterrupt'
+    assert reply['traceback'] == [f'KeyboardInterrupt: interrupted In[{count}] on forever']
+    session.wait_for(lambda: any('interrupted after' in line
+                                 for line in _status_lines(session, bg_id)))

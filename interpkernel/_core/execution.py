@@ -105,6 +105,11 @@ def describe_error(exc):
     try:
         if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
             lines = traceback.format_exception_only(exc)
+        elif replacement is not None:
+            # A refusal: the cell's own lines, not the module's import machinery.
+            frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith('<cell ')]
+            lines = ['Traceback (most recent call last):\n', *traceback.format_list(frames),
+                     *traceback.format_exception_only(exc)]
         else:
             lines = traceback.format_exception(exc.with_traceback(tb))
     except Exception as broken:   # an exception whose __str__ or __repr__ raises

@@ -13,6 +13,7 @@ orders it, places it where its data lives and runs it.
 import asyncio
 import contextvars
 import re
+from collections import deque
 import signal
 from contextvars import copy_context
 
@@ -38,10 +39,11 @@ _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 # Names IPython keeps in the user namespace itself.
 _IPYTHON_OWN = frozenset({'In', 'Out', '_ih', '_oh', '_dh', 'get_ipython', 'exit', 'quit'})
 _COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
+_FINISHED_KEPT = 1000           # finished cells %interp status and timeline still show
 
 
 class InterpKernel(IPythonKernel):
-    """Python 3 (subinterpreters): independent cells run at once, on different cores."""
+    """Python 3 (interp): independent cells run at once, on different cores."""
 
     implementation = 'interpkernel'
     implementation_version = __version__
@@ -63,6 +65,7 @@ class InterpKernel(IPythonKernel):
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
+        self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         signal.signal(signal.SIGINT, self._on_sigint)
 
     @property
@@ -122,11 +125,11 @@ class InterpKernel(IPythonKernel):
         self.shell.Completer.custom_matchers.append(self._complete_names)
 
     def _dataflow_cells(self):
-        """Each cell as %interp reports it (see InterpMagics.attach_kernel)."""
-        return [(c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
-                 c.ended, [f'{other.label} ({why})' for other, why in c.waited_for],
-                 '; '.join(filter(None, [c.host and f'in the host: {c.host}', *c.notes])))
-                for c in self.scheduler.graph.cells.values()]
+        """Each cell as %interp reports it (see InterpMagics.attach_kernel): the last
+        finished ones (the graph forgets a cell once nothing depends on it), then
+        those still going."""
+        return [*self._finished, *(_report_row(c) for c in self.scheduler.graph.cells.values()
+                                   if not c.done)]
 
     # -- concurrency --
 
@@ -219,6 +222,8 @@ class InterpKernel(IPythonKernel):
         finally:
             if cell is not None:
                 self._parents.pop(cell.seq, None)
+                if cell.done:
+                    self._finished.append(_report_row(cell))
         if outcome.status == 'aborted':
             # As ipykernel: an aborted cell has no execution count to show.
             return {'status': 'aborted'}
@@ -375,6 +380,13 @@ class InterpKernel(IPythonKernel):
         self.session.send(self.iopub_socket, 'error', content, parent=parent,
                           ident=self._topic('error'))
         return dict(content, status='error', execution_count=count)
+
+
+def _report_row(c):
+    """A cell as %interp status and timeline show it."""
+    return (c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
+            c.ended, [f'{other.label} ({why})' for other, why in c.waited_for],
+            '; '.join(filter(None, [c.host and f'in the host: {c.host}', *c.notes])))
 
 
 def _uses_ipython(code, source):

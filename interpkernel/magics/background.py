@@ -12,8 +12,9 @@ class BackgroundCell:
     """One ``%%interp --bg`` run, seen from the notebook.
 
     Shows a status line in its cell (queued -> running with elapsed time ->
-    done / failed / interrupted), updated in place in notebooks every
-    `interval` seconds.  When every future is done it calls ``finish(self)``
+    done / failed / interrupted), checked every `interval` seconds: a notebook
+    updates it in place; a terminal, which cannot, prints a new line when the
+    state changes.  When every future is done it calls ``finish(self)``
     inside the cell's output context, so outputs land in the namespace and
     errors show in the right cell.
 
@@ -22,20 +23,22 @@ class BackgroundCell:
             ``worker_names()``, ``state()``, ``interrupt()``).
         output: the `CellOutput` of the cell.
         finish: called once with this object when all futures are done.
-        interval: seconds between status updates, or None for none (terminal).
+        interval: seconds between status checks.
+        in_place: update the line in place (notebooks), else print changes (terminals).
     """
 
-    def __init__(self, run, output, finish, interval):
+    def __init__(self, run, output, finish, interval, in_place):
         self.run, self.output = run, output
         self._finish = finish
+        self._in_place = in_place
         self._done = threading.Event()
         self._remaining = len(run.futures)
         self._lock = threading.Lock()
         self._started = time.perf_counter()
-        self._handle = output.run(display, _StatusLine(self), display_id=True)
-        if interval:
-            threading.Thread(target=self._tick, args=(interval,), daemon=True,
-                             name=f'interpkernel-status-{run.label}').start()
+        self._shown = _StatusLine(self)
+        self._handle = output.run(display, self._shown, display_id=True)
+        threading.Thread(target=self._tick, args=(interval,), daemon=True,
+                         name=f'interpkernel-status-{run.label}').start()
         for future in run.futures:
             future.add_done_callback(self._one_done)
 
@@ -50,10 +53,17 @@ class BackgroundCell:
 
     def _tick(self, interval):
         while not self._done.wait(interval):
-            self._update()
+            if self._remaining:     # else the last future is finishing: it updates the line
+                self._update()
 
     def _update(self):
-        self.output.run(self._handle.update, _StatusLine(self))
+        with self._lock:
+            line = _StatusLine(self)
+            if self._in_place:
+                self.output.run(self._handle.update, line)
+            elif line.state != self._shown.state:
+                self.output.run(display, line)
+            self._shown = line
 
     def _one_done(self, future):
         with self._lock:

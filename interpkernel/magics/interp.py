@@ -1,6 +1,9 @@
 """The ``%%interp`` cell magic and the ``%interp`` line magic."""
 
+import keyword
+import os
 import shlex
+import threading
 import time
 from collections import deque
 
@@ -8,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import (MagicArgumentParser, argument, magic_arguments,
                                           parse_argstring)
-from traitlets import Float, Integer
+from traitlets import Float, Integer, default
 
 from ..dataflow import analysis
 from ..dataflow.effects import Summaries, in_cell, known_builtin, known_from_value, resolve
@@ -18,8 +21,9 @@ from ..host import WORKER_NAME as HOST, HostEngine
 from ..pool import Pool
 from .background import BackgroundCell
 from .render import CellOutput, with_cell_traceback
-from .reports import StatusTable, Timeline
+from .reports import StatusTable
 from .run import SETTLE, CellRun
+from .timeline import Timeline, TimelineCell, last_run
 
 __all__ = ['InterpMagics']
 
@@ -32,10 +36,35 @@ def _names(value, option):
     if len(value) >= 2 and value[0] == value[-1] and value[0] in '\'"':
         value = value[1:-1]    # IPython's argument splitting keeps the quotes
     names = [n.strip() for n in value.split(',') if n.strip()]
-    bad = [n for n in names if not n.isidentifier()]
+    bad = [n for n in names if not _is_name(n)]
     if bad:
-        raise UsageError(f'{option} takes comma-separated Python names, got {", ".join(map(repr, bad))}')
+        raise UsageError(f'{option} takes comma-separated Python names (not keywords), '
+                         f'got {", ".join(map(repr, bad))}')
     return names
+
+
+def _is_name(text):
+    """Can `text` be a variable's name (an identifier that is not a keyword)?"""
+    return text.isidentifier() and not keyword.iskeyword(text)
+
+
+def _check_name(text, what):
+    if not _is_name(text):
+        raise UsageError(f'{what} must be a Python identifier, not a keyword, got {text!r}')
+
+
+def _check_timeout(seconds):
+    """--timeout takes what a timer can wait: more than 0 seconds, finite."""
+    if not 0 < seconds <= threading.TIMEOUT_MAX:
+        raise UsageError(f'--timeout takes a positive number of seconds (at most '
+                         f'{threading.TIMEOUT_MAX:.3g}), got {seconds:g}; leave it out for '
+                         f'no time limit')
+
+
+def _first_line(source):
+    """A cell's first non-blank line, for the timeline's tooltips."""
+    line = next((line.strip() for line in source.splitlines() if line.strip()), '')
+    return line if len(line) <= 80 else line[:79] + '…'
 
 
 def _one_line(exc):
@@ -51,9 +80,22 @@ class InterpMagics(Magics):
         Anonymous workers in the pool (default: the CPU cores this process may use).
         ``%interp pool N`` changes it at run time.""").tag(config=True)
     status_interval = Float(1.0, help="""
-        Seconds between updates of a --bg cell's status line in notebooks.""").tag(config=True)
+        Seconds between checks of a --bg cell's state: notebooks update its status line
+        in place, terminals print a new line when the state changed.""").tag(config=True)
     history = Integer(200, help="""
         How many recent cells ``%interp timeline`` remembers.""").tag(config=True)
+    timeline_gap = Float(5.0, help="""
+        Seconds of idle time (no cell waiting or running) that end a run: ``%interp
+        timeline`` shows the cells since the last such gap (``--all``: the session)."""
+                         ).tag(config=True)
+    max_pool_size = Integer(help="""
+        The most workers ``%interp pool N`` and ``-n N`` may ask for (default: 4 per
+        core, and at least 64).  Each worker is an interpreter with its own thread and
+        memory.""").tag(config=True)
+
+    @default('max_pool_size')
+    def _default_max_pool_size(self):
+        return max(64, 4 * (os.process_cpu_count() or 1))
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -64,6 +106,7 @@ class InterpMagics(Magics):
         self._summaries = Summaries()
         self._background = []
         self._recent = deque(maxlen=self.history)
+        self._used_names = set()     # every worker a cell was sent to
 
     @property
     def pool(self):
@@ -104,7 +147,8 @@ class InterpMagics(Magics):
               help='wait for the cell, streaming its output (the default)')
     @argument('-a', '--noblock', '--bg', dest='block', action='store_false',
               help="""return at once: a status line and the cell's output keep updating
-              in this cell; outputs land when it is done (see %%interp wait)""")
+              in this cell; outputs land when it is done (see %%interp wait). The stop
+              button and Ctrl-C leave it running: %%interp interrupt NAME stops it""")
     @argument('-n', dest='ranks', type=int, default=None, metavar='N',
               help="""run the cell on N workers at once (SPMD), with `rank` and `size`
               defined; --out gathers a list ordered by rank""")
@@ -122,6 +166,10 @@ class InterpMagics(Magics):
         Variables go in and out by themselves: the names the cell reads that
         are defined here are sent in, and the names it assigns (``def``,
         ``class`` and ``import`` included) come back when it finishes.
+
+        The stop button (Ctrl-C in a terminal) interrupts a cell that blocks, and
+        the cells ``%interp wait`` waits for; it leaves ``--bg`` cells running, as
+        a shell leaves its background jobs: ``%interp interrupt [NAME]`` stops them.
 
         Examples
         --------
@@ -147,16 +195,27 @@ class InterpMagics(Magics):
             Out[7]: 49999995000000
         """
         args = parse_argstring(self.interp, line)
-        label = f'In[{self.shell.execution_count}]'
-        run = self._start(args, cell, label)
+        run = self._start(args, cell, self._label())
         self._recent.append(run)
+        self._used_names.update(run.worker_names())
         if args.block is False:
-            interval = self.status_interval if getattr(self.shell, 'kernel', None) else None
+            in_place = getattr(self.shell, 'kernel', None) is not None
             self._background.append(BackgroundCell(run, CellOutput(), self._finish_background,
-                                                   interval))
+                                                   self.status_interval, in_place))
             return None
         run.wait()
         return run.finish(self.shell.user_ns)
+
+    def _label(self):
+        """``In[n]`` of the cell running now, as its prompt shows it.
+
+        IPython 9 counts a cell before running it (``execution_count`` is then
+        the next prompt's), IPython 8 after it; the result IPython keeps for the
+        running cell has its number either way (without one, nothing counted it yet).
+        """
+        running = getattr(self.shell.displayhook, 'exec_result', None)
+        count = getattr(running, 'execution_count', None)
+        return f'In[{self.shell.execution_count if count is None else count}]'
 
     def _finish_background(self, background):
         try:
@@ -171,10 +230,10 @@ class InterpMagics(Magics):
     def _start(self, args, cell, label):
         """Validate everything, then submit: a bad option or input sends nothing."""
         ranks = self._ranks(args)
-        if args.timeout is not None and not args.timeout > 0:
-            raise UsageError(f'--timeout must be a positive number of seconds, got {args.timeout:g}')
-        if args.name is not None and not args.name.isidentifier():
-            raise UsageError(f'the worker name must be a Python identifier, got {args.name!r}')
+        if args.timeout is not None:
+            _check_timeout(args.timeout)
+        if args.name is not None:
+            _check_name(args.name, 'the worker name')
         if args.engine == 'host':
             return self._start_host(args, cell, label, ranks)
         source = self._python_source(cell)
@@ -200,7 +259,8 @@ class InterpMagics(Magics):
         except TransferError as exc:
             raise _one_line(exc) from None
         requested = [f'rank{rank}' for rank in range(ranks)] if ranks else [args.name]
-        run = CellRun(label, futures, requested, outputs, deletes, ranks, strict, args.timeout)
+        run = CellRun(label, cell, futures, requested, outputs, deletes, ranks, strict,
+                      args.timeout)
         for rank, future in enumerate(futures):
             output = CellOutput(f'[rank {rank}] ' if ranks else '')
             future.add_event_listener(output.show)
@@ -214,7 +274,7 @@ class InterpMagics(Magics):
         background = args.block is False
         future = self._host.submit(source, self.shell.user_ns, label=label,
                                    background=background)
-        return CellRun(label, [future], [HOST], (), (), 0, False, args.timeout)
+        return CellRun(label, cell, [future], [HOST], (), (), 0, False, args.timeout)
 
     def _ranks(self, args):
         if args.all and args.ranks is not None:
@@ -225,6 +285,7 @@ class InterpMagics(Magics):
             return 0
         if args.ranks < 1:
             raise UsageError(f'-n must be at least 1, got {args.ranks}')
+        self._check_size(args.ranks, f'-n {args.ranks}')
         if args.name is not None:
             raise UsageError('-n/--all runs on workers rank0, rank1 ...: leave out NAME')
         return args.ranks
@@ -278,7 +339,9 @@ class InterpMagics(Magics):
             %interp close NAME [--force] close a named worker (--force: even if busy)
             %interp reset                close every worker; start a fresh pool
             %interp pool N               set the number of anonymous workers
-            %interp timeline             a Gantt chart of recent cells, one lane per worker
+            %interp timeline [-n N | --all]   a Gantt chart, one lane per worker, of the
+                                         last run (the cells since an idle gap), the
+                                         last N cells, or the whole session
             %interp channel NAME [--capacity N]   create a Channel called NAME here
 
         Examples
@@ -325,11 +388,7 @@ class InterpMagics(Magics):
 
     def _interp_wait(self, rest):
         args = self._parse('wait', rest, (('names',), {'nargs': '*', 'metavar': 'NAME'}))
-        waiting = [b for b in self._background if not b.done()
-                   and (not args.names or set(args.names) & set(b.run.worker_names()))]
-        if not waiting:
-            which = f' on {", ".join(args.names)}' if args.names else ''
-            raise UsageError(f'nothing to wait for: no --bg cell is running{which}')
+        waiting = self._running(args.names)
         try:
             for background in waiting:
                 while not background.wait(0.1):
@@ -339,22 +398,32 @@ class InterpMagics(Magics):
                 background.run.interrupt()
             for background in waiting:
                 background.wait(SETTLE)
-            raise
+            cells = ', '.join(_where(b.run) for b in waiting)
+            raise _one_line(KeyboardInterrupt(f'interrupted {cells}')) from None
         self._background = [b for b in self._background if not b.done()]
 
     def _interp_interrupt(self, rest):
         args = self._parse('interrupt', rest, (('name',), {'nargs': '?', 'default': None}))
-        if args.name is None:
-            if self._pool is not None:
-                self._pool.interrupt()
-            for background in self._background:
-                if HOST in background.run.worker_names():
-                    background.run.interrupt()
-            return
-        try:
-            self.pool.interrupt(args.name)
-        except InterpkernelError as exc:
-            raise UsageError(str(exc)) from None
+        names = [] if args.name is None else [args.name]
+        running = self._running(names)
+        for background in running:
+            background.run.interrupt()
+        if running:
+            print(f'[interp] interrupted {", ".join(_where(b.run) for b in running)}')
+        else:
+            print(f'[interp] nothing to interrupt: no cell is running'
+                  f'{"".join(f" on {name}" for name in names)}')
+
+    def _running(self, names):
+        """The --bg cells not done yet on any of `names` (all if none), each name checked."""
+        workers = self._pool.workers if self._pool is not None else []
+        known = self._used_names.union(w.name for w in workers)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise UsageError(f'no %%interp cell ran on {", ".join(map(repr, unknown))}; '
+                             f'%interp status lists the workers')
+        return [b for b in self._background
+                if not b.done() and (not names or set(names) & set(b.run.worker_names()))]
 
     def _interp_close(self, rest):
         args = self._parse('close', rest, (('name',), {}),
@@ -377,29 +446,62 @@ class InterpMagics(Magics):
         args = self._parse('pool', rest, (('size',), {'type': int}))
         if args.size < 1:
             raise UsageError(f'the pool needs at least 1 worker, got {args.size}')
+        self._check_size(args.size, f'%interp pool {args.size}')
         self.pool_size = args.size
         if self._pool is not None:
             self._pool.resize(args.size)
 
+    def _check_size(self, size, asked):
+        if size > self.max_pool_size:
+            raise UsageError(f'{asked} asks for more workers than max_pool_size '
+                             f'({self.max_pool_size}); ask for fewer, or raise the limit with '
+                             f'%config InterpMagics.max_pool_size = {size}')
+
     def _interp_timeline(self, rest):
-        self._parse('timeline', rest)
-        cells = []
-        for run in self._recent:
-            state = run.state()
-            for future in run.futures:
-                t = future.timings
-                cells.append((future.label, state, t.worker, t.queued, t.started,
-                              t.finished if future.done() else None))
-        cells += [cell[:6] for cell in self._kernel_cells() if cell[3] is not None]
+        args = self._parse('timeline', rest,
+                           (('-n',), {'type': int, 'dest': 'last', 'metavar': 'N',
+                                      'help': 'the last N cells'}),
+                           (('--all',), {'action': 'store_true',
+                                         'help': 'every cell of the session'}))
+        now = time.perf_counter()
+        cells = self._timeline_cells()
         if not cells:
             raise UsageError('no %%interp cell has run yet: the timeline is empty')
-        return Timeline(cells, time.perf_counter())
+        if args.all and args.last is not None:
+            raise UsageError('use either -n N or --all, not both')
+        if args.all:
+            return Timeline(cells, 'the whole session', now)
+        if args.last is not None:
+            if args.last < 1:
+                raise UsageError(f'-n must be at least 1, got {args.last}')
+            return Timeline(sorted(cells, key=lambda c: c.queued)[-args.last:],
+                            f'the last {args.last} cells', now)
+        return Timeline(last_run(cells, self.timeline_gap, now),
+                        f'the last run (since {self.timeline_gap:g} s idle; '
+                        f'-n N: the last N cells, --all: the session)', now)
+
+    def _timeline_cells(self):
+        """Every cell the timeline can show but the one asking for it."""
+        cells = []
+        for run in self._recent:
+            for future in run.futures:
+                t = future.timings
+                cells.append(TimelineCell(future.label, run.state([future]), t.worker, t.queued,
+                                          t.started, t.finished if future.done() else None,
+                                          first_line=_first_line(run.source)))
+        inputs = self.shell.history_manager.input_hist_raw
+        for label, state, where, queued, started, ended, waited, note in self._kernel_cells():
+            count = int(label[3:-1])
+            source = inputs[count] if count < len(inputs) else ''
+            cells.append(TimelineCell(label, state, where or None, queued, started, ended,
+                                      tuple(waited), note, _first_line(source)))
+        current = self._label()
+        return [cell for cell in cells if (cell.label, cell.state) != (current, 'running')]
 
     def _interp_channel(self, rest):
         args = self._parse('channel', rest, (('name',), {}),
                            (('--capacity',), {'type': int, 'default': 0}))
-        if not args.name.isidentifier():
-            raise UsageError(f'the channel name must be a Python identifier, got {args.name!r}')
+        _check_name(args.name, 'the channel name')
         try:
             self.shell.user_ns[args.name] = Channel(args.capacity)
         except ValueError as exc:
@@ -423,3 +525,8 @@ class InterpMagics(Magics):
         if self._pool is None:
             return []
         return [w.name for w in self._pool.workers if w.named]
+
+
+def _where(run):
+    """A run's cell and the workers it runs on, as ``In[5] on crunch``."""
+    return f'{run.label} on {", ".join(run.worker_names()) or "a worker"}'

@@ -21,8 +21,9 @@ SETTLE = 5.0    # seconds to wait for interrupted cells to stop
 class CellRun:
     """One execution of a ``%%interp`` cell: its futures and how to finish it."""
 
-    def __init__(self, label, futures, requested, outputs, deletes, ranks, strict, timeout):
-        self.label = label
+    def __init__(self, label, source, futures, requested, outputs, deletes, ranks, strict,
+                 timeout):
+        self.label, self.source = label, source
         self.futures = futures
         self._requested = requested    # the worker asked for, per future (None: any)
         self.outputs, self.deletes = outputs, deletes
@@ -48,8 +49,10 @@ class CellRun:
         names = [f.worker or asked for f, asked in zip(self.futures, self._requested)]
         return [name for name in names if name]
 
-    def state(self):
-        futures = self.futures
+    def state(self, futures=None):
+        """How the cell (or those of its `futures`) stands: 'queued', 'running', 'done',
+        'failed', 'interrupted' or 'cancelled'."""
+        futures = self.futures if futures is None else futures
         if not all(f.done() for f in futures):
             return 'running' if any(f.running() or f.done() for f in futures) else 'queued'
         if any(f.cancelled() for f in futures):
