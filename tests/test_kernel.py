@@ -328,3 +328,12 @@ def test_a_helper_module_that_needs_ipython_runs_in_the_host(tmp_path):
     finally:
         raw.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_a_progress_bar_in_a_worker_shows_no_monitor_warning(kernel):
+    client, _ = kernel
+    msg_id = client.client.execute('from tqdm import tqdm\nfor i in tqdm(range(3)):\n    pass')
+    [reply] = client.wait([msg_id])
+    streamed = ''.join(m['content']['text'] for m in client.of(msg_id, 'stream'))
+    assert reply['status'] == 'ok' and '3/3' in streamed
+    assert 'TqdmMonitorWarning' not in streamed and 'daemon' not in streamed

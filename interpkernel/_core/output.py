@@ -22,7 +22,8 @@ import sys
 import threading
 import time
 
-__all__ = ['Outbox', 'CellStream', 'install_display_hook', 'format_result', 'FLUSH_INTERVAL']
+__all__ = ['Outbox', 'CellStream', 'install_display_hook', 'format_result', 'FLUSH_INTERVAL',
+           'quiet_progress_bars']
 
 FLUSH_INTERVAL = 0.02     # seconds text may wait before it is sent
 _FLUSH_SIZE = 65536       # characters that force a send at once
@@ -139,6 +140,18 @@ class CellStream(io.TextIOBase):
 # -- rich display ------------------------------------------------------------
 
 _formatter = None
+
+
+def quiet_progress_bars():
+    """Keep tqdm from warning that it cannot start its monitor thread.
+
+    Subinterpreters refuse daemon threads; tqdm then runs without its monitor
+    (bars still update) but first prints a TqdmMonitorWarning that ipykernel
+    never shows.  The interp kernel sets this in the host too, so that the
+    warning filters workers copy from it keep it.
+    """
+    import warnings
+    warnings.filterwarnings('ignore', message='tqdm:disabling monitor support')
 
 
 def _display_formatter():

@@ -82,6 +82,7 @@ class _Runtime:
         sys.stdout = output.CellStream('stdout', self.outbox)
         sys.stderr = output.CellStream('stderr', self.outbox)
         output.install_display_hook(self.outbox)
+        output.quiet_progress_bars()
         builtins.display = output.display
         _patch_threads_to_remember_their_cell(self)
         time.sleep = _interruptible_sleep

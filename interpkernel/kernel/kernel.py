@@ -21,7 +21,7 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Integer, Type
 
 from .. import __version__
-from .._core import transfer, values
+from .._core import output, transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
@@ -75,6 +75,7 @@ class InterpKernel(IPythonKernel):
         return self._scheduler
 
     def _start_scheduler(self):
+        output.quiet_progress_bars()    # workers take their warning filters from here
         namespace = self.shell.user_ns
         # Requests run concurrently, each in a copy of the context; host cells
         # share one, as cells of a sequential session do.
