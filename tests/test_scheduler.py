@@ -22,8 +22,8 @@ class Session:
                                    on_note=lambda cell, text: self.notes.append((cell.label, text)))
         self.count = 0
 
-    def run_all(self, *sources, host=()):
-        return asyncio.run(self._run_all(sources, host))
+    def run_all(self, *sources, host=(), timeout=120):
+        return asyncio.run(asyncio.wait_for(self._run_all(sources, host), timeout))
 
     async def _run_all(self, sources, host):
         cells, outputs = [], {}
@@ -128,3 +128,15 @@ def test_interpreter_state_follows_the_cells_that_use_it(workers):
     import random
     expected = random.Random(7)
     assert results[2][2] == f'{expected.random()}\n' and results[3][2] == f'{expected.random()}\n'
+
+
+def test_many_short_cells_submitted_at_once_all_find_a_home(workers):
+    # More ready cells than homes, finishing at staggered times: each release must
+    # wake a waiting cell even when another waiter looked just before it.
+    session = Session(workers)
+    for burst in range(8):
+        sources = [f'import time\ntime.sleep({(i % 4) * 0.002})\nv{burst}_{i} = {i}'
+                   for i in range(24)]
+        results = session.run_all(*sources, f'print(sum([{", ".join(f"v{burst}_{i}" for i in range(24))}]))',
+                                  timeout=60)
+        assert results[-1][2] == f'{sum(range(24))}\n'

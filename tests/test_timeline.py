@@ -145,15 +145,17 @@ def test_the_timeline_in_jupyterlab_has_tooltips(kernelspec, lab, page, tmp_path
     cells = page.locator('.jp-Notebook .jp-Cell')
     deadline = time.monotonic() + 60
     # Run the cells at once (select them, Shift+Enter).  Until the notebook has its kernel
-    # connection, JupyterLab drops the request (the prompt stays [ ]): then try again.
-    while cells.first.locator('.jp-InputPrompt').inner_text().strip() == '[ ]:':
+    # connection, JupyterLab drops the request (the prompt shows [*], then [ ] again):
+    # until the first cell (a `def`, done at once) has its number, try again.
+    while not re.fullmatch(r'\[\d+\]:', cells.first.locator('.jp-InputPrompt').inner_text()
+                           .strip()):
         assert time.monotonic() < deadline, 'JupyterLab never ran the cells'
         cells.first.locator('.jp-InputPrompt').click()
         page.keyboard.press('Escape')
         for _ in RUN[1:]:
             page.keyboard.press('Shift+ArrowDown')
         page.keyboard.press('Shift+Enter')
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(3000)
     page.locator('.jp-OutputArea-output', has_text='8999990').wait_for(timeout=60_000)
     timeline = cells.nth(len(RUN))
     timeline.locator('.jp-InputPrompt').click()

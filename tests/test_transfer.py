@@ -127,3 +127,15 @@ def test_input_whose_module_refuses_subinterpreters_is_explained(shared_pool):
     numpy = pytest.importorskip('numpy')
     with pytest.raises(TransferError, match=r"'arr'.*'numpy' cannot be imported in a subinterpreter"):
         shared_pool.run('pass', {'arr': numpy.arange(3)})
+
+
+def test_notebook_code_that_moves_keeps_the_cell_it_came_from():
+    namespace = {'__name__': '__main__'}
+    exec(compile('class Shape:\n    def __repr__(self):\n        return describe(self)\n'
+                 'def describe(shape):\n    return "a shape"', '<cell In[3]>', 'exec'),
+         namespace)
+    for notebook in (False, True):
+        shape_class = decode(encode(namespace['Shape'], notebook=notebook), dict(namespace))
+        assert shape_class.__repr__.__code__.co_filename == '<cell In[3]>'
+        function = decode(encode(namespace['describe'], notebook=notebook), dict(namespace))
+        assert function.__code__.co_filename == '<cell In[3]>'

@@ -162,13 +162,32 @@ def _display_formatter():
     return _formatter
 
 
+class _FormatFailed(Exception):
+    """A _repr_*_ method raised `error` while IPython formatted a result."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 def format_result(value):
-    """The ``execute_result`` content (data, metadata) for a cell's last value."""
+    """The ``execute_result`` content (data, metadata) for a cell's last value.
+
+    Raises what a _repr_*_ method of `value` raises, its traceback starting
+    at that method.
+    """
     try:
         data, metadata = _display_formatter().format(value)
     except ImportError:  # IPython is not installed: plain text only
         data, metadata = {'text/plain': repr(value)}, {}
-    return {'data': data, 'metadata': metadata}
+    except _FormatFailed as failed:
+        error = failed.error
+    else:
+        return {'data': data, 'metadata': metadata}
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get('__name__', '').startswith('IPython.'):
+        tb = tb.tb_next
+    raise error.with_traceback(tb)
 
 
 def _make_shell(outbox):
@@ -197,6 +216,11 @@ def _make_shell(outbox):
             super(InteractiveShell, self).__init__()
             self.display_formatter = _display_formatter()
             self.display_pub = WorkerDisplayPublisher()
+
+        def showtraceback(self, exc_tuple=None, *args, **kwargs):
+            # IPython's formatters call this when a _repr_*_ method raises.
+            # As in ipykernel, that fails the cell (`format_result` raises it).
+            raise _FormatFailed(exc_tuple[1] if exc_tuple else sys.exception())
 
     shell = WorkerShell()
     InteractiveShell._instance = WorkerShell._instance = shell

@@ -21,6 +21,7 @@ nothing: if one cannot move, a `TransferError` names it and nothing is assigned.
 
 import array
 import importlib
+import marshal
 import pickle
 import sys
 import types
@@ -78,26 +79,33 @@ def encode(value, *, snapshot=True, notebook=False):
 
 def _dumps(value, notebook):
     import io
-    import cloudpickle  # imported on first need: it costs ~2 ms per interpreter
-    if not notebook:
-        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     buffer = io.BytesIO()
-    _notebook_pickler(cloudpickle)(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    _picklers()[notebook](buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     return buffer.getvalue()
 
 
-_pickler_class = None
+_pickler_classes = None
 
 
-def _notebook_pickler(cloudpickle):
-    """cloudpickle's Pickler, except for functions defined in ``__main__``."""
-    global _pickler_class
-    if _pickler_class is not None:
-        return _pickler_class
+def _picklers():
+    """{notebook: Pickler class}: cloudpickle's, keeping code objects whole; and
+    with ``notebook=True``, also landing functions defined in ``__main__``."""
+    global _pickler_classes
+    if _pickler_classes is not None:
+        return _pickler_classes
     import functools
+    import cloudpickle  # imported on first need: it costs ~2 ms per interpreter
     cached_function = type(functools.lru_cache()(lambda: None))
 
-    class NotebookPickler(cloudpickle.Pickler):
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, types.CodeType):
+                # cloudpickle renames a code object's file to '<dynamic-code>':
+                # tracebacks would lose their cell, the dataflow the code's key.
+                return marshal.loads, (marshal.dumps(obj),)
+            return super().reducer_override(obj)
+
+    class NotebookPickler(Pickler):
         def reducer_override(self, obj):
             if isinstance(obj, types.FunctionType) and obj.__module__ == '__main__':
                 return (_landed_function, (obj.__code__, len(obj.__code__.co_freevars)),
@@ -108,8 +116,8 @@ def _notebook_pickler(cloudpickle):
                 return (_cached, (obj.__wrapped__, parameters['maxsize'], parameters['typed']))
             return super().reducer_override(obj)
 
-    _pickler_class = NotebookPickler
-    return NotebookPickler
+    _pickler_classes = {False: Pickler, True: NotebookPickler}
+    return _pickler_classes
 
 
 def _function_state(function):

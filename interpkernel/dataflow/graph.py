@@ -94,6 +94,9 @@ class Cell:
         self.filename = filename
         self.state = 'waiting'
         self.bound, self.versions, self.deleted = {}, {}, set()
+        # Versions of other names its home gives it too (what it would see in
+        # order, at hand there): kept alive like `bound`, but not what it reads.
+        self.at_hand = {}
         self.where = None
         self.allowed = ()             # the homes it may run in, once placed
         self.future = None            # its CellFuture, once it runs
@@ -169,16 +172,12 @@ class Cell:
         if not self._aborted.done():
             self._aborted.set_result(None)
 
-    async def wait_for_event(self, event, timeout=None):
-        """Wait until `event` (an asyncio.Event) is set or `timeout` passes; Aborted if aborted."""
+    async def wait_for_signal(self, signal, timeout=None):
+        """Wait until the future `signal` is done or `timeout` passes; Aborted if aborted."""
         if self._aborted.done():
             raise Aborted
-        waiter = asyncio.ensure_future(event.wait())
-        try:
-            await asyncio.wait({waiter, self._aborted}, timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
+        await asyncio.wait({signal, self._aborted}, timeout=timeout,
+                           return_when=asyncio.FIRST_COMPLETED)
         if self._aborted.done():
             raise Aborted
 
@@ -413,7 +412,9 @@ class Graph:
         """
         if version.gone:
             return False
-        if any(cell.state == 'waiting' and cell.bound.get(version.key[0]) is version
+        name = version.key[0]
+        if any(cell.state == 'waiting' and (cell.bound.get(name) is version or
+                                            cell.at_hand.get(name) is version)
                for cell in self.cells.values()):
             return True       # bound by a cell about to run
         return not self._replaced(*version.key)

@@ -94,7 +94,7 @@ class Scheduler:
         self._on_note = on_note
         self._installed = {}       # (home, state name) -> the _StateVersion installed there
         self._busy = {}            # home -> when the kernel cell it runs now was given it
-        self._idle = asyncio.Event()
+        self._homes_changed = None  # a future set when a home frees or a ready cell leaves
         self._ready = []           # cells placed and waiting for a home, in seq order
         self._running = set()      # cells running now
         self._recent = []          # finished cells a running cell may have overlapped
@@ -226,6 +226,9 @@ class Scheduler:
             await self._settle(cell)
             try:
                 inputs = self._bind(cell)
+                # What it reads stays alive while it waits (and `_loads` adds the
+                # values at hand in its home).
+                cell.bound = {n: v for n, v in inputs.items() if isinstance(v, Version)}
                 home = await self._choose_home(cell, inputs)
             except LookupError as missing:
                 return self._fail(cell, errors.InterpkernelError(
@@ -252,7 +255,10 @@ class Scheduler:
                 self._release(home)
             if report.failed_loads:    # nothing of the cell ran: place it again
                 for name, type_name, reason in report.failed_loads:
-                    version = cell.bound.get(name) or inputs.get(name)
+                    version = cell.bound.get(name) or cell.at_hand.get(name) or inputs.get(name)
+                    if not isinstance(version, Version):
+                        # IPython's history, gathered afresh for each cell: no home to forget.
+                        return self._fail(cell, errors.TransferError(name, type_name, reason))
                     version.homes.discard(home)
                     if type_name != 'missing':
                         version.unmovable = reason
@@ -281,7 +287,6 @@ class Scheduler:
                 version = graph.version_before(cell, name)
             if version is not None:
                 inputs[name] = version
-        cell.bound = {n: v for n, v in inputs.items() if isinstance(v, Version)}
         return inputs
 
     def _every_name(self, cell):
@@ -305,17 +310,31 @@ class Scheduler:
         self._ready.sort(key=lambda c: c.seq)
         try:
             while True:
+                # Taken before looking: a change after the look sets it, and so
+                # wakes this cell (an Event cleared by another cell would not).
+                changed = self._homes_signal()
                 recheck = None
                 if not any(c.seq < cell.seq and self._has_free_home(c) for c in self._ready):
                     home, recheck = self._best_home(cell, inputs, allowed)
                     if home is not None:
                         self._busy[home] = time.perf_counter()
                         return home
-                self._idle.clear()
-                # Woken when a home frees, or when waiting has grown dearer than moving.
-                await cell.wait_for_event(self._idle, recheck)
+                # Woken when a home frees, when an earlier cell took one, or
+                # when waiting has grown dearer than moving.
+                await cell.wait_for_signal(changed, recheck)
         finally:
             self._ready.remove(cell)
+            self._signal_homes_changed()
+
+    def _homes_signal(self):
+        if self._homes_changed is None:
+            self._homes_changed = asyncio.get_running_loop().create_future()
+        return self._homes_changed
+
+    def _signal_homes_changed(self):
+        if self._homes_changed is not None:
+            self._homes_changed.set_result(None)
+            self._homes_changed = None
 
     def _has_free_home(self, cell):
         return any(home not in self._busy for home in cell.allowed)
@@ -330,13 +349,15 @@ class Scheduler:
         else:
             allowed, pins = {HOST, *self.workers.homes}, []
         for name, version in inputs.items():
-            if not isinstance(version, Version):
-                continue
-            reason = self._pin(cell, name, version)
-            if reason is not None:
-                homes = set(version.homes) or {version.home}
-                pins.append((name, version, reason, homes))
-                allowed &= homes
+            # ``Out`` holds every result shown before: any of them may pin it.
+            parts = version.results.values() if isinstance(version, _Composite) else \
+                [version] if isinstance(version, Version) else []
+            for part in parts:
+                reason = self._pin(cell, name, part)
+                if reason is not None:
+                    homes = set(part.homes) or {part.home}
+                    pins.append((name, part, reason, homes))
+                    allowed &= homes
         for state in self._states_of(cell):
             version = self._state_version(cell, state)
             kind = knowledge.STATES.get(state[1:-1])
@@ -432,7 +453,7 @@ class Scheduler:
 
     def _release(self, home):
         self._busy.pop(home, None)
-        self._idle.set()
+        self._signal_homes_changed()
 
     # -- moving --
 
@@ -445,7 +466,7 @@ class Scheduler:
         """
         present = self.graph.present(cell, home, inputs,
                                      anywhere=cell.resolved.reads_anything is not None)
-        cell.bound.update(present)
+        cell.at_hand = {n: v for n, v in present.items() if n not in cell.bound}
         bind = [(name, version.key) for name, version in present.items() if home in version.homes]
         load = [(name, version.key, version.payload) for name, version in present.items()
                 if home not in version.homes]
@@ -637,7 +658,7 @@ class Scheduler:
 
     def _collect(self, cell):
         """Drop the versions that `cell` finishing made unreadable."""
-        candidates = list(cell.bound.values())
+        candidates = [*cell.bound.values(), *cell.at_hand.values()]
         for name in (*cell.versions, *cell.deleted):
             previous = self.graph.writer_before(cell, name)
             version = previous.versions.get(name) if previous is not None else \
