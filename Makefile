@@ -14,8 +14,10 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+# The main job: the first teaching notebook, run as Run All does, on the interp kernel.
 run: $(STAMP)
-	$(PY) -m interpkernel demo
+	$(PY) -m interpkernel run notebooks/01-quick-start.ipynb \
+		-o build/01-quick-start.ipynb --timeline build/01-quick-start.svg
 
 test: $(STAMP) chromium
 	$(PY) -m pytest

@@ -24,7 +24,7 @@ from ._core.transport import Doorbell, MessagePipe
 from .errors import ExecutionFailed, WorkerLost
 from .log import log
 
-__all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'JOIN_TIMEOUT']
+__all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'daemon', 'JOIN_TIMEOUT']
 
 _BOOT = ("__import__('sys').path[:] = _interpkernel_path\n"
          "__import__('interpkernel._core.worker')._core.worker.boot(_interpkernel_boot)\n"
@@ -61,7 +61,7 @@ class WorkerHandle:
         self._done = {}
         self.ready = threading.Event()
         self.start_error = None
-        self._thread = threading.Thread(target=self._main, daemon=True,
+        self._thread = threading.Thread(target=self._main, daemon=daemon(),
                                         name=f'interpkernel-worker-{name}')
         self._thread.start()
 
@@ -239,6 +239,23 @@ class WorkerHandle:
                             None if started is None else now - started, self.cells_run)
 
 
+_daemons = None
+
+
+def daemon():
+    """Whether the runtime's threads can be daemon threads here: not in a
+    subinterpreter (a cell of the interp kernel making a Pool), where they are
+    plain threads that `close` ends."""
+    global _daemons
+    if _daemons is None:
+        try:
+            threading.Thread(daemon=True)
+            _daemons = True
+        except RuntimeError:
+            _daemons = False
+    return _daemons
+
+
 def _complete(future, report):
     """Resolve `future` from the worker's report.
 
@@ -293,7 +310,7 @@ class Pump(threading.Thread):
     """Answers the workers' doorbells and delivers their events, live."""
 
     def __init__(self):
-        super().__init__(daemon=True, name='interpkernel-pump')
+        super().__init__(daemon=daemon(), name='interpkernel-pump')
         self._bell = Doorbell()
         self._workers = {}
         self._removals = []       # Events set once the pump no longer polls a removed worker

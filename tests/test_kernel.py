@@ -18,9 +18,11 @@ import pytest
 from nbclient import NotebookClient
 
 from interpkernel.kernel.install import DISPLAY_NAME, KERNEL_NAME
-from interpkernel.notebook import run_all
+from interpkernel.notebook import comparable, run_all
 
 NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks').glob('*.ipynb'))
+# Notebooks written by other people, with their sources and licences in real/SOURCES.json.
+REAL_NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks' / 'real').glob('*.ipynb'))
 
 pytestmark = pytest.mark.usefixtures('kernelspec')
 
@@ -34,31 +36,17 @@ def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     assert KERNEL_NAME in listed.stdout
 
 
-def _normalise(outputs):
-    """Outputs as comparable tuples; streams merged; tracebacks compared by name and value."""
-    result = []
-    for output in outputs:
-        kind = output['output_type']
-        if kind == 'stream':
-            if result and result[-1][:2] == ('stream', output['name']):
-                result[-1] = ('stream', output['name'], result[-1][2] + output['text'])
-            else:
-                result.append(('stream', output['name'], output['text']))
-        elif kind == 'error':
-            result.append(('error', output['ename'], output['evalue']))
-        else:
-            result.append((kind, dict(output['data'])))
-    return result
-
-
-@pytest.mark.parametrize('path', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize('path', NOTEBOOKS + REAL_NOTEBOOKS,
+                         ids=[p.stem for p in NOTEBOOKS + REAL_NOTEBOOKS])
 def test_run_all_gives_the_outputs_of_running_in_order(path):
     reference = nbformat.read(path, as_version=4)
-    NotebookClient(reference, kernel_name='python3', allow_errors=True, timeout=120).execute()
-    expected = [_normalise(c.outputs) for c in reference.cells if c.cell_type == 'code']
-    runs = run_all(nbformat.read(path, as_version=4), KERNEL_NAME, stop_on_error=False)
+    NotebookClient(reference, kernel_name='python3', allow_errors=True, timeout=120,
+                   resources={'metadata': {'path': str(path.parent)}}).execute()
+    expected = [comparable(c.outputs) for c in reference.cells if c.cell_type == 'code']
+    runs = run_all(nbformat.read(path, as_version=4), KERNEL_NAME, stop_on_error=False,
+                   timeout=300)
     for number, (run, wanted) in enumerate(zip(runs, expected), start=1):
-        assert _normalise(run.outputs) == wanted, f'cell {number}: {run.source!r}'
+        assert comparable(run.outputs) == wanted, f'cell {number}: {run.source!r}'
 
 
 CPU_CELL = ('import time\nstarted_{n} = time.perf_counter()\ntotal_{n} = 0\n'
@@ -337,3 +325,42 @@ def test_a_progress_bar_in_a_worker_shows_no_monitor_warning(kernel):
     streamed = ''.join(m['content']['text'] for m in client.of(msg_id, 'stream'))
     assert reply['status'] == 'ok' and '3/3' in streamed
     assert 'TqdmMonitorWarning' not in streamed and 'daemon' not in streamed
+
+
+def test_a_pool_made_in_a_kernel_cell_works(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('from interpkernel import Pool\npool = Pool(1)\n'
+                                 'print(pool.run("x = 6 * 7", outputs=["x"]))'),
+           client.client.execute('pool.close()\nprint("closed")')]
+    assert [r['status'] for r in client.wait(ids)] == ['ok', 'ok']
+    assert client.text(ids[0]) == "{'x': 42}\n" and client.text(ids[1]) == 'closed\n'
+
+
+def test_loading_the_extension_in_the_kernel_says_nothing(kernel):
+    client, _ = kernel
+    msg_id = client.client.execute('%load_ext interpkernel')
+    [reply] = client.wait([msg_id])
+    assert reply['status'] == 'ok' and client.text(msg_id) == ''
+
+
+def test_a_repr_that_raises_fails_the_cell_with_the_methods_traceback(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('class Broken:\n    def __repr__(self):\n'
+                                 '        raise ValueError("no repr")\nBroken()',
+                                 stop_on_error=False),
+           client.client.execute('print("next")')]
+    failed, after = client.wait(ids)
+    assert failed['status'] == 'error' and failed['ename'] == 'ValueError'
+    assert any('__repr__' in line for line in failed['traceback'])
+    assert not any('IPython' in line for line in failed['traceback'])
+    assert client.of(ids[0], 'execute_result') == []
+    assert after['status'] == 'ok' and client.text(ids[1]) == 'next\n'
+
+
+def test_out_holding_a_result_that_cannot_enter_a_worker_is_read_in_the_host(kernel):
+    client, _ = kernel
+    ids = [client.client.execute('import numpy as np\nnp.arange(3)'),
+           client.client.execute('print(type(Out[max(Out)]).__name__, len(Out) > 0)')]
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok', 'ok']
+    assert client.text(ids[1]) == 'ndarray True\n'

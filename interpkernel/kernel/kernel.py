@@ -20,7 +20,7 @@ from contextvars import copy_context
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Integer, Type
 
-from .. import __version__
+from .. import __version__, load_ipython_extension
 from .._core import output, transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
@@ -65,6 +65,7 @@ class InterpKernel(IPythonKernel):
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
+        self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         signal.signal(signal.SIGINT, self._on_sigint)
 
@@ -120,7 +121,9 @@ class InterpKernel(IPythonKernel):
         super().start()
         self.scheduler   # workers boot in the background now, so the first cells find them ready
         # %interp status / timeline show this kernel's workers and dataflow.
-        self.shell.extension_manager.load_extension('interpkernel')
+        # Registered directly, not through the extension manager: a notebook's own
+        # `%load_ext interpkernel` then loads quietly, as on ipykernel.
+        load_ipython_extension(self.shell)
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
             lambda: self._engine.workers, self._dataflow_cells)
         self.shell.Completer.custom_matchers.append(self._complete_names)
@@ -225,6 +228,7 @@ class InterpKernel(IPythonKernel):
                 self._parents.pop(cell.seq, None)
                 if cell.done:
                     self._finished.append(_report_row(cell))
+                    self._replying[parent['header']['msg_id']] = cell
         if outcome.status == 'aborted':
             # As ipykernel: an aborted cell has no execution count to show.
             return {'status': 'aborted'}
@@ -242,6 +246,19 @@ class InterpKernel(IPythonKernel):
         if reply['status'] == 'ok' and user_expressions:
             reply['user_expressions'] = await self._user_expressions(cell, user_expressions)
         return reply
+
+    def finish_metadata(self, parent, metadata, reply_content):
+        """Add the cell's dataflow under ``interp``: where it ran, what it waited for, when."""
+        metadata = super().finish_metadata(parent, metadata, reply_content)
+        cell = self._replying.pop(parent['header']['msg_id'], None)
+        if cell is not None:
+            metadata['interp'] = {
+                'cell': cell.label, 'state': cell.state,
+                'ran_on': cell.where or ('host' if cell.host else None),
+                'waited_for': [[other.label, why] for other, why in cell.waited_for],
+                'host_reason': cell.host,
+                'queued': cell.queued, 'started': cell.started, 'ended': cell.ended}
+        return metadata
 
     def _host_reason(self, code, source, effects, silent):
         if silent:

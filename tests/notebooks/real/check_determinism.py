@@ -28,24 +28,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from interpkernel.notebook import comparable
+
 HERE = Path(__file__).resolve().parent
-
-
-def normalise(outputs):
-    """Outputs as comparable tuples; streams merged; errors by name and value."""
-    result = []
-    for output in outputs:
-        kind = output['output_type']
-        if kind == 'stream':
-            if result and result[-1][:2] == ('stream', output['name']):
-                result[-1] = ('stream', output['name'], result[-1][2] + output['text'])
-            else:
-                result.append(('stream', output['name'], output['text']))
-        elif kind == 'error':
-            result.append(('error', output['ename'], output['evalue']))
-        else:
-            result.append((kind, dict(output['data'])))
-    return result
 
 
 def run_once(path, kernel_name='python3', timeout=120, hash_seed=None):
@@ -70,7 +55,7 @@ def run_once(path, kernel_name='python3', timeout=120, hash_seed=None):
         else:
             os.environ['PYTHONHASHSEED'] = saved
     cells = [c for c in notebook.cells if c.cell_type == 'code']
-    return [normalise(c.outputs) for c in cells], [c.source for c in cells], seconds
+    return [comparable(c.outputs) for c in cells], [c.source for c in cells], seconds
 
 
 def check(path, runs=2, timeout=120):
