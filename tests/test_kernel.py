@@ -364,3 +364,47 @@ def test_out_holding_a_result_that_cannot_enter_a_worker_is_read_in_the_host(ker
     replies = client.wait(ids)
     assert [r['status'] for r in replies] == ['ok', 'ok']
     assert client.text(ids[1]) == 'ndarray True\n'
+
+
+FAILING_CELLS = [
+    'def outer(x):\n    return inner(x)',
+    'def inner(x):\n    return x / 0',
+    'import time\ntime.sleep(0.2)\nouter(1)',
+    'class Broken:\n    def method(self, *args, key=None, **options):\n'
+    '        raise KeyError(key)\nBroken().method(1, key="k")',
+    'error = LookupError("no")\nerror.add_note("a note")\nraise error',
+    'import json\ntry:\n    json.loads("{")\nexcept ValueError as exc:\n'
+    '    raise RuntimeError("bad input") from exc',
+]
+
+
+def _skeleton(traceback, cell_frames=True):
+    """What a reader of a traceback sees first: headers, frames, arrows (their line
+    numbers), the message.  IPython shows a chained exception's cell frame at the
+    line the cell reached last, the worker at the line that raised: `cell_frames`
+    False leaves those out."""
+    import re
+    plain = [re.sub(r'\x1b\[[0-9;]*m', '', line) for line in '\n'.join(traceback).split('\n')]
+    kept = [re.sub(r'^(-+> +\d+).*', r'\1', line.rstrip()) for line in plain
+            if re.match(r'-{20}|\w+ +Traceback|Cell In|File |-+> |\w+: |The above|During|a note',
+                        line)]
+    return kept if cell_frames else [line for line in kept
+                                     if not line.startswith(('Cell In', '----> '))]
+
+
+def test_a_worker_cells_traceback_reads_as_ipykernels():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c)
+                                               for c in FAILING_CELLS])
+    shown = {}
+    for name in ('python3', KERNEL_NAME):
+        runs = run_all(notebook, name, stop_on_error=False)
+        shown[name] = [[o for o in run.outputs if o['output_type'] == 'error'] for run in runs]
+    for number, (ipykernel, interp) in enumerate(zip(shown['python3'], shown[KERNEL_NAME]), 1):
+        assert len(ipykernel) == len(interp), f'cell {number}'
+        chained = number == len(FAILING_CELLS)
+        for expected, got in zip(ipykernel, interp):
+            assert (got['ename'], got['evalue']) == (expected['ename'], expected['evalue'])
+            assert _skeleton(got['traceback'], not chained) == \
+                _skeleton(expected['traceback'], not chained), f'cell {number}'
+            assert any('\x1b[' in line for line in got['traceback'])   # in colour
+            assert not any('interpkernel' in line for line in got['traceback'])

@@ -7,6 +7,7 @@ import ast
 import linecache
 import os
 
+from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
 __all__ = ['cell_filename', 'check_syntax', 'execute', 'hides_result', 'describe_error',
@@ -15,6 +16,7 @@ __all__ = ['cell_filename', 'check_syntax', 'execute', 'hides_result', 'describe
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
 _CELL_FRAME = r'File "<cell (.*?)>", line (\d+)'
+_CHAIN_LIMIT = 16             # exceptions of a chain kept for the host to format
 
 
 def cell_filename(label):
@@ -116,8 +118,48 @@ def describe_error(exc):
         lines = [f'{type(exc).__name__}: <cannot show the exception: {broken!r}>']
     text = re.sub(_CELL_FRAME, r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
     content = {'ename': type(exc).__name__, 'evalue': _safe_str(exc),
-               'traceback': text.split('\n')}
+               'traceback': text.split('\n'),
+               # Nothing to format for a failure of the runtime's own (no cell frame).
+               'interp_chain': () if tb is None else _chain(exc, tb, cells_only=bool(replacement))}
     return content, exc
+
+
+def _chain(exc, tb, cells_only):
+    """`exc` (whose traceback from the cell on is `tb`) and the exceptions it
+    was raised from, as `ErrorLink` records; `cells_only` keeps only cell frames."""
+    links, seen = [], set()
+    while exc is not None and id(exc) not in seen and len(links) < _CHAIN_LIMIT:
+        seen.add(id(exc))
+        if exc.__cause__ is not None:
+            raised_from, following = 'cause', exc.__cause__
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            raised_from, following = 'context', exc.__context__
+        else:
+            raised_from, following = '', None
+        notes = getattr(exc, '__notes__', None)
+        links.append(ErrorLink(
+            type(exc).__name__, type(exc).__module__, _safe_str(exc),
+            tuple(map(str, notes)) if isinstance(notes, (list, tuple)) else (),
+            _frames(tb if not links else exc.__traceback__, cells_only), raised_from,
+            isinstance(exc, SyntaxError)))
+        exc = following
+    return tuple(links)
+
+
+def _frames(tb, cells_only):
+    """The traceback's frames outside the runtime, outermost first."""
+    import inspect
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(_RUNTIME_DIR) and \
+                (not cells_only or code.co_filename.startswith('<cell ')):
+            args, varargs, varkw = inspect.getargs(code)
+            frames.append(ErrorFrame(code.co_filename, tb.tb_lineno or code.co_firstlineno,
+                                     code.co_firstlineno, code.co_qualname, tuple(args),
+                                     varargs, varkw))
+        tb = tb.tb_next
+    return tuple(frames)
 
 
 _set_async_exc = None

@@ -12,7 +12,7 @@ numbered `seq` (the dataflow's numbering).
 from typing import NamedTuple
 
 __all__ = ['CellTask', 'VersionedTask', 'ExportTask', 'DropTask', 'WarmTask', 'CellReport',
-           'VersionedReport', 'ExportReport', 'send', 'receive']
+           'VersionedReport', 'ExportReport', 'ErrorFrame', 'ErrorLink', 'send', 'receive']
 
 
 class CellTask(NamedTuple):
@@ -104,6 +104,34 @@ class ExportReport(NamedTuple):
     """Encoded versions, and those that could not be encoded."""
     values: tuple           # ((key, payload), ...)
     failures: tuple         # ((key, type name, reason), ...)
+
+
+class ErrorFrame(NamedTuple):
+    """One frame of a failed cell's traceback, as the host needs it to format it."""
+    filename: str
+    lineno: int
+    firstlineno: int        # where its function starts (IPython finds the class by it)
+    name: str               # the function's qualified name (``<module>`` for a cell)
+    args: tuple             # its parameters' names, as `inspect.getargs` gives them
+    varargs: str | None
+    varkw: str | None
+
+
+class ErrorLink(NamedTuple):
+    """One exception of a failed cell's chain (the raised one first).
+
+    ``raised_from`` says how the next link relates to this one: ``'cause'``
+    (``raise ... from``), ``'context'`` (raised while handling it) or ``''``
+    (the chain ends here).  Carried in the error content under ``interp_chain``
+    so the host can show the failure with IPython's own formatter.
+    """
+    type_name: str
+    module: str
+    message: str
+    notes: tuple
+    frames: tuple           # ErrorFrame, outermost first
+    raised_from: str
+    syntax_error: bool      # IPython formats these from attributes a copy lacks
 
 
 _RECORDS = {record.__name__: record for record in (

@@ -12,6 +12,7 @@ orders it, places it where its data lives and runs it.
 
 import asyncio
 import contextvars
+import linecache
 import re
 from collections import deque
 import signal
@@ -21,7 +22,8 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Integer, Type
 
 from .. import __version__, load_ipython_extension
-from .._core import output, transfer, values
+from .. import tracebacks
+from .._core import execution, output, transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
@@ -30,7 +32,7 @@ from ..host import HostEngine
 from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
-from .shell import InterpShell
+from .shell import CellCompiler, InterpShell
 
 __all__ = ['InterpKernel']
 
@@ -50,6 +52,7 @@ class InterpKernel(IPythonKernel):
     banner = ('interpkernel: cells run in parallel subinterpreters, with the results of '
               'running them in order')
     shell_class = Type(InterpShell)
+    compiler_class = Type(CellCompiler)
 
     workers = Integer(None, allow_none=True, help="""
         Subinterpreter workers for cells (default: the CPU cores this process may
@@ -211,11 +214,15 @@ class InterpKernel(IPythonKernel):
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
         scheduler = self.scheduler
+        filename = None
+        if host is None:
+            # The host shows a worker cell's failure: its lines must be at hand here.
+            filename = execution.cell_filename(label)
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         cell = None
         try:
             cell = scheduler.submit(count, label, code if host else source, effects,
-                                    filename=None if host else f'<cell {label}>', host=host,
-                                    barrier=barrier)
+                                    filename=filename, host=host, barrier=barrier)
             self._parents[cell.seq] = parent
             outcome = await scheduler.run(cell, self._publisher(parent, count))
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -394,7 +401,14 @@ class InterpKernel(IPythonKernel):
         return publish
 
     def _error_reply(self, error, count, parent):
-        content = error if isinstance(error, dict) else _error_content(error)
+        if isinstance(error, dict):
+            content = dict(error)
+            # A worker's failure, shown as IPython shows its own (the plain text otherwise).
+            shown = tracebacks.structured_traceback(self.shell, content.pop('interp_chain', ()))
+            if shown is not None:
+                content['traceback'] = shown
+        else:
+            content = _error_content(error)
         self.session.send(self.iopub_socket, 'error', content, parent=parent,
                           ident=self._topic('error'))
         return dict(content, status='error', execution_count=count)

@@ -19,11 +19,22 @@ import subprocess
 import sys
 
 from IPython.utils.text import LSString, SList
+from ipykernel.compiler import XCachingCompiler
 from ipykernel.displayhook import ZMQShellDisplayHook
 from ipykernel.zmqshell import ZMQInteractiveShell
 from traitlets import Type
 
-__all__ = ['InterpShell']
+from ..tracebacks import cell_code_name
+
+__all__ = ['InterpShell', 'CellCompiler']
+
+
+class CellCompiler(XCachingCompiler):
+    """ipykernel's compiler, which also names worker cells' code (``<cell In[3]>``)
+    as IPython names its own in tracebacks: ``Cell In[3], line 2``."""
+
+    def format_code_name(self, name):
+        return cell_code_name(name) or super().format_code_name(name)
 
 
 class InterpDisplayHook(ZMQShellDisplayHook):

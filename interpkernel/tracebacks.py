@@ -1,0 +1,94 @@
+"""A worker cell's failure, shown by the host's IPython as if it had happened there.
+
+A worker reports its failure as `ErrorLink` records (exception type, message,
+frames); exceptions and frames cannot cross interpreters.  Here each link
+becomes a stand-in exception whose traceback is made of real frames with the
+worker's file names, function names, parameters and line numbers (Jinja2
+builds its template tracebacks the same way), so IPython's own formatter
+shows it: the same layout, source lines with ``---->``, colours and chained
+exceptions as ipykernel.  Source lines come from the host's `linecache`, which
+holds the notebook's cells (the kernel puts them there) and reads files.
+"""
+
+import functools
+import types
+
+__all__ = ['structured_traceback', 'cell_code_name']
+
+
+def structured_traceback(shell, chain):
+    """IPython's traceback lines (``error`` content's ``traceback``) for `chain`.
+
+    Returns None when IPython needs the original exception to show it well (a
+    SyntaxError, whose position IPython reads from its attributes).
+    """
+    if not chain or any(link.syntax_error for link in chain):
+        return None
+    exceptions = [_stand_in(link) for link in chain]
+    for exception, link, following in zip(exceptions, chain, [*exceptions[1:], None]):
+        if link.raised_from == 'cause':
+            exception.__cause__ = following
+        elif link.raised_from == 'context':
+            exception.__context__ = following
+    raised = exceptions[0]
+    return shell.InteractiveTB.structured_traceback(type(raised), raised, raised.__traceback__)
+
+
+def cell_code_name(filename):
+    """``('Cell', 'In[3]')`` for a worker cell's file name ``<cell In[3]>``, else None."""
+    if filename.startswith('<cell ') and filename.endswith('>'):
+        return 'Cell', filename[len('<cell '):-1]
+    return None
+
+
+def _stand_in(link):
+    exception = _exception_type(link.type_name, link.module)(link.message)
+    for note in link.notes:
+        exception.add_note(note)
+    traceback = None
+    for frame in reversed(link.frames):
+        traceback = types.TracebackType(traceback, _frame(frame), 0, frame.lineno)
+    return exception.with_traceback(traceback)
+
+
+@functools.lru_cache(maxsize=256)
+def _exception_type(name, module):
+    """A class named as the worker's exception (IPython shows its name and module)."""
+    return type(name, (Exception,), {'__module__': module, '__str__': _message})
+
+
+def _message(exception):
+    return exception.args[0]
+
+
+def _frame(record):
+    """A real frame whose code has the record's file name, function name and parameters."""
+    raiser = _raiser(record.filename, record.firstlineno, record.name, record.args,
+                     record.varargs, record.varkw)
+    try:
+        raiser(*[None] * len(record.args))
+    except _FrameWanted as wanted:
+        return wanted.__traceback__.tb_next.tb_frame
+    raise AssertionError('the frame maker did not raise')   # pragma: no cover
+
+
+class _FrameWanted(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=1024)
+def _raiser(filename, firstlineno, qualname, args, varargs, varkw):
+    """A function that raises `_FrameWanted`, with the worker frame's file name,
+    name and parameters (any names: ``.0`` of a comprehension too)."""
+    parameters = [f'p{i}' for i in range(len(args))]
+    parameters += ['*v'] if varargs else []
+    parameters += ['**k'] if varkw else []
+    namespace = {'_FrameWanted': _FrameWanted}
+    exec(compile(f'def _raiser({", ".join(parameters)}):\n    raise _FrameWanted\n',
+                 filename, 'exec'), namespace)
+    raiser = namespace['_raiser']
+    names = (*args, *filter(None, (varargs, varkw)))
+    raiser.__code__ = raiser.__code__.replace(
+        co_name=qualname.rpartition('.')[2], co_qualname=qualname, co_varnames=names,
+        co_firstlineno=firstlineno)
+    return raiser
