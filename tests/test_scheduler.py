@@ -140,3 +140,27 @@ def test_many_short_cells_submitted_at_once_all_find_a_home(workers):
         results = session.run_all(*sources, f'print(sum([{", ".join(f"v{burst}_{i}" for i in range(24))}]))',
                                   timeout=60)
         assert results[-1][2] == f'{sum(range(24))}\n'
+
+
+def test_a_change_in_place_happens_where_the_names_sharing_the_object_are_one(workers):
+    # `b = a` runs where a copy of `a` was moved (the first home is busy), so there
+    # `b` is that copy; a cell changing `a` and showing `b` must run there, not where
+    # the first `a` lives, even when that home is the free one.
+    session = Session(workers)
+    session.run_all('a = [1, 2, 3]')
+    results = session.run_all('import time\ntime.sleep(0.5)\nn = len(a)', 'b = a',
+                              'import time\ntime.sleep(1.0)\nm = 1',
+                              'a.append(4)\nprint(b, a is b)')
+    assert results[1][0].where != results[0][0].where     # the copy the test is about
+    assert results[3][2] == '[1, 2, 3, 4] True\n'
+
+
+def test_a_change_in_place_that_a_copy_elsewhere_misses_is_said(workers):
+    session = Session(workers)
+    session.run_all('a = [1, 2, 3]')
+    results = session.run_all('import time\ntime.sleep(0.5)\nn = len(a)', 'b = a',
+                              'import time\ntime.sleep(1.0)\nm = 1', 'a.append(4)', 'print(b)')
+    changer, reader = results[3][0], results[4]
+    assert reader[2] == '[1, 2, 3, 4]\n' or any(
+        label == changer.label and '`b`' in text and 'may show something different' in text
+        for label, text in session.notes)

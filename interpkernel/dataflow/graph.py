@@ -363,6 +363,10 @@ class Graph:
                     needed.setdefault(earlier, 'changes what it may read')
         return list(needed.items())
 
+    def readers_before(self, cell, name):
+        """The cells submitted before `cell` that may read `name` (and are still indexed)."""
+        return [reader for reader in self._readers.get(name, ()) if reader.seq < cell.seq]
+
     def earlier(self, cell):
         return [c for c in self.cells.values() if c.seq < cell.seq]
 

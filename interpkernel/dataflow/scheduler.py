@@ -348,16 +348,20 @@ class Scheduler:
             allowed, pins = {HOST}, [(None, None, cell.host, {HOST})]
         else:
             allowed, pins = {HOST, *self.workers.homes}, []
+        preferred = set(allowed)
         for name, version in inputs.items():
             # ``Out`` holds every result shown before: any of them may pin it.
             parts = version.results.values() if isinstance(version, _Composite) else \
                 [version] if isinstance(version, Version) else []
             for part in parts:
-                reason = self._pin(cell, name, part)
-                if reason is not None:
-                    homes = set(part.homes) or {part.home}
+                pin = self._pin(cell, name, part, inputs)
+                if pin is not None:
+                    reason, homes, best = pin
                     pins.append((name, part, reason, homes))
                     allowed &= homes
+                    preferred &= best or homes
+        if preferred - {HOST}:
+            allowed = preferred
         for state in self._states_of(cell):
             version = self._state_version(cell, state)
             kind = knowledge.STATES.get(state[1:-1])
@@ -410,20 +414,56 @@ class Scheduler:
                 return True
         return False
 
-    def _pin(self, cell, name, version):
-        """Why `version` keeps `cell` in its home, or None."""
+    def _pin(self, cell, name, version, inputs):
+        """(why `version` keeps `cell` where it is, the homes it may run in, the
+        best of them or None), or None."""
+        reason = None
         if version.unmovable:
-            return version.unmovable
-        if version.info is not None and not version.info.movable:
-            return f'a {version.info.type_qualname} cannot leave its interpreter'
-        if version.known.kind in ('value', 'instance') and version.home == HOST:
+            reason = version.unmovable
+        elif version.info is not None and not version.info.movable:
+            reason = f'a {version.info.type_qualname} cannot leave its interpreter'
+        elif version.known.kind in ('value', 'instance') and version.home == HOST:
             reason = self._host_only_type(version.known.module)
-            if reason:
-                return reason
-        if name in cell.resolved.certain and version.home is not None and \
-                self._shared_with(cell, {name}):
-            return 'the cell changes it in place, and other names share it there'
+        homes = set(version.homes) or {version.home}
+        if reason:
+            return reason, homes, None
+        if name in cell.resolved.certain and version.home is not None:
+            sharers = self._shared_with(cell, {name}) | \
+                {other for other, _ in self._made_from_later(cell, name) if other in inputs}
+            if sharers:
+                # Best where those it reads are one object (a copy elsewhere would
+                # not change with it), if other pins leave such a home.
+                read = [inputs[n] for n in sharers if isinstance(inputs.get(n), Version)]
+                return ('the cell changes it in place, and other names share it there',
+                        homes, read and _home_of_one_object([version, *read]))
         return None
+
+    def _made_from_later(self, cell, name):
+        """(name, the cell that made it) for each name a cell after `name`'s writer
+        made out of it (``b = a``), that still holds what that cell made."""
+        writer = self.graph.writer_before(cell, name)
+        made = set()
+        for reader in self.graph.readers_before(cell, name):
+            if writer is not None and reader.seq <= writer.seq:
+                continue
+            for target, sources in reader.effects.aliases:
+                if name in sources and target != name and \
+                        self.graph.writer_before(cell, target) is reader:
+                    made.add((target, reader))
+        return made
+
+    def _check_copies_left_behind(self, cell, home, report):
+        """Say so when `cell` changed an object in place that a name made elsewhere, from
+        a copy, shares when the cells run in order: that name did not change with it."""
+        for name in sorted({key[0] for key in report.changed}):
+            for other, maker in sorted(self._made_from_later(cell, name), key=lambda m: m[0]):
+                version = maker.versions.get(other)
+                if version is not None and version.home != home:
+                    self._on_note(cell, (
+                        f'{cell.label} changed `{name}` in place; `{other}` ({maker.label} made '
+                        f'it from a copy of `{name}` in another interpreter) did not change '
+                        f'with it, though running the cells in order it may share its object, '
+                        f'so cells reading `{other}` may show something different'))
 
     def _best_home(self, cell, inputs, allowed):
         """(the free home that costs least, or None; seconds after which to choose again).
@@ -597,6 +637,7 @@ class Scheduler:
                     changed.gone = True
         self.graph.record_writes(cell, [*cell.versions, *cell.deleted])
         self._check_foreseen(cell, report)
+        self._check_copies_left_behind(cell, home, report)
         if report.error is not None:
             cell.finish('failed')
             return Outcome('error', pickle.loads(report.error))
@@ -717,6 +758,18 @@ def _type_of(version):
         module, qualname = version.info.type_module, version.info.type_qualname
         return qualname if module in ('builtins', '__main__') else f'{module}.{qualname}'
     return 'value'
+
+
+def _home_of_one_object(versions):
+    """The home where `versions` (names sharing one object) are that one object: where
+    the newest of them was made from the others, if they are all there; else no home.
+
+    (Elsewhere a name may hold a copy: changing it in place would miss the others.)
+    """
+    newest = max(versions, key=lambda version: version.key[1])
+    if newest.home is None or any(newest.home not in version.homes for version in versions):
+        return set()
+    return {newest.home}
 
 
 def _where(homes):
