@@ -42,8 +42,8 @@ def test_interrupt_raises_keyboard_interrupt_and_the_worker_keeps_its_namespace(
 
 
 def test_cell_can_catch_the_interrupt_and_finish(pool):
-    source = ('print("go", flush=True)\n'
-              'try:\n    while True: pass\n'
+    # "go" is printed inside the try: the interrupt may land while print returns.
+    source = ('try:\n    print("go", flush=True)\n    while True: pass\n'
               'except KeyboardInterrupt:\n    outcome = "caught"')
     future = pool.submit(source, outputs=['outcome'])
     _started(future, 'go')
