@@ -408,3 +408,18 @@ def test_a_worker_cells_traceback_reads_as_ipykernels():
                 _skeleton(expected['traceback'], not chained), f'cell {number}'
             assert any('\x1b[' in line for line in got['traceback'])   # in colour
             assert not any('interpkernel' in line for line in got['traceback'])
+
+
+def test_worker_results_follow_the_hosts_display_settings():
+    cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
+             "get_ipython().display_formatter.formatters['text/plain'].for_type(\n"
+             "    int, lambda n, printer, cycle: printer.text(f'<{n}>'))",
+             '40 + 2',
+             # Notebook code still shows itself where its globals are.
+             'class Point:\n    def __repr__(self):\n        return f"Point{SCALE}"\n'
+             'SCALE = 7\nPoint()']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
+             for name in ('python3', KERNEL_NAME)}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][1] == [('execute_result', {'text/plain': '3.142'})]

@@ -12,6 +12,7 @@ orders it, places it where its data lives and runs it.
 
 import asyncio
 import contextvars
+import itertools
 import linecache
 import re
 from collections import deque
@@ -130,6 +131,7 @@ class InterpKernel(IPythonKernel):
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
             lambda: self._engine.workers, self._dataflow_cells)
         self.shell.Completer.custom_matchers.append(self._complete_names)
+        self._display_defaults = _display_settings(self.shell)
 
     def _dataflow_cells(self):
         """Each cell as %interp reports it (see InterpMagics.attach_kernel): the last
@@ -224,7 +226,10 @@ class InterpKernel(IPythonKernel):
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier)
             self._parents[cell.seq] = parent
-            outcome = await scheduler.run(cell, self._publisher(parent, count))
+            held = []   # a worker's result, while the host's display settings are not its own
+            outcome = await scheduler.run(cell, self._publisher(parent, count, held))
+            if held:
+                await self._show_in_host(cell, held[0], parent, count)
         except (KeyboardInterrupt, asyncio.CancelledError):
             raise
         except BaseException as exc:
@@ -349,25 +354,43 @@ class InterpKernel(IPythonKernel):
 
     async def _fetch(self, name):
         """Bring the latest version of `name` into the host namespace, if it can come."""
-        scheduler = self.scheduler
-        writer = scheduler.graph.latest_writer(name)
+        writer = self.scheduler.graph.latest_writer(name)
         if writer is None or not writer.done or name not in writer.versions:
             return
         version = writer.versions[name]
+        if version.size <= _COMPLETION_LIMIT:
+            found = await self._in_host(version)
+            if found:
+                self.shell.user_ns[name] = found[0]
+
+    async def _in_host(self, version):
+        """``(value,)`` of `version`, brought into the host if it is not there; () if it
+        cannot come."""
+        scheduler = self.scheduler
         if HOST in version.homes:
-            self.shell.user_ns[name] = scheduler.host.store.get(version.key)
-            return
-        if version.size > _COMPLETION_LIMIT or version.unmovable:
-            return
-        source = sorted(version.homes)[0] if version.homes else None
-        if source is None:
-            return
+            return (scheduler.host.store.get(version.key),)
+        if version.unmovable or not version.homes:
+            return ()
+        source = sorted(version.homes)[0]
         report = await asyncio.wrap_future(scheduler.engine(source).export(source, [version.key]))
-        if report.values:
-            value = transfer.decode(report.values[0][1], self.shell.user_ns)
-            scheduler.host.store.put(version.key, value)
-            version.homes.add(HOST)
-            self.shell.user_ns[name] = value
+        if not report.values:
+            return ()
+        value = transfer.decode(report.values[0][1], self.shell.user_ns)
+        scheduler.host.store.put(version.key, value)
+        version.homes.add(HOST)
+        return (value,)
+
+    async def _show_in_host(self, cell, shown, parent, count):
+        """Publish `cell`'s result as the host's IPython formats it (`shown`, the worker's
+        own, if the value cannot come into the host)."""
+        version = cell.versions.get(cell.result_name) if cell.result_name else None
+        found = await self._in_host(version) if version is not None else ()
+        # Notebook code shows itself where it was made: here its globals may be missing.
+        if found and not _holds_notebook_objects(found[0]):
+            data, metadata = self.shell.display_formatter.format(found[0])
+            shown = {'execution_count': count, 'data': data, 'metadata': metadata}
+        self.session.send(self.iopub_socket, 'execute_result', shown, parent=parent,
+                          ident=self._topic('execute_result'))
 
     def _complete_names(self, completer, text):
         """Names cells made in workers, for IPython's completer (which sees the host only)."""
@@ -388,14 +411,22 @@ class InterpKernel(IPythonKernel):
 
     # -- output --
 
-    def _publisher(self, parent, count):
-        """Send a worker's events to the cell's frontend, from any thread."""
+    def _publisher(self, parent, count, held):
+        """Send a worker's events to the cell's frontend, from any thread.
+
+        A result goes into `held` instead when the host's display settings differ
+        from a fresh shell's (``%precision``, a registered formatter): the host
+        shows it then, as its own IPython would.
+        """
         def publish(event):
             if event.msg_type == 'error':
                 return   # published with the reply
             content = dict(event.content)
             if event.msg_type == 'execute_result':
                 content['execution_count'] = count
+                if _display_settings(self.shell) != self._display_defaults:
+                    held.append(content)
+                    return
             self.session.send(self.iopub_socket, event.msg_type, content, parent=parent,
                               ident=self._topic(event.msg_type))
         return publish
@@ -419,6 +450,40 @@ def _report_row(c):
     return (c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
             c.ended, [f'{other.label} ({why})' for other, why in c.waited_for],
             '; '.join(filter(None, [c.host and f'in the host: {c.host}', *c.notes])))
+
+
+def _display_settings(shell):
+    """What decides how the shell shows a result: each formatter's printers (by the
+    type's module and name, wherever IPython keeps them) and the text formatter's
+    settings."""
+    settings = [shell.display_formatter.active_types]
+    for kind, formatter in sorted(shell.display_formatter.formatters.items()):
+        printers = {(getattr(t, '__module__', None), getattr(t, '__qualname__', repr(t))): f
+                    for t, f in formatter.type_printers.items()}
+        printers.update(formatter.deferred_printers)
+        settings.append((kind, formatter.enabled, printers,
+                         {id(key): f for key, f in formatter.singleton_printers.items()}))
+    text = shell.display_formatter.formatters['text/plain']
+    settings.append((text.pprint, text.float_precision, text.max_width, text.max_seq_length,
+                     text.verbose, text.newline))
+    return settings
+
+
+def _holds_notebook_objects(value, limit=1000):
+    """Is `value`, or an item of the containers in it (the first `limit` looked at),
+    an object of a class or a function the notebook defined?"""
+    pending, seen = [value], 0
+    while pending and seen < limit:
+        item = pending.pop()
+        seen += 1
+        kind = item if isinstance(item, type) else type(item)
+        if kind.__module__ == '__main__' or getattr(item, '__module__', None) == '__main__':
+            return True
+        if isinstance(item, dict):
+            pending.extend(itertools.islice(itertools.chain(item.keys(), item.values()), limit))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(itertools.islice(item, limit))
+    return False
 
 
 def _uses_ipython(code, source):
