@@ -423,3 +423,14 @@ def test_worker_results_follow_the_hosts_display_settings():
              for name in ('python3', KERNEL_NAME)}
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][1] == [('execute_result', {'text/plain': '3.142'})]
+
+
+def test_status_sent_with_the_cells_lists_every_one_of_them(kernel):
+    # The status cell waits for every earlier cell; it runs as soon as they end, before
+    # their requests have replied: it must list them all the same.
+    client, _ = kernel
+    ids = [client.client.execute(f'v{n} = {n}') for n in range(1, 9)]
+    status_id = client.client.execute('%interp status')
+    client.wait([*ids, status_id])
+    status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
+    assert all(f'In[{n}]  done' in status for n in range(1, 9)), status

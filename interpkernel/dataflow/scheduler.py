@@ -82,9 +82,12 @@ class Scheduler:
             them, else (False, None).
         on_note: ``on_note(cell, text)``: something the user must hear about a
             cell (a value read before a change the analysis missed).
+        on_finished: ``on_finished(cell)``: a cell has reached its end (done,
+            failed or aborted); called before the graph may forget it.
     """
 
-    def __init__(self, workers, host, *, initial, host_only_type, history, on_note):
+    def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
+                 on_finished=None):
         self.workers, self.host = workers, host
         self.graph = Graph(self._initial_info)
         self.summaries = Summaries()
@@ -92,6 +95,7 @@ class Scheduler:
         self._host_only_type = host_only_type
         self._history = history
         self._on_note = on_note
+        self._on_finished = on_finished
         self._installed = {}       # (home, state name) -> the _StateVersion installed there
         self._busy = {}            # home -> when the kernel cell it runs now was given it
         self._homes_changed = None  # a future set when a home frees or a ready cell leaves
@@ -192,6 +196,8 @@ class Scheduler:
         finally:
             if not cell.done:
                 cell.finish('failed')
+            if self._on_finished is not None:
+                self._on_finished(cell)
             self._collect(cell)
 
     async def _settle(self, cell):

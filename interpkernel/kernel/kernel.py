@@ -92,7 +92,9 @@ class InterpKernel(IPythonKernel):
         self._engine = SubinterpreterEngine(self.workers)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
-                                    history=self._history, on_note=self._note)
+                                    history=self._history, on_note=self._note,
+                                    on_finished=lambda cell: self._finished.append(
+                                        _report_row(cell)))
 
     def _keeps(self, name):
         return name.startswith('__') and name.endswith('__') or name in _IPYTHON_OWN
@@ -239,7 +241,6 @@ class InterpKernel(IPythonKernel):
             if cell is not None:
                 self._parents.pop(cell.seq, None)
                 if cell.done:
-                    self._finished.append(_report_row(cell))
                     self._replying[parent['header']['msg_id']] = cell
         if outcome.status == 'aborted':
             # As ipykernel: an aborted cell has no execution count to show.
