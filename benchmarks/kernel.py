@@ -165,7 +165,8 @@ def _corpus_rows(ctx):
         Row(figure=f'12a. {len(per_notebook)} real notebooks (tests/notebooks/real), Run All '
                    f'on fresh kernels, total of the per-notebook medians ({rounds} trials)',
             value=f'{fmt_time(total_interp)}; {len(per_notebook) - len(differ)} of '
-                  f'{len(per_notebook)} with the same text output in the timed runs',
+                  f'{len(per_notebook)} with the same text output in the timed runs'
+                  + (f' (not: {", ".join(differ)})' if differ else ''),
             anchors=f'ipykernel {fmt_time(total_ipy)}; start-up (median) ipykernel '
                     f'{fmt_time(median(startups["python3"]))}, interp {fmt_time(startup)}',
             ratios=f'interp/ipykernel {total_interp / total_ipy:.2f}',
