@@ -43,8 +43,8 @@ def _interrupt_once(pool, body):
 
 
 def _spin(ready):
-    ready.set()
-    try:
+    try:   # the signal may land while set() returns: that ends the child quietly too
+        ready.set()
         while True:
             pass
     except KeyboardInterrupt:

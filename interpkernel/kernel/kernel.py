@@ -436,7 +436,12 @@ class InterpKernel(IPythonKernel):
         if isinstance(error, dict):
             content = dict(error)
             # A worker's failure, shown as IPython shows its own (the plain text otherwise).
-            shown = tracebacks.structured_traceback(self.shell, content.pop('interp_chain', ()))
+            chain = content.pop('interp_chain', ())
+            try:
+                shown = tracebacks.structured_traceback(self.shell, chain)
+            except Exception:   # noqa: BLE001 - the reply must go out; the plain text still says it
+                self.log.exception('could not format the traceback of In[%s] with IPython', count)
+                shown = None
             if shown is not None:
                 content['traceback'] = shown
         else:
