@@ -50,8 +50,10 @@ SQUARES = [n * n for n in range(10)]
 
 @contextlib.contextmanager
 def cpu_hog():
-    """A process spinning on one core while the block runs."""
-    hog = subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+    """A process spinning on one core while the block runs (and ending with its
+    parent, should the parent be killed before it can stop it)."""
+    hog = subprocess.Popen([sys.executable, '-c', 'import os\nparent = os.getppid()\n'
+                            'while os.getppid() == parent: pass'])
     try:
         yield
     finally:
