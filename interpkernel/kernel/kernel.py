@@ -228,10 +228,10 @@ class InterpKernel(IPythonKernel):
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier)
             self._parents[cell.seq] = parent
-            held = []   # a worker's result, while the host's display settings are not its own
+            held = []   # the worker's result, shown once the cell has ended
             outcome = await scheduler.run(cell, self._publisher(parent, count, held))
             if held:
-                await self._show_in_host(cell, held[0], parent, count)
+                await self._show_result(cell, held[0], parent, count)
         except (KeyboardInterrupt, asyncio.CancelledError):
             raise
         except BaseException as exc:
@@ -381,11 +381,13 @@ class InterpKernel(IPythonKernel):
         version.homes.add(HOST)
         return (value,)
 
-    async def _show_in_host(self, cell, shown, parent, count):
-        """Publish `cell`'s result as the host's IPython formats it (`shown`, the worker's
-        own, if the value cannot come into the host)."""
+    async def _show_result(self, cell, shown, parent, count):
+        """Publish `cell`'s result: `shown`, the worker's formatting, unless the host's
+        display settings differ from a fresh shell's (``%precision``, a registered
+        formatter); then as the host's IPython formats it, if the value can come here."""
         version = cell.versions.get(cell.result_name) if cell.result_name else None
-        found = await self._in_host(version) if version is not None else ()
+        custom = _display_settings(self.shell) != self._display_defaults
+        found = await self._in_host(version) if custom and version is not None else ()
         # Notebook code shows itself where it was made: here its globals may be missing.
         if found and not _holds_notebook_objects(found[0]):
             data, metadata = self.shell.display_formatter.format(found[0])
@@ -413,11 +415,9 @@ class InterpKernel(IPythonKernel):
     # -- output --
 
     def _publisher(self, parent, count, held):
-        """Send a worker's events to the cell's frontend, from any thread.
-
-        A result goes into `held` instead when the host's display settings differ
-        from a fresh shell's (``%precision``, a registered formatter): the host
-        shows it then, as its own IPython would.
+        """Send a worker's events to the cell's frontend, from any thread; its result
+        goes into `held`, for `_show_result` (on the kernel's loop, where the
+        shell's display settings can be read safely).
         """
         def publish(event):
             if event.msg_type == 'error':
@@ -425,9 +425,8 @@ class InterpKernel(IPythonKernel):
             content = dict(event.content)
             if event.msg_type == 'execute_result':
                 content['execution_count'] = count
-                if _display_settings(self.shell) != self._display_defaults:
-                    held.append(content)
-                    return
+                held.append(content)
+                return
             self.session.send(self.iopub_socket, event.msg_type, content, parent=parent,
                               ident=self._topic(event.msg_type))
         return publish
