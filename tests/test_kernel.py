@@ -10,13 +10,18 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import zmq
+from ipykernel.iostream import IOPubThread
+from jupyter_client.session import Session
 from nbclient import NotebookClient
 
+from interpkernel.kernel._ipykernel import OutStream
 from interpkernel.kernel.install import DISPLAY_NAME, KERNEL_NAME
 from interpkernel.notebook import comparable, run_all
 
@@ -434,3 +439,35 @@ def test_status_sent_with_the_cells_lists_every_one_of_them(kernel):
     client.wait([*ids, status_id])
     status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
     assert all(f'In[{n}]  done' in status for n in range(1, 9)), status
+
+
+def test_a_stream_flush_waits_for_the_io_thread_only_with_output_to_send():
+    # ipykernel flushes stdout and stderr twice per execute_request, each time
+    # blocking the kernel's loop until its IO thread answers; worker cells write
+    # nothing to these streams, so those waits only held other requests up.
+    context = zmq.Context()
+    socket = context.socket(zmq.PUB)
+    socket.bind('tcp://127.0.0.1:*')
+    io_thread = IOPubThread(socket)
+    io_thread.start()
+    stream = OutStream(Session(), io_thread, 'stdout', watchfd=False)
+    release = threading.Event()
+    try:
+        io_thread.schedule(lambda: release.wait(10))     # the IO thread is busy
+        empty = threading.Thread(target=stream.flush)
+        empty.start()
+        empty.join(5)
+        assert not empty.is_alive() and not release.is_set()
+        stream.write('text')
+        pending = threading.Thread(target=stream.flush)
+        pending.start()
+        pending.join(0.3)
+        assert pending.is_alive()         # it waits for the text to be sent
+        release.set()
+        pending.join(5)
+        assert not pending.is_alive()
+    finally:
+        release.set()
+        io_thread.stop()
+        io_thread.close()
+        context.term()

@@ -408,18 +408,22 @@ class Graph:
 
     # -- forgetting --
 
-    def readable(self, version):
+    def held_by_waiting_cells(self):
+        """The ids of the versions that cells about to run have bound or have at hand."""
+        return {id(version) for cell in self.cells.values() if cell.state == 'waiting'
+                for held in (cell.bound, cell.at_hand) for version in held.values()}
+
+    def readable(self, version, held):
         """Can any cell, now or later, still read `version`?
 
-        Once a later cell has replaced it, only the unfinished cells submitted
-        between the two may; a shown result (``_5``) stays, as in IPython's ``Out``.
+        `held`: `held_by_waiting_cells()`, taken after the last change of a
+        cell's state or bindings.  Once a later cell has replaced the version,
+        only the unfinished cells submitted between the two may read it; a
+        shown result (``_5``) stays, as in IPython's ``Out``.
         """
         if version.gone:
             return False
-        name = version.key[0]
-        if any(cell.state == 'waiting' and (cell.bound.get(name) is version or
-                                            cell.at_hand.get(name) is version)
-               for cell in self.cells.values()):
+        if id(version) in held:
             return True       # bound by a cell about to run
         return not self._replaced(*version.key)
 

@@ -22,6 +22,7 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 """
 
 import asyncio
+import bisect
 import dataclasses
 import pickle
 import re
@@ -98,8 +99,9 @@ class Scheduler:
         self._on_finished = on_finished
         self._installed = {}       # (home, state name) -> the _StateVersion installed there
         self._busy = {}            # home -> when the kernel cell it runs now was given it
-        self._homes_changed = None  # a future set when a home frees or a ready cell leaves
-        self._ready = []           # cells placed and waiting for a home, in seq order
+        self._ready = {}           # allowed homes -> the cells placed and waiting for
+                                   # one of them, in seq order
+        self._wake_ups = {}        # ready cell -> the future that wakes it
         self._running = set()      # cells running now
         self._recent = []          # finished cells a running cell may have overlapped
         self._initial_states = {}
@@ -312,38 +314,48 @@ class Scheduler:
         if not allowed:
             raise errors.TransferError(*why)
         cell.allowed = allowed
-        self._ready.append(cell)
-        self._ready.sort(key=lambda c: c.seq)
+        waiting = self._ready.setdefault(frozenset(allowed), [])
+        bisect.insort(waiting, cell, key=lambda c: c.seq)
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                # Taken before looking: a change after the look sets it, and so
-                # wakes this cell (an Event cleared by another cell would not).
-                changed = self._homes_signal()
+                # Made before looking: a change after the look sets it, and so
+                # wakes this cell.
+                wake = self._wake_ups[cell] = loop.create_future()
                 recheck = None
-                if not any(c.seq < cell.seq and self._has_free_home(c) for c in self._ready):
+                if self._first_with_a_free_home() in (cell, None):
                     home, recheck = self._best_home(cell, inputs, allowed)
                     if home is not None:
                         self._busy[home] = time.perf_counter()
                         return home
-                # Woken when a home frees, when an earlier cell took one, or
+                # Woken when it is the earliest ready cell with a free home, or
                 # when waiting has grown dearer than moving.
-                await cell.wait_for_signal(changed, recheck)
+                await cell.wait_for_signal(wake, recheck)
         finally:
-            self._ready.remove(cell)
+            waiting.remove(cell)
+            if not waiting:
+                del self._ready[frozenset(allowed)]
+            self._wake_ups.pop(cell, None)
             self._signal_homes_changed()
 
-    def _homes_signal(self):
-        if self._homes_changed is None:
-            self._homes_changed = asyncio.get_running_loop().create_future()
-        return self._homes_changed
+    def _first_with_a_free_home(self):
+        """The earliest ready cell that one of the free homes would take, or None."""
+        return min((cells[0] for allowed, cells in self._ready.items()
+                    if self._has_free_home(allowed)), key=lambda c: c.seq, default=None)
 
     def _signal_homes_changed(self):
-        if self._homes_changed is not None:
-            self._homes_changed.set_result(None)
-            self._homes_changed = None
+        """Wake the one ready cell that may take a home now: the earliest with a free one.
 
-    def _has_free_home(self, cell):
-        return any(home not in self._busy for home in cell.allowed)
+        (Waking every ready cell on every change, each looking at all the
+        others, made a long Run All quadratic.)
+        """
+        first = self._first_with_a_free_home()
+        wake = self._wake_ups.get(first)
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _has_free_home(self, allowed):
+        return any(home not in self._busy for home in allowed)
 
     def _allowed_homes(self, cell, inputs):
         """(homes the cell may run in, why none if none): what cannot move pins it.
@@ -712,10 +724,11 @@ class Scheduler:
                 self.graph.initial(name)
             if version is not None:
                 candidates.append(version)
+        held = self.graph.held_by_waiting_cells()
         for version in candidates:
             if isinstance(version, Version) and version.writer is not None and \
                     (version.homes or version.payload is not None) and \
-                    not self.graph.readable(version):
+                    not self.graph.readable(version, held):
                 for home in version.homes:
                     self.engine(home).drop(home, [version.key])
                 version.homes.clear()

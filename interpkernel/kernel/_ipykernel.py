@@ -12,16 +12,21 @@ loudly, naming what changed, if an ipykernel release moves them:
 - the display hook's ``update_user_ns`` sets ``_``, ``__``, ``___``, ``_N``
   and ``Out`` after each shown result, and its ``prompt_count`` numbers the
   result, and ``quiet`` looks for a ``;`` in the last cell submitted:
-  `shell.InterpShell` overrides all three.
+  `shell.InterpShell` overrides all three;
+- an ``OutStream`` keeps what was written in ``_buffers`` until its IO thread
+  sends it, with ``_flush_pending`` (and ``_subprocess_flush_pending``) set
+  meanwhile: `OutStream` reads them to skip a flush with nothing to send.
 """
 
 import inspect
 
+from ipykernel import iostream
 from ipykernel.displayhook import ZMQShellDisplayHook
 from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
 
-__all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback']
+__all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
+           'OutStream']
 
 
 def message_type(kernel, msg):
@@ -50,6 +55,20 @@ def last_traceback(shell):
     return getattr(shell, '_last_traceback', None) or []
 
 
+class OutStream(iostream.OutStream):
+    """ipykernel's stdout/stderr, whose flush returns at once when nothing waits to be sent.
+
+    ipykernel flushes both streams twice per execute_request, and each flush
+    blocks the kernel's loop until the IO thread answers (about 1 ms).  Worker
+    cells never write to these streams, so with many cells in flight those
+    empty flushes held up every other request.
+    """
+
+    def flush(self):
+        if self._flush_pending or self._subprocess_flush_pending or self._buffers:
+            super().flush()
+
+
 def check():
     """Raise RuntimeError naming what moved if ipykernel no longer offers the above."""
     problems = []
@@ -70,6 +89,10 @@ def check():
         problems.append("IPython's DisplayHook lacks update_user_ns, prompt_count or quiet")
     if '_showtraceback' not in vars(ZMQInteractiveShell):
         problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
+    names = set(iostream.OutStream.__init__.__code__.co_names)
+    if not {'_flush_pending', '_subprocess_flush_pending', '_buffers'} <= names:
+        problems.append('OutStream no longer keeps _buffers, _flush_pending and '
+                        '_subprocess_flush_pending')
     if problems:
         raise RuntimeError('interpkernel needs ipykernel 7.4 internals that changed: '
                            + '; '.join(problems) + '; pin ipykernel>=7.4,<8')

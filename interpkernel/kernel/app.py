@@ -8,5 +8,6 @@ __all__ = ['main']
 
 
 def main():
-    IPKernelApp.launch_instance(kernel_class=InterpKernel)
+    IPKernelApp.launch_instance(kernel_class=InterpKernel,
+                                outstream_class='interpkernel.kernel._ipykernel.OutStream')
 
