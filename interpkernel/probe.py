@@ -1,10 +1,13 @@
 """Which modules refuse to load in a subinterpreter, found out in advance.
 
 `probe_import` imports a module in a scratch interpreter once and caches the
-answer for the life of the process (`interpkernel._core.refusal` recognises
+answer for the life of the process (one scratch interpreter serves every
+probe: making and ending one per probe cost ~20 ms, which a fresh kernel
+paid for each module its cells import) (`interpkernel._core.refusal` recognises
 the refusal itself, inside workers).
 """
 
+import atexit
 import importlib.util
 import sys
 import threading
@@ -16,6 +19,34 @@ __all__ = ['probe_import', 'fails_in_workers']
 
 _cache = {}
 _cache_lock = threading.Lock()
+
+
+class _ScratchInterpreter:
+    """The interpreter probes import in, made on first use, one probe at a time.
+
+    Importing more modules in it changes no answer: a module that imports in
+    an interpreter where others were imported first imports in a fresh one.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._id = None
+
+    def run(self, code):
+        with self._lock:
+            if self._id is None:
+                self._id = _xi.create()
+                atexit.register(self._close)
+            return _xi.run(self._id, code)
+
+    def _close(self):
+        with self._lock:
+            if self._id is not None:
+                _xi.destroy(self._id)
+                self._id = None
+
+
+_scratch = _ScratchInterpreter()
 
 _PROBE = '''\
 import importlib, sys
@@ -32,8 +63,8 @@ except Exception as exc:   # it needs something workers lack (IPython's get_ipyt
 def probe_import(name):
     """Return None if module `name` imports in a subinterpreter, else why not.
 
-    The first call for a name costs one scratch interpreter (about 8 ms) plus
-    the import; later calls are a dictionary look-up.  A module that is not
+    The first call for a name costs the import (and, the first time of all,
+    the scratch interpreter); later calls are a dictionary look-up.  A module that is not
     installed at all is reported the same way, with its ImportError message.
     """
     if not isinstance(name, str) or not all(p.isidentifier() for p in name.split('.')):
@@ -41,11 +72,7 @@ def probe_import(name):
     with _cache_lock:
         if name in _cache:
             return _cache[name]
-    iid = _xi.create()
-    try:
-        failure = _xi.run(iid, _PROBE.format(name=name, path=list(sys.path)))
-    finally:
-        _xi.destroy(iid)
+    failure = _scratch.run(_PROBE.format(name=name, path=list(sys.path)))
     reason = None
     if failure is not None:
         message = failure.strip().splitlines()[-1].removeprefix('SystemExit: ')

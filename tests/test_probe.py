@@ -39,8 +39,17 @@ def test_probe_tells_in_advance():
 
 def test_probe_caches_its_answer(monkeypatch):
     probe_import('csv')
-    monkeypatch.setattr(probe._xi, 'create', lambda: pytest.fail('probed twice'))
+    monkeypatch.setattr(probe._xi, 'run', lambda iid, code: pytest.fail('probed twice'))
     assert probe_import('csv') is None
+
+
+def test_one_scratch_interpreter_serves_every_probe(monkeypatch):
+    probe_import('json')
+    made = []
+    create = probe._xi.create
+    monkeypatch.setattr(probe._xi, 'create', lambda: made.append(1) or create())
+    assert probe_import('wave') is None and probe_import('numpy') is not None
+    assert probe_import('sqlite3') is None and made == []
 
 
 @pytest.mark.parametrize('name', ['', 'a b', 'os;print(1)', 3])
