@@ -6,6 +6,8 @@ two kernels take turns (interleaved), and the figures are medians.
 
 - Row 9: k independent CPU-bound cells and a cell joining their results,
   on a freshly started kernel ("Restart and Run All") and on a warm one.
+- Row 9c: two CPU-bound cells, two cells sleeping 1 s in steps, and a join
+  (a worker blocked in time.sleep uses no core: a spare worker runs a cell).
 - Row 10: round trips of a trivial cell, and of a cell reading one small value.
 - Row 11: a notebook whose first cell builds a 5-million-element list and a
   1-million-entry dict, and whose later cells compute small things from them.
@@ -32,6 +34,9 @@ from ._table import Row, fmt_latency, fmt_ratio, fmt_time
 NAME = 'kernel'
 KERNELS = ('python3', KERNEL_NAME)
 WORK = 'total_{i} = 0\nfor n in range(3_000_000):\n    total_{i} += n % 7'
+SLEEPS = 'import time\nfor tick_{i} in range(10):\n    time.sleep(0.1)\nwaited_{i} = tick_{i} + 1'
+SLEEPERS = [WORK.format(i=0), SLEEPS.format(i=0), WORK.format(i=1), SLEEPS.format(i=1),
+            'print(total_0 + total_1, waited_0 + waited_1)']
 SHARED = ['data = list(range(5_000_000))\nindex = {i: i * 2 for i in range(1_000_000)}',
           's = sum(data)', 'm = max(data)', 'c = len(index)', 't = sum(index.values())',
           'evens = sum(1 for x in data if x % 2 == 0)', 'print(s, m, c, t, evens)']
@@ -142,6 +147,20 @@ def _speedup_row(label, runs, k):
                met=same and seq / par >= 0.9 * k)
 
 
+def _sleepers_row(runs):
+    seq, par = (median([r[0] for r in runs[n]]) for n in KERNELS)
+    same = {tuple(r[1]) for r in runs['python3']} == {tuple(r[1]) for r in runs[KERNEL_NAME]}
+    return Row(figure=f'9c. two CPU-bound cells, two cells sleeping 1 s (10 x 0.1 s) and a '
+                      f'join, Run All on fresh kernels, {len(runs["python3"])} interleaved '
+                      f'trials',
+               value=f'{fmt_time(par)} ({fmt_ratio(seq / par)} faster; outputs '
+                     f'{"identical" if same else "DIFFERENT"})',
+               anchors=f'ipykernel (one after another) {fmt_time(seq)}',
+               ratios=f'speed-up {fmt_ratio(seq / par)}',
+               goal='>= 1.8x (sleeping cells hold no core), identical outputs',
+               met=same and seq / par >= 1.8)
+
+
 def _corpus_rows(ctx):
     notebooks = sorted(REAL.glob('*.ipynb'))
     rounds = ctx.reps(3, 1)
@@ -192,6 +211,7 @@ def rows(ctx):
             cpu = _cpu_notebook(k)
             fresh = _interleaved(lambda name: _fresh(name, cpu), rounds)
             warm = _interleaved(lambda name: _warm(name, cpu), rounds)
+            sleepers = _interleaved(lambda name: _fresh(name, SLEEPERS), rounds)
             shared = _interleaved(lambda name: _fresh(name, SHARED), rounds)
             trips = ctx.reps(300, 50)
             trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
@@ -210,6 +230,7 @@ def rows(ctx):
     return [
         _speedup_row('a (fresh kernels)', fresh, k),
         _speedup_row('b (warm kernel)', warm, k),
+        _sleepers_row(sleepers),
         Row(figure='10a. trivial cell round trip (`x = 1`, execute_request -> execute_reply)',
             value=fmt_latency(trivial[KERNEL_NAME]),
             anchors=f'ipykernel {fmt_latency(trivial["python3"])}',

@@ -37,6 +37,27 @@ class Engine(abc.ABC):
     def homes(self):
         """The names of this engine's homes, in a stable order."""
 
+    @property
+    def spare_homes(self):
+        """Homes for cells that may run while cells in `homes` are blocked (waiting,
+        using no core): the scheduler uses one only then (none by default)."""
+        return ()
+
+    def blocked(self, home):
+        """Is the cell running in `home` blocked in a wait, using no core?"""
+        return False
+
+    def watch_blocking(self, callback):
+        """Call ``callback(home)`` (from any thread) when `blocked(home)` may have changed.
+
+        An engine whose homes never report blocking never calls it.
+        """
+
+    def retire(self, home):
+        """Stop the spare home `home`, which holds no value any cell still needs;
+        a later `run` there starts it afresh."""
+        raise ValueError(f'{home!r} is not a spare home')
+
     @abc.abstractmethod
     def status(self, home):
         """The `HomeStatus` of `home`."""

@@ -47,10 +47,12 @@ class WorkerStatus(NamedTuple):
 class WorkerHandle:
     """Host-side handle on one worker interpreter and the thread that drives it."""
 
-    def __init__(self, name, named, cells, pump, on_exit):
+    def __init__(self, name, named, cells, pump, on_exit, on_blocking=None):
         self.name, self.named = name, named
         self._on_exit = on_exit
+        self._on_blocking = on_blocking
         self.state = 'starting'
+        self.blocked = False           # its cell waits (sleep, a channel ...) and uses no core
         self.cells_run = 0
         self.current = None
         self.queued = []               # futures waiting in a named worker's own queue
@@ -167,6 +169,13 @@ class WorkerHandle:
             future.release_task()
             self.state = 'idle'
             self.cells_run += 1
+            self._set_blocked(False)   # also if the cell ended mid-wait (a lost worker)
+
+    def _set_blocked(self, blocked):
+        if blocked != self.blocked:
+            self.blocked = blocked
+            if self._on_blocking is not None:
+                self._on_blocking(self.name)
 
     def _replace(self):
         """Swap a broken interpreter for a fresh one (its namespace is lost)."""
@@ -186,6 +195,9 @@ class WorkerHandle:
                     return
                 if msg_type == 'done':
                     self._done[seq] = content
+                    continue
+                if msg_type == 'blocked':
+                    self._set_blocked(content)
                     continue
                 future = self._futures.get(seq)
                 if future is None:

@@ -300,45 +300,87 @@ def _stop_workers(workers, cancel_pending):
 class SubinterpreterEngine(Engine):
     """The interp kernel's workers: one home per subinterpreter, each its own queue.
 
+    Besides one home per core, it offers as many spare homes, started on first
+    use: a cell may run in one while a worker's cell is blocked (in
+    ``time.sleep``, a channel wait) and uses no core, as Go's runtime adds a
+    thread for a goroutine blocked in a system call.
+
     Args:
         size: the number of workers (default: the CPU cores this process may use).
+        spare: the number of spare homes (default: `size`).
     """
 
-    def __init__(self, size=None):
+    def __init__(self, size=None, spare=None):
         if size is None:
             size = _default_size()
         if type(size) is not int or size < 1:
             raise ValueError(f'the number of workers must be a positive int, got {size!r}')
+        spare = size if spare is None else spare
+        if type(spare) is not int or spare < 0:
+            raise ValueError(f'the number of spare workers must be an int >= 0, got {spare!r}')
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
         self._pump = Pump()
         self._pump.start()
-        self._workers = {f'#{index}': WorkerHandle(f'#{index}', True, queue.SimpleQueue(),
-                                                   self._pump, lambda worker: None)
-                         for index in range(size)}
+        self._homes = tuple(f'#{index}' for index in range(size))
+        self._spare_homes = tuple(f'#{index}' for index in range(size, size + spare))
+        self._watchers = []
+        self._retired = []     # spare workers told to stop, joined by close()
+        self._workers = {home: self._start(home) for home in self._homes}
         _pools.add(self)
         # The first cell showing a result would import IPython's formatters
         # (~0.1 s): import them now, while the kernel starts.
-        for home in self._workers:
+        for home in self._homes:
             self._queue(home, protocol.WarmTask, 'warm up')
+
+    def _start(self, home):
+        return WorkerHandle(home, True, queue.SimpleQueue(), self._pump, lambda worker: None,
+                            on_blocking=self._blocking_changed)
 
     @property
     def homes(self):
-        return tuple(self._workers)
+        return self._homes
+
+    @property
+    def spare_homes(self):
+        return self._spare_homes
 
     @property
     def workers(self):
-        """The `WorkerStatus` of every worker."""
+        """The `WorkerStatus` of every worker started (spare ones while they live)."""
         now = time.perf_counter()
-        return [w.status(now) for w in self._workers.values()]
+        return [w.status(now) for w in list(self._workers.values())]
+
+    def blocked(self, home):
+        worker = self._workers.get(home)
+        return worker is not None and worker.blocked
+
+    def watch_blocking(self, callback):
+        self._watchers.append(callback)
+
+    def _blocking_changed(self, home):
+        for callback in list(self._watchers):
+            callback(home)
+
+    def retire(self, home):
+        if home not in self._spare_homes:
+            raise ValueError(f'{home!r} is not a spare home')
+        with self._lock:
+            worker = self._workers.pop(home, None)
+            if worker is not None:
+                self._retired.append(worker)
+        if worker is not None:
+            worker.stop()      # it ends its interpreter on its own thread; close() joins it
 
     def wait_ready(self, timeout=None):
         """Block until every worker has started; raise the first start failure."""
         _wait_ready(list(self._workers.values()), timeout)
 
     def status(self, home):
-        worker = self._workers[home]
+        worker = self._workers.get(home)
+        if worker is None:
+            return HomeStatus(False, None)
         current = worker.current
         if current is None and not worker.queued:
             return HomeStatus(False, None)
@@ -353,7 +395,12 @@ class SubinterpreterEngine(Engine):
         with self._lock:
             if self._closed:
                 raise PoolClosed('the kernel is shutting down')
-            self._workers[home].enqueue(future)
+            worker = self._workers.get(home)
+            if worker is None:
+                if home not in self._spare_homes:
+                    raise KeyError(home)
+                worker = self._workers[home] = self._start(home)
+            worker.enqueue(future)
         return future
 
     def run(self, home, make_task, *, label, on_event=None):
@@ -367,7 +414,8 @@ class SubinterpreterEngine(Engine):
         self._queue(home, lambda seq: protocol.DropTask(seq, tuple(keys)), f'drop in {home}')
 
     def interrupt(self, home=None):
-        targets = self._workers.values() if home is None else [self._workers[home]]
+        targets = list(self._workers.values()) if home is None else \
+            [self._workers[home]] if home in self._workers else []
         for worker in targets:
             worker.interrupt()
 
@@ -379,6 +427,6 @@ class SubinterpreterEngine(Engine):
             if self._closed:
                 return
             self._closed = True
-        _stop_workers(list(self._workers.values()), cancel_pending=True)
+        _stop_workers(list(self._workers.values()) + self._retired, cancel_pending=True)
         self._pump.stop()
         _pools.discard(self)

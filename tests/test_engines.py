@@ -143,3 +143,42 @@ def test_output_goes_to_the_cell_as_it_runs():
         assert [e.content['text'] for e in events if e.msg_type == 'stream'] == ['hello\n']
     finally:
         engine.close()
+
+
+def test_a_home_whose_cell_waits_reports_it_blocked_until_the_wait_ends(home):
+    engine, name = home
+    changes = []
+    engine.watch_blocking(lambda changed: changes.append((changed, engine.blocked(changed))))
+    run(home, 'import time\ntime.sleep(0.01 / 4)')        # too short to count
+    short = list(changes)
+    run(home, 'import time\ntime.sleep(0.3)')
+    if name == 'host':
+        assert changes == [] and not engine.blocked(name)   # the host never reports it
+    else:
+        assert short == [] and changes[-2:] == [(name, True), (name, False)]
+
+
+def test_a_spare_home_starts_on_first_use_and_retires_when_told():
+    engine = SubinterpreterEngine(1, spare=1)
+    try:
+        assert engine.homes == ('#0',) and engine.spare_homes == ('#1',)
+        assert [w.name for w in engine.workers] == ['#0']
+        _, report = run((engine, '#1'), 'x = 6 * 7')
+        assert written(report)['x'][1].type_qualname == 'int'
+        assert [w.name for w in engine.workers] == ['#0', '#1']
+        engine.retire('#1')
+        assert [w.name for w in engine.workers] == ['#0']
+        with pytest.raises(ValueError, match='not a spare home'):
+            engine.retire('#0')
+        _, report = run((engine, '#1'), 'y = 1')       # started afresh
+        assert 'y' in written(report)
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize('size, spare, error', [
+    (2, -1, 'spare workers must be an int >= 0'), (2, 1.5, 'spare workers must be an int'),
+    (0, 1, 'number of workers must be a positive int')])
+def test_bad_worker_counts_are_refused_in_one_line(size, spare, error):
+    with pytest.raises(ValueError, match=error):
+        SubinterpreterEngine(size, spare)

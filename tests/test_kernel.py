@@ -72,6 +72,23 @@ def test_independent_cells_overlap_and_a_reader_waits_for_both():
     assert runs[3].outputs[0]['text'] == 'True True\n'
 
 
+def test_a_cell_runs_in_a_spare_worker_while_the_workers_cells_sleep(kernel):
+    # Issue 12: a worker blocked in time.sleep holds no core.  Two workers, two
+    # sleeping cells first: the counting cells must not wait for them.
+    client, _ = kernel
+    sleeps = 'import time\nfor tick_{n} in range(10):\n    time.sleep(0.1)\nslept_{n} = 1'
+    counts = 'import time\ntotal_{n} = sum(i % 7 for i in range(1_000_000))\n' \
+        'ended_{n} = time.monotonic()'
+    ids = [client.client.execute(code) for code in (
+        'import time\nbegan = time.monotonic()', sleeps.format(n=1), sleeps.format(n=2),
+        counts.format(n=1), counts.format(n=2),
+        'print(max(ended_1, ended_2) - began < 0.9, total_1 == total_2, slept_1 + slept_2)')]
+    client.wait(ids)
+    where = [client.replies[i]['metadata']['interp']['ran_on'] for i in ids]
+    assert client.text(ids[-1]) == 'True True 2\n', where
+    assert len(set(where[1:5])) == 4, where       # four cells, four workers at once
+
+
 class Client:
     """A kernel client that keeps every iopub message, whichever request it belongs to."""
 

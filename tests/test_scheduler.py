@@ -1,6 +1,7 @@
 """The scheduler with real engines: order, placement, moves, and what it reports."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -187,3 +188,37 @@ def test_a_change_in_place_that_a_copy_elsewhere_misses_is_said(workers):
     assert reader[2] == '[1, 2, 3, 4]\n' or any(
         label == changer.label and '`b`' in text and 'may show something different' in text
         for label, text in session.notes)
+
+
+SLEEPS = 'import time\nfor _ in range(10):\n    time.sleep(0.1)\nslept_{n} = {n}'
+COUNTS = 'total_{n} = 0\nfor i in range(1_500_000):\n    total_{n} += i % 7'
+
+
+def test_cells_run_in_spare_workers_while_others_sleep_and_the_spares_retire_after():
+    # Go's runtime adds a thread for a goroutine blocked in a system call: here a
+    # cell blocked in time.sleep uses no core, so a ready cell takes a spare worker.
+    engine = SubinterpreterEngine(2, spare=2)
+    engine.wait_ready()
+    try:
+        session = Session(engine)
+        results = session.run_all(SLEEPS.format(n=1), SLEEPS.format(n=2), COUNTS.format(n=1),
+                                  COUNTS.format(n=2), 'print(total_1 + total_2, slept_1 + slept_2)')
+        sleeping, counting, join = results[:2], results[2:4], results[4]
+        assert {cell.where for cell, _, _ in sleeping} == set(engine.homes)
+        assert {cell.where for cell, _, _ in counting} == set(engine.spare_homes)
+        assert all(cell.started < min(other.ended for other, _, _ in sleeping)
+                   for cell, _, _ in counting)
+        assert join[2] == f'{2 * sum(i % 7 for i in range(1_500_000))} 3\n'
+        # Idle, their values copied to the host, the spares were stopped.
+        deadline = time.monotonic() + 10
+        while len(engine.workers) > 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(w.name for w in engine.workers) == list(engine.homes)
+        assert session.run_all('print(total_1 - total_2, i)')[0][2] == '0 1499999\n'
+    finally:
+        engine.close()
+
+
+def test_cells_that_compute_never_take_a_spare_worker(workers):
+    results = Session(workers).run_all(*[COUNTS.format(n=n) for n in range(4)])
+    assert {cell.where for cell, _, _ in results} <= set(workers.homes)

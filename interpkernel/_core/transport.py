@@ -31,10 +31,13 @@ import time
 
 __all__ = [
     'PipeSemaphore', 'PipeFlag', 'PipeLock', 'MessagePipe', 'Doorbell',
-    'wait_readable', 'drain', 'set_cancel_fd', 'check_timeout', 'deadline_after',
+    'wait_readable', 'drain', 'set_cancel_fd', 'set_wait_hook', 'check_timeout', 'deadline_after',
 ]
 
 _cancel_fd = None
+_wait_hook = None
+# A wait longer than this is reported as blocked (shorter ones cost no message).
+BLOCKED_AFTER = 0.01
 # poll() takes at most INT_MAX milliseconds; a longer wait polls a day at a time.
 _MAX_POLL_MS = 86_400_000
 
@@ -43,6 +46,13 @@ def set_cancel_fd(fd):
     """Make every wait in this interpreter also wake when `fd` becomes readable."""
     global _cancel_fd
     _cancel_fd = fd
+
+
+def set_wait_hook(hook):
+    """Call ``hook(True)`` when a wait in this interpreter has lasted `BLOCKED_AFTER`
+    seconds, and ``hook(False)`` when that wait ends (None: no hook)."""
+    global _wait_hook
+    _wait_hook = hook
 
 
 def check_timeout(value, name='timeout'):
@@ -102,24 +112,39 @@ def wait_readable(fds, deadline=None, spin=0.0):
     cancel = _cancel_fd
     if cancel is not None:
         poller.register(cancel, select.POLLIN)
-    spin_until = time.monotonic() + spin if spin else 0.0
-    while True:
-        if deadline is None:
-            timeout_ms = None
-        else:
-            timeout_ms = min(max(0.0, deadline - time.monotonic()) * 1000, _MAX_POLL_MS)
-        if spin_until and time.monotonic() < spin_until:
-            timeout_ms = 0
-        ready = [fd for fd, _ in poller.poll(timeout_ms)]
-        if cancel is not None and cancel in ready:
-            # The interrupter has already scheduled KeyboardInterrupt on this
-            # thread; it fires at the next bytecode boundary of this loop.
-            drain(cancel)
-            ready.remove(cancel)
-        if ready:
-            return ready
-        if deadline is not None and time.monotonic() >= deadline:
-            return []
+    now = time.monotonic()
+    spin_until = now + spin if spin else 0.0
+    hook = _wait_hook
+    blocked_at, blocked = now + spin + BLOCKED_AFTER, False
+    try:
+        while True:
+            now = time.monotonic()
+            if deadline is None:
+                timeout_ms = None
+            else:
+                timeout_ms = min(max(0.0, deadline - now) * 1000, _MAX_POLL_MS)
+            if spin_until and now < spin_until:
+                timeout_ms = 0
+            elif hook is not None and not blocked:
+                if now >= blocked_at:
+                    blocked = True
+                    hook(True)
+                else:
+                    first = (blocked_at - now) * 1000
+                    timeout_ms = first if timeout_ms is None else min(timeout_ms, first)
+            ready = [fd for fd, _ in poller.poll(timeout_ms)]
+            if cancel is not None and cancel in ready:
+                # The interrupter has already scheduled KeyboardInterrupt on this
+                # thread; it fires at the next bytecode boundary of this loop.
+                drain(cancel)
+                ready.remove(cancel)
+            if ready:
+                return ready
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+    finally:
+        if blocked:
+            hook(False)
 
 
 def _readable_now(fd):

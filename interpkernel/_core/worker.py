@@ -68,6 +68,7 @@ class _Runtime:
         self._cancel_r, self._cancel_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._flush_r, self._flush_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         transport.set_cancel_fd(self._cancel_r)
+        transport.set_wait_hook(self._blocked)
         self._lock = threading.Lock()
         self._running = None        # seq of the cell running now
         self._last = 0              # seq of the latest cell, for stray output
@@ -94,6 +95,7 @@ class _Runtime:
         self._service.join()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         transport.set_cancel_fd(None)
+        transport.set_wait_hook(None)
         for fd in (self._cancel_r, self._cancel_w, self._flush_r, self._flush_w):
             os.close(fd)
         for handle in (self._interrupts, self._doorbell):
@@ -104,6 +106,12 @@ class _Runtime:
     def _emit(self, event):
         self._events.put(event)
         self._doorbell.ring()
+
+    def _blocked(self, blocked):
+        """Tell the host the running cell waits (sleep, a channel ...) and uses no core."""
+        seq = self._running
+        if seq is not None and threading.get_ident() == self._cell_thread:
+            self._emit((seq, 'blocked', blocked))
 
     def _wake_service(self):
         try:

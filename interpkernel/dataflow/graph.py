@@ -298,6 +298,12 @@ class Graph:
                 found[name] = version
         return found
 
+    def versions(self):
+        """Every version still recorded: made by a cell not forgotten, or from before any cell."""
+        for cell in self.cells.values():
+            yield from cell.versions.values()
+        yield from (version for version in self._initial.values() if version is not None)
+
     def initial(self, name):
         """The host's value of `name` from before any cell, as a `Version`, or None."""
         if name not in self._initial:

@@ -102,6 +102,9 @@ class Scheduler:
         self._ready = {}           # allowed homes -> the cells placed and waiting for
                                    # one of them, in seq order
         self._wake_ups = {}        # ready cell -> the future that wakes it
+        self._spares_started = set()   # spare homes started and not retired since
+        self._loop = None          # the loop cells run on (blocking news comes from threads)
+        workers.watch_blocking(self._blocking_changed)
         self._running = set()      # cells running now
         self._recent = []          # finished cells a running cell may have overlapped
         self._initial_states = {}
@@ -189,6 +192,7 @@ class Scheduler:
 
     async def run(self, cell, on_event=None):
         """Take `cell` to its end; return its `Outcome`."""
+        self._loop = asyncio.get_running_loop()
         try:
             await self._settle(cell)
             return await self._place_and_run(cell, on_event)
@@ -201,6 +205,8 @@ class Scheduler:
             if self._on_finished is not None:
                 self._on_finished(cell)
             self._collect(cell)
+            if self._spares_started:
+                self._retire_idle_spares()
 
     async def _settle(self, cell):
         """Wait for what `cell` depends on, refining what it does as those cells finish."""
@@ -327,6 +333,8 @@ class Scheduler:
                     home, recheck = self._best_home(cell, inputs, allowed)
                     if home is not None:
                         self._busy[home] = time.perf_counter()
+                        if home in self.workers.spare_homes:
+                            self._spares_started.add(home)
                         return home
                 # Woken when it is the earliest ready cell with a free home, or
                 # when waiting has grown dearer than moving.
@@ -355,7 +363,50 @@ class Scheduler:
             wake.set_result(None)
 
     def _has_free_home(self, allowed):
-        return any(home not in self._busy for home in allowed)
+        return any(self._takeable(home) for home in allowed)
+
+    def _takeable(self, home):
+        """Free, and (but for the host) a core to run on: fewer worker cells are
+        running, not blocked in a wait, than the engine has cores."""
+        if home in self._busy:
+            return False
+        if home == HOST:
+            return True
+        active = sum(1 for busy in self._busy if busy != HOST and not self.workers.blocked(busy))
+        return active < len(self.workers.homes)
+
+    def _blocking_changed(self, home):
+        """A worker's cell began or ended a wait (called from the engine's thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._signal_homes_changed)
+
+    def _retire_idle_spares(self):
+        """Stop the spare homes that run nothing; the values only they hold move to
+        the host first if they are encoded already, else the spare stays."""
+        for home in list(self._spares_started):
+            if home in self._busy:
+                continue
+            sole = [v for v in self.graph.versions() if v.homes == {home} and not v.gone]
+            if any(version.payload is None for version in sole) or \
+                    not all(self._into_host(version) for version in sole):
+                continue
+            for version in self.graph.versions():
+                version.homes.discard(home)
+            for key in [key for key in self._installed if key[0] == home]:
+                del self._installed[key]
+            self._spares_started.discard(home)
+            self.workers.retire(home)
+
+    def _into_host(self, version):
+        """Keep a copy of an encoded `version` in the host; False if it cannot load there."""
+        try:
+            value = transfer.decode(version.payload, self.host.namespace)
+        except Exception:   # noqa: BLE001 - e.g. a module refusing the host too: it stays put
+            return False
+        self.host.store.put(version.key, value)
+        version.homes.add(HOST)
+        return True
 
     def _allowed_homes(self, cell, inputs):
         """(homes the cell may run in, why none if none): what cannot move pins it.
@@ -365,7 +416,7 @@ class Scheduler:
         if cell.host is not None:
             allowed, pins = {HOST}, [(None, None, cell.host, {HOST})]
         else:
-            allowed, pins = {HOST, *self.workers.homes}, []
+            allowed, pins = {HOST, *self.workers.homes, *self.workers.spare_homes}, []
         preferred = set(allowed)
         for name, version in inputs.items():
             # ``Out`` holds every result shown before: any of them may pin it.
@@ -498,9 +549,9 @@ class Scheduler:
             # A value not encoded yet must wait for a home holding it to be free.
             cost += max((min((now - self._busy.get(h, now) for h in v.homes), default=0)
                          for v in moved if v.payload is None), default=0)
-            busy = home in self._busy
+            busy = not self._takeable(home)
             if busy:
-                cost += max(now - self._busy[home], _MIN_WAIT)
+                cost += max(now - self._busy.get(home, now), _MIN_WAIT)
             costs.append((cost, busy, home))
         costs.sort(key=lambda c: (c[0], c[2]))
         best_cost, busy, home = costs[0]

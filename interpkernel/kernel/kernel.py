@@ -58,6 +58,10 @@ class InterpKernel(IPythonKernel):
     workers = Integer(None, allow_none=True, help="""
         Subinterpreter workers for cells (default: the CPU cores this process may
         use).""").tag(config=True)
+    spare_workers = Integer(None, allow_none=True, help="""
+        Extra workers a cell may run in while cells in other workers are blocked
+        in a wait (time.sleep, a channel) and use no core; each is started when
+        first needed and stopped once idle (default: as many as `workers`).""").tag(config=True)
 
     def __init__(self, **kwargs):
         _ipykernel.check()
@@ -89,7 +93,7 @@ class InterpKernel(IPythonKernel):
         for name, value in namespace.items():   # what the host held before any cell
             if not self._keeps(name) and not name.startswith('_'):
                 host.store.put((name, 0), value)
-        self._engine = SubinterpreterEngine(self.workers)
+        self._engine = SubinterpreterEngine(self.workers, self.spare_workers)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
                                     history=self._history, on_note=self._note,
