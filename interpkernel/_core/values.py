@@ -130,6 +130,18 @@ def describe(value):
                      kind.__qualname__ not in _UNMOVABLE, isinstance(value, type))
 
 
+def _library_or_atom(value):
+    return isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS or \
+        isinstance(value, types.ModuleType) or _library_callable(value)
+
+
+def _library_callable(value):
+    """A named callable a library defines: function, class, builtin, numpy's ufunc ..."""
+    return callable(value) and getattr(type(value), '__module__', None) != '__main__' and \
+        getattr(value, '__module__', None) not in ('__main__', None) and \
+        isinstance(getattr(value, '__name__', None), str)
+
+
 def _immutable(value, depth=0):
     if isinstance(value, _IMMUTABLE_ATOMS):
         return type(value) in _IMMUTABLE_ATOMS
@@ -191,6 +203,8 @@ def fingerprint(value, depth=_DEPTH):
     """
     if isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
         return None
+    if _library_callable(value):
+        return ('library', id(value))     # see Store.mutable_keys
     kind = type(value)
     if depth <= 0:
         return (id(kind), _length(value))
@@ -305,5 +319,12 @@ class Store:
         return [key for key, held in self.versions.items() if held is value]
 
     def mutable_keys(self):
-        return [key for key, held in self.versions.items()
-                if not (isinstance(held, _IMMUTABLE_ATOMS) and type(held) in _IMMUTABLE_ATOMS)]
+        """The keys of the values a cell could change in place (the run-time check
+        fingerprints them before and after each cell).
+
+        Leaves out immutable atoms, and modules, classes, functions and other
+        named callables that libraries define: fingerprinting the ~500 names of ``from numpy import *``
+        cost every later cell ~50 ms, and notebook code that changes a library's
+        class or function does so by name, which the analysis sees.
+        """
+        return [key for key, held in self.versions.items() if not _library_or_atom(held)]

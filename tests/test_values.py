@@ -1,0 +1,39 @@
+"""What the run-time check fingerprints: values a cell may change in place, not library code."""
+
+import collections
+import json
+import math
+
+from interpkernel._core import values
+
+
+def _notebook_objects():
+    namespace = {'__name__': '__main__'}
+    exec('def f(x, seen=[]):\n    seen.append(x)\nclass C:\n    pass\nc = C()', namespace)
+    return namespace['f'], namespace['C'], namespace['c']
+
+
+def test_the_check_covers_notebook_objects_and_containers_not_library_code():
+    function, cls, instance = _notebook_objects()
+    store = values.Store()
+    held = {'items': [1, 2], 'table': {'a': 1}, 'f': function, 'C': cls, 'c': instance,
+            'dumps': json.dumps, 'OrderedDict': collections.OrderedDict, 'math': math,
+            'len': len, 'n': 3, 's': 'text'}
+    for name, value in held.items():
+        store.put((name, 1), value)
+    checked = {key[0] for key in store.mutable_keys()}
+    assert checked == {'items', 'table', 'f', 'C', 'c'}
+
+
+def test_a_notebook_functions_fingerprint_follows_its_mutable_default():
+    function, _, _ = _notebook_objects()
+    before = values.fingerprint(function)
+    function(1)
+    assert values.fingerprint(function) != before
+
+
+def test_library_code_inside_a_container_is_not_walked():
+    assert values.fingerprint(collections.OrderedDict) == \
+        ('library', id(collections.OrderedDict))
+    holder = [collections.OrderedDict, json.dumps]
+    assert values.fingerprint(holder) == values.fingerprint(list(holder))
