@@ -13,14 +13,14 @@ import sys
 import time
 import traceback
 
-from . import (channel, channel_stress, cpu, interrupts, kernel, latency, memory, startup,
-               transfer)
+from . import (channel, channel_stress, cpu, interrupts, kernel, latency, memory, soak,
+               startup, transfer)
 from ._context import Context
 from ._ipp import SharedCluster
 from ._table import Row, render
 
 GROUPS = {module.NAME: module for module in (cpu, latency, startup, channel, channel_stress,
-                                              transfer, memory, interrupts, kernel)}
+                                              transfer, memory, interrupts, kernel, soak)}
 
 
 def _parse(argv):

@@ -488,3 +488,27 @@ def test_a_stream_flush_waits_for_the_io_thread_only_with_output_to_send():
         io_thread.stop()
         io_thread.close()
         context.term()
+
+
+def _threads_and_descriptors(pid):
+    threads = next(int(line.split()[1]) for line in
+                   Path(f'/proc/{pid}/status').read_text().splitlines()
+                   if line.startswith('Threads:'))
+    return threads, len(os.listdir(f'/proc/{pid}/fd'))
+
+
+def test_a_long_session_leaves_no_threads_or_descriptors_behind(kernel):
+    # The fast variant of the soak (make bench row 13 runs 2,000 cells and
+    # prints memory and latency beside ipykernel's).
+    client, manager = kernel
+    pid = manager.provisioner.process.pid
+    client.wait([client.client.execute('warm = [1]\nlen(warm)')])
+    before = _threads_and_descriptors(pid)
+    for start in range(0, 200, 50):
+        client.wait([client.client.execute(f'data_{i % 20} = list(range(1000))\nlen(data_{i % 20})')
+                     for i in range(start, start + 50)])
+    ids = [client.client.execute('del ' + ', '.join(f'data_{i}' for i in range(20))),
+           client.client.execute('print(sorted(n for n in globals() if n.startswith("data_")))')]
+    client.wait(ids)
+    assert client.text(ids[-1]) == '[]\n'
+    assert _threads_and_descriptors(pid) == before

@@ -207,6 +207,9 @@ class Graph:
         self._everything = []          # cells ordered after and before every cell, in order
         self._reads_anything = []      # cells that may read names no analysis can list
         self._results = []             # cells that may show a result or set _, __, ___
+        self._result_names = set()     # '_5' for each cell that may show a result
+        self._plain_names = {}         # the names in _writers but '<state>', _, _5 ...,
+                                       # in the order of _writers
         self._initial_info = initial
         self._initial = {}             # name -> Version before any cell
 
@@ -216,6 +219,8 @@ class Graph:
     def add(self, cell):
         """Record a new cell (call in submission order)."""
         self.cells[cell.seq] = cell
+        if cell.result_name:
+            self._result_names.add(cell.result_name)
         self.index(cell)
         if cell.effects.shows_result or any(n in cell.resolved.binds or n in cell.resolved.deletes
                                             for n in UNDERS):
@@ -230,7 +235,7 @@ class Graph:
         resolved = cell.resolved
         for name in (*resolved.binds, *resolved.mutates, *resolved.deletes,
                      *resolved.writes_state, *filter(None, [cell.result_name])):
-            _insert(self._writers.setdefault(name, []), cell)
+            self._add_writer(name, cell)
         for name in (*resolved.reads, *resolved.mutates, *resolved.reads_state,
                      *resolved.writes_state):
             _insert(self._readers.setdefault(name, []), cell)
@@ -238,7 +243,15 @@ class Graph:
     def record_writes(self, cell, names):
         """Index names a finished cell really wrote (some the analysis did not foresee)."""
         for name in names:
-            _insert(self._writers.setdefault(name, []), cell)
+            self._add_writer(name, cell)
+
+    def _add_writer(self, name, cell):
+        writers = self._writers.get(name)
+        if writers is None:
+            writers = self._writers[name] = []
+            if not (name.startswith('<') or name in UNDERS or name in self._result_names):
+                self._plain_names[name] = None
+        _insert(writers, cell)
 
     # -- what a cell sees --
 
@@ -279,10 +292,14 @@ class Graph:
 
         Only versions whose writers have finished: a value the dataflow did not
         foresee the cell reading is then found if it is at hand, and is never
-        an older version than running in order would give.
+        an older version than running in order would give.  Shown results
+        (``_5``) only with `anywhere`: one named in the cell is read, and there
+        is one per cell that showed a result, so looking at each cost every
+        cell more as the session grew.
         """
         found = {}
-        for name in self._writers:
+        names = self._writers if anywhere else self._plain_names
+        for name in names:
             if name in exclude or name.startswith('<') or name in UNDERS:
                 continue
             writer = self.writer_before(cell, name)
@@ -460,6 +477,7 @@ class Graph:
                     cells.remove(cell)
                     if not cells:
                         del names[name]
+                        self._plain_names.pop(name, None)
         for cells in (self._everything, self._reads_anything):
             if cell in cells:
                 cells.remove(cell)

@@ -679,6 +679,7 @@ class Scheduler:
             report = await asyncio.wrap_future(future)
         finally:
             self._running.discard(cell)
+            cell.future = None     # it holds the cell's outputs; only an interrupt needs it
         cell.started, cell.ended = future.timings.started, future.timings.finished
         return report
 
