@@ -300,3 +300,13 @@ def test_workers_that_imported_datetime_end_cleanly():
     for _ in range(6):
         done = subprocess.run([sys.executable, '-c', script], capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr.decode()[-500:]
+
+
+def test_workers_share_the_process_they_are_no_sandbox(pool):
+    # The README says so plainly: a worker's change to process state is the host's.
+    before = os.getcwd()
+    try:
+        pool.run("import os\nos.chdir('/')\nos.environ['INTERPKERNEL_SHARED'] = 'yes'")
+        assert os.getcwd() == '/' and os.environ.pop('INTERPKERNEL_SHARED') == 'yes'
+    finally:
+        os.chdir(before)
