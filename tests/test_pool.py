@@ -307,6 +307,12 @@ def test_workers_share_the_process_they_are_no_sandbox(pool):
     before = os.getcwd()
     try:
         pool.run("import os\nos.chdir('/')\nos.environ['INTERPKERNEL_SHARED'] = 'yes'")
-        assert os.getcwd() == '/' and os.environ.pop('INTERPKERNEL_SHARED') == 'yes'
+        assert os.getcwd() == '/'
+        # The process's environment, which child processes inherit; not the
+        # host's os.environ mapping (each interpreter keeps its own copy).
+        seen = subprocess.run(['printenv', 'INTERPKERNEL_SHARED'], capture_output=True,
+                              text=True, timeout=30)
+        assert seen.stdout == 'yes\n' and 'INTERPKERNEL_SHARED' not in os.environ
     finally:
         os.chdir(before)
+        os.unsetenv('INTERPKERNEL_SHARED')
