@@ -378,8 +378,12 @@ class Scheduler:
     def _blocking_changed(self, home):
         """A worker's cell began or ended a wait (called from the engine's thread)."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if loop is None:
+            return
+        try:
             loop.call_soon_threadsafe(self._signal_homes_changed)
+        except RuntimeError:   # that loop is closed: no cell waits for a home on it
+            pass
 
     def _retire_idle_spares(self):
         """Stop the spare homes that run nothing; the values only they hold move to
