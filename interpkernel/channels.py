@@ -25,6 +25,7 @@ channel; values cross the way `transfer` moves them.
 import numbers
 import random
 import time
+from collections.abc import Iterable
 
 from ._core import _xi, transfer
 from .errors import ChannelClosed, ChannelEmpty, ChannelFull
@@ -121,7 +122,7 @@ class Channel:
             In each case nothing was sent.
         """
         deadline = deadline_after(timeout)
-        payload = transfer.encode_values({'value': value}, direction='over the channel')[0][1]
+        payload = transfer.encode_values({None: value}, direction='over the channel')[0][1]
         slot = False
         try:
             while not (slot := self._slots.try_acquire()):
@@ -288,9 +289,10 @@ def select(channels, timeout=None, default=_NO_DEFAULT):
         TypeError, ValueError: `channels` holds something else than channels,
             or `timeout` is not None or a number >= 0.
     """
-    channels = list(channels)
+    given = channels
+    channels = list(channels) if isinstance(channels, Iterable) else []
     if not channels or not all(isinstance(c, Channel) for c in channels):
-        raise TypeError(f'select() needs one or more Channel objects, got {channels!r}')
+        raise TypeError(f'select() needs one or more Channel objects, got {given!r}')
     if default is not _NO_DEFAULT and timeout is None:
         timeout = 0
     deadline = deadline_after(timeout)

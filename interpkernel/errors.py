@@ -35,7 +35,8 @@ _TRANSFER_HINTS = {
 class TransferError(InterpkernelError, TypeError):
     """A value cannot move between interpreters; nothing was assigned.
 
-    Attributes: ``name`` (the variable), ``type_name`` and ``reason``.
+    Attributes: ``name`` (the variable; None for a value sent over a channel),
+    ``type_name`` and ``reason``.
     """
 
     def __init__(self, name, type_name, reason, direction='into the worker'):
@@ -45,8 +46,8 @@ class TransferError(InterpkernelError, TypeError):
 
     def __str__(self):
         hint = _TRANSFER_HINTS.get(self.type_name.rpartition('.')[2])
-        message = (f'cannot move variable {self.name!r} ({self.type_name}) '
-                   f'{self.direction}: {self.reason}')
+        what = f'variable {self.name!r}' if self.name is not None else 'the value'
+        message = f'cannot move {what} ({self.type_name}) {self.direction}: {self.reason}'
         return f'{message}; {hint}' if hint else message
 
 

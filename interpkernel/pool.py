@@ -9,6 +9,7 @@ lives in `interpkernel.interpreters`.
 
 import atexit
 import itertools
+import keyword
 import os
 import queue
 import threading
@@ -23,7 +24,7 @@ from .futures import CellFuture
 from .interpreters import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus
 from .log import log
 
-__all__ = ['Pool', 'SubinterpreterEngine', 'WorkerStatus']
+__all__ = ['Pool', 'SubinterpreterEngine', 'WorkerStatus', 'default_max_size']
 
 
 def _default_size():
@@ -31,10 +32,26 @@ def _default_size():
     return count or 1
 
 
+def default_max_size():
+    """The most workers a pool starts unless told otherwise: 4 per core, at least 64."""
+    return max(64, 4 * _default_size())
+
+
+def _check_size(size, max_size, what='pool size'):
+    """Refuse a worker count that is not a positive int, or above `max_size`."""
+    if type(size) is not int or size < 1:
+        raise ValueError(f'{what} must be a positive int, got {size!r}')
+    if size > max_size:
+        raise ValueError(f'{what} {size} is more than max_size ({max_size}); ask for fewer '
+                         f'workers, or pass max_size={size} (each worker is an interpreter '
+                         f'with its own thread and ~7 MiB)')
+
+
 def _check_names(kind, names):
     for name in names:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f'{kind} names must be Python identifiers, got {name!r}')
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f'{kind} names must be Python identifiers (not keywords), '
+                             f'got {name!r}')
 
 
 _pools = weakref.WeakSet()
@@ -63,17 +80,20 @@ class Pool:
     Args:
         size: the number of anonymous workers (default: the CPU cores this
             process may use).  Named workers come on top, one per name.
+        max_size: the most anonymous workers `size` and `resize` may ask for
+            (default: `default_max_size()`, 4 per core and at least 64).
 
     Workers start in the background: the constructor returns at once, and
     cells submitted meanwhile wait for a worker to be ready.  Use the pool as
     a context manager, or call `close`, to end every thread and interpreter.
     """
 
-    def __init__(self, size=None):
+    def __init__(self, size=None, *, max_size=None):
         if size is None:
             size = _default_size()
-        if type(size) is not int or size < 1:
-            raise ValueError(f'pool size must be a positive int, got {size!r}')
+        self.max_size = default_max_size() if max_size is None else max_size
+        _check_size(self.max_size, 10**6, 'max_size')
+        _check_size(size, self.max_size)
         self.size = size
         self._lock = threading.Lock()
         self._closed = False
@@ -103,8 +123,7 @@ class Pool:
         Growing starts new workers at once; shrinking stops idle workers first
         and busy ones when their cell ends.  Named workers are not affected.
         """
-        if type(size) is not int or size < 1:
-            raise ValueError(f'pool size must be a positive int, got {size!r}')
+        _check_size(size, self.max_size)
         with self._lock:
             if self._closed:
                 raise PoolClosed('the pool is closed; create a new Pool')
@@ -313,8 +332,7 @@ class SubinterpreterEngine(Engine):
     def __init__(self, size=None, spare=None):
         if size is None:
             size = _default_size()
-        if type(size) is not int or size < 1:
-            raise ValueError(f'the number of workers must be a positive int, got {size!r}')
+        _check_size(size, default_max_size(), 'the number of workers')
         spare = size if spare is None else spare
         if type(spare) is not int or spare < 0:
             raise ValueError(f'the number of spare workers must be an int >= 0, got {spare!r}')

@@ -199,6 +199,12 @@ class InterpKernel(IPythonKernel):
             return self._error_reply(TypeError(
                 f'the code of an execute_request must be a string, got {type(code).__name__}'),
                 count, parent)
+        if user_expressions is not None and not (
+                isinstance(user_expressions, dict) and
+                all(isinstance(e, str) for e in user_expressions.values())):
+            return self._error_reply(TypeError(
+                f'user_expressions must be a dict of names to expression strings, got '
+                f'{user_expressions!r:.60}; nothing ran'), count, parent)
         try:
             source = shell.transform_cell(code)
         except SyntaxError:
@@ -407,14 +413,26 @@ class InterpKernel(IPythonKernel):
                       if name.startswith(text) and not name.startswith('<'))
 
     async def do_complete(self, code, cursor_pos):
+        problem = _cursor_problem(code, cursor_pos)
+        if problem is not None:
+            return _error_content(problem)
         for name in _identifiers(code[:cursor_pos])[-3:]:
             await self._fetch(name)
         return super().do_complete(code, cursor_pos)
 
     async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
+        problem = _cursor_problem(code, cursor_pos)
+        if problem is not None:
+            return _error_content(problem)
         for name in _identifiers(code[:cursor_pos + 1])[-3:]:
             await self._fetch(name)
         return super().do_inspect(code, cursor_pos, detail_level, omit_sections)
+
+    def do_is_complete(self, code):
+        if not isinstance(code, str):
+            return _error_content(TypeError(
+                f'the code of an is_complete_request must be a string, got {type(code).__name__}'))
+        return super().do_is_complete(code)
 
     # -- output --
 
@@ -508,3 +526,19 @@ def _error_content(exc):
 def _identifiers(text):
     return re.findall(r'[A-Za-z_]\w*', text)
 
+
+def _cursor_problem(code, cursor_pos):
+    """What is wrong with a completion or inspection request (ipykernel sends no
+    reply at all for these), or None."""
+    if not isinstance(code, str):
+        return TypeError(f'code must be a string, got {type(code).__name__}')
+    if type(cursor_pos) is not int or not 0 <= cursor_pos <= len(code):
+        return ValueError(f'cursor_pos must be an int from 0 to {len(code)} (the length of '
+                          f'the code), got {cursor_pos!r:.40}')
+    return None
+
+
+def _error_content(exc):
+    """The content of an error reply to a request that ran nothing."""
+    return {'status': 'error', 'ename': type(exc).__name__, 'evalue': str(exc),
+            'traceback': [f'{type(exc).__name__}: {exc}']}

@@ -1,7 +1,6 @@
 """The ``%%interp`` cell magic and the ``%interp`` line magic."""
 
 import keyword
-import os
 import shlex
 import threading
 import time
@@ -18,7 +17,7 @@ from ..dataflow.effects import Summaries, in_cell, known_builtin, known_from_val
 from ..channels import Channel
 from ..errors import InterpkernelError, TransferError, WorkerBusyError
 from ..host import WORKER_NAME as HOST, HostEngine
-from ..pool import Pool
+from ..pool import Pool, default_max_size
 from .background import BackgroundCell
 from .render import CellOutput, with_cell_traceback
 from .reports import StatusTable
@@ -95,7 +94,7 @@ class InterpMagics(Magics):
 
     @default('max_pool_size')
     def _default_max_pool_size(self):
-        return max(64, 4 * (os.process_cpu_count() or 1))
+        return default_max_size()
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -111,7 +110,7 @@ class InterpMagics(Magics):
     @property
     def pool(self):
         if self._pool is None:
-            self._pool = Pool(self.pool_size)
+            self._pool = Pool(self.pool_size, max_size=self.max_pool_size)
         return self._pool
 
     def close(self):
