@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from interpkernel import Pool
 from interpkernel.kernel.install import install
@@ -23,6 +24,15 @@ def workers():
     engine.wait_ready()
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope='module')
+def shell():
+    """A real IPython shell with the extension loaded."""
+    ip = InteractiveShell.instance()
+    ip.run_line_magic('load_ext', 'interpkernel')
+    yield ip
+    ip.run_line_magic('unload_ext', 'interpkernel')
 
 
 def streamed(future, name='stdout'):

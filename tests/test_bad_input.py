@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from jupyter_client.manager import start_new_kernel
 
 from interpkernel import Channel, Pool, select
@@ -44,13 +43,6 @@ def test_the_table_covers_every_place_a_user_gives_input():
     assert len(ROWS) >= 40 and {'Python', 'magic', 'kernel', 'command line'} == set(kinds)
 
 
-@pytest.fixture(scope='module')
-def pool():
-    with Pool(1) as own:
-        own.wait_ready()
-        yield own
-
-
 @pytest.mark.parametrize('given, shown', _of('Python'))
 def test_python_api(pool, given, shown):
     namespace = {'pool': pool, 'Pool': Pool, 'Channel': Channel, 'select': select,
@@ -60,14 +52,6 @@ def test_python_api(pool, given, shown):
     said = f'{type(info.value).__name__}: {info.value}'
     assert shown in said and '\n' not in said
     assert pool.run('after = 41 + 1', outputs=['after']) == {'after': 42}
-
-
-@pytest.fixture(scope='module')
-def shell():
-    ip = InteractiveShell.instance()
-    ip.run_line_magic('load_ext', 'interpkernel')
-    yield ip
-    ip.run_line_magic('unload_ext', 'interpkernel')
 
 
 @pytest.mark.parametrize('given, shown', _of('magic'))

@@ -2,17 +2,8 @@
 
 import pytest
 from IPython.core.completer import provisionalcompleter
-from IPython.core.interactiveshell import InteractiveShell
 
 from interpkernel import Channel
-
-
-@pytest.fixture(scope='module')
-def shell():
-    ip = InteractiveShell.instance()
-    ip.run_line_magic('load_ext', 'interpkernel')
-    yield ip
-    ip.run_line_magic('unload_ext', 'interpkernel')
 
 
 @pytest.fixture
