@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 import select
+import threading
 import time
 
 __all__ = [
@@ -42,10 +43,16 @@ BLOCKED_AFTER = 0.01
 _MAX_POLL_MS = 86_400_000
 
 
-def set_cancel_fd(fd):
-    """Make every wait in this interpreter also wake when `fd` becomes readable."""
+def set_cancel_fd(fd, thread=None):
+    """Make every wait of thread `thread` (an ident; the worker's cell thread) also
+    wake when `fd` becomes readable.
+
+    Only that thread: interrupts are raised in it, and a thread a cell started
+    and left running must neither drain its wake-up nor poll the descriptor
+    after the worker closed it (EBADF at shutdown).
+    """
     global _cancel_fd
-    _cancel_fd = fd
+    _cancel_fd = None if fd is None else (fd, thread)
 
 
 def set_wait_hook(hook):
@@ -109,7 +116,8 @@ def wait_readable(fds, deadline=None, spin=0.0):
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
-    cancel = _cancel_fd
+    cancel = _cancel_fd[0] if _cancel_fd is not None and \
+        _cancel_fd[1] == threading.get_ident() else None
     if cancel is not None:
         poller.register(cancel, select.POLLIN)
     now = time.monotonic()

@@ -67,7 +67,7 @@ class _Runtime:
         self._interrupts = interrupts
         self._cancel_r, self._cancel_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._flush_r, self._flush_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        transport.set_cancel_fd(self._cancel_r)
+        transport.set_cancel_fd(self._cancel_r, threading.get_ident())   # the cell thread
         transport.set_wait_hook(self._blocked)
         self._lock = threading.Lock()
         self._running = None        # seq of the cell running now
@@ -268,11 +268,21 @@ def _fresh_namespace():
 
 
 def _patch_threads_to_remember_their_cell(runtime):
-    """Threads started by a cell keep sending their output to that cell."""
+    """Threads started by a cell keep sending their output to that cell.
+
+    A daemon thread starts as an ordinary one: isolated interpreters refuse
+    daemon threads (RuntimeError), where the same cell works in ipykernel.
+    threading asks ``_daemon_threads_allowed`` before it takes ``daemon=True``;
+    it is this interpreter's own copy of the module, and the thread still
+    starts as a non-daemon one below, as the interpreter requires.
+    """
     original_start = threading.Thread.start
+    threading._daemon_threads_allowed = lambda: True
 
     def start(self):
         self._interpkernel_seq = runtime._running if runtime._running is not None else runtime._last
+        if self.daemon:
+            self.daemon = False
         return original_start(self)
 
     threading.Thread.start = start

@@ -167,6 +167,11 @@ class Cell:
             self.finished.set_result(state)
         self.notify()
 
+    @property
+    def aborted(self):
+        """Was it aborted (before it started)?"""
+        return self._aborted.done()
+
     def abort(self):
         """Stop waiting: `wait_for_change` raises Aborted (only before the cell starts)."""
         if not self._aborted.done():

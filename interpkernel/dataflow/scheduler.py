@@ -106,6 +106,7 @@ class Scheduler:
         self._loop = None          # the loop cells run on (blocking news comes from threads)
         workers.watch_blocking(self._blocking_changed)
         self._running = set()      # cells running now
+        self._interrupts = 0       # calls of interrupt() so far
         self._recent = []          # finished cells a running cell may have overlapped
         self._initial_states = {}
 
@@ -668,6 +669,9 @@ class Scheduler:
     # -- executing --
 
     async def _execute(self, cell, inputs, loads, home, on_event):
+        if cell.aborted:      # interrupted while its values were being fetched
+            raise Aborted
+        interrupts = self._interrupts
         bind, load, states, capture = loads
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
         check = any(version.mutable for version in cell.bound.values())
@@ -678,9 +682,16 @@ class Scheduler:
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future
+        if self._interrupts != interrupts:    # one landed before the future was at hand
+            future.interrupt()
         self._running.add(cell)
         try:
             report = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                # Interrupted while queued in its worker: nothing of it ran.
+                raise Aborted from None
+            raise
         finally:
             self._running.discard(cell)
             cell.future = None     # it holds the cell's outputs; only an interrupt needs it
@@ -797,6 +808,7 @@ class Scheduler:
 
     def interrupt(self):
         """Abort every waiting cell and interrupt every running one."""
+        self._interrupts += 1
         for cell in list(self.graph.cells.values()):
             if cell.state == 'waiting':
                 cell.abort()

@@ -70,6 +70,8 @@ class InterpKernel(IPythonKernel):
         self._scheduler = None
         self._tasks = set()
         self._executing = 0          # execute_requests not replied to yet
+        self._interrupts = 0         # SIGINTs so far
+        self._epochs = {}            # msg_id -> _interrupts when its request came in
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
@@ -161,11 +163,13 @@ class InterpKernel(IPythonKernel):
     async def execute_request(self, stream, ident, parent):
         # dispatch_shell(concurrent=True) leaves the status to us: one busy and
         # one idle per request, for clients that wait for their own idle.
+        self._epochs[parent['header']['msg_id']] = self._interrupts
         _ipykernel.publish_status(self, 'busy', parent)
         self._executing += 1
         try:
             await super().execute_request(stream, ident, parent)
         finally:
+            self._epochs.pop(parent['header']['msg_id'], None)
             self._executing -= 1
             _ipykernel.publish_status(self, 'idle', parent)
             if self._executing:
@@ -174,7 +178,9 @@ class InterpKernel(IPythonKernel):
                 _ipykernel.publish_status(self, 'busy', None)
 
     def _on_sigint(self, signum, frame):
-        """The kernel's interrupt: every running cell stops, every waiting one is aborted."""
+        """The kernel's interrupt: every running cell stops, every waiting one is aborted,
+        and so is every request that came in before it and is not a cell yet."""
+        self._interrupts += 1
         if self._scheduler is not None:
             self._scheduler.interrupt()
         if self._scheduler is not None and self._scheduler.host.status(HOST).busy:
@@ -237,6 +243,9 @@ class InterpKernel(IPythonKernel):
         try:
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier)
+            if self._epochs.get(parent['header']['msg_id'], self._interrupts) != \
+                    self._interrupts:
+                cell.abort()    # interrupted between its arrival and now
             self._parents[cell.seq] = parent
             held = []   # the worker's result, shown once the cell has ended
             outcome = await scheduler.run(cell, self._publisher(parent, count, held))

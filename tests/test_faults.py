@@ -1,0 +1,120 @@
+"""Faults, each on a real interp kernel: a clear error or a clean restart, and the kernel
+usable after.
+"""
+
+import os
+import queue
+import signal
+import time
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from interpkernel.kernel.install import KERNEL_NAME
+
+pytestmark = pytest.mark.usefixtures('kernelspec')
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    """(manager, client, path of the kernel's stderr) for a fresh interp kernel."""
+    stderr = tmp_path / 'kernel.err'
+    manager = KernelManager(kernel_name=KERNEL_NAME)
+    with open(stderr, 'w') as err:      # open while the kernel (or its restart) runs
+        manager.start_kernel(stderr=err)
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        yield manager, client, stderr
+        client.stop_channels()
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
+
+
+def _execute(client, code, timeout=30):
+    """The reply content for `code`, or None if no reply came within `timeout`."""
+    msg_id = client.execute(code)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=0.5)
+        except queue.Empty:
+            continue
+        if reply['parent_header'].get('msg_id') == msg_id:
+            return reply['content']
+    return None
+
+
+def _usable(client):
+    reply = _execute(client, 'check = 6 * 7\ncheck', timeout=60)
+    return reply is not None and reply['status'] == 'ok'
+
+
+def _restart_and_check(manager, client):
+    manager.restart_kernel(now=True)
+    client.wait_for_ready(timeout=60)
+    assert _usable(client)
+
+
+def test_a_worker_cell_calling_os_exit_ends_the_kernel_and_restart_brings_it_back(kernel):
+    manager, client, _ = kernel
+    assert _usable(client)
+    assert _execute(client, 'import os\nos._exit(3)', timeout=10) is None
+    deadline = time.monotonic() + 10
+    while manager.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not manager.is_alive()
+    _restart_and_check(manager, client)
+
+
+def test_restart_after_kill_9_of_the_kernel(kernel):
+    manager, client, _ = kernel
+    assert _execute(client, 'x = list(range(10))')['status'] == 'ok'
+    os.kill(manager.provisioner.process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while manager.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _restart_and_check(manager, client)
+
+
+@pytest.mark.parametrize('code, ename', [
+    ('def down(n):\n    return down(n + 1)\ndown(0)', 'RecursionError'),
+    ('block = bytearray(1 << 62)', 'MemoryError'),
+    ('def down(n):\n    return down(n + 1)\n%time down(0)', 'RecursionError'),   # in the host
+])
+def test_recursion_and_memory_exhaustion_are_errors_and_the_kernel_goes_on(kernel, code, ename):
+    _, client, _ = kernel
+    reply = _execute(client, code, timeout=60)
+    assert reply['status'] == 'error' and reply['ename'] == ename
+    assert _usable(client)
+
+
+def test_an_interrupt_stops_a_running_worker_cell_and_the_kernel_goes_on(kernel):
+    manager, client, _ = kernel
+    assert _usable(client)
+    msg_id = client.execute('print("go", flush=True)\nwhile True:\n    pass')
+    deadline = time.monotonic() + 30
+    while True:     # its first output: the cell runs
+        message = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if message['parent_header'].get('msg_id') == msg_id and \
+                message['msg_type'] == 'stream':
+            break
+    manager.interrupt_kernel()
+    while True:
+        reply = client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if reply['parent_header'].get('msg_id') == msg_id:
+            break
+    assert reply['content']['ename'] == 'KeyboardInterrupt'
+    assert _usable(client)
+
+
+def test_shutdown_ends_with_a_thread_a_cell_left_running(kernel):
+    manager, client, stderr = kernel
+    reply = _execute(client, 'import threading, time\n'
+                             'threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()'
+                             '\nstarted = True')
+    assert reply['status'] == 'ok'
+    began = time.monotonic()
+    manager.shutdown_kernel(now=False)
+    assert time.monotonic() - began < 30 and not manager.is_alive()
+    assert 'Bad file descriptor' not in stderr.read_text()
