@@ -67,7 +67,6 @@ class _Runtime:
         self._interrupts = interrupts
         self._cancel_r, self._cancel_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._flush_r, self._flush_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        transport.set_cancel_fd(self._cancel_r, threading.get_ident())   # the cell thread
         transport.set_wait_hook(self._blocked)
         self._lock = threading.Lock()
         self._running = None        # seq of the cell running now
@@ -171,6 +170,8 @@ class _Runtime:
         with self._lock:
             self._running = self._last = seq
             self._cell_thread = threading.get_ident()
+            # Waits of this thread, which runs the cell, wake on an interrupt.
+            transport.set_cancel_fd(self._cancel_r, self._cell_thread)
             return self._early_interrupt == seq
 
     def _end(self):
