@@ -1,5 +1,6 @@
 """Shared fixtures: one real pool of subinterpreter workers per test module."""
 
+import faulthandler
 import os
 
 import pytest
@@ -8,6 +9,16 @@ from IPython.core.interactiveshell import InteractiveShell
 from interpkernel import Pool
 from interpkernel.kernel.install import install
 from interpkernel.pool import SubinterpreterEngine
+
+EXIT_DEADLINE = 120   # seconds the test process may take to exit after the last test
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # A thread or worker left running makes the process wait for it at exit,
+    # beyond any test's timeout: after the deadline, print every thread's stack
+    # and exit with status 1 instead of hanging.
+    faulthandler.dump_traceback_later(EXIT_DEADLINE, exit=True)
 
 
 @pytest.fixture(scope='module')

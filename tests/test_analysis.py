@@ -139,9 +139,27 @@ def test_a_last_expression_may_show_a_result(source, shows):
     ('from math import *', 'star-imports from math'),
     ("exec('x = 1')", 'calls exec()'),
     ('g = globals()', 'calls globals()'),
+    ('threading.Thread(target=serve, daemon=True).start()', 'starts a daemon thread'),
+    ('worker = Thread(target=serve)\nworker.daemon = True', 'starts a daemon thread'),
+    ('worker.setDaemon(1)', 'starts a daemon thread'),
 ])
 def test_cells_whose_effects_cannot_be_known_are_barriers(source, why):
     assert why in analyse(source).barrier
+
+
+@pytest.mark.parametrize('source', [
+    'threading.Thread(target=serve, daemon=False).start()',
+    'worker.daemon = None',
+    'threading.Thread(target=serve).start()',
+])
+def test_threads_that_are_not_daemons_are_no_barrier(source):
+    assert analyse(source).barrier is None
+
+
+def test_a_function_that_starts_a_daemon_thread_makes_its_callers_barriers():
+    effects = analyse('def start():\n    threading.Thread(target=serve, daemon=True).start()')
+    assert effects.barrier is None
+    assert effects.functions[effects.definitions['start']].dynamic == 'it starts a daemon thread'
 
 
 def test_a_local_named_like_a_dynamic_call_is_not_a_barrier():

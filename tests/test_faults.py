@@ -33,6 +33,12 @@ def kernel(tmp_path):
 
 def _execute(client, code, timeout=30):
     """The reply content for `code`, or None if no reply came within `timeout`."""
+    reply = _reply(client, code, timeout)
+    return None if reply is None else reply['content']
+
+
+def _reply(client, code, timeout=30):
+    """The execute_reply message for `code`, or None if none came within `timeout`."""
     msg_id = client.execute(code)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -41,7 +47,7 @@ def _execute(client, code, timeout=30):
         except queue.Empty:
             continue
         if reply['parent_header'].get('msg_id') == msg_id:
-            return reply['content']
+            return reply
     return None
 
 
@@ -108,13 +114,38 @@ def test_an_interrupt_stops_a_running_worker_cell_and_the_kernel_goes_on(kernel)
     assert _usable(client)
 
 
-def test_shutdown_ends_with_a_thread_a_cell_left_running(kernel):
+def test_cells_that_start_daemon_threads_run_in_the_host_and_shutdown_does_not_wait_for_them(
+        kernel):
+    # Workers refuse daemon threads, and one that never ends would keep its
+    # worker from being destroyed: at shutdown the kernel would hang until killed.
     manager, client, stderr = kernel
-    reply = _execute(client, 'import threading, time\n'
-                             'threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()'
-                             '\nstarted = True')
-    assert reply['status'] == 'ok'
+    cells = ['import threading, time\n'
+             'threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()',
+             'def start():\n'
+             '    thread = threading.Thread(target=time.sleep, args=(1000,))\n'
+             '    thread.daemon = True\n'
+             '    thread.start()',
+             'start()\nstarted = True']
+    replies = [_reply(client, code) for code in cells]
+    assert [reply['content']['status'] for reply in replies] == ['ok'] * 3
+    reasons = [reply['metadata']['interp']['host_reason'] for reply in replies]
+    assert reasons[0] == 'it starts a daemon thread', reasons
+    assert reasons[2] == 'it calls start, which starts a daemon thread', reasons
+    process = manager.provisioner.process
     began = time.monotonic()
     manager.shutdown_kernel(now=False)
-    assert time.monotonic() - began < 30 and not manager.is_alive()
+    # It exits by itself: jupyter_client sends SIGTERM to a kernel still alive after 2.5 s.
+    assert process.returncode == 0 and time.monotonic() - began < 2.5
+    assert 'Bad file descriptor' not in stderr.read_text()
+
+
+def test_shutdown_ends_with_a_worker_thread_a_cell_left_running(kernel):
+    manager, client, stderr = kernel
+    reply = _execute(client, 'import threading, time\n'
+                             'threading.Thread(target=time.sleep, args=(1,)).start()'
+                             '\nstarted = True')
+    assert reply['status'] == 'ok'
+    process = manager.provisioner.process
+    manager.shutdown_kernel(now=False)
+    assert process.returncode == 0       # the kernel waited for the thread, then exited
     assert 'Bad file descriptor' not in stderr.read_text()

@@ -316,3 +316,20 @@ def test_workers_share_the_process_they_are_no_sandbox(pool):
     finally:
         os.chdir(before)
         os.unsetenv('INTERPKERNEL_SHARED')
+
+
+def test_workers_refuse_daemon_threads_so_close_never_waits_on_one():
+    # A daemon thread is meant never to be joined (tqdm's monitor runs until the
+    # process ends): a worker running one could never be destroyed.
+    pool = Pool(1)
+    try:
+        with pytest.raises(RuntimeError, match='daemon threads are disabled'):
+            pool.submit('import threading\nthreading.Thread(target=print, daemon=True)').result(30)
+        outcome = pool.submit('from tqdm import tqdm\nfor _ in tqdm(range(3)): pass\n'
+                              'import threading\nthreads = [t.name for t in threading.enumerate()]',
+                              outputs=['threads']).result(30)
+        assert 'tqdm_monitor' not in outcome['threads'] and len(outcome['threads']) == 3
+    finally:
+        began = time.monotonic()
+        pool.close()
+    assert time.monotonic() - began < 5

@@ -271,19 +271,15 @@ def _fresh_namespace():
 def _patch_threads_to_remember_their_cell(runtime):
     """Threads started by a cell keep sending their output to that cell.
 
-    A daemon thread starts as an ordinary one: isolated interpreters refuse
-    daemon threads (RuntimeError), where the same cell works in ipykernel.
-    threading asks ``_daemon_threads_allowed`` before it takes ``daemon=True``;
-    it is this interpreter's own copy of the module, and the thread still
-    starts as a non-daemon one below, as the interpreter requires.
+    Daemon threads stay refused (RuntimeError), as in every isolated
+    interpreter: one that never ends would keep the worker from ever being
+    destroyed (tqdm's monitor is such a thread).  The kernel runs cells that
+    start daemon threads in the host.
     """
     original_start = threading.Thread.start
-    threading._daemon_threads_allowed = lambda: True
 
     def start(self):
         self._interpkernel_seq = runtime._running if runtime._running is not None else runtime._last
-        if self.daemon:
-            self.daemon = False
         return original_start(self)
 
     threading.Thread.start = start

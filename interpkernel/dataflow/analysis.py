@@ -48,6 +48,9 @@ def is_marker(name):
 # Calls whose effects no analysis can know: the cell is a barrier.
 _DYNAMIC_CALLS = frozenset({'exec', 'eval', 'globals', 'locals', 'vars', '__import__',
                             'get_ipython', 'compile'})
+# A daemon thread outlives its cell and changes state at any time after; and
+# workers cannot run one (isolated interpreters refuse them), the host can.
+DAEMON_THREAD = 'it starts a daemon thread'
 # IPython's history names: their values follow the order cells were submitted in.
 IPYTHON_NAMES = frozenset({'_', '__', '___', 'In', 'Out', '_i', '_ii', '_iii', '_ih', '_oh'})
 
@@ -574,6 +577,9 @@ class _Visitor(ast.NodeVisitor):
                 and self._kind(func.id) == 'global' and not (func.id == 'vars' and node.args):
             self._dynamic(f'it calls {func.id}()')
         callee, root = self._callee(func)
+        if callee[-1] == 'setDaemon' or any(
+                keyword.arg == 'daemon' and not _is_false(keyword.value) for keyword in node.keywords):
+            self._dynamic(DAEMON_THREAD)
         args, starred = [], False
         for arg in node.args:
             starred = starred or isinstance(arg, ast.Starred)
@@ -648,10 +654,13 @@ class _Visitor(ast.NodeVisitor):
         elif isinstance(target, ast.Starred):
             self._assign(target.value, sources)
         else:
-            self._store_into(target, sources)
+            self._store_into(target, sources, value)
 
-    def _store_into(self, target, sources):
+    def _store_into(self, target, sources, value=None):
         """An attribute or item of some object now holds a value sharing `sources`."""
+        if isinstance(target, ast.Attribute) and target.attr == 'daemon' \
+                and not (value is not None and _is_false(value)):
+            self._dynamic(DAEMON_THREAD)
         roots = self.flow(target.value)
         if isinstance(target, ast.Subscript):
             self.visit(target.slice)
@@ -927,6 +936,11 @@ def _visible_call(scope, call):
         root=scope.visible(call.root),
         args=tuple(scope.visible(flow) for flow in call.args),
         keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords))
+
+
+def _is_false(node):
+    """Is expression `node` a constant that is false (``False``, ``None``, ``0``)?"""
+    return isinstance(node, ast.Constant) and not node.value
 
 
 def _path(node):

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, EXPR, GETITEM, ITERATE, OPERATOR, ClassSummary,
-                       FunctionSummary, analyse, is_marker)
+from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, ITERATE, OPERATOR,
+                       ClassSummary, FunctionSummary, analyse, is_marker)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -615,8 +615,10 @@ class _Resolver:
 
             result = self.result
             if summary.dynamic:
-                result.unknown = result.unknown or \
-                    f'it calls {summary.key[0]}, and {summary.key[0]} {summary.dynamic}'
+                which = f'{summary.key[0]}, which {summary.dynamic.removeprefix("it ")}'
+                result.unknown = result.unknown or f'it calls {which}'
+                if summary.dynamic == DAEMON_THREAD:
+                    result.host_only.append(which)
             for name in summary.reads:
                 result.reads.add(name)
                 self._read_name(name)
