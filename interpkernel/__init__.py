@@ -21,6 +21,7 @@ _EXPORTS = {
     'MissingOutputError': 'errors', 'ChannelClosed': 'errors', 'ChannelEmpty': 'errors',
     'ChannelFull': 'errors', 'SubinterpreterImportError': 'errors',
     'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
+    'WorkerStartError': 'errors',
     'PoolClosed': 'errors', 'ExecutionFailed': 'errors', 'CellTimeout': 'errors',
 }
 

@@ -10,7 +10,7 @@ __all__ = [
     'InterpkernelError', 'TransferError', 'MissingOutputError',
     'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
     'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
-    'WorkerLost', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
+    'WorkerLost', 'WorkerStartError', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
 ]
 
 
@@ -124,6 +124,18 @@ class WorkerLost(InterpkernelError):
     def __str__(self):
         return (f'worker {self.name!r} broke ({self.detail}) and was replaced by a '
                 f'fresh interpreter: the variables it held are lost')
+
+
+class WorkerStartError(InterpkernelError, RuntimeError):
+    """A worker could not start (no thread or interpreter for it): nothing ran there."""
+
+    def __init__(self, name, detail):
+        super().__init__(name, detail)
+        self.name, self.detail = name, detail
+
+    def __str__(self):
+        return (f'worker {self.name!r} could not start ({self.detail}); the process may be '
+                f'out of memory or threads: free some, or use fewer workers')
 
 
 class PoolClosed(InterpkernelError, RuntimeError):

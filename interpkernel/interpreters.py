@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from ._core import _xi, protocol, transfer, worker as worker_module
 from ._core.transport import Doorbell, MessagePipe
-from .errors import ExecutionFailed, WorkerLost
+from .errors import ExecutionFailed, WorkerLost, WorkerStartError
 from .log import log
 
 __all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'daemon', 'JOIN_TIMEOUT']
@@ -65,7 +65,10 @@ class WorkerHandle:
         self.start_error = None
         self._thread = threading.Thread(target=self._main, daemon=daemon(),
                                         name=f'interpkernel-worker-{name}')
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError as exc:      # "can't start new thread": out of memory or threads
+            raise WorkerStartError(name, exc) from exc
 
     # -- lifecycle --
 
@@ -82,7 +85,8 @@ class WorkerHandle:
         failure = _xi.run(self._iid, _BOOT)
         if failure is not None:
             _xi.destroy(self._iid)
-            raise RuntimeError(f'worker {self.name!r} failed to start:\n{failure}')
+            raise WorkerStartError(self.name, failure.strip().splitlines()[-1]) from \
+                ExecutionFailed(failure)
         self._pump.add(self)
 
     def _teardown(self):
@@ -105,6 +109,10 @@ class WorkerHandle:
         try:
             self._boot()
         except BaseException as exc:
+            if not isinstance(exc, WorkerStartError):
+                failure = exc
+                exc = WorkerStartError(self.name, f'{type(failure).__name__}: {failure}')
+                exc.__cause__ = failure
             self.start_error = exc
             self.state = 'broken'
             self.ready.set()
@@ -231,6 +239,8 @@ class WorkerHandle:
         """Queue `future` for this worker alone (a named worker's own queue)."""
         self.queued.append(future)
         self._cells.put(future)
+        if self.start_error is not None:   # it never started: nothing will take the cell
+            self._fail_queued(self.start_error)
 
     def cancel_queued(self):
         """Cancel the cells waiting in this worker's queue that have not started."""

@@ -127,11 +127,12 @@ class Pool:
         with self._lock:
             if self._closed:
                 raise PoolClosed('the pool is closed; create a new Pool')
-            change, self.size = size - self.size, size
-            if change > 0:
-                self._add_anonymous(change)
-            for _ in range(-change):
+            for _ in range(size - self.size):
+                self._add_anonymous(1)    # a WorkerStartError keeps the ones started
+                self.size += 1
+            for _ in range(self.size - size):
                 self._anonymous_cells.put(None)
+            self.size = size
 
     def __enter__(self):
         return self
@@ -414,9 +415,10 @@ class SubinterpreterEngine(Engine):
             if self._closed:
                 raise PoolClosed('the kernel is shutting down')
             worker = self._workers.get(home)
-            if worker is None:
-                if home not in self._spare_homes:
-                    raise KeyError(home)
+            if worker is None and home not in self._spare_homes:
+                raise KeyError(home)
+            if worker is None or worker.start_error is not None:
+                # A spare's first use, or another try for a worker that could not start.
                 worker = self._workers[home] = self._start(home)
             worker.enqueue(future)
         return future

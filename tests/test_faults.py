@@ -39,11 +39,14 @@ def _execute(client, code, timeout=30):
 
 def _reply(client, code, timeout=30):
     """The execute_reply message for `code`, or None if none came within `timeout`."""
-    msg_id = client.execute(code)
+    return _reply_message(client, client.execute(code), timeout)
+
+
+def _reply_message(client, msg_id, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            reply = client.get_shell_msg(timeout=0.5)
+            reply = client.get_shell_msg(timeout=0.2)
         except queue.Empty:
             continue
         if reply['parent_header'].get('msg_id') == msg_id:
@@ -149,3 +152,66 @@ def test_shutdown_ends_with_a_worker_thread_a_cell_left_running(kernel):
     manager.shutdown_kernel(now=False)
     assert process.returncode == 0       # the kernel waited for the thread, then exited
     assert 'Bad file descriptor' not in stderr.read_text()
+
+
+def test_running_out_of_memory_under_setrlimit_is_a_memory_error_and_the_kernel_goes_on(kernel):
+    manager, client, stderr = kernel
+    limit = ('import resource\n'
+             "vm = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+             "          if line.startswith('VmSize:')) * 1024\n"
+             'resource.setrlimit(resource.RLIMIT_AS, (vm + (768 << 20), resource.RLIM_INFINITY))')
+    assert _execute(client, limit)['status'] == 'ok'
+    # A list of 50 MB arrays grows until the process's address space is full.
+    reply = _execute(client, 'blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))',
+                     timeout=60)
+    assert reply['status'] == 'error' and reply['ename'] == 'MemoryError'
+    count = _execute(client, 'print(len(blocks))')     # as in Python, what it made stays
+    assert count['status'] == 'ok'
+    assert _execute(client, 'del blocks')['status'] == 'ok'
+    assert _usable(client)
+
+
+def _streamed(client, msg_id):
+    """The stream texts of request `msg_id` among the IOPub messages sent so far."""
+    texts = []
+    while True:
+        try:
+            message = client.get_iopub_msg(timeout=0.5)
+        except queue.Empty:
+            return texts
+        if message['parent_header'].get('msg_id') == msg_id and message['msg_type'] == 'stream':
+            texts.append(message['content']['text'])
+
+
+def _reply_to(client, msg_id, timeout):
+    reply = _reply_message(client, msg_id, timeout)
+    return None if reply is None else reply['content']
+
+
+def test_an_interrupt_sent_right_after_its_request_stops_the_cell_or_finds_it_not_begun(kernel):
+    manager, client, _ = kernel
+    other = client.execute('print("other", flush=True)')
+    assert _reply_to(client, other, 30)['status'] == 'ok'
+    msg_id = client.execute('while True:\n    pass')
+    manager.interrupt_kernel()    # within a millisecond: the signal may beat the request
+    reply = _reply_to(client, msg_id, 3)
+    if reply is None:
+        # It came before the request was read, and found nothing to stop (as in
+        # ipykernel, which ignores SIGINT between requests): the next one lands.
+        manager.interrupt_kernel()
+        reply = _reply_to(client, msg_id, 10)
+    assert reply is not None and (reply['status'], reply.get('ename')) in (
+        ('error', 'KeyboardInterrupt'), ('aborted', None))
+    assert _streamed(client, other) == ['other\n']
+    assert _usable(client)
+
+
+def test_the_runtimes_warnings_go_to_the_kernels_log_not_into_a_cell(kernel):
+    # A spare worker that cannot start is said this way, while some cell runs:
+    # unhandled, the warning would land in that cell's stderr.
+    manager, client, stderr = kernel
+    msg_id = client.execute("get_ipython()\nimport logging\n"
+                            "logging.getLogger('interpkernel').warning('said by the runtime')")
+    assert _reply_to(client, msg_id, 30)['status'] == 'ok'
+    assert _streamed(client, msg_id) == []
+    assert '[interpkernel] WARNING | said by the runtime' in stderr.read_text()

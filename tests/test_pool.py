@@ -10,7 +10,7 @@ import time
 import pytest
 
 from interpkernel import (ExecutionFailed, MissingOutputError, Pool, PoolClosed,
-                          UnknownWorkerError, WorkerBusyError, WorkerLost)
+                          UnknownWorkerError, WorkerBusyError, WorkerLost, WorkerStartError)
 
 from conftest import streamed
 
@@ -333,3 +333,20 @@ def test_workers_refuse_daemon_threads_so_close_never_waits_on_one():
         began = time.monotonic()
         pool.close()
     assert time.monotonic() - began < 5
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error_and_the_pool_keeps_its_workers():
+    with Pool(1) as pool:
+        threading.stack_size(1 << 40)   # no thread can start: as when memory runs out
+        try:
+            with pytest.raises(WorkerStartError,
+                               match=r"worker '#1' could not start \(can't start new thread\)"):
+                pool.resize(3)
+            with pytest.raises(WorkerStartError, match="worker 'named' could not start"):
+                pool.run('x = 1', worker='named')
+        finally:
+            threading.stack_size(0)
+        assert pool.size == 1 and [w.name for w in pool.workers] == ['#0']
+        assert pool.run('y = 6 * 7', outputs=['y']) == {'y': 42}
+        pool.resize(2)
+        assert pool.size == 2 and pool.run('z = 1', worker='named', outputs=['z']) == {'z': 1}

@@ -1,6 +1,7 @@
 """The scheduler with real engines: order, placement, moves, and what it reports."""
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -217,6 +218,23 @@ def test_cells_run_in_spare_workers_while_others_sleep_and_the_spares_retire_aft
         assert session.run_all('print(total_1 - total_2, i)')[0][2] == '0 1499999\n'
     finally:
         engine.close()
+
+
+def test_a_spare_worker_that_cannot_start_is_skipped_and_its_cell_runs_in_a_worker(caplog):
+    engine = SubinterpreterEngine(2, spare=2)
+    engine.wait_ready()
+    # No thread can start with a 1 TiB stack: as when memory or threads run out.
+    threading.stack_size(1 << 40)
+    try:
+        results = Session(engine).run_all(SLEEPS.format(n=1), SLEEPS.format(n=2),
+                                          COUNTS.format(n=1), 'print(total_1, slept_1)')
+    finally:
+        threading.stack_size(0)
+        engine.close()
+    counting, join = results[2], results[3]
+    assert counting[1].status == 'ok' and counting[0].where in engine.homes
+    assert join[2] == f'{sum(i % 7 for i in range(1_500_000))} 1\n'
+    assert "could not start (can't start new thread)" in caplog.text
 
 
 def test_cells_that_compute_never_take_a_spare_worker(workers):

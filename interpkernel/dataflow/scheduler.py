@@ -34,6 +34,7 @@ from .._core import transfer
 from .._core.protocol import VersionedTask
 from .._core.values import ValueInfo
 from ..engine import HOST
+from ..log import log
 from . import knowledge
 from .effects import Known, Summaries, in_cell, known_from_info, resolve, state_name
 from .graph import UNDERS, Aborted, Cell, Graph, Version
@@ -43,6 +44,7 @@ __all__ = ['Scheduler', 'Outcome']
 _BANDWIDTH = 150e6       # bytes per second a value moves at (pickle, copy, unpickle)
 _MOVE_OVERHEAD = 0.0005  # seconds per value moved
 _MIN_WAIT = 0.01         # seconds a busy worker is assumed to need still, at least
+SPARE_RETRY_AFTER = 30   # seconds no spare worker starts after one could not
 _HISTORY = re.compile(r'_i+|_i\d+|In|_ih')
 _RESULT = re.compile(r'_\d+')
 
@@ -103,6 +105,7 @@ class Scheduler:
                                    # one of them, in seq order
         self._wake_ups = {}        # ready cell -> the future that wakes it
         self._spares_started = set()   # spare homes started and not retired since
+        self._no_spares_until = 0.0    # time.monotonic() before which no spare starts
         self._loop = None          # the loop cells run on (blocking news comes from threads)
         workers.watch_blocking(self._blocking_changed)
         self._running = set()      # cells running now
@@ -266,6 +269,14 @@ class Scheduler:
                 continue
             try:
                 report = await self._execute(cell, inputs, loads, home, on_event)
+            except errors.WorkerStartError as exc:
+                self._forget_home(home)      # nothing ran there, nothing was loaded
+                if home not in self.workers.spare_homes:
+                    return self._fail(cell, exc)
+                # A spare is an extra: the cell waits for a worker that runs.
+                log.warning('%s; no spare worker starts for %s s', exc, SPARE_RETRY_AFTER)
+                self._no_spares_until = time.monotonic() + SPARE_RETRY_AFTER
+                continue
             finally:
                 self._release(home)
             if report.failed_loads:    # nothing of the cell ran: place it again
@@ -373,6 +384,9 @@ class Scheduler:
             return False
         if home == HOST:
             return True
+        if home not in self._spares_started and home in self.workers.spare_homes and \
+                time.monotonic() < self._no_spares_until:
+            return False
         active = sum(1 for busy in self._busy if busy != HOST and not self.workers.blocked(busy))
         return active < len(self.workers.homes)
 
@@ -396,12 +410,16 @@ class Scheduler:
             if any(version.payload is None for version in sole) or \
                     not all(self._into_host(version) for version in sole):
                 continue
-            for version in self.graph.versions():
-                version.homes.discard(home)
-            for key in [key for key in self._installed if key[0] == home]:
-                del self._installed[key]
-            self._spares_started.discard(home)
+            self._forget_home(home)
             self.workers.retire(home)
+
+    def _forget_home(self, home):
+        """No value or state is in `home` any more (its worker stopped, or never started)."""
+        for version in self.graph.versions():
+            version.homes.discard(home)
+        for key in [key for key in self._installed if key[0] == home]:
+            del self._installed[key]
+        self._spares_started.discard(home)
 
     def _into_host(self, version):
         """Keep a copy of an encoded `version` in the host; False if it cannot load there."""

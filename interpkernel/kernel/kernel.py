@@ -14,9 +14,11 @@ import asyncio
 import contextvars
 import itertools
 import linecache
+import logging
 import re
-from collections import deque
 import signal
+import sys
+from collections import deque
 from contextvars import copy_context
 
 from ipykernel.ipkernel import IPythonKernel
@@ -30,6 +32,7 @@ from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
 from ..engine import HOST
 from ..host import HostEngine
+from ..log import log as package_log
 from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
@@ -78,6 +81,7 @@ class InterpKernel(IPythonKernel):
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         signal.signal(signal.SIGINT, self._on_sigint)
+        _log_to_the_kernels_stderr()
 
     @property
     def scheduler(self):
@@ -520,6 +524,17 @@ def _holds_notebook_objects(value, limit=1000):
         elif isinstance(item, (list, tuple, set, frozenset)):
             pending.extend(itertools.islice(item, limit))
     return False
+
+
+def _log_to_the_kernels_stderr():
+    """The runtime's warnings (a worker that could not start ...) go to the kernel's
+    own stderr, as ipykernel's do: unhandled, they would reach ``sys.stderr``,
+    which sends to whichever cell writes now."""
+    if not package_log.handlers:
+        handler = logging.StreamHandler(sys.__stderr__)
+        handler.setFormatter(logging.Formatter('[interpkernel] %(levelname)s | %(message)s'))
+        package_log.addHandler(handler)
+        package_log.propagate = False
 
 
 def _uses_ipython(code, source):
