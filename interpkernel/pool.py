@@ -337,6 +337,8 @@ class SubinterpreterEngine(Engine):
         spare = size if spare is None else spare
         if type(spare) is not int or spare < 0:
             raise ValueError(f'the number of spare workers must be an int >= 0, got {spare!r}')
+        if spare:
+            _check_size(spare, default_max_size(), 'the number of spare workers')
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False

@@ -178,6 +178,7 @@ def test_a_spare_home_starts_on_first_use_and_retires_when_told():
 
 @pytest.mark.parametrize('size, spare, error', [
     (2, -1, 'spare workers must be an int >= 0'), (2, 1.5, 'spare workers must be an int'),
+    (2, 10**6, 'the number of spare workers 1000000 is more than max_size'),
     (0, 1, 'number of workers must be a positive int')])
 def test_bad_worker_counts_are_refused_in_one_line(size, spare, error):
     with pytest.raises(ValueError, match=error):
