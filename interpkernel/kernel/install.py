@@ -25,7 +25,8 @@ def kernel_spec(python=None):
         'display_name': DISPLAY_NAME,
         'language': 'python',
         'interrupt_mode': 'signal',
-        'metadata': {'debugger': False},
+        # It speaks CurveZMQ (ipykernel does), so launchers may provision keys.
+        'metadata': {'debugger': False, 'supported_encryption': ['curve']},
     }
 
 

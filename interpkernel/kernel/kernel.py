@@ -155,14 +155,22 @@ class InterpKernel(IPythonKernel):
     # -- concurrency --
 
     async def shell_main(self, subshell_id, msg):
-        if subshell_id is None and len(msg) > 1 and \
-                _ipykernel.message_type(self, msg) == 'execute_request':
+        if subshell_id is None and len(msg) > 1 and self._is_execute_request(msg):
             task = asyncio.create_task(_ipykernel.dispatch_concurrently(self, msg),
                                        context=copy_context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
         await super().shell_main(subshell_id, msg)
+
+    def _is_execute_request(self, msg):
+        try:
+            return _ipykernel.message_type(self, msg) == 'execute_request'
+        except (ValueError, TypeError, KeyError, IndexError):
+            # Unsigned, wrongly signed, malformed, or a replay that came right behind its
+            # original (before that one's signature was recorded): dispatch_shell logs
+            # and drops it, as ipykernel does, instead of an exception escaping here.
+            return False
 
     async def execute_request(self, stream, ident, parent):
         # dispatch_shell(concurrent=True) leaves the status to us: one busy and
