@@ -2,7 +2,8 @@
 
 import pytest
 
-from interpkernel.dataflow.analysis import APPLY, EXPR, GETITEM, ITERATE, ClassSummary, analyse
+from interpkernel.dataflow.analysis import (APPLY, EXPR, GETITEM, ITERATE, TOO_DEEP, ClassSummary,
+                                            analyse)
 
 
 @pytest.mark.parametrize('source, reads, binds', [
@@ -184,4 +185,80 @@ def test_methods_do_not_see_class_body_names():
 
 def test_walrus_in_a_comprehension_binds_outside_it():
     effects = analyse('[y := i for i in range(3)]\nprint(y)')
-    assert 'y' in effects.binds    # and is still read: the loop may bind nothing
+    assert 'y' in effects.binds and 'y' in effects.reads   # the loop may bind nothing
+
+
+def test_too_deep_to_analyse_is_a_barrier_naming_every_name():
+    # Python runs a sum of 1200 terms; the analysis recursion cannot follow it.
+    effects = analyse('x = ' + ' + '.join(['a', 'L[0]'] * 600) + '\ndel y')
+    assert effects.barrier == TOO_DEEP
+    assert {'a', 'L', 'y'} <= set(effects.reads) and 'x' in effects.binds
+    assert 'y' in effects.deletes and 'L' in effects.mutates
+
+
+def test_too_deep_for_python_to_compile_is_a_barrier():
+    assert analyse('x = ' + ' + '.join(['a'] * 20000)).barrier == TOO_DEEP
+
+
+@pytest.mark.parametrize('source', [
+    'if c:\n    u = 1\nelse:\n    print(u)',                   # the other branch
+    'try:\n    del w\n    u = 1\nexcept NameError:\n    print(u)',  # a handler after part of the body
+    'try:\n    u = 1\nfinally:\n    print(u)',
+    'for i in items:\n    u = 1\nelse:\n    print(u)',          # no iteration at all
+    'while c:\n    u = 1\nelse:\n    print(u)',
+    'match c:\n    case 1:\n        u = 1\n    case _:\n        print(u)',
+    'y = (u := 1) if c else u',                                 # a walrus that may not run
+    'y = c and (u := 1) or u',
+    'assert c, (u := 1)\nprint(u)',
+    'u += (u := 1)',                                            # the target is read first
+])
+def test_a_name_bound_only_on_some_paths_is_still_read(source):
+    assert 'u' in analyse(source).reads
+
+
+def test_binding_in_the_else_of_a_try_is_sure():
+    assert 'u' not in analyse('try:\n    u = 1\nexcept E:\n    pass\nelse:\n    print(u)').reads
+
+
+@pytest.mark.parametrize('source', ['x = 1\ndel x', 'del x\nx = x', 'if c:\n    del x\nx = 1'])
+def test_a_cell_that_binds_and_deletes_a_name_may_end_with_either(source):
+    # It may fail between the two (`x = x` after del raises NameError).
+    effects = analyse(source)
+    assert 'x' in effects.binds and 'x' in effects.deletes
+
+
+@pytest.mark.parametrize('source, reads', [
+    ('r = sorted(xs, key=lambda v: v * scale)', {'xs', 'scale'}),
+    ('r = list(map(lambda v: v + offset, xs))', {'xs', 'offset'}),
+    ('xs.sort(key=lambda v: v % base)', {'xs', 'base'}),
+    ('(lambda: log.append(1))()', {'log'}),
+])
+def test_an_anonymous_lambda_does_what_it_does_where_it_is_made(source, reads):
+    assert reads <= set(analyse(source).reads)
+
+
+def test_an_anonymous_lambda_calls_and_changes_what_its_body_does():
+    effects = analyse('(lambda: log.append(1))()\n(lambda d=cache: d.clear())()')
+    roots = [set(call.root) for call in effects.calls if call.callee[-1] in ('append', 'clear')]
+    assert {'log'} in roots and {'cache'} in roots     # a default is what the body gets
+
+
+def test_a_named_lambda_is_a_definition():
+    # Like a def: its body runs when the name is called (see its summary).
+    effects = analyse('lam = lambda v: v * factor')
+    assert effects.definitions == {'lam': ('<lambda>', 1)} and 'factor' not in effects.reads
+
+
+def test_a_function_made_in_a_function_does_what_it_does_in_its_maker():
+    effects = analyse('def outer(xs):\n    def add():\n        xs.append(1)\n    add()\n'
+                      'def keep(xs):\n    kept = []\n    def add(v):\n        kept.append(v)\n'
+                      '    add(1)\n    return kept')
+    summaries = {key[0]: summary for key, summary in effects.functions.items()}
+    assert any(call.root == {'xs'} for call in summaries['outer'].calls)
+    assert not any('xs' in call.root for call in summaries['keep'].calls)   # only what it uses
+
+
+def test_a_definition_is_forgotten_when_the_name_is_bound_again():
+    effects = analyse('def f():\n    pass\nf = g\ndef h():\n    pass\ndef h():\n    pass')
+    assert 'f' not in effects.definitions and effects.definitions['h'] == ('h', 6)
+    assert effects.every_definition == {'f': (('f', 1),), 'h': (('h', 4), ('h', 6))}

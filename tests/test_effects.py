@@ -63,11 +63,13 @@ def namespace():
 
 def effects_of(source, namespace):
     effects = analyse(source, '<cell In[2]>')
+    summaries = Summaries()
+    summaries.add('<cell In[2]>', effects)     # as the scheduler does: its own functions
 
     def defined(name):
         return known_from_value(namespace[name]) if name in namespace else known_builtin(name)
 
-    return resolve(effects, in_cell(effects, '<cell In[2]>', defined), Summaries())
+    return resolve(effects, in_cell(effects, '<cell In[2]>', defined), summaries)
 
 
 @pytest.mark.parametrize('source, changed', [
@@ -138,3 +140,36 @@ def test_calling_something_not_known_yet_may_do_anything():
 
 def test_input_needs_the_host(namespace):
     assert effects_of('answer = input()', namespace).host_only
+
+
+@pytest.mark.parametrize('source', [
+    'remember(*[1])', 'remember(**{"x": 1})', 'r = sorted(numbers, key=remember)',
+])
+def test_a_call_that_hides_which_argument_goes_where_may_leave_a_default(namespace, source):
+    # remember's default list may be the one it changes
+    assert 'remember' in effects_of(source, namespace).mutates
+
+
+@pytest.mark.parametrize('source', [
+    # called before its new definition, then after it
+    'total(numbers)\ndef total(xs):\n    xs.append(1)\ntotal(numbers)',
+    # defined only maybe
+    'if numbers:\n    def total(xs):\n        xs.append(1)\ntotal(numbers)',
+    # defined again after the call
+    'def total(xs):\n    xs.append(1)\ntotal(numbers)\ndef total(xs):\n    return 0',
+    # the old add_to, called by a function before the cell defines a new one
+    'def helper():\n    add_to(1, numbers)\nhelper()\ndef add_to(item, bucket):\n    pass',
+])
+def test_a_name_the_cell_defines_again_is_each_of_its_values_in_turn(namespace, source):
+    assert 'numbers' in effects_of(source, namespace).mutates
+
+
+def test_a_function_rebound_to_something_else_is_not_known(namespace):
+    effects = effects_of('def total(xs):\n    return 0\ntotal = add_to\ntotal(1, numbers)',
+                         namespace)
+    assert effects.unknown is not None or 'numbers' in effects.mutates
+
+
+def test_a_named_lambda_given_to_a_call_reads_what_its_body_reads(namespace):
+    effects = effects_of('lam = lambda v: v * SCALE\nr = sorted(numbers, key=lam)', namespace)
+    assert 'SCALE' in effects.reads

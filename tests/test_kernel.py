@@ -266,6 +266,19 @@ def test_a_value_made_in_the_host_that_cannot_move_keeps_its_reader_in_the_host(
     assert client.text(ids[1]) == 'False\n'
 
 
+def test_a_name_bound_and_deleted_by_a_cell_is_gone_for_later_cells(kernel):
+    # The deleting cell reads nothing: it may run in a worker that never held the
+    # name, where its deletion would go unseen and a later cell read the old value.
+    client, _ = kernel
+    for attempt in range(3):
+        ids = [client.client.execute('import time\ntime.sleep(0.3)'),
+               client.client.execute(f'gone_{attempt} = 1'),
+               client.client.execute(f'gone_{attempt} = 0\ndel gone_{attempt}'),
+               client.client.execute(f'print(gone_{attempt})')]
+        replies = client.wait(ids)
+        assert replies[3]['status'] == 'error' and replies[3]['ename'] == 'NameError', attempt
+
+
 def test_an_internal_failure_still_replies_and_unblocks_later_cells(kernel):
     client, _ = kernel
     ids = [client.client.execute("C = type('C', (), {'__module__': 'my-mod'})\nobj = C()"),

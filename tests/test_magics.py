@@ -84,6 +84,24 @@ def test_del_in_the_cell_deletes_here_too(shell, ns):
     assert 'gone' not in ns
 
 
+def test_a_del_that_may_not_run_leaves_the_name_as_the_cell_left_it(shell, ns):
+    ns['kept'] = [1]
+    assert run(shell, '%%interp\nif len(kept) > 5:\n    del kept').success
+    assert ns['kept'] == [1]
+    assert run(shell, '%%interp\nfresh = 5\nif fresh > 9:\n    del fresh').success
+    assert ns['fresh'] == 5
+    ns['gone'] = 0
+    assert run(shell, '%%interp\ngone = 1\ndel gone').success
+    assert 'gone' not in ns
+
+
+def test_a_function_defined_in_the_cell_gets_what_it_reads_and_changes(shell, ns):
+    ns['data'], ns['items'] = [1, 2], [1]
+    assert run(shell, '%%interp\ndef h():\n    items.append(2)\n    return sum(data)\n'
+                      'r = h()').success
+    assert ns['r'] == 3 and ns['items'] == [1, 2]
+
+
 def test_named_worker_keeps_its_namespace(shell, ns):
     assert run(shell, '%%interp keeper\nhidden_state = 41').success
     del ns['hidden_state']
@@ -260,6 +278,8 @@ def test_completion_of_subcommands_and_worker_names(shell, ns):
     ('%interp wait never_ran', "no %%interp cell ran on 'never_ran'"),
     ('%interp close nobody', "no worker named 'nobody'"),
     ('%interp pool 0', 'at least 1 worker'),
+    ("%%interp --in 'a\nx = 1", 'No closing quotation'),
+    ('%interp wait "never', 'No closing quotation'),
 ])
 def test_bad_input_is_a_one_line_usage_error_and_changes_nothing(shell, ns, capsys, cell, message):
     before = dict(ns)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse',
            'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
-           'literal_name', 'is_marker']
+           'literal_name', 'is_marker', 'TOO_DEEP']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
 GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
@@ -142,8 +142,9 @@ class CellEffects:
     Attributes:
         reads: names the cell may read before binding them itself, in order of
             first use (builtins included: a notebook may shadow them).
-        binds: names the cell binds or rebinds at top level.
-        deletes: names the cell may delete (``del x``, ``except E as x``).
+        binds: names the cell may bind or rebind at top level.
+        deletes: names the cell may delete (``del x``, ``except E as x``); a name
+            may be in both (``x = 1; del x`` may fail between the two).
         mutates: names whose objects the cell changes in place through syntax
             (``x[0] = 1``, ``x.a = 1``, ``x[0] += 1``); what they share is in `aliases`.
         calls: every call at top level (and in class bodies); calls inside
@@ -152,7 +153,10 @@ class CellEffects:
             may share objects with `sources`.
         functions: summaries of every function and class defined in the cell,
             by key.
-        definitions: top-level names bound by ``def``/``class`` -> summary key.
+        definitions: top-level names bound by ``def``/``class`` (or a lambda) -> summary
+            key, if that is the last binding of the name.
+        every_definition: top-level names -> the keys of every ``def``, ``class`` or
+            lambda binding them, in order (a cell may call each one).
         modules: names bound to modules by ``import`` -> the module's dotted name.
         imported: names bound by ``from m import a`` -> ``(m, a)``.
         imports: top-level packages the cell imports (anywhere in it).
@@ -174,6 +178,7 @@ class CellEffects:
     aliases: tuple = ()
     functions: dict = field(default_factory=dict)
     definitions: dict = field(default_factory=dict)
+    every_definition: dict = field(default_factory=dict)
     modules: dict = field(default_factory=dict)
     imported: dict = field(default_factory=dict)
     imports: tuple = ()
@@ -189,15 +194,66 @@ class CellEffects:
         return tuple(dict.fromkeys((*self.binds, *self.mutates)))
 
 
+TOO_DEEP = 'it is too deeply nested to analyse'
+
+
 def analyse(source, filename='<cell>'):
-    """Return the `CellEffects` of cell `source` (raises SyntaxError)."""
+    """Return the `CellEffects` of cell `source` (raises SyntaxError).
+
+    A cell nested too deeply for the analysis to recurse through (a sum of
+    thousands of terms) is a barrier, not an error: Python may still run it.
+    """
     from .._core.execution import hides_result
-    tree = compile(source, filename, 'exec', ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    try:
+        tree = compile(source, filename, 'exec',
+                       ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except RecursionError:
+        # Python cannot compile it either: running it fails the same way.
+        return CellEffects((), (), (), barrier=TOO_DEEP)
     visitor = _Visitor()
-    for statement in tree.body:
-        visitor.visit(statement)
+    try:
+        for statement in tree.body:
+            visitor.visit(statement)
+    except RecursionError:
+        return _too_deep(tree)
     shows = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not hides_result(source)
     return visitor.effects(shows)
+
+
+def _too_deep(tree):
+    """The barrier effects of a cell too deep to analyse: every name it mentions
+    (``ast.walk`` does not recurse), so that a caller moving values in and out
+    (the ``%%interp`` magic) still moves all it may use and change."""
+    reads, binds, deletes = _Ordered(), _Ordered(), _Ordered()
+    imports = _Ordered()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                binds.add(node.id)
+            else:
+                reads.add(node.id)
+                if isinstance(node.ctx, ast.Del):
+                    deletes.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imports.add(node.module.partition('.')[0])
+            for alias in node.names:
+                if isinstance(node, ast.Import):
+                    imports.add(alias.name.partition('.')[0])
+                if alias.name != '*':
+                    binds.add(alias.asname or alias.name.partition('.')[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            binds.add(node.name)
+            deletes.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            binds.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            binds.add(node.rest)
+    # Anything read may be changed in place: what calls do is unknown here.
+    return CellEffects(reads=tuple(reads), binds=tuple(binds), deletes=tuple(deletes),
+                       mutates=tuple(reads), imports=tuple(imports), barrier=TOO_DEEP)
 
 
 class _Ordered(dict):
@@ -252,6 +308,8 @@ class _Scope:
         self.dynamic = None
         self.nested = []
         self.imports = _Ordered()
+        self.free = set()                     # variables of enclosing functions it uses
+        self.rebound_free = set()             # ... and rebinds (``nonlocal``)
 
     def link(self, name, sources):
         """`name` may now share objects with `sources` (and they with it)."""
@@ -297,6 +355,7 @@ class _Visitor(ast.NodeVisitor):
         self.methods = []                     # per class body being visited: name -> key
         self.functions = {}
         self.definitions = {}
+        self.every_definition = {}
         self.modules, self.imported = {}, {}
         self.literal_types = {}
         self.constructed = {}
@@ -320,6 +379,7 @@ class _Visitor(ast.NodeVisitor):
             reads=tuple(cell.reads), binds=tuple(cell.binds), deletes=tuple(cell.deletes),
             mutates=mutates, calls=tuple(cell.calls), aliases=aliases,
             functions=dict(self.functions), definitions=dict(self.definitions),
+            every_definition={name: tuple(keys) for name, keys in self.every_definition.items()},
             modules=dict(self.modules), imported=dict(self.imported),
             imports=tuple(cell.imports), literal_types=dict(self.literal_types),
             constructed=dict(self.constructed), shows_result=shows_result,
@@ -364,7 +424,10 @@ class _Visitor(ast.NodeVisitor):
         kind = self._kind(name)
         if kind == 'hidden':
             return set(self._hidden_sources(name))
-        return {CLOSURE if kind == 'closure' else name}
+        if kind == 'closure':
+            self.scope.free.add(name)
+            return {CLOSURE}
+        return {name}
 
     def _load(self, name):
         if self._kind(name) != 'global':
@@ -379,21 +442,38 @@ class _Visitor(ast.NodeVisitor):
         scope, kind = self.scope, self._kind(name)
         if kind == 'closure':
             scope.keeps_state = True
+            scope.free.add(name)
+            scope.rebound_free.add(name)
             return
         scope.link(name, sources)
         if kind == 'global':
+            # A cell (or call) that fails stops anywhere: a del before this
+            # binding may be its last word on the name, so both are kept.
             scope.binds.add(name)
-            scope.deletes.pop(name, None)
             if scope.kind == 'cell':
                 self._bound[-1].add(name)
+                self._forget(name)
+
+    def _define(self, name, key):
+        """Top-level `name` is now bound by the def, class or lambda of summary `key`."""
+        self.definitions[name] = key
+        self.every_definition.setdefault(name, []).append(key)
+        self.literal_types.pop(name, None)
+
+    def _forget(self, name):
+        """`name` at the top level no longer holds the function, class or module an
+        earlier statement bound (a def, class, lambda or import adds it back after;
+        `_assign` keeps `literal_types`)."""
+        for known in (self.definitions, self.modules, self.imported):
+            known.pop(name, None)
 
     def _delete(self, name):
         if self.hidden or self._kind(name) != 'global':
             return
         scope = self.scope
-        scope.deletes.add(name)
-        scope.binds.pop(name, None)
+        scope.deletes.add(name)       # a binding before it stays in binds (see _store)
         if scope.kind == 'cell':
+            self._forget(name)
             self.literal_types.pop(name, None)
             for bound in self._bound:
                 bound.discard(name)
@@ -497,14 +577,23 @@ class _Visitor(ast.NodeVisitor):
         return set()
 
     def _flow_BoolOp(self, node):
-        names = set()
-        for value in node.values:
-            names |= self.flow(value)
+        names = self.flow(node.values[0])
+        for value in node.values[1:]:     # may not be evaluated: binds only maybe
+            names |= self._maybe(value)
         return names
 
     def _flow_IfExp(self, node):
         self.visit(node.test)
-        return self.flow(node.body) | self.flow(node.orelse)
+        return self._maybe(node.body) | self._maybe(node.orelse)
+
+    def _maybe(self, node):
+        """Flow of an expression that may not be evaluated: a walrus in it binds
+        only maybe (``(x := 1) if c else x`` reads x)."""
+        self._bound.append(set())
+        try:
+            return self.flow(node)
+        finally:
+            self._bound.pop()
 
     def _flow_Await(self, node):
         return self.flow(node.value)
@@ -554,6 +643,7 @@ class _Visitor(ast.NodeVisitor):
         sources = self.flow(node.generators[0].iter)
         self._iterate(sources, node)
         self.hidden.append(_Hidden('comprehension'))
+        self._bound.append(set())      # the loop may not run: a walrus in it binds maybe
         names = set()
         try:
             for index, generator in enumerate(node.generators):
@@ -568,8 +658,14 @@ class _Visitor(ast.NodeVisitor):
             for element in elements:
                 names |= self.flow(element)
         finally:
+            self._bound.pop()
             self.hidden.pop()
         return names
+
+    def visit_Assert(self, node):
+        self.visit(node.test)
+        if node.msg is not None:
+            self._maybe(node.msg)          # evaluated only if the test fails
 
     def _flow_Call(self, node):
         func = node.func
@@ -656,22 +752,38 @@ class _Visitor(ast.NodeVisitor):
         else:
             self._store_into(target, sources, value)
 
-    def _store_into(self, target, sources, value=None):
-        """An attribute or item of some object now holds a value sharing `sources`."""
-        if isinstance(target, ast.Attribute) and target.attr == 'daemon' \
-                and not (value is not None and _is_false(value)):
-            self._dynamic(DAEMON_THREAD)
+    def _target_roots(self, target):
+        """Visit the object and index of an attribute or item target: its roots."""
         roots = self.flow(target.value)
         if isinstance(target, ast.Subscript):
             self.visit(target.slice)
+        return roots
+
+    def _store_into(self, target, sources, value=None, roots=None):
+        """An attribute or item of some object now holds a value sharing `sources`
+        (`roots`: the target's, if visited already)."""
+        if isinstance(target, ast.Attribute) and target.attr == 'daemon' \
+                and not (value is not None and _is_false(value)):
+            self._dynamic(DAEMON_THREAD)
+        if roots is None:
+            roots = self._target_roots(target)
         self._mutate(roots)
         for root in roots:
             self.scope.link(root, sources)
 
     def visit_Assign(self, node):
-        sources = self.flow(node.value)     # the value is evaluated before the targets bind
+        value = node.value
+        if isinstance(value, ast.Lambda) and self.scope.kind == 'cell' and not self.hidden \
+                and all(isinstance(target, ast.Name) for target in node.targets):
+            # A lambda given a name is a def: calling the name does what its body does.
+            key = self._function(value, '<lambda>', value.body, value.args, (), inline=False)
+            for target in node.targets:
+                self._assign(target, set(), value)
+                self._define(target.id, key)
+            return
+        sources = self.flow(value)     # the value is evaluated before the targets bind
         for target in node.targets:
-            self._assign(target, sources, node.value)
+            self._assign(target, sources, value)
 
     def visit_AnnAssign(self, node):
         if node.value is not None:
@@ -683,24 +795,27 @@ class _Visitor(ast.NodeVisitor):
             self.visit(node.annotation)
 
     def visit_AugAssign(self, node):
-        sources = self.flow(node.value)
+        # Python reads the target before it evaluates the value (``x += (x := 1)``).
         target = node.target
         if isinstance(target, ast.Name):
             self._load(target.id)
             names = self._names_of(target.id)
+            sources = self.flow(node.value)
             self._mutate(names)           # `x += y` changes a list in place
             self._store(target.id, sources | names)
         else:
-            self._store_into(target, sources)
+            roots = self._target_roots(target)
+            self._store_into(target, self.flow(node.value), roots=roots)
 
     def visit_For(self, node):
         sources = self.flow(node.iter)
         self._iterate(sources, node)
         self._bound.append(set())
         self._assign(node.target, sources)
-        for statement in (*node.body, *node.orelse):
+        for statement in node.body:
             self.visit(statement)
         self._bound.pop()
+        self._block(node.orelse)     # after the last iteration, if any
 
     visit_AsyncFor = visit_For
 
@@ -765,23 +880,46 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Match(self, node):
         self._subject = self.flow(node.subject)
-        self._bound.append(set())
         for case in node.cases:
+            self._bound.append(set())      # a case binds only for itself
             self.visit(case.pattern)
             if case.guard is not None:
                 self.visit(case.guard)
             for statement in case.body:
                 self.visit(statement)
-        self._bound.pop()
+            self._bound.pop()
 
     _subject = frozenset()
 
-    def _conditional_block(self, node):
+    def _block(self, statements):
+        """Statements that may or may not run: what they bind is surely bound only
+        in them (each branch of an if, a loop's body and its else)."""
         self._bound.append(set())
-        self.generic_visit(node)
+        for statement in statements:
+            self.visit(statement)
         self._bound.pop()
 
-    visit_If = visit_While = visit_Try = visit_TryStar = _conditional_block
+    def visit_If(self, node):
+        self.visit(node.test)
+        self._block(node.body)
+        self._block(node.orelse)
+
+    visit_While = visit_If
+
+    def visit_Try(self, node):
+        # A handler or finally clause may run after any part of the body: what
+        # the body binds is not surely bound there (it is in the else clause).
+        self._bound.append(set())
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+        self._bound.pop()
+        for clause in (*([handler] for handler in node.handlers), node.finalbody):
+            self._bound.append(set())
+            for statement in clause:
+                self.visit(statement)
+            self._bound.pop()
+
+    visit_TryStar = visit_Try
 
     # -- imports --
 
@@ -818,15 +956,20 @@ class _Visitor(ast.NodeVisitor):
 
     # -- definitions --
 
-    def _function(self, node, name, body, args, decorators):
-        """Summarise a def or lambda; visit what defining it evaluates.  Returns its key."""
+    def _function(self, node, name, body, args, decorators, inline=True):
+        """Summarise a def or lambda; visit what defining it evaluates.  Returns its key.
+
+        An anonymous lambda, or a function made in a function, may be called
+        where it is made: what it does is added there too (`inline`).
+        """
         defaulted = [*zip([a.arg for a in (*args.posonlyargs, *args.args)][-len(args.defaults):]
                           if args.defaults else [], args.defaults),
                      *((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)
                        if d is not None)]
-        default_flows = []
+        default_flows, default_sources = [], {}
         for param, default in defaulted:
             flow = self.flow(default)
+            default_sources[param] = set(flow)
             if self.scope.kind == 'cell':     # names the caller can see
                 default_flows.append((param, frozenset(flow)))
         for decorator in decorators:
@@ -876,12 +1019,56 @@ class _Visitor(ast.NodeVisitor):
             nested=tuple(scope.nested), imports=tuple(scope.imports), generator=scope.generator,
             dynamic=scope.dynamic)
         self.functions[key] = summary
-        if self.scope.kind == 'function':
-            # What a nested function reads when called, its maker may read too.
-            for read in summary.reads:
-                if read not in self.scope.local:
-                    self.scope.reads.add(read)
+        if inline and (isinstance(node, ast.Lambda) or self.scope.kind == 'function'):
+            self._inline(summary, scope, default_sources)
         return key
+
+    def _inline(self, summary, inner, default_sources):
+        """What calling a function made here may do, the code making it may do.
+
+        A function defined in a function may be called by its maker; a lambda
+        may be called by whatever it is given to (``sorted(xs, key=lambda
+        x: x[col])``, ``map``, a call right away), here.  Its parameters stand
+        for what it is given (not known here) or for their default values; its
+        closure variables for the maker's variables it uses (`inner`'s).
+        """
+        params = {*summary.params, *summary.kwonly, summary.vararg, summary.kwarg}
+        free = set()
+        for name in inner.free:
+            free |= self._names_of(name)
+        if any(self._kind(name) == 'closure' for name in inner.rebound_free):
+            self.scope.keeps_state = True
+
+        def mapped(flow):
+            names = set()
+            for name in flow:
+                if name in default_sources:
+                    names |= default_sources[name]
+                elif name in params:
+                    continue
+                elif name == CLOSURE:
+                    names |= free
+                elif is_marker(name):
+                    names.add(name)
+                else:
+                    names |= self._names_of(name)
+            return frozenset(names)
+
+        scope = self.scope
+        for name in summary.reads:
+            self._load(name)
+        if scope.kind == 'function':      # a lambda binds no global
+            scope.binds.update(dict.fromkeys(summary.binds))
+            scope.deletes.update(dict.fromkeys(summary.deletes))
+        self._mutate(mapped(summary.mutates))
+        for call in summary.calls:
+            scope.calls.append(call._replace(
+                root=mapped(call.root), args=tuple(mapped(flow) for flow in call.args),
+                keywords=tuple((keyword, mapped(flow)) for keyword, flow in call.keywords)))
+        for module in summary.imports:
+            scope.imports.add(module)
+        if summary.dynamic:
+            self._dynamic(summary.dynamic)
 
     def _decorate(self, decorators, node, name):
         """Each decorator is a call that receives what is being defined."""
@@ -901,8 +1088,7 @@ class _Visitor(ast.NodeVisitor):
             self.methods[-1][node.name] = key
         self._store(node.name)
         if self.scope.kind == 'cell' and not self.hidden:
-            self.definitions[node.name] = key
-            self.literal_types.pop(node.name, None)
+            self._define(node.name, key)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -926,8 +1112,7 @@ class _Visitor(ast.NodeVisitor):
         self._decorate(node.decorator_list, node, node.name)
         self._store(node.name)
         if self.scope.kind == 'cell' and not self.hidden:
-            self.definitions[node.name] = key
-            self.literal_types.pop(node.name, None)
+            self._define(node.name, key)
 
 
 def _visible_call(scope, call):

@@ -127,6 +127,7 @@ class Resolved:
     unknown: str | None = None
     reads_anything: str | None = None
     looked_up: dict = field(default_factory=dict, compare=False, repr=False)
+    looked_up_others: dict = field(default_factory=dict, compare=False, repr=False)
     unrefined: object = field(default=None, compare=False, repr=False)
 
 
@@ -172,13 +173,17 @@ def resolve(effects, lookup, summaries, previous=None):
         previous: the `Resolved` of an earlier resolution of the same cell:
             if every name it looked up still holds what it held, it is the answer.
     """
+    others = getattr(lookup, 'alternatives', None)
     if previous is not None and all(lookup(name) == known
-                                    for name, known in previous.looked_up.items()):
+                                    for name, known in previous.looked_up.items()) and \
+            (others is None or all(others(name) == found
+                                   for name, found in previous.looked_up_others.items())):
         return previous
     resolver = _Resolver(lookup, summaries, effects)
     resolver.run()
     resolver.result.looked_up = {name: known for name, known in resolver.known_cache.items()
                                  if not is_marker(name)}
+    resolver.result.looked_up_others = dict(resolver.others_cache)
     return resolver.result
 
 
@@ -205,6 +210,7 @@ class _Resolver:
         self.active = set()     # summaries being applied (recursion)
         self.applied = set()    # (summary, callee, arguments) applied already
         self.known_cache = {}
+        self.others_cache = {}
 
     def known(self, name):
         found = self.known_cache.get(name)
@@ -212,6 +218,17 @@ class _Resolver:
             found = self.known_cache[name] = self._lookup_marker(name) if is_marker(name) \
                 else self.lookup(name)
         return found
+
+    def knowns(self, name):
+        """Everything `name` may hold while the cell runs: what `known` says, and the
+        other values a name the cell rebinds holds before or after (`in_cell`)."""
+        others = getattr(self.lookup, 'alternatives', None)
+        if others is None or is_marker(name):
+            return (self.known(name),)
+        found = self.others_cache.get(name)
+        if found is None:
+            found = self.others_cache[name] = others(name)
+        return (self.known(name), *found)
 
     def _lookup_marker(self, marker):
         """What a flow marker stands for: an object made by a call, or a literal."""
@@ -277,15 +294,15 @@ class _Resolver:
                                                      self.known(n).kind in _NOT_SHARED)}
 
     def _read_name(self, name):
-        known = self.known(name)
-        if known.kind == 'module':
-            self.result.reads_state |= self._module_states(known.module)
-        elif known.kind in ('value', 'instance'):
-            touched = knowledge.type_state(known.module, known.qualname)
-            if touched is not None:
-                state, writes = touched
-                (self.result.writes_state if writes else self.result.reads_state).add(
-                    state_name(state))
+        for known in self.knowns(name):
+            if known.kind == 'module':
+                self.result.reads_state |= self._module_states(known.module)
+            elif known.kind in ('value', 'instance'):
+                touched = knowledge.type_state(known.module, known.qualname)
+                if touched is not None:
+                    state, writes = touched
+                    (self.result.writes_state if writes else self.result.reads_state).add(
+                        state_name(state))
 
     @staticmethod
     def _module_states(module):
@@ -321,8 +338,12 @@ class _Resolver:
             self._call_on(root, path, args, keywords, call.starred)
 
     def _call_on(self, name, path, args, keywords, starred):
-        """Call ``name.path...(args)``."""
-        known = self.known(name)
+        """Call ``name.path...(args)``, whatever `name` may hold."""
+        for known in self.knowns(name):
+            self._call_on_known(name, known, path, args, keywords, starred)
+
+    def _call_on_known(self, name, known, path, args, keywords, starred):
+        """Call ``name.path...(args)``, `name` holding what `known` says."""
         if path and path[-1] == APPLY:
             self._apply_result(name, known, path[:-1], args, keywords)
             return
@@ -359,7 +380,7 @@ class _Resolver:
                 self._mutate({name})   # a method of an attribute: the attribute is part of it
                 self._unknown_call(None, args, keywords, None)
                 return
-            self._method(name, method, args, keywords, starred)
+            self._method(name, method, args, keywords, starred, known)
             return
         if kind == 'callable':
             if path:
@@ -386,7 +407,7 @@ class _Resolver:
             self._mutate({name})
             self._unknown_call(None, args, keywords, None)
             return
-        self._method(name, path[0], args, keywords, starred)
+        self._method(name, path[0], args, keywords, starred, known)
 
     def _apply_result(self, name, known, path, args, keywords):
         """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
@@ -473,9 +494,13 @@ class _Resolver:
                     return function
         return None
 
-    def _method(self, name, method, args, keywords, starred):
-        """Call ``name.method(args)``."""
-        known = self.known(name)
+    def _method(self, name, method, args, keywords, starred, known=None):
+        """Call ``name.method(args)``, `name` holding what `known` says (None: whatever
+        it may hold)."""
+        if known is None:
+            for known in self.knowns(name):
+                self._method(name, method, args, keywords, starred, known)
+            return
         if known.kind == 'unknown':
             # What the value is will be known when it runs; a method of it can
             # change it and what it is given.  (A read of a global it makes is
@@ -518,28 +543,29 @@ class _Resolver:
 
     def _special(self, name, methods, args):
         """Apply the first of `methods` a notebook class of `name` defines (none: nothing)."""
-        known = self.known(name)
-        if known.kind != 'instance':
-            return   # builtin types' operators change nothing
-        classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
-        for method in methods:
-            summary = self._find_method(classes, known.code, method)
-            if summary is not None:
-                self._apply(summary, {name}, _params(summary, [{name}, *args], []))
-                return
+        for known in self.knowns(name):
+            if known.kind != 'instance':
+                continue   # builtin types' operators change nothing
+            classes = [c for c in map(self.summaries.get, known.code)
+                       if isinstance(c, ClassSummary)]
+            for method in methods:
+                summary = self._find_method(classes, known.code, method)
+                if summary is not None:
+                    self._apply(summary, {name}, _params(summary, [{name}, *args], []))
+                    break
 
     def _iterate(self, names):
         for name in names:
-            known = self.known(name)
-            if known.iterator or known.kind in ('unknown', 'instance'):
-                if known.kind == 'instance':
-                    self._method(name, '__iter__', [], [], False)
-                else:
+            for known in self.knowns(name):
+                if known.iterator or known.kind in ('unknown', 'instance'):
+                    if known.kind == 'instance':
+                        self._method(name, '__iter__', [], [], False, known)
+                    else:
+                        self._mutate({name})
+                elif known.kind == 'value' and not known.immutable and \
+                        knowledge.method_effect(known.module, known.qualname, '__iter__') \
+                        is None and known.module not in ('builtins', 'collections', 'array'):
                     self._mutate({name})
-            elif known.kind == 'value' and not known.immutable and \
-                    knowledge.method_effect(known.module, known.qualname, '__iter__') is None \
-                    and known.module not in ('builtins', 'collections', 'array'):
-                self._mutate({name})
 
     # -- effects --
 
@@ -565,11 +591,11 @@ class _Resolver:
         if effect.calls_arguments:
             for flow in (*args, *(f for _, f in keywords)):
                 for name in flow:
-                    known = self.known(name)
-                    if known.kind == 'function':
-                        self._functions(name, known.code, [], [], True)
-                    elif known.kind == 'unknown':
-                        self._mutate({name})   # calling it may change it
+                    for known in self.knowns(name):
+                        if known.kind == 'function':
+                            self._functions(name, known.code, [], [], True)
+                        elif known.kind == 'unknown':
+                            self._mutate({name})   # calling it may change it
 
     def _unknown_call(self, callee, args, keywords, why):
         """A call into code no summary or table describes."""
@@ -600,7 +626,9 @@ class _Resolver:
                 names = set()
                 for name in flow:
                     if name in mapping:
-                        names |= mapping[name]
+                        names |= mapping[name] - {_DEFAULT}
+                        if _DEFAULT in mapping[name]:   # it may be left to its default
+                            names |= callee | defaults.get(name, frozenset())
                     elif name == CLOSURE:
                         names |= closure
                     elif name in summary.defaults:
@@ -666,11 +694,17 @@ def _params(summary, args, keywords):
     return mapping
 
 
+# In a parameter's flow from `_every_param`: it may be left to its default value.
+_DEFAULT = '<default>'
+
+
 def _every_param(summary, args, keywords):
-    """Each parameter may hold any argument (``*args`` hide which goes where)."""
+    """Each parameter may hold any argument (``*args`` hide which goes where), and
+    one with a default value may be given none."""
     everything = set().union(*args, *(flow for _, flow in keywords))
     names = (*summary.params, *summary.kwonly, summary.vararg, summary.kwarg)
-    return {name: set(everything) for name in names if name is not None}
+    return {name: set(everything) | ({_DEFAULT} if name in summary.defaults else set())
+            for name in names if name is not None}
 
 
 def known_from_value(value):
@@ -690,13 +724,7 @@ def static_known(effects, filename, name):
     are found by it), or None.
     """
     if filename is not None and name in effects.definitions:
-        key = effects.definitions[name]
-        summary = effects.functions.get(key)
-        decorated = any(call.line == key[1] and call.args and name in call.args[0]
-                        for call in effects.calls)
-        if not decorated:
-            kind = 'class' if isinstance(summary, ClassSummary) else 'function'
-            return Known(kind, '__main__', key[0], ((filename, *key),))
+        return _defined(effects, filename, name, effects.definitions[name])
     if name in effects.modules:
         return Known('module', effects.modules[name], 'module')
     if name in effects.literal_types:
@@ -705,19 +733,60 @@ def static_known(effects, filename, name):
     return UNKNOWN
 
 
+def _defined(effects, filename, name, key):
+    """What `name` holds once the def, class or lambda of summary `key` bound it."""
+    summary = effects.functions.get(key)
+    decorated = any(call.line == key[1] and call.args and name in call.args[0]
+                    for call in effects.calls)
+    if decorated:
+        return UNKNOWN
+    kind = 'class' if isinstance(summary, ClassSummary) else 'function'
+    return Known(kind, '__main__', key[0], ((filename, *key),))
+
+
+# What a name may hold that notebook code in the cell may call, before the cell rebinds it.
+_CALLED = frozenset({'function', 'class', 'instance'})
+
+
 def in_cell(effects, filename, before):
     """A lookup for `resolve`: what a name holds when the cell's calls run.
 
     A name the cell binds itself (and does not read first) holds what the
     cell's syntax says; any other name, what `before(name)` says.
+
+    A name the cell rebinds may hold more than one thing while it runs: the
+    lookup's ``alternatives(name)`` are the others -- every def, class or
+    lambda the cell binds it to, what its last binding makes it if the cell
+    reads it first, and, if the cell's code may call it before rebinding it,
+    what it held before.
     """
+    def after(name):
+        path = effects.constructed.get(name)
+        if path is not None and len(path) == 1:
+            made_by = lookup(path[0])
+            if made_by.kind == 'class':
+                return Known('instance', '__main__', made_by.qualname, made_by.code)
+        return static_known(effects, filename, name)
+
     def lookup(name):
         if name in effects.binds and name not in effects.reads:
-            path = effects.constructed.get(name)
-            if path is not None and len(path) == 1:
-                made_by = lookup(path[0])
-                if made_by.kind == 'class':
-                    return Known('instance', '__main__', made_by.qualname, made_by.code)
-            return static_known(effects, filename, name)
+            return after(name)
         return before(name)
+
+    def alternatives(name):
+        if name not in effects.binds and name not in effects.deletes:
+            return ()
+        found = [_defined(effects, filename, name, key) if filename is not None else UNKNOWN
+                 for key in effects.every_definition.get(name, ())]
+        old = before(name)
+        if name in effects.reads:
+            new = after(name) if name in effects.binds else MISSING
+            if new.kind != 'unknown' or old.kind in _CALLED:
+                found.append(new)
+        elif old.kind in _CALLED:
+            found.append(old)
+        primary = lookup(name)
+        return tuple(k for k in dict.fromkeys(found) if k != primary and k != MISSING)
+
+    lookup.alternatives = alternatives
     return lookup

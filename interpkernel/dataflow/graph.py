@@ -375,6 +375,11 @@ class Graph:
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
                 needed.setdefault(writer, f'reads {name}')
+        # What it may delete is bound in for the run (see Scheduler._bind).
+        for name in set(resolved.deletes) - reads:
+            writer = self.writer_before(cell, name)
+            if writer is not None and not writer.done:
+                needed.setdefault(writer, f'may delete {name}')
         # Changing an object in place waits for the earlier cells reading it
         # (an object the cell made itself, no one else can read).
         changed_in_place = (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state

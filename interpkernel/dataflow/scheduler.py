@@ -294,9 +294,14 @@ class Scheduler:
     # -- binding --
 
     def _bind(self, cell):
-        """name -> the `Version` (or, for IPython's history, the value) `cell` reads."""
+        """name -> the `Version` (or, for IPython's history, the value) `cell` reads.
+
+        What it may delete is bound too: a worker reports as deleted the names
+        bound at the start that are gone at the end (a ``del`` that did not run
+        leaves its name there).
+        """
         graph, resolved = self.graph, cell.resolved
-        names = set(resolved.reads)
+        names = set(resolved.reads) | set(resolved.deletes)
         if cell.ordered_after_all:
             names |= self._every_name(cell)
         inputs = {}

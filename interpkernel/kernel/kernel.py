@@ -235,8 +235,6 @@ class InterpKernel(IPythonKernel):
             effects = analysis.analyse(source, f'<cell {label}>')
         except SyntaxError:
             effects = None
-        except RecursionError:
-            effects = analysis.CellEffects((), (), (), barrier='it is too deeply nested to analyse')
         if effects is None:
             # IPython reports it exactly as ipykernel would (outside the except
             # clause, so that no "during handling" chain shows); nothing runs.

@@ -66,6 +66,14 @@ def _first_line(source):
     return line if len(line) <= 80 else line[:79] + '…'
 
 
+def _split(line, parse):
+    """`parse(line)`, a quote left open a usage error (shlex raises ValueError)."""
+    try:
+        return parse(line)
+    except ValueError as exc:
+        raise UsageError(f'{exc} in {line!r}') from None
+
+
 def _one_line(exc):
     """Make IPython show an error of ours as its one-line message."""
     return with_cell_traceback(exc, [f'{type(exc).__name__}: {exc}'])
@@ -193,7 +201,7 @@ class InterpMagics(Magics):
             In [7]: sum(part)
             Out[7]: 49999995000000
         """
-        args = parse_argstring(self.interp, line)
+        args = _split(line, lambda line: parse_argstring(self.interp, line))
         run = self._start(args, cell, self._label())
         self._recent.append(run)
         self._used_names.update(run.worker_names())
@@ -237,12 +245,17 @@ class InterpMagics(Magics):
             return self._start_host(args, cell, label, ranks)
         source = self._python_source(cell)
         effects = analysis.analyse(source, f'<cell {label}>')
+        # Its own functions, called in it or in later cells, are found by its file name.
+        self._summaries.add(f'<cell {label}>', effects)
         resolved = self._resolve(effects, label)
         namespace = self.shell.user_ns
         inputs = self._inputs(args, resolved, namespace)
         strict = args.outputs is not None
+        # A name the cell may delete comes back too if it is still there at the end
+        # (the del may not have run, or the name was bound again after it).
         outputs = _names(args.outputs, '--out') if strict else \
-            sorted(n for n in {*resolved.binds, *resolved.mutates} if n.isidentifier())
+            sorted(n for n in {*resolved.binds, *resolved.mutates, *resolved.deletes}
+                   if n.isidentifier())
         deletes = () if strict else tuple(resolved.deletes)
         try:
             if not ranks:
@@ -320,8 +333,11 @@ class InterpMagics(Magics):
                 raise UsageError(f'--in names {", ".join(missing)}, not defined here; '
                                  f'define it first or leave it out')
         else:
+            # What the cell may delete goes in too: a name gone from the worker at
+            # the end was deleted (a del that did not run leaves it there).
             hidden = self.shell.user_ns_hidden
-            names = sorted(n for n in resolved.reads if n in namespace and n not in hidden)
+            names = sorted(n for n in {*resolved.reads, *resolved.deletes}
+                           if n in namespace and n not in hidden)
         return {name: namespace[name] for name in names}
 
     # -- %interp --
@@ -354,7 +370,7 @@ class InterpMagics(Magics):
             worker  state  cell  elapsed  cells run
             #0      idle                  3
         """
-        words = shlex.split(line)
+        words = _split(line, shlex.split)
         if not words:
             raise UsageError(f'%interp needs a subcommand: {", ".join(SUBCOMMANDS)}')
         command, rest = words[0], words[1:]

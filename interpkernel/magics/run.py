@@ -92,8 +92,12 @@ class CellRun:
                 namespace[name] = [values[name] for values in results]
         else:
             namespace.update(results[0])
+            # `deletes` are the names the cell may delete: those it did are gone
+            # from the worker (a value that could not move stayed there).
+            stayed = {name for name, _, _ in self.futures[0].skipped_outputs}
             for name in self.deletes:
-                namespace.pop(name, None)
+                if name not in results[0] and name not in stayed:
+                    namespace.pop(name, None)
         for rank, future in enumerate(self.futures):
             for name, type_name, reason in future.skipped_outputs:
                 where = f'rank {rank}' if self.ranks else 'the worker'
