@@ -909,15 +909,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_Try(self, node):
         # A handler or finally clause may run after any part of the body: what
         # the body binds is not surely bound there (it is in the else clause).
-        self._bound.append(set())
-        for statement in (*node.body, *node.orelse):
-            self.visit(statement)
-        self._bound.pop()
-        for clause in (*([handler] for handler in node.handlers), node.finalbody):
-            self._bound.append(set())
-            for statement in clause:
-                self.visit(statement)
-            self._bound.pop()
+        self._block((*node.body, *node.orelse))
+        for handler in node.handlers:
+            self._block((handler,))
+        self._block(node.finalbody)
 
     visit_TryStar = visit_Try
 

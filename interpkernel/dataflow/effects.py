@@ -211,6 +211,7 @@ class _Resolver:
         self.applied = set()    # (summary, callee, arguments) applied already
         self.known_cache = {}
         self.others_cache = {}
+        self.alternatives = getattr(lookup, 'alternatives', None)   # set by `in_cell`
 
     def known(self, name):
         found = self.known_cache.get(name)
@@ -222,12 +223,11 @@ class _Resolver:
     def knowns(self, name):
         """Everything `name` may hold while the cell runs: what `known` says, and the
         other values a name the cell rebinds holds before or after (`in_cell`)."""
-        others = getattr(self.lookup, 'alternatives', None)
-        if others is None or is_marker(name):
+        if self.alternatives is None or is_marker(name):
             return (self.known(name),)
         found = self.others_cache.get(name)
         if found is None:
-            found = self.others_cache[name] = others(name)
+            found = self.others_cache[name] = self.alternatives(name)
         return (self.known(name), *found)
 
     def _lookup_marker(self, marker):
