@@ -143,6 +143,8 @@ def test_a_last_expression_may_show_a_result(source, shows):
     ('threading.Thread(target=serve, daemon=True).start()', 'starts a daemon thread'),
     ('worker = Thread(target=serve)\nworker.daemon = True', 'starts a daemon thread'),
     ('worker.setDaemon(1)', 'starts a daemon thread'),
+    ('ip = get_ipython\nip().user_ns', 'uses get_ipython'),
+    ('shell = get_ipython()', 'calls get_ipython()'),
 ])
 def test_cells_whose_effects_cannot_be_known_are_barriers(source, why):
     assert why in analyse(source).barrier
@@ -165,6 +167,7 @@ def test_a_function_that_starts_a_daemon_thread_makes_its_callers_barriers():
 
 def test_a_local_named_like_a_dynamic_call_is_not_a_barrier():
     assert analyse('def f(eval):\n    return eval(1)').barrier is None
+    assert analyse('def f(get_ipython):\n    return get_ipython').barrier is None
 
 
 def test_syntax_errors_are_raised():

@@ -117,6 +117,19 @@ def test_deleting_a_value_lets_its_home_forget_it(workers):
     assert report.failures and report.failures[0][1] == 'missing'
 
 
+def test_a_cell_kept_for_its_shown_result_lets_go_of_the_rest(workers):
+    # A long session keeps one record per shown result (IPython's Out): it must
+    # not keep what the cell read, its analysis, or versions replaced since.
+    session = Session(workers)
+    [(first, _, _)] = session.run_all('data = list(range(1000))\nbefore = data\nlen(data)')
+    session.run_all('data = [1]\nbefore = 0\nlen(data)')
+    assert set(first.versions) == {'_1'} and not first.bound and not first.at_hand
+    assert not first.resolved.reads and not first.effects.calls
+    assert first.state == 'done' and first.result_name == '_1'
+    [(_, outcome, printed)] = session.run_all('print(_1, _2, data, before)')
+    assert outcome.status == 'ok' and printed == '1000 1 [1] 0\n'
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

@@ -505,6 +505,9 @@ class _Visitor(ast.NodeVisitor):
 
     def _flow_Name(self, node):
         if isinstance(node.ctx, ast.Load):
+            if node.id == 'get_ipython' and self._kind(node.id) == 'global':
+                # The shell itself, even uncalled (``ip = get_ipython``): only the host has it.
+                self._dynamic('it uses get_ipython')
             self._load(node.id)
             return self._names_of(node.id)
         if isinstance(node.ctx, ast.Store):

@@ -25,11 +25,17 @@ import itertools
 import time
 
 from ..engine import HOST
-from .effects import MISSING, known_builtin, known_from_info, static_known
+from .analysis import CellEffects
+from .effects import MISSING, Resolved, known_builtin, known_from_info, static_known
 
 __all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS']
 
 UNDERS = ('_', '__', '___')
+
+# What is left of a finished cell kept only for its shown result
+# (`Cell.keep_only`); shared, as nothing changes a finished cell's effects.
+_RESULT_ONLY = CellEffects(reads=(), binds=(), deletes=(), shows_result=True)
+_NOTHING = Resolved()
 
 
 class Aborted(Exception):
@@ -92,6 +98,8 @@ class Cell:
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier
         self.filename = filename
+        # IPython's name for what it shows (``_5``), if it may show something
+        self.result_name = f'_{count}' if effects.shows_result else None
         self.state = 'waiting'
         self.bound, self.versions, self.deleted = {}, {}, set()
         # Versions of other names its home gives it too (what it would see in
@@ -123,7 +131,7 @@ class Cell:
         A barrier always is; a cell that calls something not known yet is,
         until that is known (`Scheduler` refines it as its inputs finish).
         """
-        return self.barrier is not None or (self.resolved.unknown is not None and not self.done)
+        return self.barrier is not None or (not self.done and self.resolved.unknown is not None)
 
     def may_write(self, name):
         """Might this cell change `name` (as far as is known now)?"""
@@ -148,9 +156,15 @@ class Cell:
         return name in resolved.reads or name in resolved.mutates or \
             name in resolved.reads_state or name in resolved.writes_state
 
-    @property
-    def result_name(self):
-        return f'_{self.count}' if self.effects.shows_result else None
+    def keep_only(self, names):
+        """Let go of what a finished cell no longer needs once only the versions it
+        made of `names` (its shown result, ``_``...) can still be read: a long
+        session keeps one such cell per shown result, as IPython keeps ``Out``."""
+        self.versions = {n: v for n, v in self.versions.items() if n in names}
+        self.deleted = {n for n in self.deleted if n in names}
+        self.effects, self.resolved = _RESULT_ONLY, _NOTHING
+        self.bound, self.at_hand = {}, {}
+        self.allowed, self.waited_for = (), []
 
     # -- waiting --
 
@@ -472,25 +486,35 @@ class Graph:
     def forget(self, cell):
         """Drop a finished cell from the indexes once no cell can depend on what it did.
 
-        Returns True if it was dropped.
+        A cell whose shown result (``_5``) or ``_``, ``__``, ``___`` can still
+        be read stays indexed under those names only, and keeps little else
+        (`Cell.keep_only`).  Returns True if it was dropped.
         """
-        if not cell.done or any(not self._replaced(name, cell.seq)
-                                for name in (*cell.versions, *cell.deleted)) or \
-                any(c.seq < cell.seq and not c.done for c in self._everything):
+        if not cell.done or any(c.seq < cell.seq and not c.done for c in self._everything):
             return False
+        readable = {name for name in (*cell.versions, *cell.deleted)
+                    if not self._replaced(name, cell.seq)}
+        if readable - {cell.result_name}:
+            return False
+        kept = readable | {name for name in UNDERS if name in cell.versions or
+                           name in cell.deleted}
         for names in (self._writers, self._readers):
             for name in [*cell.versions, *cell.deleted, *cell.bound, *cell.resolved.reads,
                          *cell.resolved.binds, *cell.resolved.mutates, *cell.resolved.deletes,
                          *cell.resolved.reads_state, *cell.resolved.writes_state]:
                 cells = names.get(name)
-                if cells and cell in cells:
-                    cells.remove(cell)
-                    if not cells:
-                        del names[name]
-                        self._plain_names.pop(name, None)
+                if name in kept and names is self._writers or not cells or cell not in cells:
+                    continue
+                cells.remove(cell)
+                if not cells:
+                    del names[name]
+                    self._plain_names.pop(name, None)
         for cells in (self._everything, self._reads_anything):
             if cell in cells:
                 cells.remove(cell)
+        if readable:
+            cell.keep_only(kept)
+            return False
         self.cells.pop(cell.seq, None)
         return True
 

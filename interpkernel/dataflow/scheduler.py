@@ -808,6 +808,7 @@ class Scheduler:
     def _collect(self, cell):
         """Drop the versions that `cell` finishing made unreadable."""
         candidates = [*cell.bound.values(), *cell.at_hand.values()]
+        cell.at_hand = {}       # what it had at hand mattered only until it ran
         for name in (*cell.versions, *cell.deleted):
             previous = self.graph.writer_before(cell, name)
             version = previous.versions.get(name) if previous is not None else \
