@@ -23,6 +23,7 @@ see `effects.state_name`) and IPython's shown results (``'_5'``).
 import asyncio
 import itertools
 import time
+import types
 
 from ..engine import HOST
 from .analysis import CellEffects
@@ -36,6 +37,7 @@ UNDERS = ('_', '__', '___')
 # (`Cell.keep_only`); shared, as nothing changes a finished cell's effects.
 _RESULT_ONLY = CellEffects(reads=(), binds=(), deletes=(), shows_result=True)
 _NOTHING = Resolved()
+_NO_VERSIONS = types.MappingProxyType({})
 
 
 class Aborted(Exception):
@@ -161,9 +163,9 @@ class Cell:
         made of `names` (its shown result, ``_``...) can still be read: a long
         session keeps one such cell per shown result, as IPython keeps ``Out``."""
         self.versions = {n: v for n, v in self.versions.items() if n in names}
-        self.deleted = {n for n in self.deleted if n in names}
+        self.deleted = frozenset(n for n in self.deleted if n in names)
         self.effects, self.resolved = _RESULT_ONLY, _NOTHING
-        self.bound, self.at_hand = {}, {}
+        self.bound = self.at_hand = _NO_VERSIONS
         self.allowed, self.waited_for = (), []
 
     # -- waiting --
