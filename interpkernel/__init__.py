@@ -23,6 +23,7 @@ _EXPORTS = {
     'UnknownWorkerError': 'errors', 'WorkerBusyError': 'errors', 'WorkerLost': 'errors',
     'WorkerStartError': 'errors',
     'PoolClosed': 'errors', 'ExecutionFailed': 'errors', 'CellTimeout': 'errors',
+    'ClusterError': 'errors', 'EngineLost': 'errors',
 }
 
 __all__ = ['__version__', *_EXPORTS]

@@ -11,8 +11,9 @@ home and which values move; an engine only does what it is told:
 - `export` versions from a home (encoded payloads, to load elsewhere);
 - `drop` versions no cell can read any more.
 
-Implemented by `pool.SubinterpreterEngine` (one home per worker interpreter)
-and `host.HostEngine` (the host interpreter itself: one home, ``'host'``).
+Implemented by `pool.SubinterpreterEngine` (one home per worker interpreter),
+`host.HostEngine` (the host interpreter itself: one home, ``'host'``) and
+`cluster.ClusterEngine` (one home per ipyparallel engine process).
 """
 
 import abc

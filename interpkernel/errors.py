@@ -11,6 +11,7 @@ __all__ = [
     'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
     'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
     'WorkerLost', 'WorkerStartError', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
+    'ClusterError', 'EngineLost',
 ]
 
 
@@ -166,3 +167,19 @@ class CellTimeout(InterpkernelError, TimeoutError):
 
     def __str__(self):
         return f'{self.label} ran past --timeout {self.seconds:g} s and was interrupted'
+
+
+class ClusterError(InterpkernelError, RuntimeError):
+    """An ipyparallel cluster cannot be used: not installed, not there, or not answering."""
+
+
+class EngineLost(InterpkernelError):
+    """A cluster engine's process ended: what it ran failed and its namespace is gone."""
+
+    def __init__(self, name, detail):
+        super().__init__(name, detail)
+        self.name, self.detail = name, detail
+
+    def __str__(self):
+        return (f'cluster engine {self.name!r} is gone ({self.detail}): the variables it held '
+                f'are lost; the other engines keep working')
