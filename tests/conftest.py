@@ -1,4 +1,5 @@
-"""Shared fixtures: one real pool of subinterpreter workers per test module."""
+"""Shared fixtures: one real pool of subinterpreter workers per test module, and
+one real local ipyparallel cluster of two engines per test session."""
 
 import faulthandler
 import os
@@ -7,6 +8,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from interpkernel import Pool
+from interpkernel.cluster import ClusterEngine
 from interpkernel.kernel.install import install
 from interpkernel.pool import SubinterpreterEngine
 
@@ -33,6 +35,17 @@ def workers():
     """The kernel's engine with two workers, ready."""
     engine = SubinterpreterEngine(2)
     engine.wait_ready()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope='session')
+def cluster(tmp_path_factory):
+    """A `ClusterEngine` on a real local cluster of two engine processes (loopback).
+
+    Tests that break an engine start a cluster of their own.
+    """
+    engine = ClusterEngine.start(2, profile_dir=str(tmp_path_factory.mktemp('ipython')))
     yield engine
     engine.close()
 

@@ -1,8 +1,8 @@
 """One behaviour suite for every engine: what the scheduler may ask of a home.
 
-Each test runs against the subinterpreter engine (a worker) and the host
-engine (this interpreter), like CPython's executor tests run over every
-executor.
+Each test runs against the subinterpreter engine (a worker), the host engine
+(this interpreter) and the cluster engine (an ipyparallel engine process),
+like CPython's executor tests run over every executor.
 """
 
 import pickle
@@ -16,15 +16,31 @@ from interpkernel.host import HostEngine
 from interpkernel.pool import SubinterpreterEngine
 
 
-@pytest.fixture(params=['subinterpreter', 'host'])
-def home(request, workers):
+@pytest.fixture(params=['subinterpreter', 'host', 'cluster'])
+def home(request):
     """(engine, home name) for each kind of engine."""
     if request.param == 'host':
         engine = HostEngine({'__name__': '__main__'})
         yield engine, 'host'
         engine.close()
     else:
-        yield workers, workers.homes[0]
+        engine = request.getfixturevalue('workers' if request.param == 'subinterpreter'
+                                         else 'cluster')
+        yield engine, engine.homes[0]
+
+
+@pytest.fixture(params=['subinterpreter', 'cluster'])
+def home_with_events(request):
+    """(engine, home name) for the engines whose cells' output comes back as events
+    (the host's goes to its own sys.stdout)."""
+    if request.param == 'subinterpreter':
+        engine = SubinterpreterEngine(1)
+        engine.wait_ready()
+        yield engine, engine.homes[0]
+        engine.close()
+    else:
+        cluster = request.getfixturevalue('cluster')
+        yield cluster, cluster.homes[0]
 
 
 _version = iter(range(1000, 10**6, 10))
@@ -134,15 +150,10 @@ def test_small_values_come_back_encoded_so_readers_elsewhere_need_not_wait(home)
     assert payloads['big'] is None
 
 
-def test_output_goes_to_the_cell_as_it_runs():
-    engine = SubinterpreterEngine(1)
-    try:
-        engine.wait_ready()
-        events = []
-        run((engine, engine.homes[0]), 'print("hello")', events=events)
-        assert [e.content['text'] for e in events if e.msg_type == 'stream'] == ['hello\n']
-    finally:
-        engine.close()
+def test_output_goes_to_the_cell_as_it_runs(home_with_events):
+    events = []
+    run(home_with_events, 'print("hello")', events=events)
+    assert [e.content['text'] for e in events if e.msg_type == 'stream'] == ['hello\n']
 
 
 def test_a_home_whose_cell_waits_reports_it_blocked_until_the_wait_ends(home):
@@ -152,8 +163,10 @@ def test_a_home_whose_cell_waits_reports_it_blocked_until_the_wait_ends(home):
     run(home, 'import time\ntime.sleep(0.01 / 4)')        # too short to count
     short = list(changes)
     run(home, 'import time\ntime.sleep(0.3)')
-    if name == 'host':
-        assert changes == [] and not engine.blocked(name)   # the host never reports it
+    if not isinstance(engine, SubinterpreterEngine):
+        # The host and cluster engines never report it (they have no spare homes
+        # to use meanwhile).
+        assert changes == [] and not engine.blocked(name)
     else:
         assert short == [] and changes[-2:] == [(name, True), (name, False)]
 
