@@ -86,6 +86,17 @@ def test_restart_after_kill_9_of_the_kernel(kernel):
     _restart_and_check(manager, client)
 
 
+def test_a_request_sent_as_soon_as_an_error_reply_arrives_runs(kernel):
+    # Requests queued behind a failed one are aborted, as in ipykernel; one
+    # sent after its error reply arrived is not, however fast it comes.
+    _, client, _ = kernel
+    failing = 'def down(n):\n    return down(n + 1)\ndown(0)'   # a long traceback to format
+    for attempt in range(25):
+        assert _execute(client, failing)['status'] == 'error'
+        reply = _execute(client, f'x = {attempt}')
+        assert reply is not None and reply['status'] == 'ok', (attempt, reply)
+
+
 @pytest.mark.parametrize('code, ename', [
     ('def down(n):\n    return down(n + 1)\ndown(0)', 'RecursionError'),
     ('block = bytearray(1 << 62)', 'MemoryError'),

@@ -15,9 +15,14 @@ loudly, naming what changed, if an ipykernel release moves them:
   `shell.InterpShell` overrides all three;
 - an ``OutStream`` keeps what was written in ``_buffers`` until its IO thread
   sends it, with ``_flush_pending`` (and ``_subprocess_flush_pending``) set
-  meanwhile: `OutStream` reads them to skip a flush with nothing to send.
+  meanwhile: `OutStream` reads them to skip a flush with nothing to send;
+- ``Kernel._abort_queues(subshell_id)``, called once a failed request's reply
+  is out, aborts the requests queued until a "stop aborting" message it
+  posts comes through: `begin_aborting` calls it before the reply instead
+  (see there).
 """
 
+import contextvars
 import inspect
 
 from ipykernel import iostream
@@ -26,7 +31,10 @@ from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
 
 __all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
-           'OutStream']
+           'OutStream', 'begin_aborting', 'aborting_begun']
+
+# Set in the context of a request that called `begin_aborting`.
+_aborting_begun = contextvars.ContextVar('interpkernel_aborting_begun', default=False)
 
 
 def message_type(kernel, msg):
@@ -48,6 +56,25 @@ def publish_status(kernel, state, parent):
     else:
         kernel.session.send(kernel.iopub_socket, 'status', {'execution_state': state},
                             parent=None, ident=kernel._topic('status'))
+
+
+def begin_aborting(kernel):
+    """Abort the requests queued behind the failed one being answered, from now
+    until the kernel has read those already sent: call before its reply goes out.
+
+    ipykernel starts this only after sending the reply.  A client that sends its
+    next request as soon as it reads the reply (nbclient, a test) could then
+    see it aborted, when the kernel's threads ran in that order; started before
+    the reply, the window closes before the client can send anything new.
+    The request's own later call is then skipped (`aborting_begun`).
+    """
+    _aborting_begun.set(True)
+    Kernel._abort_queues(kernel, None)
+
+
+def aborting_begun():
+    """Did the request being handled (its context) call `begin_aborting`?"""
+    return _aborting_begun.get()
 
 
 def last_traceback(shell):
@@ -89,6 +116,9 @@ def check():
         problems.append("IPython's DisplayHook lacks update_user_ns, prompt_count or quiet")
     if '_showtraceback' not in vars(ZMQInteractiveShell):
         problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
+    abort = getattr(Kernel, '_abort_queues', None)
+    if not callable(abort) or list(inspect.signature(abort).parameters)[1:] != ['subshell_id']:
+        problems.append('Kernel._abort_queues(subshell_id) is gone')
     names = set(iostream.OutStream.__init__.__code__.co_names)
     if not {'_flush_pending', '_subprocess_flush_pending', '_buffers'} <= names:
         problems.append('OutStream no longer keeps _buffers, _flush_pending and '

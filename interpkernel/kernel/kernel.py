@@ -208,6 +208,18 @@ class InterpKernel(IPythonKernel):
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None,
                          allow_stdin=False, *, cell_meta=None, cell_id=None):
+        reply = await self._execute_cell(code, silent, store_history, user_expressions)
+        if reply['status'] == 'error' and not silent and \
+                self.get_parent('shell')['content'].get('stop_on_error', True):
+            _ipykernel.begin_aborting(self)
+        return reply
+
+    def _abort_queues(self, subshell_id=None):
+        if subshell_id is None and _ipykernel.aborting_begun():
+            return      # begun before the reply went out (see _ipykernel.begin_aborting)
+        super()._abort_queues(subshell_id)
+
+    async def _execute_cell(self, code, silent, store_history, user_expressions):
         shell = self.shell
         parent = self.get_parent('shell')
         # Everything up to scheduler.submit runs without awaiting, so cells are
