@@ -3,6 +3,7 @@ one real local ipyparallel cluster of two engines per test session."""
 
 import faulthandler
 import os
+from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -13,6 +14,7 @@ from interpkernel.kernel.install import install
 from interpkernel.pool import SubinterpreterEngine
 
 EXIT_DEADLINE = 120   # seconds the test process may take to exit after the last test
+ROOT = Path(__file__).parent.parent
 
 
 @pytest.hookimpl(trylast=True)
@@ -77,3 +79,16 @@ def kernelspec(tmp_path_factory):
         del os.environ['JUPYTER_PATH']
     else:
         os.environ['JUPYTER_PATH'] = saved
+
+
+@pytest.fixture(scope='session')
+def artefacts():
+    """A folder for what tests leave to be looked at (screenshots), kept after the run.
+
+    ``build/screenshots/`` in the repository (git-ignored), or the folder
+    ``$INTERPKERNEL_ARTEFACTS`` names.  Each test writes files named for what they
+    show, replacing the previous run's.
+    """
+    folder = Path(os.environ.get('INTERPKERNEL_ARTEFACTS') or ROOT / 'build' / 'screenshots')
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -49,7 +49,7 @@ def test_the_logos_ship_as_package_data():
     assert set(LOGOS) <= shipped
 
 
-def test_the_launcher_shows_the_logo_and_the_whole_name(lab, page, tmp_path):
+def test_the_launcher_shows_the_logo_and_the_whole_name(lab, page, artefacts):
     url, _ = lab
     page.goto(f'{url}/lab?reset&token={TOKEN}')
     card = page.locator('.jp-LauncherCard', has_text=DISPLAY_NAME).first
@@ -59,5 +59,7 @@ def test_the_launcher_shows_the_logo_and_the_whole_name(lab, page, tmp_path):
     page.wait_for_function('img => img.complete && img.naturalWidth > 0', arg=logo.element_handle())
     assert logo.get_attribute('src').rpartition('/')[2] in LOGOS   # not the letter 'P'
     assert card.locator('.jp-LauncherCard-label').evaluate(_WORDS_BROKEN) == []
-    card.screenshot(path=tmp_path / 'launcher-card.png')
-    page.screenshot(path=tmp_path / 'launcher.png')
+    card.screenshot(path=artefacts / 'launcher-card.png')
+    notebooks = page.locator('.jp-Launcher-section', has=page.locator(
+        '.jp-Launcher-sectionTitle', has_text='Notebook'))   # the launcher's Notebook row
+    notebooks.screenshot(path=artefacts / 'launcher.png')

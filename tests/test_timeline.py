@@ -132,7 +132,7 @@ def test_a_cancelled_background_cell_is_listed_not_drawn(shell):
     assert re.search(rf'^In\[{sleeping.execution_count}\] +interrupted +lane ', text, re.M)
 
 
-def test_the_timeline_in_jupyterlab_has_tooltips(kernelspec, lab, page, tmp_path):
+def test_the_timeline_in_jupyterlab_has_tooltips(kernelspec, lab, page, artefacts):
     url, root = lab
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(code) for code in [*RUN, '%interp timeline']])
@@ -164,5 +164,5 @@ def test_the_timeline_in_jupyterlab_has_tooltips(kernelspec, lab, page, tmp_path
     chart.wait_for(timeout=60_000)
     titles = chart.locator('title').all_text_contents()
     assert any('c = a + b' in t and 'waited for' in t for t in titles)
-    chart.screenshot(path=tmp_path / 'timeline.png')
-    page.screenshot(path=tmp_path / 'timeline-notebook.png')
+    chart.screenshot(path=artefacts / 'timeline.png')
+    page.screenshot(path=artefacts / 'timeline-notebook.png')
