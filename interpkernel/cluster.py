@@ -139,11 +139,14 @@ class ClusterEngine(Engine):
         self._processes = self._greet(timeout)
 
     @classmethod
-    def start(cls, n=None, *, timeout=60, **options):
+    def start(cls, n=None, *, timeout=60, on_progress=None, **options):
         """Start a local cluster of `n` engines (default: one per core); `close` stops it.
 
         Args:
             timeout: seconds the engines have to register.
+            on_progress: called as ``on_progress(registered, n)`` once the
+                engines are launched (``registered`` 0 or more) and again each
+                time more of them have registered.
             options: ``ipyparallel.Cluster`` settings, over `START_OPTIONS`
                 (``profile_dir``, ``engines='mpi'``, ``delay`` ...).
 
@@ -162,11 +165,20 @@ class ClusterEngine(Engine):
         try:
             cluster.start_cluster_sync()
             client = cluster.connect_client_sync()
-            try:
-                client.wait_for_engines(n, timeout=timeout, interactive=False)
-            except (TimeoutError, ipp.error.EngineError):   # too slow, or they stopped
-                raise ClusterError(f'{len(client.ids)} of {n} engines registered within '
-                                   f'{timeout} s{_log_tail(cluster)}') from None
+            deadline = time.monotonic() + timeout
+            registered = len(client.ids)
+            if on_progress is not None:
+                on_progress(registered, n)
+            while registered < n:
+                try:
+                    client.wait_for_engines(registered + 1, interactive=False,
+                                            timeout=max(0.0, deadline - time.monotonic()))
+                except (TimeoutError, ipp.error.EngineError):   # too slow, or they stopped
+                    raise ClusterError(f'{len(client.ids)} of {n} engines registered within '
+                                       f'{timeout} s{_log_tail(cluster)}') from None
+                registered = min(len(client.ids), n)
+                if on_progress is not None:
+                    on_progress(registered, n)
             return cls(client, cluster=cluster, timeout=timeout)
         except BaseException:
             _stop(cluster, client)

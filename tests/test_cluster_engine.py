@@ -227,7 +227,10 @@ def test_an_engine_killed_mid_cell_fails_its_cells_clearly_and_the_others_keep_w
 
 def test_close_interrupts_running_cells_stops_the_cluster_it_started_and_is_idempotent(
         profile_dir):
-    engine = ClusterEngine.start(1, profile_dir=profile_dir)
+    progress = []
+    engine = ClusterEngine.start(1, profile_dir=profile_dir,
+                                 on_progress=lambda *counts: progress.append(counts))
+    assert progress in ([(0, 1), (1, 1)], [(1, 1)])
     [(_, pid)] = engine.processes.values()
     _, running = submit(engine, 'e0', 'import time\ntime.sleep(60)\nafter = 1')
     _, queued = submit(engine, 'e0', 'x = 1')
@@ -265,10 +268,12 @@ def test_engines_that_do_not_register_in_time_fail_the_start_with_their_log(prof
     refusing = [sys.executable, '-c',
                 'import sys; print("this engine refuses to start", file=sys.stderr); sys.exit(3)']
     started = time.perf_counter()
+    progress = []
     with pytest.raises(ClusterError) as raised:
         ClusterEngine.start(1, timeout=3, profile_dir=profile_dir,
-                            config=Config({'LocalEngineLauncher': {'engine_cmd': refusing}}))
-    assert time.perf_counter() - started < 10
+                            config=Config({'LocalEngineLauncher': {'engine_cmd': refusing}}),
+                            on_progress=lambda *counts: progress.append(counts))
+    assert time.perf_counter() - started < 10 and progress == [(0, 1)]
     assert str(raised.value) == ("0 of 1 engines registered within 3 s; the engines' log ends:"
                                  "\nthis engine refuses to start")
 
