@@ -52,7 +52,7 @@ from .errors import ClusterError, EngineLost, PoolClosed
 from .futures import CellFuture
 from .log import log
 
-__all__ = ['ClusterEngine', 'START_OPTIONS']
+__all__ = ['ClusterEngine', 'START_OPTIONS', 'check_installed']
 
 INSTALL = 'pip install interpkernel[cluster]'
 
@@ -75,6 +75,11 @@ STOP_WAIT = 3       # s `close` waits for interrupted cells, then for the contro
 OUTPUT_WAIT = 5     # s a reply may wait for the end of its output on iopub
 
 _RELAYED = frozenset({'stream', 'display_data', 'update_display_data', 'clear_output'})
+
+
+def check_installed():
+    """Raise `ClusterError`, saying what to install, unless ipyparallel is installed."""
+    _ipyparallel()
 
 
 def _ipyparallel():

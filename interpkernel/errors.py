@@ -88,7 +88,9 @@ class SubinterpreterImportError(InterpkernelError, ImportError):
     def __str__(self):
         return (f'{self.module!r} cannot be imported in a subinterpreter ({self.detail}); '
                 f'run the cell in the host interpreter: %%interp --engine host, or the interp '
-                f'kernel, which runs cells that import {self.module} there by itself')
+                f'kernel, which runs cells that import {self.module} there by itself; or in '
+                f'parallel in engine processes: %interp cluster start -n N, then %%interp '
+                f'--engine cluster')
 
 
 class UnknownWorkerError(InterpkernelError, LookupError):

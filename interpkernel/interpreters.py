@@ -24,7 +24,8 @@ from ._core.transport import Doorbell, MessagePipe
 from .errors import ExecutionFailed, WorkerLost, WorkerStartError
 from .log import log
 
-__all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'daemon', 'JOIN_TIMEOUT']
+__all__ = ['WorkerHandle', 'WorkerStatus', 'Pump', 'cancel_all', 'daemon', 'remote_exception',
+           'JOIN_TIMEOUT']
 
 _BOOT = ("__import__('sys').path[:] = _interpkernel_path\n"
          "__import__('interpkernel._core.worker')._core.worker.boot(_interpkernel_boot)\n"
@@ -299,7 +300,7 @@ def _complete(future, report):
     future.skipped_outputs = report.skipped
     if report.error is not None:
         future.deliver('error', future.error)
-        future.set_exception(_remote_exception(future.error, report.exception))
+        future.set_exception(remote_exception(future.error, report.exception))
         return
     try:
         values = transfer.decode_values(report.outputs, direction='out of the worker')
@@ -316,7 +317,7 @@ def _show_result(future, result):
         future.deliver('execute_result', future.execute_result)
 
 
-def _remote_exception(error, pickled):
+def remote_exception(error, pickled):
     """The cell's own exception, chained from the traceback the worker printed."""
     remote = ExecutionFailed('\n'.join(error['traceback']))
     try:

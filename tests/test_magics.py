@@ -169,7 +169,7 @@ def test_numpy_in_a_worker_names_ways_that_work_without_numpys_frames(shell, ns,
     message = shown[-1]
     assert "SubinterpreterImportError: 'numpy' cannot be imported" in message
     assert '%%interp --engine host' in message and 'interp kernel' in message
-    assert 'cluster' not in message
+    assert '%interp cluster start -n N, then %%interp --engine cluster' in message
     assert not any('numpy/' in line or 'importlib' in line for line in shown)
     assert any(line.strip() == 'import numpy' for line in shown)   # the cell's own line
 

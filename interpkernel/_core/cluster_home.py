@@ -109,8 +109,20 @@ class _Home:
             finally:
                 self.phase = _AFTER
         except BaseException as exc:   # the cell's failure, reported (KeyboardInterrupt too)
+            if isinstance(exc, KeyboardInterrupt):
+                _cut_handler(exc.__traceback__)
             return None, exc
         return result, None
+
+
+def _cut_handler(tb):
+    """End the traceback of an interrupt at the cell's line: our SIGINT handler,
+    which raised it, is not the user's code."""
+    while tb is not None and tb.tb_next is not None:
+        if tb.tb_next.tb_frame.f_code is _Home._on_sigint.__code__:
+            tb.tb_next = None
+            return
+        tb = tb.tb_next
 
 
 # -- pickling records between processes --

@@ -1,6 +1,7 @@
 """The ``%%interp`` cell magic and the ``%interp`` line magic."""
 
 import keyword
+import os
 import shlex
 import threading
 import time
@@ -15,10 +16,12 @@ from traitlets import Float, Integer, default
 from ..dataflow import analysis
 from ..dataflow.effects import Summaries, in_cell, known_builtin, known_from_value, resolve
 from ..channels import Channel
-from ..errors import InterpkernelError, TransferError, WorkerBusyError
+from .. import cluster
+from ..errors import ClusterError, InterpkernelError, TransferError, WorkerBusyError
 from ..host import WORKER_NAME as HOST, HostEngine
 from ..pool import Pool, default_max_size
 from .background import BackgroundCell
+from .cluster import ClusterCells, engines
 from .render import CellOutput, with_cell_traceback
 from .reports import StatusTable
 from .run import SETTLE, CellRun
@@ -26,7 +29,12 @@ from .timeline import Timeline, TimelineCell, last_run
 
 __all__ = ['InterpMagics']
 
-SUBCOMMANDS = ('status', 'wait', 'interrupt', 'close', 'reset', 'pool', 'timeline', 'channel')
+SUBCOMMANDS = ('status', 'wait', 'interrupt', 'close', 'reset', 'pool', 'timeline', 'channel',
+               'cluster')
+CLUSTER_COMMANDS = ('start', 'connect', 'stop')
+
+NO_CLUSTER = ('no cluster is attached: run %interp cluster start -n N first (or %interp '
+              'cluster connect to use a running one)')
 
 
 def _names(value, option):
@@ -107,6 +115,7 @@ class InterpMagics(Magics):
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self._pool = None
+        self._cluster = None     # ClusterCells, once %interp cluster start/connect attached one
         self._kernel_workers = None
         self._dataflow_cells = None
         self._host = HostEngine()
@@ -122,7 +131,13 @@ class InterpMagics(Magics):
         return self._pool
 
     def close(self):
-        """Close the pool (on unload and at reset)."""
+        """Close the pool, and stop (or detach from) the cluster (on unload)."""
+        self._close_pool()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def _close_pool(self):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -163,9 +178,12 @@ class InterpMagics(Magics):
               help='SPMD on as many workers as the pool has (like -n POOL_SIZE)')
     @argument('--timeout', type=float, default=None, metavar='SECONDS',
               help='interrupt the cell after SECONDS')
-    @argument('--engine', choices=('sub', 'host'), default='sub',
+    @argument('--engine', choices=('sub', 'host', 'cluster'), default='sub',
               help="""'sub': a subinterpreter (default); 'host': this interpreter, for
-              modules that refuse subinterpreters (numpy, pandas ...)""")
+              modules that refuse subinterpreters (numpy, pandas ...); 'cluster': an
+              engine process of the cluster that %%interp cluster start (or connect)
+              attached: numpy in parallel, on as many cores as it has. NAME picks an
+              engine (kept for that name); -n N / --all, N / all of its engines""")
     @cell_magic('interp')
     def interp(self, line, cell):
         """Run the cell in a subinterpreter worker, on a core of its own.
@@ -200,15 +218,31 @@ class InterpMagics(Magics):
 
             In [7]: sum(part)
             Out[7]: 49999995000000
+
+        ``--engine cluster`` runs the cell in an engine process of the
+        ipyparallel cluster that ``%interp cluster start`` (or ``connect``)
+        attached, the same way: numpy and the other modules that refuse
+        subinterpreters work there, in parallel.  NAME is an engine chosen on
+        first use that keeps the values the name's cells make; ``-n N`` and
+        ``--all`` run on N or all engines::
+
+            In [8]: %interp cluster start -n 2
+            [interp] cluster of 2 engines ready in 2.3 s: e0, e1
+
+            In [9]: %%interp --engine cluster
+               ...: import numpy as np
+               ...: squares = np.arange(5) ** 2
+
+            In [10]: squares
+            Out[10]: array([ 0,  1,  4,  9, 16])
         """
         args = _split(line, lambda line: parse_argstring(self.interp, line))
         run = self._start(args, cell, self._label())
         self._recent.append(run)
         self._used_names.update(run.worker_names())
         if args.block is False:
-            in_place = getattr(self.shell, 'kernel', None) is not None
             self._background.append(BackgroundCell(run, CellOutput(), self._finish_background,
-                                                   self.status_interval, in_place))
+                                                   self.status_interval, self._in_notebook()))
             return None
         run.wait()
         return run.finish(self.shell.user_ns)
@@ -243,6 +277,7 @@ class InterpMagics(Magics):
             _check_name(args.name, 'the worker name')
         if args.engine == 'host':
             return self._start_host(args, cell, label, ranks)
+        cells = self._attached_cluster() if args.engine == 'cluster' else None
         source = self._python_source(cell)
         effects = analysis.analyse(source, f'<cell {label}>')
         # Its own functions, called in it or in later cells, are found by its file name.
@@ -259,12 +294,17 @@ class InterpMagics(Magics):
         deletes = () if strict else tuple(resolved.deletes)
         try:
             if not ranks:
-                futures = [self.pool.submit(source, inputs, outputs, worker=args.name,
+                futures = [cells.submit(source, inputs, outputs, name=args.name, label=label,
+                                        strict=strict) if cells else
+                           self.pool.submit(source, inputs, outputs, worker=args.name,
                                             label=label, strict_outputs=strict, notebook=True)]
             else:
                 if not strict:
                     outputs = []   # SPMD brings back only what --out names
-                futures = [self.pool.submit(source, {**inputs, 'rank': rank, 'size': ranks},
+                futures = [cells.submit(source, {**inputs, 'rank': rank, 'size': ranks},
+                                        outputs, name=f'rank{rank}', home=cells.homes[rank],
+                                        label=f'{label}[rank {rank}]') if cells else
+                           self.pool.submit(source, {**inputs, 'rank': rank, 'size': ranks},
                                             outputs, worker=f'rank{rank}',
                                             label=f'{label}[rank {rank}]', notebook=True)
                            for rank in range(ranks)]
@@ -291,6 +331,13 @@ class InterpMagics(Magics):
     def _ranks(self, args):
         if args.all and args.ranks is not None:
             raise UsageError('use either -n N or --all, not both')
+        if args.engine == 'cluster':
+            engines = len(self._attached_cluster().homes)
+            if args.all:
+                return engines
+            if args.ranks is not None and args.ranks > engines:
+                raise UsageError(f'-n {args.ranks} asks for more engines than the cluster has '
+                                 f'({engines}); ask for fewer, or start a bigger cluster')
         if args.all:
             return self.pool.size
         if args.ranks is None:
@@ -301,6 +348,16 @@ class InterpMagics(Magics):
         if args.name is not None:
             raise UsageError('-n/--all runs on workers rank0, rank1 ...: leave out NAME')
         return args.ranks
+
+    def _attached_cluster(self):
+        """The `ClusterCells` attached, else a one-line error saying what to do."""
+        if self._cluster is None:
+            try:
+                cluster.check_installed()
+            except ClusterError as exc:
+                raise _one_line(exc) from None
+            raise UsageError(NO_CLUSTER)
+        return self._cluster
 
     def _python_source(self, cell):
         """The cell as plain Python; IPython-only syntax needs the host's shell."""
@@ -358,6 +415,13 @@ class InterpMagics(Magics):
                                          last run (the cells since an idle gap), the
                                          last N cells, or the whole session
             %interp channel NAME [--capacity N]   create a Channel called NAME here
+            %interp cluster start [-n N] [--profile P] [--timeout S]
+                                         start a local ipyparallel cluster of N engines
+                                         for %%interp --engine cluster
+            %interp cluster connect [--profile P | --url-file F | --cluster-id ID]
+                                    [--timeout S]   attach to a running cluster
+            %interp cluster stop         stop the cluster started here (or detach)
+            %interp cluster              the cluster's engines and what runs there
 
         Examples
         --------
@@ -389,6 +453,8 @@ class InterpMagics(Magics):
     def _interp_status(self, rest):
         self._parse('status', rest)
         statuses = self._pool.workers if self._pool is not None else []
+        if self._cluster is not None:
+            statuses = statuses + self._cluster.workers()
         if self._kernel_workers is not None:
             statuses = self._kernel_workers() + statuses
         host_rows = [(HOST, b.run.state(), b.run.label, f'{b.elapsed():.1f} s', '')
@@ -453,7 +519,7 @@ class InterpMagics(Magics):
 
     def _interp_reset(self, rest):
         self._parse('reset', rest)
-        self.close()
+        self._close_pool()
         self._background = []
         print('[interp] every worker closed; a fresh pool starts with the next cell')
 
@@ -513,6 +579,86 @@ class InterpMagics(Magics):
         current = self._label()
         return [cell for cell in cells if (cell.label, cell.state) != (current, 'running')]
 
+    def _interp_cluster(self, rest):
+        if not rest:
+            return self._cluster_status()
+        command, rest = rest[0], rest[1:]
+        if command not in CLUSTER_COMMANDS:
+            raise UsageError(f'unknown %interp cluster subcommand {command!r}; choose from '
+                             f'{", ".join(CLUSTER_COMMANDS)}, or none for its status')
+        try:
+            return getattr(self, f'_cluster_{command}')(rest)
+        except ClusterError as exc:
+            raise _one_line(exc) from None
+
+    def _cluster_start(self, rest):
+        args = self._parse('cluster start', rest,
+                           (('-n',), {'type': int, 'default': None, 'metavar': 'N',
+                                      'help': 'engines to start (default: one per core)'}),
+                           (('--profile',), {'default': None,
+                                             'help': 'the IPython profile to start it in'}),
+                           (('--timeout',), {'type': float, 'default': 60.0,
+                                             'metavar': 'SECONDS',
+                                             'help': 'how long the engines have to register'}))
+        if self._cluster is not None:
+            raise UsageError(f'a {self._cluster.describe()} is attached already; '
+                             f'%interp cluster stop it first')
+        cluster.check_installed()
+        n = (os.process_cpu_count() or 1) if args.n is None else args.n
+        if n < 1:
+            raise UsageError(f'-n must be at least 1, got {n}')
+        _check_timeout(args.timeout)
+        options = {} if args.profile is None else {'profile': args.profile}
+        self._cluster = ClusterCells.start(n, timeout=args.timeout,
+                                           in_place=self._in_notebook(), **options)
+        print(f'[interp] cluster of {engines(n)} ready in {self._cluster.ready_in:.1f} s: '
+              f'{", ".join(self._cluster.homes)}')
+
+    def _cluster_connect(self, rest):
+        args = self._parse('cluster connect', rest,
+                           (('--profile',), {'default': None}),
+                           (('--url-file',), {'default': None, 'metavar': 'FILE',
+                                              'help': "the cluster's ipcontroller-client.json"}),
+                           (('--cluster-id',), {'default': None, 'metavar': 'ID'}),
+                           (('--timeout',), {'type': float, 'default': 10.0,
+                                             'metavar': 'SECONDS'}))
+        if self._cluster is not None:
+            raise UsageError(f'a {self._cluster.describe()} is attached already; '
+                             f'%interp cluster stop it first')
+        if args.url_file is not None and (args.profile or args.cluster_id):
+            raise UsageError('--url-file names the cluster by itself: leave out --profile '
+                             'and --cluster-id')
+        _check_timeout(args.timeout)
+        self._cluster = ClusterCells.connect(args.url_file, profile=args.profile,
+                                             cluster_id=args.cluster_id, timeout=args.timeout)
+        print(f'[interp] attached to a cluster of {engines(len(self._cluster.homes))} in '
+              f'{self._cluster.ready_in:.1f} s: {", ".join(self._cluster.homes)} '
+              f'(%interp cluster stop detaches; the cluster keeps running)')
+
+    def _cluster_stop(self, rest):
+        self._parse('cluster stop', rest)
+        if self._cluster is None:
+            print('[interp] no cluster to stop: none is attached')
+            return
+        attached, self._cluster = self._cluster, None
+        attached.close()
+        if attached.started:
+            print(f'[interp] cluster of {engines(len(attached.homes))} stopped')
+        else:
+            print('[interp] detached from the cluster; it keeps running')
+
+    def _cluster_status(self):
+        if self._cluster is None:
+            print('[interp] no cluster attached: %interp cluster start -n N starts one, '
+                  '%interp cluster connect attaches to a running one')
+            return None
+        print(f'[interp] {self._cluster.describe()}')
+        return StatusTable.from_workers(self._cluster.workers())
+
+    def _in_notebook(self):
+        """Can displays be updated in place (a kernel), or only printed (a terminal)?"""
+        return getattr(self.shell, 'kernel', None) is not None
+
     def _interp_channel(self, rest):
         args = self._parse('channel', rest, (('name',), {}),
                            (('--capacity',), {'type': int, 'default': 0}))
@@ -534,6 +680,8 @@ class InterpMagics(Magics):
             return list(SUBCOMMANDS)
         if words[1] in ('wait', 'interrupt', 'close'):
             return self._worker_names()
+        if words[1] == 'cluster':
+            return list(CLUSTER_COMMANDS)
         return []
 
     def _worker_names(self):
