@@ -110,11 +110,6 @@ class ClusterCells:
     def homes(self):
         return self.engine.homes
 
-    def home_of(self, name):
-        """The engine the named place `name` is on (None before its first cell)."""
-        place = self._places.get(name)
-        return place.home if place is not None else None
-
     def submit(self, source, inputs, outputs, *, label, name=None, home=None, strict=False):
         """Run `source` on the cluster; its `CellFuture` resolves to the outputs.
 
@@ -211,7 +206,7 @@ class ClusterCells:
         future.set_times(report.started, report.finished)
         mine = {(name, cell.version) for name, _ in cell.load}
         if report.failed_loads:    # nothing ran
-            self.engine.drop(place.home, mine)
+            self._drop(place.home, mine)
             name, type_name, reason = report.failed_loads[0]
             return self._fail(cell, TransferError(name, type_name, reason, INTO))
         written = {name: (key, payload) for name, key, _, payload in report.written}
