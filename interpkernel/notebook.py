@@ -9,6 +9,7 @@ says where its cell ran and what it waited for.  `Kernel.ask` evaluates
 expressions in the kernel without adding a cell to the notebook.
 """
 
+import datetime
 import queue
 import tempfile
 import time
@@ -267,7 +268,7 @@ def _record(runs, run, message):
     """Apply one iopub message to its cell; True when the cell went idle."""
     msg_type, content = message['msg_type'], message['content']
     if msg_type == 'status':
-        sent = message['header']['date'].timestamp()   # the kernel's clock, not our polling's
+        sent = _seconds(message['header']['date'])   # the kernel's clock, not our polling's
         if content['execution_state'] == 'busy' and run.busy is None:
             run.busy = sent
         elif content['execution_state'] == 'idle':
@@ -295,3 +296,12 @@ def _record(runs, run, message):
             output['metadata']['_display_id'] = display_id
         run.outputs.append(output)
     return False
+
+
+def _seconds(date):
+    """A message's date as a POSIX time.  jupyter_client gives a datetime, but a
+    string once ipyparallel's client was imported in this process (it turns
+    jupyter_client's date parsing off for everyone)."""
+    if isinstance(date, str):
+        date = datetime.datetime.fromisoformat(date)
+    return date.timestamp()
