@@ -62,6 +62,17 @@ def test_runs_on_the_interp_kernel_and_writes_the_executed_notebook(independent,
     assert picture.read_text().startswith('<svg')
 
 
+def test_runs_in_a_process_where_ipyparallel_turned_date_parsing_off(independent):
+    # Importing ipyparallel's client makes jupyter_client leave message dates as
+    # strings, for the whole process: the runner's timings must not depend on it.
+    code = ('import sys\nimport ipyparallel.client\nfrom interpkernel.cli import main\n'
+            'sys.exit(main(["run", sys.argv[1]]))')
+    done = subprocess.run([sys.executable, '-c', code, str(independent)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r'wall time \d+\.\d\d s ', done.stdout), done.stdout
+
+
 def test_on_another_kernel_where_and_waits_are_unknown(independent, capsys):
     status, out, err = _run(capsys, independent, '--kernel', 'python3', '--inplace')
     assert status == 0, err
