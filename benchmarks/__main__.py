@@ -13,14 +13,15 @@ import sys
 import time
 import traceback
 
-from . import (channel, channel_stress, cpu, interrupts, kernel, latency, memory, soak,
-               startup, transfer)
+from . import (channel, channel_stress, cluster, cpu, interrupts, kernel, latency, memory,
+               soak, startup, transfer)
 from ._context import Context
 from ._ipp import SharedCluster
 from ._table import Row, render
 
 GROUPS = {module.NAME: module for module in (cpu, latency, startup, channel, channel_stress,
-                                              transfer, memory, interrupts, kernel, soak)}
+                                              transfer, memory, interrupts, kernel, soak,
+                                              cluster)}
 
 
 def _parse(argv):
