@@ -281,9 +281,7 @@ class ClusterEngine(Engine):
     def run(self, home, make_task, *, label, on_event=None):
         seq = next(self._seq)
         task = make_task(seq)
-        future = CellFuture(seq, label, self._interrupt_future, task)
-        if on_event is not None:
-            future.add_event_listener(on_event)
+        future = CellFuture(seq, label, self._interrupt_future, task, on_event=on_event)
         self._queue(home, future, task, cell=True)
         return future
 

@@ -48,7 +48,8 @@ class CellFuture(concurrent.futures.Future):
     ``result()`` returns a dict of the requested output values, or raises the
     cell's exception (chained from an `ExecutionFailed` carrying the traceback
     as the worker formatted it).  While the cell runs, its events arrive in
-    ``events`` and at every listener added with `add_event_listener`.
+    ``events`` and at every listener added with `add_event_listener` (the
+    constructor's `on_event` is the first).
 
     Attributes:
         seq: the pool-wide number of this submission.
@@ -62,7 +63,7 @@ class CellFuture(concurrent.futures.Future):
             interpreter (the host engine), else None.
     """
 
-    def __init__(self, seq, label, interrupter, task=None, keep_alive=None):
+    def __init__(self, seq, label, interrupter, task=None, keep_alive=None, on_event=None):
         super().__init__()
         self.seq, self.label = seq, label
         self.task = task            # the protocol record a worker runs, until it has run
@@ -72,7 +73,7 @@ class CellFuture(concurrent.futures.Future):
         self.error = None
         self.skipped_outputs = ()
         self.value = None
-        self._listeners = []
+        self._listeners = [on_event] if on_event is not None else []
         self._events_lock = threading.Lock()
         self._interrupter = interrupter
         self._queued = time.perf_counter()

@@ -121,9 +121,7 @@ class HostEngine(Engine):
     def run(self, home, make_task, *, label, on_event=None):
         seq = next(self._seq)
         task = make_task(seq)
-        future = CellFuture(seq, label, self._interrupt, task)
-        if on_event is not None:
-            future.add_event_listener(on_event)
+        future = CellFuture(seq, label, self._interrupt, task, on_event=on_event)
         future.start(HOST)
         future.set_running_or_notify_cancel()
         self._running = (future, time.perf_counter())

@@ -194,9 +194,7 @@ class Pool:
                                  worker is None, bool(notebook))
         # Until the cell is done the future holds the inputs themselves: encoded
         # buffers are views of them, and channels cross as handles on them.
-        future = CellFuture(seq, label, self._interrupt_future, task, inputs)
-        if on_event is not None:
-            future.add_event_listener(on_event)
+        future = CellFuture(seq, label, self._interrupt_future, task, inputs, on_event)
         with self._lock:
             if self._closed:
                 raise PoolClosed('the pool is closed; create a new Pool')
@@ -410,9 +408,8 @@ class SubinterpreterEngine(Engine):
 
     def _queue(self, home, make_task, label, on_event=None):
         seq = next(self._seq)
-        future = CellFuture(seq, label, self._interrupt_future, make_task(seq))
-        if on_event is not None:
-            future.add_event_listener(on_event)
+        future = CellFuture(seq, label, self._interrupt_future, make_task(seq),
+                            on_event=on_event)
         with self._lock:
             if self._closed:
                 raise PoolClosed('the kernel is shutting down')
