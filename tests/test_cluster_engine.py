@@ -236,7 +236,9 @@ def test_close_interrupts_running_cells_stops_the_cluster_it_started_and_is_idem
     _, queued = submit(engine, 'e0', 'x = 1')
     started = time.perf_counter()
     engine.close()
-    assert time.perf_counter() - started < 4
+    # Interrupted, not waited for: far less than the cell's 60 s (a loaded CI
+    # machine took 8 s to stop the cluster after).
+    assert time.perf_counter() - started < 30
     assert ename(running.result(timeout=1)) == 'KeyboardInterrupt' and queued.cancelled()
     engine.close()
     deadline = time.monotonic() + 10

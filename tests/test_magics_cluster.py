@@ -188,7 +188,7 @@ def test_without_a_cluster_the_magics_say_what_to_do(shell, ns, tmp_path, capsys
     began = time.perf_counter()
     result = run(shell, f'%interp cluster connect --url-file {tmp_path / "gone.json"} '
                         f'--timeout 2')
-    assert time.perf_counter() - began < 3
+    assert time.perf_counter() - began < 10     # bounded by its timeout, not hanging
     assert type(result.error_in_exec).__name__ == 'ClusterError'
     shown = capsys.readouterr().out.strip()
     assert shown.startswith('ClusterError: no cluster to connect to at ') and '\n' not in shown
