@@ -232,8 +232,13 @@ def test_close_interrupts_running_cells_stops_the_cluster_it_started_and_is_idem
                                  on_progress=lambda *counts: progress.append(counts))
     assert progress in ([(0, 1), (1, 1)], [(1, 1)])
     [(_, pid)] = engine.processes.values()
-    _, running = submit(engine, 'e0', 'import time\ntime.sleep(60)\nafter = 1')
+    events = []
+    _, running = submit(engine, 'e0', 'print("going")\nimport time\ntime.sleep(60)\nafter = 1',
+                        events=events)
     _, queued = submit(engine, 'e0', 'x = 1')
+    # Running, not still on its way: a cell that a loaded machine had not
+    # begun within close()'s wait fails as PoolClosed instead.
+    wait_for_text(events, 'going')
     started = time.perf_counter()
     engine.close()
     # Interrupted, not waited for: far less than the cell's 60 s (a loaded CI
