@@ -110,6 +110,7 @@ class _Home:
         self.queue = collections.deque()   # _Job not sent yet
         self.current = None                # the _Job sent and not settled
         self.lost = None                   # EngineLost, once its process is gone
+        self.cells_run = 0
 
 
 class ClusterEngine(Engine):
@@ -255,7 +256,9 @@ class ClusterEngine(Engine):
 
     @property
     def homes(self):
-        return tuple(self._homes)
+        """The homes whose engine still runs (one whose process ended is left out)."""
+        with self._lock:
+            return tuple(name for name, home in self._homes.items() if home.lost is None)
 
     @property
     def cluster(self):
@@ -272,11 +275,12 @@ class ClusterEngine(Engine):
         if found is None:
             return HomeStatus(False, None)
         with self._lock:
-            job, queued = found.current, bool(found.queue)
+            job, queued, cells_run = found.current, bool(found.queue), found.cells_run
         if job is None and not queued:
-            return HomeStatus(False, None)
+            return HomeStatus(False, None, None, cells_run)
         started = job.started if job is not None else None
-        return HomeStatus(True, started if started is not None else time.perf_counter())
+        return HomeStatus(True, started if started is not None else time.perf_counter(),
+                          job.future.label if job is not None and job.cell else None, cells_run)
 
     def run(self, home, make_task, *, label, on_event=None):
         seq = next(self._seq)
@@ -426,16 +430,19 @@ class ClusterEngine(Engine):
         with self._lock:
             if home.current is job:
                 home.current = None
+            home.cells_run += job.cell
             if isinstance(error, EngineLost):
                 failed = self._lose(home, error.detail)
             else:
                 failed = self._send_next(home) if home.lost is None and not self._closed else []
         job.future.release_task()
         job.future.set_times(job.started, job.finished)
-        if error is None:
-            job.future.set_result(result)
-        else:
+        if error is not None:
             _fail(job, error)
+        elif job.cell:
+            job.future.set_report(result)
+        else:
+            job.future.set_result(result)
         for other, reason in failed:
             _fail(other, reason)
 

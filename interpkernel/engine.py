@@ -25,9 +25,15 @@ HOST = 'host'   # the home of values made in the host interpreter
 
 
 class HomeStatus(NamedTuple):
-    """Whether a home is running something, and since when (``perf_counter``)."""
+    """Whether a home is running something, and since when (``perf_counter``).
+
+    Engines that keep them also say the label of the cell running (`running`)
+    and how many cells the home has run (`cells_run`).
+    """
     busy: bool
     since: float | None
+    running: str | None = None
+    cells_run: int = 0
 
 
 class Engine(abc.ABC):

@@ -1,6 +1,7 @@
 """`CellFuture`: one submitted cell, its live events, its result and its timings."""
 
 import concurrent.futures
+import pickle
 import threading
 import time
 from typing import NamedTuple
@@ -120,6 +121,17 @@ class CellFuture(concurrent.futures.Future):
     def set_times(self, started, finished):
         """When the cell's code really started and finished (``perf_counter``)."""
         self._started, self._finished = started, finished
+
+    def set_report(self, report):
+        """Resolve to a kernel cell's `VersionedReport` (a failed cell too): its times,
+        its `error`, and its shown result as `execute_result` and an event first."""
+        self.set_times(report.started, report.finished)
+        if report.error is not None:
+            self.error = pickle.loads(report.error)
+        if report.result is not None:
+            self.execute_result = pickle.loads(report.result)
+            self.deliver('execute_result', self.execute_result)
+        self.set_result(report)
 
     def release_task(self):
         """Drop the task and the inputs it points into, once a worker has run it."""

@@ -136,8 +136,7 @@ class HostEngine(Engine):
             self._running = None
             del self._threads[seq]
             future.release_task()
-        future.set_times(report.started, report.finished)
-        future.set_result(report)
+        future.set_report(report)
         return future
 
     def _within(self, function):

@@ -290,13 +290,12 @@ def _complete(future, report):
     if isinstance(report, protocol.ExportReport):
         future.set_result(report)
         return
+    if isinstance(report, protocol.VersionedReport):
+        future.set_report(report)
+        return
     future.set_times(report.started, report.finished)
     if report.error is not None:
         future.error = pickle.loads(report.error)
-    if isinstance(report, protocol.VersionedReport):
-        _show_result(future, report.result)
-        future.set_result(report)
-        return
     future.skipped_outputs = report.skipped
     if report.error is not None:
         future.deliver('error', future.error)
@@ -307,14 +306,10 @@ def _complete(future, report):
     except Exception as exc:
         future.set_exception(exc)
         return
-    _show_result(future, report.result)
-    future.set_result(values)
-
-
-def _show_result(future, result):
-    if result is not None:
-        future.execute_result = pickle.loads(result)
+    if report.result is not None:
+        future.execute_result = pickle.loads(report.result)
         future.deliver('execute_result', future.execute_result)
+    future.set_result(values)
 
 
 def remote_exception(error, pickled):

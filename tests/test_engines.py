@@ -130,6 +130,15 @@ def test_the_shown_result_is_kept_under_its_result_name(home):
     assert written(report)['_9'][0] == ('_9', version)
 
 
+def test_state_a_cell_keeps_in_a_context_variable_is_captured(home):
+    # decimal's context (and numpy's print options) live in context variables:
+    # the cell must run in the context the capture reads.
+    capture = (('decimal', 'import decimal\nstate = decimal.getcontext().prec\n'),)
+    _, report = run(home, 'import decimal\ndecimal.getcontext().prec = 7', capture=capture)
+    [(name, payload, error)] = report.states
+    assert error == '' and transfer.decode(payload) == 7
+
+
 def test_interpreter_state_is_restored_and_captured(home):
     capture = (('random', 'import random\nstate = random.getstate()\n'),)
     _, report = run(home, 'import random\nrandom.seed(5)', capture=capture)

@@ -223,6 +223,18 @@ def test_a_value_that_cannot_move_stays_home_and_its_readers_go_there(kernel):
     assert client.text(ids[2]) == '0\n' and client.text(ids[3]) == '1 False\n'
 
 
+def test_a_magic_after_a_value_that_cannot_move_runs_and_leaves_it_alone(kernel):
+    # A line magic may read any name, but one it does not name cannot pin it to a
+    # worker: the magic ran, as on ipykernel, and the generator stayed where it was.
+    client, _ = kernel
+    ids = [client.client.execute('numbers = (i * i for i in range(5))\nnext(numbers)'),
+           client.client.execute('%time total = 6 * 7'),
+           client.client.execute('print(next(numbers), total)')]
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok'] * 3, replies
+    assert client.text(ids[2]) == '1 42\n'
+
+
 def test_a_cell_printing_50_mb_delivers_all_of_it(kernel):
     client, _ = kernel
     msg_id = client.client.execute("for _ in range(50_000):\n    print('x' * 999)")

@@ -22,6 +22,8 @@ import pathlib
 import pickle
 import random
 import re
+import subprocess
+import sys
 import statistics
 import string
 import struct
@@ -576,6 +578,8 @@ STATE_CHANGES = {
     'environ': f"os.environ[{VARIABLE!r}] = 'set in the first interpreter'",
     'gc': 'gc.disable(); gc.set_threshold(500, 5, 5); gc.set_debug(gc.DEBUG_UNCOLLECTABLE)',
     'calendar': 'calendar.setfirstweekday(calendar.SUNDAY)',
+    'numpy': ("numpy.random.seed(3); numpy.random.rand(); numpy.random.randn()\n"
+              "numpy.set_printoptions(precision=2); numpy.seterr(all='raise')"),
 }
 # Statements run before restoring, which the restore must undo.
 BEFORE_RESTORE = {
@@ -583,7 +587,7 @@ BEFORE_RESTORE = {
     'warnings': "warnings.simplefilter('ignore')",
 }
 # What must behave the same after restoring.
-PROBES = {'random': 'random.random()'}
+PROBES = {'random': 'random.random()', 'numpy': '(numpy.random.randn(), str(numpy.array([1/3])))'}
 
 COPYABLE = sorted(name for name, kind in STATES.items() if kind.capture)
 
@@ -610,7 +614,10 @@ def capture_in_fresh_interpreter(kind, path, before='', restore_from=None):
               f'probe = {PROBES.get(kind.name, "None")}',
               f'with open({str(path)!r}, "wb") as f:',
               '    pickle.dump((value, probe), f)']
-    run_isolated('\n'.join(lines))
+    if 'numpy' in kind.imports:     # it refuses subinterpreters: a process of its own
+        subprocess.run([sys.executable, '-c', '\n'.join(lines)], check=True)
+    else:
+        run_isolated('\n'.join(lines))
     with open(path, 'rb') as f:
         return pickle.load(f)
 

@@ -105,7 +105,10 @@ class _Home:
                 self.phase = _CELL
                 if self.interrupted:
                     raise KeyboardInterrupt
-                result = execution.execute(source, label, namespace)
+                # In the home's context, where the states were restored and are
+                # captured (numpy's print options and decimal's context live in
+                # context variables).
+                result = self.context.run(execution.execute, source, label, namespace)
             finally:
                 self.phase = _AFTER
         except BaseException as exc:   # the cell's failure, reported (KeyboardInterrupt too)

@@ -89,7 +89,9 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
             keep_version(task.result_name, result[0])
         if format_result:
             try:
-                shown = pickle.dumps(_format(result[0]))
+                # Formatted where the cell ran: its print options (numpy's live in
+                # a context variable) are the ones it set.
+                shown = pickle.dumps(within(lambda: _format(result[0])))
             except BaseException as exc:
                 error = exc
     error_content, exception = describe(error)

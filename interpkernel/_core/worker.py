@@ -196,10 +196,11 @@ class _Runtime:
         `before`, if given, is called first inside the interruptible part.
         """
         error = result = None
-        interrupted_early = self._begin(seq)
         try:
             try:
-                if interrupted_early:
+                # Inside the try: an interrupt may land as soon as _begin lets go
+                # of the lock, before it has even returned.
+                if self._begin(seq):
                     raise KeyboardInterrupt
                 if before is not None:
                     before()

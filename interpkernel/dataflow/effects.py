@@ -309,7 +309,9 @@ class _Resolver:
         top = module.partition('.')[0]
         states = {state_name(k.name) for k in knowledge.STATES.values()
                   if top in k.imports and not k.process_wide}
-        return states or {module_state(top)}
+        if not states or top in knowledge.PARTLY_KNOWN:
+            states.add(module_state(top))
+        return states
 
     # -- calls --
 
@@ -766,6 +768,12 @@ def in_cell(effects, filename, before):
             made_by = lookup(path[0])
             if made_by.kind == 'class':
                 return Known('instance', '__main__', made_by.qualname, made_by.code)
+        elif path is not None:
+            made_by = lookup(path[0])
+            result = made_by.kind == 'module' and \
+                knowledge.result_type(made_by.module, '.'.join(path[1:]))
+            if result:     # np.arange(...): an array, whose methods are known
+                return Known('value', *result)
         return static_known(effects, filename, name)
 
     def lookup(name):

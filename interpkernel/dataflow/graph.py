@@ -87,7 +87,10 @@ class Cell:
         seq: submission order.  count: its execution count.
         state: 'waiting', 'running', 'done', 'failed' or 'aborted'.
         resolved: its `effects.Resolved`, refined as the cells it depends on finish.
-        host: why it must run in the host interpreter, or None.
+        host: why it cannot run in a subinterpreter, or None.
+        any_process_will_do: a cluster engine may run it instead of the host
+            (``host`` says why it needs a process of its own, not why it
+            needs the host's).
         barrier: why it is ordered after and before every cell, or None.
         bound: name -> the `Version` it read.  versions: name -> the
             `Version` it made.  deleted: names it deleted.
@@ -95,10 +98,11 @@ class Cell:
     """
 
     def __init__(self, seq, count, label, source, effects, resolved, *, host=None, barrier=None,
-                 filename=None):
+                 filename=None, any_process_will_do=False):
         self.seq, self.count, self.label, self.source = seq, count, label, source
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier
+        self.any_process_will_do = any_process_will_do and host is not None
         self.filename = filename
         # IPython's name for what it shows (``_5``), if it may show something
         self.result_name = f'_{count}' if effects.shows_result else None

@@ -144,6 +144,16 @@ for action, message, category, module, lineno in state:
     warnings.filterwarnings(action, message or '', category, module or '', lineno, append=True)
 '''
 
+# The generator's key array as a tuple, so that equal states compare equal.
+_NUMPY_CAPTURE = ('((lambda s: (s[0], tuple(s[1].tolist()), *s[2:]))(numpy.random.get_state()),'
+                  ' numpy.get_printoptions(), numpy.geterr())')
+_NUMPY_RESTORE = '''\
+generator, keys, *rest = state[0]
+numpy.random.set_state((generator, numpy.array(keys, dtype=numpy.uint32), *rest))
+numpy.set_printoptions(**state[1])
+numpy.seterr(**state[2])
+'''
+
 _ENVIRON_RESTORE = '''\
 for key in set(os.environ) - set(state):
     del os.environ[key]
@@ -178,6 +188,10 @@ STATES = {kind.name: kind for kind in [
     StateKind('calendar', "calendar's first day of the week", ('calendar',),
               'calendar.firstweekday()', 'calendar.setfirstweekday(state)'),
     StateKind('logging', "logging's loggers, handlers and levels", ('logging',)),
+    # Per process (a cluster engine, or the host): a cell running elsewhere gets
+    # it copied in, as a seeded notebook on ipykernel would see it.
+    StateKind('numpy', "numpy's legacy global random generator, print options and error "
+              'handling', ('numpy',), _NUMPY_CAPTURE, _NUMPY_RESTORE),
     # The C library's locale is one per process; any code may format with it
     # (format(x, 'n'), time.strftime).
     StateKind('locale', 'the locale', ('locale',), every_cell_reads=True, process_wide=True),
@@ -198,6 +212,13 @@ def _each(effect, names):
 
 _SHARES = Effect(result_shares=True)
 _CALLS = Effect(calls_arguments=True)
+_NUMPY_WRITES_OUT = Effect(mutates=frozenset({'out'}), result_shares=True)
+_NUMPY_STATE_READ = _effect(reads='numpy')
+_NUMPY_STATE_WRITE = _effect(reads='numpy', writes='numpy')
+
+# Modules whose functions are listed here only in part: one not listed may
+# change state of the module's that no `StateKind` covers.
+PARTLY_KNOWN = frozenset({'numpy'})
 _CALLS_SHARES = Effect(result_shares=True, calls_arguments=True)
 _FIRST_SHARES = _effect(0, result_shares=True)        # changes its first argument and returns it
 _SELF = _effect(RECEIVER)
@@ -639,6 +660,53 @@ _FUNCTIONS = {
         'Path.cwd': _effect(reads='cwd'),
         'Path.home': _effect(reads='environ'),
     },
+    # numpy: the everyday functions, which change no state of numpy's and only
+    # what `out=` names; their results may be views of their arguments.  Any
+    # other numpy function is unknown (it may change numpy's state).
+    'numpy': {
+        **_each(_NUMPY_WRITES_OUT,
+                'abs absolute add all amax amin any arccos arcsin arctan arctan2 argmax argmin '
+                'around ceil clip concatenate cos cosh cumprod cumsum deg2rad divide dot einsum '
+                'equal exp exp2 expm1 floor floor_divide greater greater_equal hypot isfinite '
+                'isinf isnan less less_equal log log10 log1p log2 logical_and logical_not '
+                'logical_or logical_xor matmul max maximum mean median min minimum mod multiply '
+                'nanmax nanmean nanmin nansum negative not_equal outer percentile power prod ptp '
+                'quantile rad2deg reciprocal remainder rint round sign sin sinh sqrt square '
+                'stack std subtract sum take tan tanh trace true_divide trunc var'),
+        **_each(_SHARES,
+                'allclose append arange argsort array array_equal array_split asarray atleast_1d '
+                'atleast_2d average bincount broadcast_to column_stack convolve copy corrcoef '
+                'count_nonzero cov cross diag diagonal diff digitize dstack empty empty_like '
+                'expand_dims eye flatnonzero flip fliplr flipud full full_like gradient histogram '
+                'histogram2d hstack identity inner interp intersect1d isclose isin kron linspace '
+                'logspace meshgrid moveaxis nonzero ones ones_like polyfit polyval ravel repeat '
+                'reshape roll rot90 searchsorted setdiff1d sort split squeeze swapaxes tile '
+                'transpose tril triu union1d unique vstack where zeros zeros_like bool_ int8 '
+                'int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 float64 complex64 '
+                'complex128 dtype ndarray'),
+        **_each(_CALLS, 'apply_along_axis fromfunction frompyfunc piecewise vectorize'),
+        **_each(_NUMPY_STATE_READ, 'get_printoptions geterr'),
+        **_each(_NUMPY_STATE_WRITE, 'printoptions set_printoptions errstate seterr'),
+    },
+    'numpy.linalg': _each(_SHARES, 'cholesky cond det eig eigh eigvals eigvalsh inv '
+                                        'lstsq matrix_power matrix_rank norm pinv qr slogdet '
+                                        'solve svd'),
+    'numpy.fft': _each(_SHARES, 'fft fft2 fftfreq fftn fftshift ifft ifft2 ifftn ifftshift '
+                                     'irfft rfft rfftfreq'),
+    'numpy.random': {
+        # Generators of one's own
+        **_each(PURE, 'default_rng Generator PCG64 Philox SFC64 MT19937 SeedSequence '
+                      'RandomState'),
+        # The legacy functions draw from (or reseed) the global generator
+        **_each(_NUMPY_STATE_WRITE,
+                'beta binomial chisquare choice exponential gamma geometric gumbel laplace '
+                'logistic lognormal multinomial multivariate_normal normal permutation poisson '
+                'rand randint randn random random_integers random_sample ranf rayleigh sample '
+                'seed set_state standard_cauchy standard_exponential standard_gamma '
+                'standard_normal standard_t triangular uniform vonmises wald weibull zipf'),
+        'shuffle': _effect(0, 'x', reads='numpy', writes='numpy'),
+        'get_state': _NUMPY_STATE_READ,
+    },
 }
 
 
@@ -671,6 +739,20 @@ _LOGGER_EMITS = 'critical debug error exception info log warning'
 # Iterators: advancing one changes it; some call a function as they go, and a
 # generator runs its own code.
 _ITERATOR = {'__next__': _SELF_SHARES, '__iter__': _SHARES}
+
+_NDARRAY = {
+    **_each(_NUMPY_WRITES_OUT, 'all any argmax argmin clip cumprod cumsum dot max mean min prod '
+                               'round std sum take trace var'),
+    **_each(_SHARES, 'argsort astype copy diagonal flatten nonzero ravel repeat reshape '
+                     'searchsorted squeeze swapaxes tobytes tolist transpose view __abs__ '
+                     '__add__ __and__ __contains__ __eq__ __floordiv__ __ge__ __getitem__ __gt__ '
+                     '__invert__ __iter__ __le__ __len__ __lt__ __matmul__ __mod__ __mul__ '
+                     '__ne__ __neg__ __or__ __pos__ __pow__ __radd__ __rmul__ __rsub__ '
+                     '__rtruediv__ __sub__ __truediv__ __xor__'),
+    **_each(_effect(RECEIVER), 'fill partition put resize setflags sort __setitem__ '
+                               '__iadd__ __isub__ __imul__ __itruediv__ __ifloordiv__ __imod__ '
+                               '__ipow__ __imatmul__ __iand__ __ior__ __ixor__'),
+}
 _CALLING_ITERATOR = {'__next__': _SELF_CALLS, '__iter__': _SHARES}
 _GENERATOR = {**_CALLING_ITERATOR, **_each(_SELF_CALLS, 'close send throw')}
 
@@ -827,6 +909,7 @@ _METHODS = {
     ('logging', 'LoggerAdapter'): {**_each(_LOGS, _LOGGER_EMITS + ' setLevel'),
                                    **_each(_READS_LOGGING, 'getEffectiveLevel hasHandlers '
                                                            'isEnabledFor')},
+    ('numpy', 'ndarray'): _NDARRAY,
     # os.environ: a mapping that is the environment
     ('os', '_Environ'): {**_each(_effect(reads='environ'),
                                  'copy get items keys values __contains__ __getitem__ __iter__ '
@@ -842,6 +925,8 @@ _TYPE_STATES = {
     ('decimal', 'Decimal'): ('decimal', True),      # its arithmetic records flags in the context
     ('decimal', 'Context'): ('decimal', True),      # it may be the current context
     ('os', '_Environ'): ('environ', True),
+    # Printing one follows numpy's print options; arithmetic, its error handling
+    ('numpy', 'ndarray'): ('numpy', False),
     **{('logging', name): ('logging', True) for name in ['Logger', 'LoggerAdapter', 'RootLogger']},
     # A file object reads and writes the file behind it
     **{('io', name): ('files', True)
@@ -873,6 +958,9 @@ _MODULE_ALIASES = {
     '_pydecimal': 'decimal', '_functools': 'functools', '_hashlib': 'hashlib', '_heapq': 'heapq',
     '_io': 'io', '_pyio': 'io', '_locale': 'locale', '_operator': 'operator', '_pickle': 'pickle',
     '_struct': 'struct', '_warnings': 'warnings',
+    **dict.fromkeys(['numpy.random._generator', 'numpy.random._pcg64', 'numpy.random._philox',
+                     'numpy.random._sfc64', 'numpy.random._mt19937', 'numpy.random.bit_generator',
+                     'numpy.random.mtrand'], 'numpy.random'),
 }
 
 
@@ -890,6 +978,27 @@ def function_effect(module, qualname):
     ``random.random``, are known only by the name they are imported as.
     """
     return _FUNCTIONS.get(_module(module), {}).get(qualname)
+
+
+# numpy functions that return an array (a numpy scalar for scalar arguments,
+# whose methods change nothing either).
+_NDARRAY_RESULTS = frozenset(
+    'abs absolute add append arange arccos arcsin arctan arctan2 argsort around array '
+    'asarray broadcast_to ceil clip column_stack concatenate copy cos cosh cumprod cumsum '
+    'deg2rad diag diff divide dstack empty empty_like exp exp2 expm1 eye flip fliplr flipud '
+    'floor floor_divide full full_like hstack hypot identity linspace log log10 log1p log2 '
+    'logspace maximum minimum mod multiply negative ones ones_like outer power rad2deg ravel '
+    'reciprocal remainder repeat reshape rint roll rot90 round sign sin sinh sort sqrt square '
+    'squeeze stack subtract swapaxes tan tanh tile transpose tril triu true_divide trunc '
+    'unique vstack where zeros zeros_like'.split())
+
+
+def result_type(module, qualname):
+    """``(type module, type qualname)`` of what calling ``module.qualname`` returns,
+    where known, else None."""
+    if _module(module) == 'numpy' and qualname in _NDARRAY_RESULTS:
+        return ('numpy', 'ndarray')
+    return None
 
 
 def method_effect(type_module, type_qualname, method):

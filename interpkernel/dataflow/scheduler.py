@@ -70,7 +70,12 @@ class _StateVersion(Version):
 
 
 class Scheduler:
-    """Runs cells on the host and subinterpreter engines, in dataflow order.
+    """Runs cells on the host, subinterpreter and cluster engines, in dataflow order.
+
+    A cell that cannot run in a subinterpreter runs in the host, or, if it only
+    needs a process of its own (it uses numpy ...) and a cluster is attached
+    (`attach_cluster`), on one of the cluster's engines; values of modules
+    that refuse subinterpreters move between those and never into a worker.
 
     Args:
         workers: the subinterpreter `Engine`.
@@ -92,6 +97,8 @@ class Scheduler:
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None):
         self.workers, self.host = workers, host
+        self.cluster = None        # the cluster `Engine` attached, if any
+        self._cluster_homes = frozenset()   # every home it had when attached
         self.graph = Graph(self._initial_info)
         self.summaries = Summaries()
         self._initial = initial
@@ -120,20 +127,77 @@ class Scheduler:
         return self._initial(name)
 
     def engine(self, home):
-        return self.host if home == HOST else self.workers
+        if home == HOST:
+            return self.host
+        return self.cluster if home in self._cluster_homes else self.workers
+
+    def _process_homes(self):
+        """The homes that are processes of their own: the host, and the cluster's engines
+        still running."""
+        return {HOST, *self.cluster.homes} if self.cluster is not None else {HOST}
+
+    # -- the cluster --
+
+    def attach_cluster(self, engine):
+        """From now on, cells that only need a process of their own may run on `engine`'s
+        homes (a `ClusterEngine`), and the values they make live there."""
+        if self.cluster is not None:
+            raise errors.ClusterError('a cluster is attached already; stop it first')
+        overlap = set(engine.homes) & {HOST, *self.workers.homes, *self.workers.spare_homes}
+        if overlap:
+            raise ValueError(f'cluster homes {sorted(overlap)} clash with the kernel\'s own')
+        self.cluster, self._cluster_homes = engine, frozenset(engine.homes)
+        self._signal_homes_changed()
+
+    def detach_cluster(self, timeout=60):
+        """Stop placing cells on the attached cluster, first bringing into the host every
+        value that only its engines hold and that can still be read; return the engine
+        (None if none was attached).  Call it when no cell runs there.
+
+        A value that cannot come (it does not pickle, or its engine is gone) is lost:
+        a cell reading it later fails with a `TransferError` that says so.
+        """
+        engine = self.cluster
+        if engine is None:
+            return None
+        held = self.graph.held_by_waiting_cells()
+        for version in self.graph.versions():
+            if version.gone or not version.homes or not version.homes <= self._cluster_homes:
+                continue
+            if version.writer is not None and not self.graph.readable(version, held):
+                continue
+            if version.payload is None:
+                source = sorted(version.homes)[0]
+                try:
+                    report = engine.export(source, [version.key]).result(timeout)
+                except errors.InterpkernelError as exc:   # the engine is gone
+                    log.warning('%s stays behind on the cluster: %s', version, exc)
+                    continue
+                if not report.values:
+                    continue
+                version.payload = report.values[0][1]
+            self._into_host(version)
+        for home in self._cluster_homes:
+            self._forget_home(home)
+        self.cluster, self._cluster_homes = None, frozenset()
+        return engine
 
     # -- submitting --
 
-    def submit(self, count, label, source, effects, *, filename, host=None, barrier=None):
-        """Record a cell, in submission order; return its `Cell` (run it with `run`)."""
+    def submit(self, count, label, source, effects, *, filename, host=None, barrier=None,
+               any_process_will_do=False):
+        """Record a cell, in submission order; return its `Cell` (run it with `run`).
+
+        `host` says why it cannot run in a subinterpreter; `any_process_will_do`,
+        that a cluster engine may run it instead of the host.
+        """
         if filename is not None:
             self.summaries.add(filename, effects)
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
-                    filename=filename)
+                    filename=filename, any_process_will_do=any_process_will_do)
         cell.resolved = self._resolve(cell)
-        if cell.resolved.host_only and cell.host is None:
-            cell.host = f'it calls {cell.resolved.host_only[0]}'
+        _mark_host_only(cell)
         self.graph.add(cell)
         return cell
 
@@ -233,8 +297,7 @@ class Scheduler:
         """Resolve `cell`'s effects again with what is known now; tell waiters if they changed."""
         before = cell.resolved
         cell.resolved = self._resolve(cell)
-        if cell.resolved.host_only and cell.host is None:
-            cell.host = f'it calls {cell.resolved.host_only[0]}'
+        _mark_host_only(cell)
         if cell.resolved != before:
             self.graph.index(cell)
             cell.notify()
@@ -260,6 +323,10 @@ class Scheduler:
             except _Unmovable:
                 self._release(home)
                 continue          # a value turned out not to move: place the cell again
+            except errors.EngineLost as lost:
+                self._release(home)
+                self._forget_home(lost.name)   # what only it held cannot come any more
+                continue
             except errors.TransferError as exc:
                 self._release(home)
                 return self._fail(cell, exc)
@@ -269,6 +336,9 @@ class Scheduler:
                 continue
             try:
                 report = await self._execute(cell, inputs, loads, home, on_event)
+            except errors.EngineLost as exc:
+                self._forget_home(home)
+                return self._fail(cell, exc)
             except errors.WorkerStartError as exc:
                 self._forget_home(home)      # nothing ran there, nothing was loaded
                 if home not in self.workers.spare_homes:
@@ -303,7 +373,11 @@ class Scheduler:
         graph, resolved = self.graph, cell.resolved
         names = set(resolved.reads) | set(resolved.deletes)
         if cell.ordered_after_all:
-            names |= self._every_name(cell)
+            # What it may read besides: not values that cannot leave their home (a
+            # generator, a lock); they would pin it there.  If it reads one after
+            # all, it finds it if it runs there, else gets a NameError.
+            names |= {name for name in self._every_name(cell) - names
+                      if not _stays_home(graph.version_before(cell, name))}
         inputs = {}
         unders = graph.unders(cell) if names & set(UNDERS) else {}
         for name in names:
@@ -387,12 +461,13 @@ class Scheduler:
         running, not blocked in a wait, than the engine has cores."""
         if home in self._busy:
             return False
-        if home == HOST:
-            return True
+        if home == HOST or home in self._cluster_homes:
+            return True          # a process of its own
         if home not in self._spares_started and home in self.workers.spare_homes and \
                 time.monotonic() < self._no_spares_until:
             return False
-        active = sum(1 for busy in self._busy if busy != HOST and not self.workers.blocked(busy))
+        active = sum(1 for busy in self._busy if busy != HOST and busy not in self._cluster_homes
+                     and not self.workers.blocked(busy))
         return active < len(self.workers.homes)
 
     def _blocking_changed(self, home):
@@ -439,12 +514,15 @@ class Scheduler:
     def _allowed_homes(self, cell, inputs):
         """(homes the cell may run in, why none if none): what cannot move pins it.
 
-        A cell runs in the host only when it must; otherwise in a worker.
+        A cell runs in a worker if it may, else on a cluster engine (if one is
+        attached), else in the host.
         """
         if cell.host is not None:
-            allowed, pins = {HOST}, [(None, None, cell.host, {HOST})]
+            homes = self._process_homes() if cell.any_process_will_do else {HOST}
+            allowed, pins = set(homes), [(None, None, cell.host, homes)]
         else:
-            allowed, pins = {HOST, *self.workers.homes, *self.workers.spare_homes}, []
+            allowed = {*self._process_homes(), *self.workers.homes, *self.workers.spare_homes}
+            pins = []
         preferred = set(allowed)
         for name, version in inputs.items():
             # ``Out`` holds every result shown before: any of them may pin it.
@@ -469,21 +547,35 @@ class Scheduler:
                 allowed &= {version.home}
         if not pins and self._makes_unmovable(cell):
             allowed &= {self.workers.homes[0]}
-        if allowed - {HOST}:
-            return allowed - {HOST}, ()
+        away = allowed - {HOST}
+        if away:
+            # A worker if it may, else a cluster engine: the host runs only what must.
+            return (away - self._cluster_homes) or away, ()
         if allowed:
             return allowed, ()
         pinned = [pin for pin in pins if pin[0] is not None]
         first = pinned[0]
         if pins[0][0] is None:    # the cell itself must run in the host
             return set(), (first[0], _type_of(first[1]),
-                           f'it must stay in {_where(first[3])} ({first[2]}), while '
-                           f'{cell.label} must run in the host ({cell.host})', 'into the host')
+                           f'it must stay in {self._where(first[3])} ({first[2]}), while '
+                           f'{cell.label} must run in {self._where(pins[0][3])} ({cell.host})',
+                           'into the host')
         second = pinned[-1]
         return set(), (first[0], _type_of(first[1]),
-                       f'it must stay in {_where(first[3])} ({first[2]}), while {second[0]!r} '
-                       f'must stay in {_where(second[3])} ({second[2]}), and {cell.label} '
-                       f'reads both', 'into one interpreter')
+                       f'it must stay in {self._where(first[3])} ({first[2]}), while '
+                       f'{second[0]!r} must stay in {self._where(second[3])} ({second[2]}), '
+                       f'and {cell.label} reads both', 'into one interpreter')
+
+    def _where(self, homes):
+        """'the host', 'worker #0, #1', 'cluster engine e0' ... for a message."""
+        parts = ['the host'] if HOST in homes else []
+        engines = sorted(homes & self._cluster_homes)
+        if engines:
+            parts.append('cluster engine ' + ', '.join(engines))
+        workers = sorted(homes - self._cluster_homes - {HOST})
+        if workers:
+            parts.append('worker ' + ', '.join(workers))
+        return ' or '.join(parts)
 
     def _makes_unmovable(self, cell):
         """Will the cell make a value that cannot move (a generator, a lock, a file)?
@@ -515,13 +607,21 @@ class Scheduler:
         """(why `version` keeps `cell` where it is, the homes it may run in, the
         best of them or None), or None."""
         reason = None
+        homes = set(version.homes) or {version.home}
         if version.unmovable:
             reason = version.unmovable
         elif version.info is not None and not version.info.movable:
             reason = f'a {version.info.type_qualname} cannot leave its interpreter'
-        elif version.known.kind in ('value', 'instance') and version.home == HOST:
-            reason = self._host_only_type(version.known.module)
-        homes = set(version.homes) or {version.home}
+        elif version.known.kind in ('value', 'instance', 'module') and \
+                version.home in self._process_homes() | self._cluster_homes:
+            # numpy's arrays, or numpy itself
+            module = version.info.type_module if version.info is not None and \
+                version.known.kind != 'module' else version.known.module
+            reason = self._host_only_type(module)
+            if reason:
+                # It moves between processes (the host, cluster engines), never into a
+                # worker: where it goes is a matter of cost.
+                return reason, self._process_homes(), None
         if reason:
             return reason, homes, None
         if name in cell.resolved.certain and version.home is not None:
@@ -864,6 +964,20 @@ class _Composite:
     results: dict
 
 
+def _stays_home(version):
+    """Is `version` known not to move from where it is?"""
+    return version is not None and bool(
+        version.unmovable or version.info is not None and not version.info.movable)
+
+
+def _mark_host_only(cell):
+    """A cell that calls what only the host can do (input(), help() ...) runs there."""
+    if cell.resolved.host_only:
+        if cell.host is None:
+            cell.host = f'it calls {cell.resolved.host_only[0]}'
+        cell.any_process_will_do = False
+
+
 def _type_of(version):
     if version.info is not None:
         module, qualname = version.info.type_module, version.info.type_qualname
@@ -881,10 +995,6 @@ def _home_of_one_object(versions):
     if newest.home is None or any(newest.home not in version.homes for version in versions):
         return set()
     return {newest.home}
-
-
-def _where(homes):
-    return 'the host' if homes == {HOST} else 'worker ' + ', '.join(sorted(homes))
 
 
 def _restore_source(kind):

@@ -11,6 +11,7 @@ orders it, places it where its data lives and runs it.
 """
 
 import asyncio
+import concurrent.futures
 import contextvars
 import itertools
 import linecache
@@ -18,21 +19,24 @@ import logging
 import re
 import signal
 import sys
+import time
 from collections import deque
 from contextvars import copy_context
 
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Integer, Type
+from traitlets import Dict, Integer, Type
 
-from .. import __version__, load_ipython_extension
+from .. import __version__, cluster, load_ipython_extension
 from .. import tracebacks
 from .._core import execution, output, transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
 from ..engine import HOST
+from ..errors import EngineLost
 from ..host import HostEngine
 from ..log import log as package_log
+from ..magics.cluster import ClusterCells
 from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
@@ -65,6 +69,15 @@ class InterpKernel(IPythonKernel):
         Extra workers a cell may run in while cells in other workers are blocked
         in a wait (time.sleep, a channel) and use no core; each is started when
         first needed and stopped once idle (default: as many as `workers`).""").tag(config=True)
+    cluster = Dict(default_value=None, allow_none=True, help="""
+        An ipyparallel cluster whose engines run the cells that cannot run in a
+        subinterpreter but need no more than a process (those using numpy, pandas
+        ...), in parallel, instead of the host.  {'n': 4} starts a local cluster
+        of 4 engines with the kernel (other keys: 'profile', 'timeout' and
+        ipyparallel.Cluster's settings); {'url_file': F}, {'cluster_id': ID} or
+        {'connect': True, 'profile': P} attaches to a running one.  Cells that
+        would go there while it starts wait for it.  Needs
+        `pip install interpkernel[cluster]`.""").tag(config=True)
 
     def __init__(self, **kwargs):
         _ipykernel.check()
@@ -80,6 +93,8 @@ class InterpKernel(IPythonKernel):
         self._host_results = {}     # execution count -> IPython's ExecutionResult
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
+        self._cluster = None        # the ClusterCells attached to the dataflow, if any
+        self._cluster_starting = None   # future of the configured cluster, until attached
         signal.signal(signal.SIGINT, self._on_sigint)
         _log_to_the_kernels_stderr()
 
@@ -100,6 +115,10 @@ class InterpKernel(IPythonKernel):
             if not self._keeps(name) and not name.startswith('_'):
                 host.store.put((name, 0), value)
         self._engine = SubinterpreterEngine(self.workers, self.spare_workers)
+        if self.cluster is not None:
+            # It starts alongside the workers; cells go there once it is in.
+            self._cluster_starting = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix='interpkernel-cluster').submit(_open_cluster, self.cluster)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
                                     history=self._history, on_note=self._note,
@@ -141,7 +160,7 @@ class InterpKernel(IPythonKernel):
         # `%load_ext interpkernel` then loads quietly, as on ipykernel.
         load_ipython_extension(self.shell)
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
-            lambda: self._engine.workers, self._dataflow_cells)
+            lambda: self._engine.workers, self._dataflow_cells, self._use_cluster)
         self.shell.Completer.custom_matchers.append(self._complete_names)
         self._display_defaults = _display_settings(self.shell)
 
@@ -199,6 +218,11 @@ class InterpKernel(IPythonKernel):
             raise KeyboardInterrupt
 
     def do_shutdown(self, restart):
+        if self._cluster_starting is not None:
+            self._take_started_cluster(wait=True)
+        if self._cluster is not None:
+            self._cluster.close()       # stops the cluster if it was started for this kernel
+            self._cluster = None
         if self._engine is not None:
             self._engine.close()
             self._engine = self._scheduler = None
@@ -252,6 +276,14 @@ class InterpKernel(IPythonKernel):
             # clause, so that no "during handling" chain shows); nothing runs.
             return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
         host = self._host_reason(code, source, effects, silent)
+        any_process_will_do = False
+        if host is None:
+            host = _import_reason(effects)
+            any_process_will_do = host is not None
+        if self._cluster_starting is not None:
+            # Cells that may use it (magics: %interp cluster ...) wait for it.
+            self._take_started_cluster(any_process_will_do or _uses_ipython(code, source),
+                                       parent)
         barrier = effects.barrier
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
@@ -264,7 +296,8 @@ class InterpKernel(IPythonKernel):
         cell = None
         try:
             cell = scheduler.submit(count, label, code if host else source, effects,
-                                    filename=filename, host=host, barrier=barrier)
+                                    filename=filename, host=host, barrier=barrier,
+                                    any_process_will_do=any_process_will_do)
             if self._epochs.get(parent['header']['msg_id'], self._interrupts) != \
                     self._interrupts:
                 cell.abort()    # interrupted between its arrival and now
@@ -315,19 +348,54 @@ class InterpKernel(IPythonKernel):
         return metadata
 
     def _host_reason(self, code, source, effects, silent):
+        """Why the cell must run in the host itself, or None."""
         if silent:
             return 'it is a silent request'
         if _uses_ipython(code, source):
             return 'it uses IPython syntax (magics or shell commands)'
-        if effects.barrier is not None:
-            return effects.barrier
-        for module in effects.imports:
-            reason = fails_in_workers(module)
-            if reason is not None:
-                if refuses_subinterpreters(reason):
-                    return f'it imports {module}, which refuses subinterpreters'
-                return f'it imports {module}, which cannot be imported in a worker ({reason})'
-        return None
+        return effects.barrier
+
+    # -- the cluster --
+
+    def _take_started_cluster(self, wait, parent=None):
+        """Attach the cluster of `c.InterpKernel.cluster` once it has started (`wait`: block
+        until then); if it could not start, say so in the kernel's log and in `parent`'s
+        output."""
+        starting = self._cluster_starting
+        if not wait and not starting.done():
+            return
+        self._cluster_starting = None
+        try:
+            cells = starting.result()
+        except Exception as exc:   # noqa: BLE001 - any failure to start is told, not raised
+            text = (f'the cluster of c.InterpKernel.cluster did not start ({_one_line(exc)}); '
+                    f'cells that refuse subinterpreters run in the host')
+            self.log.error('%s', text)
+            if parent is not None:
+                self.session.send(self.iopub_socket, 'stream',
+                                  {'name': 'stderr', 'text': f'[interp] {text}\n'},
+                                  parent=parent, ident=self._topic('stream'))
+            return
+        if self._cluster is not None:     # %interp cluster start was quicker
+            self.log.warning('a cluster is attached already; stopping the one of '
+                             'c.InterpKernel.cluster')
+            cells.close()
+            return
+        self._use_cluster(cells)
+        self.shell.magics_manager.registry['InterpMagics'].adopt_cluster(cells)
+        self.log.info('%s', cells.describe())
+
+    def _use_cluster(self, cells):
+        """`cells` (`ClusterCells`) was attached: cells that need a process may run on its
+        engines from now on; or (None) the attached one is about to stop: what only its
+        engines hold comes into the host first."""
+        if cells is None:
+            if self._scheduler is not None:
+                self._scheduler.detach_cluster()
+            self._cluster = None
+        else:
+            self.scheduler.attach_cluster(cells.engine)
+            self._cluster = cells
 
     async def _user_expressions(self, cell, expressions):
         """Evaluate user_expressions in the host, with the values they name fetched."""
@@ -414,7 +482,11 @@ class InterpKernel(IPythonKernel):
         if version.unmovable or not version.homes:
             return ()
         source = sorted(version.homes)[0]
-        report = await asyncio.wrap_future(scheduler.engine(source).export(source, [version.key]))
+        try:
+            report = await asyncio.wrap_future(
+                scheduler.engine(source).export(source, [version.key]))
+        except EngineLost:
+            return ()
         if not report.values:
             return ()
         value = transfer.decode(report.values[0][1], self.shell.user_ns)
@@ -501,6 +573,46 @@ class InterpKernel(IPythonKernel):
         self.session.send(self.iopub_socket, 'error', content, parent=parent,
                           ident=self._topic('error'))
         return dict(content, status='error', execution_count=count)
+
+
+def _import_reason(effects):
+    """Why a cell that imports a module refusing subinterpreters (or failing in a
+    worker) cannot run in one, or None: it runs in the host, or on a cluster engine."""
+    for module in effects.imports:
+        reason = fails_in_workers(module)
+        if reason is not None:
+            if refuses_subinterpreters(reason):
+                return f'it imports {module}, which refuses subinterpreters'
+            return f'it imports {module}, which cannot be imported in a worker ({reason})'
+    return None
+
+
+def _open_cluster(config):
+    """Start, or attach to, the cluster `config` (``c.InterpKernel.cluster``) describes:
+    its `ClusterCells`."""
+    options = dict(config)
+    connect = options.pop('connect', False)
+    timeout = options.pop('timeout', None)
+    began = time.perf_counter()
+    attaching = connect or 'url_file' in options or 'cluster_id' in options
+    if attaching:
+        unknown = sorted(set(options) - {'url_file', 'profile', 'cluster_id'})
+        if unknown:
+            raise ValueError(f'c.InterpKernel.cluster: {unknown} do not apply to attaching to '
+                             f'a running cluster (give url_file, cluster_id or profile)')
+        engine = cluster.ClusterEngine.connect(
+            options.get('url_file'), profile=options.get('profile'),
+            cluster_id=options.get('cluster_id'), timeout=10 if timeout is None else timeout)
+    else:
+        engine = cluster.ClusterEngine.start(options.pop('n', None),
+                                             timeout=60 if timeout is None else timeout,
+                                             **options)
+    return ClusterCells(engine, started=not attaching, ready_in=time.perf_counter() - began)
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return f'{type(exc).__name__}: {text[0] if text else ""}'
 
 
 def _report_row(c):

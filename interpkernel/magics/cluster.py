@@ -75,7 +75,6 @@ class ClusterCells:
         self._places = {}          # name -> _Place
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
-        self._cells_run = collections.Counter()       # home -> cells finished there
         self._unfinished = collections.defaultdict(list)   # home -> _Cell sent, not done
         self._next_home = itertools.cycle(engine.homes)
 
@@ -166,10 +165,12 @@ class ClusterCells:
         loaded = {name for name, _ in cell.load}
 
         def make_task(seq):
-            cell.version = seq
+            # Negative: apart from the versions the interp kernel's dataflow keeps
+            # on the same engines (its cells count up from 1).
+            cell.version = -seq
             bind = tuple((name, key) for name, key in held.items() if name not in loaded)
-            load = tuple((name, (name, seq), payload) for name, payload in cell.load)
-            return VersionedTask(seq, seq, future.label, cell.source, bind, load, (), (), '',
+            load = tuple((name, (name, -seq), payload) for name, payload in cell.load)
+            return VersionedTask(seq, -seq, future.label, cell.source, bind, load, (), (), '',
                                  False)
 
         try:
@@ -196,7 +197,6 @@ class ClusterCells:
         place, future, sent = cell.place, cell.future, cell.sent
         with self._lock:
             self._unfinished[place.home].remove(cell)
-            self._cells_run[place.home] += 1
         if sent.cancelled():       # interrupted while queued in the engine
             return self._fail(cell, KeyboardInterrupt(f'{future.label} was interrupted '
                                                       f'before it started'))
@@ -277,18 +277,22 @@ class ClusterCells:
     # -- for %interp status and stop --
 
     def workers(self):
-        """A `WorkerStatus` per engine, named ``cluster e0`` ..."""
+        """A `WorkerStatus` per engine still running, named ``cluster e0`` ...: the cells
+        of this magic and of the interp kernel's dataflow that run (or ran) there."""
         rows = []
         now = time.perf_counter()
         with self._lock:
             unfinished = {home: list(cells) for home, cells in self._unfinished.items()}
         for home in self.homes:
             status = self.engine.status(home)
-            labels = ', '.join(cell.future.label for cell in unfinished.get(home, ()))
+            labels = [cell.future.label for cell in unfinished.get(home, ())]
+            if status.running is not None and status.running not in labels:
+                labels.append(status.running)
             rows.append(WorkerStatus(f'cluster {home}', False,
-                                     'running' if status.busy else 'idle', labels or None,
+                                     'running' if status.busy else 'idle',
+                                     ', '.join(labels) or None,
                                      max(0.0, now - status.since) if status.busy else None,
-                                     self._cells_run[home]))
+                                     status.cells_run))
         return rows
 
     def describe(self):

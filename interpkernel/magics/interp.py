@@ -118,6 +118,7 @@ class InterpMagics(Magics):
         self._cluster = None     # ClusterCells, once %interp cluster start/connect attached one
         self._kernel_workers = None
         self._dataflow_cells = None
+        self._on_cluster = None     # the interp kernel's hook (see attach_kernel)
         self._host = HostEngine()
         self._summaries = Summaries()
         self._background = []
@@ -142,16 +143,27 @@ class InterpMagics(Magics):
             self._pool.close()
             self._pool = None
 
-    def attach_kernel(self, workers, dataflow_cells):
+    def attach_kernel(self, workers, dataflow_cells, on_cluster=None):
         """Show the interp kernel's workers and dataflow in status and timeline.
 
         Args:
             workers: callable returning the kernel's `WorkerStatus` list.
             dataflow_cells: callable returning, per kernel cell, (label, state,
                 ran on, queued, started, finished, waited for, note).
+            on_cluster: ``on_cluster(cells)`` once ``%interp cluster start`` or
+                ``connect`` attached a cluster (`ClusterCells`), and
+                ``on_cluster(None)`` before ``%interp cluster stop`` stops it.
         """
         self._kernel_workers = workers
         self._dataflow_cells = dataflow_cells
+        self._on_cluster = on_cluster
+
+    def adopt_cluster(self, cells):
+        """Use `cells` (a `ClusterCells` the kernel attached at its start) for
+        ``--engine cluster`` and ``%interp cluster``."""
+        if self._cluster is not None:
+            raise UsageError(f'a {self._cluster.describe()} is attached already')
+        self._cluster = cells
 
     # -- %%interp --
 
@@ -611,6 +623,7 @@ class InterpMagics(Magics):
         options = {} if args.profile is None else {'profile': args.profile}
         self._cluster = ClusterCells.start(n, timeout=args.timeout,
                                            in_place=self._in_notebook(), **options)
+        self._tell_kernel(self._cluster)
         print(f'[interp] cluster of {engines(n)} ready in {self._cluster.ready_in:.1f} s: '
               f'{", ".join(self._cluster.homes)}')
 
@@ -631,6 +644,7 @@ class InterpMagics(Magics):
         _check_timeout(args.timeout)
         self._cluster = ClusterCells.connect(args.url_file, profile=args.profile,
                                              cluster_id=args.cluster_id, timeout=args.timeout)
+        self._tell_kernel(self._cluster)
         print(f'[interp] attached to a cluster of {engines(len(self._cluster.homes))} in '
               f'{self._cluster.ready_in:.1f} s: {", ".join(self._cluster.homes)} '
               f'(%interp cluster stop detaches; the cluster keeps running)')
@@ -640,12 +654,17 @@ class InterpMagics(Magics):
         if self._cluster is None:
             print('[interp] no cluster to stop: none is attached')
             return
+        self._tell_kernel(None)
         attached, self._cluster = self._cluster, None
         attached.close()
         if attached.started:
             print(f'[interp] cluster of {engines(len(attached.homes))} stopped')
         else:
             print('[interp] detached from the cluster; it keeps running')
+
+    def _tell_kernel(self, cells):
+        if self._on_cluster is not None:
+            self._on_cluster(cells)
 
     def _cluster_status(self):
         if self._cluster is None:
