@@ -10,23 +10,39 @@
   both homes against ``%%px``'s ``execute`` on both engines, and against the
   two run one after another in the host.
 
+- 14d: tests/notebooks/numpy_independent.ipynb (four independent cells that
+  build and reduce their numpy arrays, and a join), Run All on a warm interp
+  kernel with a 2-engine cluster attached (``c.InterpKernel.cluster``)
+  against running it in order on a warm ipykernel, in interleaved trials.
+
 Each cluster is started in a throw-away profile directory and stopped after.
 """
 
 import logging
 import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import start_new_kernel
 
 from interpkernel._core.protocol import VersionedTask
 from interpkernel.cluster import START_OPTIONS, ClusterEngine
+from interpkernel.kernel.install import KERNEL_NAME
 
 from ._stats import median
 from ._table import Row, fmt_latency, fmt_ratio, fmt_time
+from .kernel import _run_all
 
 NAME = 'cluster'
 ENGINES = 2
 WORK = 'total = 0\nfor n in range(3_000_000):\n    total += n % 7'
 LAYER_GOAL = 1.10      # our layer adds at most 10% to raw ipyparallel
+
+NUMPY_NOTEBOOK = Path(__file__).resolve().parent.parent / 'tests' / 'notebooks' / \
+    'numpy_independent.ipynb'
+NUMPY_GOAL = 1.3       # Run All speed-up over ipykernel with 2 engines on 2 cores
 
 _version = iter(range(1, 10**9))
 
@@ -100,6 +116,38 @@ def _serial_in_host(rounds):
     return median(times)
 
 
+@contextmanager
+def _warm_kernel(name, profile):
+    """A started kernel (the interp one with a cluster of `ENGINES` attached), warmed by
+    one Run All of the numpy notebook."""
+    arguments = [f"--InterpKernel.cluster={{'n': {ENGINES}, 'profile_dir': {profile!r}}}"] \
+        if name == KERNEL_NAME else []
+    manager, client = start_new_kernel(kernel_name=name, extra_arguments=arguments)
+    try:
+        _run_all(client, _numpy_cells())
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def _numpy_cells():
+    return [cell.source for cell in nbformat.read(NUMPY_NOTEBOOK, as_version=4).cells
+            if cell.cell_type == 'code']
+
+
+def _numpy_notebook(rounds):
+    """kernel name -> [(seconds, outputs)] of Run All, the two kernels taking turns."""
+    runs = {'python3': [], KERNEL_NAME: []}
+    with tempfile.TemporaryDirectory(prefix='benchmarks-ipp-') as profile, \
+            _warm_kernel('python3', profile) as reference, \
+            _warm_kernel(KERNEL_NAME, profile) as interp:
+        for _ in range(rounds):
+            for name, client in (('python3', reference), (KERNEL_NAME, interp)):
+                runs[name].append(_run_all(client, _numpy_cells()))
+    return runs
+
+
 def rows(ctx):
     trials = ctx.reps(3, 1)
     starts = {'ours': [], 'raw': [], 'default': []}
@@ -126,6 +174,11 @@ def rows(ctx):
             engine.close()
     serial = _serial_in_host(ctx.reps(5, 2))
     ours_p50, raw_p50 = median(ours), median(raw)
+    numpy_runs = _numpy_notebook(ctx.reps(5, 2))
+    in_order, with_cluster = (median([seconds for seconds, _ in numpy_runs[name]])
+                              for name in ('python3', KERNEL_NAME))
+    same = {tuple(outputs) for _, outputs in numpy_runs['python3']} == \
+        {tuple(outputs) for _, outputs in numpy_runs[KERNEL_NAME]}
     return [
         Row(figure=f'14a. cluster of {ENGINES} engines ready (started until each answered), '
                    f'{trials} interleaved trials',
@@ -150,4 +203,13 @@ def rows(ctx):
             ratios=f'ours/%%px {ours_par / raw_par:.2f}',
             goal=f'<= {LAYER_GOAL:.2f}x %%px',
             met=ours_par <= LAYER_GOAL * raw_par),
+        Row(figure=f'14d. numpy notebook (4 independent cells + a join), Run All on the interp '
+                   f'kernel with {ENGINES} cluster engines, {len(numpy_runs["python3"])} '
+                   f'interleaved trials on warm kernels',
+            value=f'{fmt_time(with_cluster)} ({fmt_ratio(in_order / with_cluster)} faster; '
+                  f'outputs {"identical" if same else "DIFFERENT"})',
+            anchors=f'ipykernel (one after another) {fmt_time(in_order)}',
+            ratios=f'speed-up {fmt_ratio(in_order / with_cluster)}',
+            goal=f'>= {NUMPY_GOAL:.1f}x, identical outputs',
+            met=same and in_order / with_cluster >= NUMPY_GOAL),
     ]

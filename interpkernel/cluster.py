@@ -46,6 +46,7 @@ import signal
 import threading
 import time
 
+from . import reaper
 from ._core import cluster_home, protocol, versioned
 from .engine import Engine, HomeStatus
 from .errors import ClusterError, EngineLost, PoolClosed
@@ -124,14 +125,16 @@ class ClusterEngine(Engine):
         cluster: the ``ipyparallel.Cluster`` that `close` stops (one this
             process started), or None to leave the cluster running.
         timeout: seconds each engine has to answer a first request.
+        reaper: the `reaper.watch` process that stops `cluster` should this
+            process die first; `close` ends it.
 
     Raises:
         ClusterError: the cluster has no engines, or one cannot run this
             version of interpkernel.
     """
 
-    def __init__(self, client, *, cluster=None, timeout=30):
-        self._client, self._cluster = client, cluster
+    def __init__(self, client, *, cluster=None, timeout=30, reaper=None):
+        self._client, self._cluster, self._reaper = client, cluster, reaper
         # What asking for an engine that unregistered raises.
         self._gone = (IndexError, _ipyparallel().error.NoEnginesRegistered)
         self._seq = itertools.count(1)
@@ -146,7 +149,8 @@ class ClusterEngine(Engine):
 
     @classmethod
     def start(cls, n=None, *, timeout=60, on_progress=None, **options):
-        """Start a local cluster of `n` engines (default: one per core); `close` stops it.
+        """Start a local cluster of `n` engines (default: one per core); `close` stops it,
+        and so does this process ending, however it ends (`reaper`).
 
         Args:
             timeout: seconds the engines have to register.
@@ -167,9 +171,10 @@ class ClusterEngine(Engine):
             raise ValueError(f'the number of engines must be a positive int, got {n!r}')
         cluster = ipp.Cluster(**{**START_OPTIONS, 'log_level': logging.WARNING, **options,
                                  'n': n})
-        client = None
+        client = watcher = None
         try:
             cluster.start_cluster_sync()
+            watcher = reaper.watch(_launched_groups(cluster))
             client = cluster.connect_client_sync()
             deadline = time.monotonic() + timeout
             registered = len(client.ids)
@@ -185,9 +190,9 @@ class ClusterEngine(Engine):
                 registered = min(len(client.ids), n)
                 if on_progress is not None:
                     on_progress(registered, n)
-            return cls(client, cluster=cluster, timeout=timeout)
+            return cls(client, cluster=cluster, timeout=timeout, reaper=watcher)
         except BaseException:
-            _stop(cluster, client)
+            _stop(cluster, client, watcher)
             raise
 
     @classmethod
@@ -332,7 +337,7 @@ class ClusterEngine(Engine):
         for job in stuck:
             _fail(job, PoolClosed(f'the cluster engine was closed while {job.future.label} ran'))
         if self._cluster is not None:
-            _stop(self._cluster, self._client)
+            _stop(self._cluster, self._client, self._reaper)
         else:
             self._client.close()
 
@@ -518,8 +523,18 @@ def _send_apply(client, engine_id, data, hook):
                               message_future_hook=hook)
 
 
-def _stop(cluster, client):
-    """Stop `cluster` and close `client` (None: there is none yet)."""
+def _launched_groups(cluster):
+    """The process groups of the local processes `cluster` launched (ipyparallel starts
+    each in a session of its own); launchers of remote ones have no local process."""
+    launchers = [cluster.controller, *(launcher for engine_set in cluster.engines.values()
+                                       for launcher in getattr(engine_set, 'launchers', {}).values())]
+    return [launcher.process.pid for launcher in launchers
+            if getattr(launcher, 'process', None) is not None]
+
+
+def _stop(cluster, client, watcher=None):
+    """Stop `cluster`, close `client` (None: there is none yet) and end `watcher`, the
+    reaper of `cluster`."""
     # The engines first, and the controller once it has heard from each
     # engine's nanny that the engine is gone: a nanny that cannot reach the
     # controller tries for 3 s more, outliving the cluster.
@@ -530,6 +545,9 @@ def _stop(cluster, client):
             time.sleep(0.02)
         client.close()
     cluster.stop_controller_sync()
+    if watcher is not None:
+        watcher.terminate()
+        watcher.wait()
 
 
 def _fail(job, error):

@@ -185,3 +185,26 @@ def test_a_cluster_that_cannot_start_is_said_once_and_the_cells_run_in_the_host(
         '[interp] the cluster of c.InterpKernel.cluster did not start (ClusterError: ')
     assert client.text(ids[0]).endswith('6\n') and client.text(ids[1]) == '2\n'
     assert ran_on(client, ids[0]) == 'host'
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_killed_kernel_takes_the_cluster_it_started_with_it(configured):
+    started = Kernel(KERNEL_NAME)
+    try:
+        client = Client(started.client)
+        ids, replies = run(client, 'import numpy as np\nimport os\nprint(os.getpid())')
+        assert replies[0]['status'] == 'ok' and ran_on(client, ids[0]) in ('e0', 'e1')
+        engine = int(client.text(ids[0]))
+    finally:
+        started.close()     # SIGKILL: the kernel runs no shutdown code
+    deadline = time.monotonic() + 30
+    while _alive(engine):
+        assert time.monotonic() < deadline, 'the engine process outlived its kernel'
+        time.sleep(0.1)
