@@ -191,28 +191,35 @@ def _corpus_rows(ctx):
     ]
 
 
-def rows(ctx):
-    k = os.process_cpu_count() or 1
+@contextmanager
+def interp_kernelspec():
+    """The interp kernelspec, installed for the time being where Jupyter looks."""
     with tempfile.TemporaryDirectory() as prefix:
         install(prefix=prefix)
         saved = os.environ.get('JUPYTER_PATH')
         os.environ['JUPYTER_PATH'] = os.path.join(prefix, 'share', 'jupyter')
         try:
-            rounds = ctx.reps(7, 2)
-            cpu = _cpu_notebook(k)
-            fresh = _interleaved(lambda name: _fresh(name, cpu), rounds)
-            warm = _interleaved(lambda name: _warm(name, cpu), rounds)
-            sleepers = _interleaved(lambda name: _fresh(name, SLEEPERS), rounds)
-            shared = _interleaved(lambda name: _fresh(name, SHARED), rounds)
-            trips = ctx.reps(300, 50)
-            trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
-            small = {n: _round_trips(n, trips, 'y = x + 1', setup='x = 41') for n in KERNELS}
-            corpus = _corpus_rows(ctx)
+            yield
         finally:
             if saved is None:
                 os.environ.pop('JUPYTER_PATH', None)
             else:
                 os.environ['JUPYTER_PATH'] = saved
+
+
+def rows(ctx):
+    k = os.process_cpu_count() or 1
+    with interp_kernelspec():
+        rounds = ctx.reps(7, 2)
+        cpu = _cpu_notebook(k)
+        fresh = _interleaved(lambda name: _fresh(name, cpu), rounds)
+        warm = _interleaved(lambda name: _warm(name, cpu), rounds)
+        sleepers = _interleaved(lambda name: _fresh(name, SLEEPERS), rounds)
+        shared = _interleaved(lambda name: _fresh(name, SHARED), rounds)
+        trips = ctx.reps(300, 50)
+        trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
+        small = {n: _round_trips(n, trips, 'y = x + 1', setup='x = 41') for n in KERNELS}
+        corpus = _corpus_rows(ctx)
     added = percentile(trivial[KERNEL_NAME], 50) - percentile(trivial['python3'], 50)
     added_small = percentile(small[KERNEL_NAME], 50) - percentile(small['python3'], 50)
     ipy_shared, interp_shared = (median([r[0] for r in shared[n]]) for n in KERNELS)

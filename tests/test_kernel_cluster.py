@@ -7,6 +7,7 @@ loopback), and ipykernel for the reference.
 """
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -157,10 +158,16 @@ def test_a_cluster_started_by_the_magic_takes_the_numpy_cells_and_stop_keeps_the
         assert [r['status'] for r in replies] == ['ok'] * 3
         assert ran_on(client, ids[1]) == 'host'
         assert 'cluster of 1 engine ready' in client.text(ids[2])
-        ids, replies = run(client, 'made_there = before * 2', '%interp status')
+        ids, replies = run(client, 'made_there = before * 2', '%interp status',
+                           '%interp timeline')
         assert ran_on(client, ids[0]) == 'e0'
         [status] = client.of(ids[1], 'execute_result')
         assert 'cluster e0' in status['content']['data']['text/plain']
+        # The engine is a lane of the timeline, with the cell it ran.
+        [timeline] = client.of(ids[2], 'execute_result')
+        table = timeline['content']['data']['text/plain']
+        assert re.search(r'^In\[4\]\s+done\s+e0\s', table, re.MULTILINE), table
+        assert '>e0</text>' in timeline['content']['data']['image/svg+xml']
         ids, replies = run(client, '%interp cluster stop', 'print(made_there.tolist())')
         assert [r['status'] for r in replies] == ['ok', 'ok']
         assert client.text(ids[1]) == '[0, 2, 4]\n' and ran_on(client, ids[1]) == 'host'

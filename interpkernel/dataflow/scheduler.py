@@ -373,11 +373,11 @@ class Scheduler:
         graph, resolved = self.graph, cell.resolved
         names = set(resolved.reads) | set(resolved.deletes)
         if cell.ordered_after_all:
-            # What it may read besides: not values that cannot leave their home (a
-            # generator, a lock); they would pin it there.  If it reads one after
-            # all, it finds it if it runs there, else gets a NameError.
+            # What it may read besides.  In the host (a magic), not values that
+            # cannot leave their home (a generator, a lock): they would make it
+            # fail; should it read one after all, it gets a NameError.
             names |= {name for name in self._every_name(cell) - names
-                      if not _stays_home(graph.version_before(cell, name))}
+                      if cell.host is None or not _stays_home(graph.version_before(cell, name))}
         inputs = {}
         unders = graph.unders(cell) if names & set(UNDERS) else {}
         for name in names:
