@@ -58,7 +58,9 @@ def main(argv):
     # Once the owner has ended, this process has another parent (init, or a
     # subreaper): no zombie of the owner can look alive.
     while os.getppid() == owner:
-        if not any(_alive(group) for group in groups):
+        # Groups that ended are forgotten: their ids may be reused by others.
+        groups = [group for group in groups if _alive(group)]
+        if not groups:
             return
         time.sleep(POLL)
     left = [group for group in groups if _alive(group)]

@@ -173,3 +173,50 @@ def test_a_function_rebound_to_something_else_is_not_known(namespace):
 def test_a_named_lambda_given_to_a_call_reads_what_its_body_reads(namespace):
     effects = effects_of('lam = lambda v: v * SCALE\nr = sorted(numbers, key=lam)', namespace)
     assert 'SCALE' in effects.reads
+
+
+@pytest.fixture(scope='module')
+def arrays():
+    numpy = pytest.importorskip('numpy')
+    return {'np': numpy, 'a': numpy.zeros(4), 'b': numpy.zeros(4)}
+
+
+@pytest.mark.parametrize('source, changed', [
+    ('np.add(a, 1, a)', {'a'}),                 # out in its place among the arguments
+    ('np.add(a, 1, out=b)', {'b'}),
+    ('np.sqrt(a, a)', {'a'}),
+    ('np.sum(a, 0, None, b)', {'b'}),
+    ('a.sum(0, None, b)', {'b'}),
+    ('a.clip(0, 1, a)', {'a'}),
+    ('np.median(a, overwrite_input=True)', {'a'}),
+    ('np.random.shuffle(a)', {'a'}),
+    ('a.sort()', {'a'}),
+    ('a += 1', {'a'}),
+])
+def test_numpy_calls_that_change_an_array_in_place(arrays, source, changed):
+    assert changed <= effects_of(source, arrays).mutates
+
+
+@pytest.mark.parametrize('source', [
+    'c = np.sqrt(a) + np.add(a, b)', 'm = a.mean()', 's = np.sum(a, axis=0)',
+    'd = np.dot(a, b)', 'u = np.concatenate([a, b])',
+])
+def test_numpy_calls_that_change_nothing(arrays, source):
+    resolved = effects_of(source, arrays)
+    assert not resolved.mutates & {'a', 'b'} and '<module numpy>' not in resolved.writes_state
+
+
+@pytest.mark.parametrize('source', [
+    'np.random.seed(1)', 'x = np.random.dirichlet([1, 1])', 'np.set_printoptions(precision=2)',
+    'np.seterr(all="raise")', 'x = np.random.rand(3)',
+])
+def test_numpys_global_state_is_written_by_what_changes_it(arrays, source):
+    assert '<numpy>' in effects_of(source, arrays).writes_state
+
+
+def test_an_unlisted_numpy_call_may_change_numpys_own_state(arrays):
+    # Not in the table: it may set state no copy is made of, so the cells after it
+    # that use numpy run where it ran.
+    resolved = effects_of('np.set_string_function(None)', arrays)
+    assert '<module numpy>' in resolved.writes_state
+    assert '<module numpy>' in effects_of('x = np.arange(3)', arrays).reads_state

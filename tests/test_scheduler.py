@@ -253,3 +253,16 @@ def test_a_spare_worker_that_cannot_start_is_skipped_and_its_cell_runs_in_a_work
 def test_cells_that_compute_never_take_a_spare_worker(workers):
     results = Session(workers).run_all(*[COUNTS.format(n=n) for n in range(4)])
     assert {cell.where for cell, _, _ in results} <= set(workers.homes)
+
+
+def test_a_modules_own_state_changed_by_an_unknown_call_is_read_where_it_changed(workers):
+    # mimetypes' table is not in the dataflow's knowledge and cannot be copied: the
+    # reader runs where add_type ran, though that worker is busy and another is free.
+    results = Session(workers).run_all(
+        "import mimetypes\nmimetypes.add_type('text/x-interp', '.interp')\n"
+        'big = list(range(2_000_000))',
+        'import time\ntime.sleep(1.5)\nn = len(big)',
+        "print(mimetypes.guess_type('a.interp')[0])")
+    (writer, _, _), (busy, _, _), (reader, outcome, printed) = results
+    assert busy.where == writer.where and reader.where == writer.where
+    assert outcome.status == 'ok' and printed == 'text/x-interp\n'

@@ -4,6 +4,8 @@ import collections
 import json
 import math
 
+import pytest
+
 from interpkernel._core import values
 
 
@@ -37,3 +39,14 @@ def test_library_code_inside_a_container_is_not_walked():
         ('library', id(collections.OrderedDict))
     holder = [collections.OrderedDict, json.dumps]
     assert values.fingerprint(holder) == values.fingerprint(list(holder))
+
+
+def test_a_numpy_array_changed_in_place_has_another_fingerprint():
+    numpy = pytest.importorskip('numpy')
+    whole, strided, big = numpy.zeros(8), numpy.zeros((4, 4))[:, 1], numpy.zeros(2_000_000)
+    before = [values.fingerprint(a) for a in (whole, strided, big)]
+    whole += 1
+    strided[2] = 5
+    big[1_000_000:1_000_100] = 7
+    assert all(values.fingerprint(a) != f for a, f in zip((whole, strided, big), before))
+    assert values.fingerprint(whole) == values.fingerprint(whole.copy())

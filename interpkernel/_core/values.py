@@ -222,6 +222,9 @@ def fingerprint(value, depth=_DEPTH):
         return (kind.__name__, len(value), content)
     if isinstance(value, (bytearray, memoryview)) or kind.__name__ == 'array':
         return (kind.__name__, _length(value), _buffer_checksum(value))
+    if kind.__name__ == 'ndarray' and kind.__module__ == 'numpy' and not value.dtype.hasobject:
+        # Its data, as the check of what a cell changed must see `a += 1`.
+        return ('ndarray', value.shape, str(value.dtype), _array_checksum(value))
     if kind.__name__ == 'deque':
         return ('deque', len(value), tuple(_item(v, depth) for v in _sample(list(value))))
     if isinstance(value, types.FunctionType):
@@ -279,6 +282,15 @@ def _buffer_checksum(value):
         return zlib.crc32(view)
     step = len(view) // 64
     return tuple(zlib.crc32(view[i:i + 4096]) for i in range(0, len(view), step))
+
+
+def _array_checksum(array):
+    """`_buffer_checksum` of a numpy array's data, strided views included."""
+    if array.flags.c_contiguous:
+        return _buffer_checksum(array)
+    flat = array.ravel(order='K')     # a copy for a strided view: sample big ones
+    step = max(1, flat.size // (1 << 17))
+    return _buffer_checksum(flat[::step].copy())
 
 
 def _iterator_position(value):

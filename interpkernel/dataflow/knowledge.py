@@ -212,7 +212,14 @@ def _each(effect, names):
 
 _SHARES = Effect(result_shares=True)
 _CALLS = Effect(calls_arguments=True)
-_NUMPY_WRITES_OUT = Effect(mutates=frozenset({'out'}), result_shares=True)
+
+
+def _numpy_writes_out(position):
+    """A numpy function that changes only what it is given as `out` (by name, or as
+    argument `position`); its result may be a view of its arguments."""
+    return Effect(mutates=frozenset({'out', position}), result_shares=True)
+
+
 _NUMPY_STATE_READ = _effect(reads='numpy')
 _NUMPY_STATE_WRITE = _effect(reads='numpy', writes='numpy')
 
@@ -664,15 +671,24 @@ _FUNCTIONS = {
     # what `out=` names; their results may be views of their arguments.  Any
     # other numpy function is unknown (it may change numpy's state).
     'numpy': {
-        **_each(_NUMPY_WRITES_OUT,
-                'abs absolute add all amax amin any arccos arcsin arctan arctan2 argmax argmin '
-                'around ceil clip concatenate cos cosh cumprod cumsum deg2rad divide dot einsum '
-                'equal exp exp2 expm1 floor floor_divide greater greater_equal hypot isfinite '
-                'isinf isnan less less_equal log log10 log1p log2 logical_and logical_not '
-                'logical_or logical_xor matmul max maximum mean median min minimum mod multiply '
-                'nanmax nanmean nanmin nansum negative not_equal outer percentile power prod ptp '
-                'quantile rad2deg reciprocal remainder rint round sign sin sinh sqrt square '
-                'stack std subtract sum take tan tanh trace true_divide trunc var'),
+        # `out` by name, or at its place among the arguments
+        **_each(_numpy_writes_out(1),
+                'abs absolute arccos arcsin arctan ceil cos cosh deg2rad exp exp2 expm1 floor '
+                'isfinite isinf isnan log log10 log1p log2 logical_not negative rad2deg '
+                'reciprocal rint sign sin sinh sqrt square tan tanh trunc'),
+        **_each(_numpy_writes_out(2),
+                'add all amax amin any arctan2 argmax argmin around concatenate divide dot equal '
+                'floor_divide greater greater_equal hypot less less_equal logical_and logical_or '
+                'logical_xor matmul max maximum min minimum mod multiply nanmax nanmin not_equal '
+                'outer power ptp remainder round stack subtract true_divide'),
+        **_each(_numpy_writes_out(3),
+                'clip cumprod cumsum mean nanmean nansum prod std sum take var'),
+        'trace': _numpy_writes_out(5),
+        'einsum': Effect(mutates=frozenset({'out'}), result_shares=True),
+        # overwrite_input=True lets them sort their input in place
+        'median': Effect(mutates=frozenset({'out', 2, 0, 'a'}), result_shares=True),
+        **_each(Effect(mutates=frozenset({'out', 3, 0, 'a'}), result_shares=True),
+                'percentile quantile'),
         **_each(_SHARES,
                 'allclose append arange argsort array array_equal array_split asarray atleast_1d '
                 'atleast_2d average bincount broadcast_to column_stack convolve copy corrcoef '
@@ -699,11 +715,13 @@ _FUNCTIONS = {
                       'RandomState'),
         # The legacy functions draw from (or reseed) the global generator
         **_each(_NUMPY_STATE_WRITE,
-                'beta binomial chisquare choice exponential gamma geometric gumbel laplace '
-                'logistic lognormal multinomial multivariate_normal normal permutation poisson '
-                'rand randint randn random random_integers random_sample ranf rayleigh sample '
-                'seed set_state standard_cauchy standard_exponential standard_gamma '
-                'standard_normal standard_t triangular uniform vonmises wald weibull zipf'),
+                'beta binomial bytes chisquare choice dirichlet exponential f gamma geometric '
+                'get_bit_generator gumbel hypergeometric laplace logistic lognormal logseries '
+                'multinomial multivariate_normal negative_binomial noncentral_chisquare '
+                'noncentral_f normal pareto permutation poisson power rand randint randn random '
+                'random_integers random_sample ranf rayleigh sample seed set_bit_generator '
+                'set_state standard_cauchy standard_exponential standard_gamma standard_normal '
+                'standard_t triangular uniform vonmises wald weibull zipf'),
         'shuffle': _effect(0, 'x', reads='numpy', writes='numpy'),
         'get_state': _NUMPY_STATE_READ,
     },
@@ -741,8 +759,10 @@ _LOGGER_EMITS = 'critical debug error exception info log warning'
 _ITERATOR = {'__next__': _SELF_SHARES, '__iter__': _SHARES}
 
 _NDARRAY = {
-    **_each(_NUMPY_WRITES_OUT, 'all any argmax argmin clip cumprod cumsum dot max mean min prod '
-                               'round std sum take trace var'),
+    # `out` by name, or at its place among the arguments after the array
+    **_each(_numpy_writes_out(1), 'all any argmax argmin dot max min round'),
+    **_each(_numpy_writes_out(2), 'clip cumprod cumsum mean prod std sum take var'),
+    'trace': _numpy_writes_out(4),
     **_each(_SHARES, 'argsort astype copy diagonal flatten nonzero ravel repeat reshape '
                      'searchsorted squeeze swapaxes tobytes tolist transpose view __abs__ '
                      '__add__ __and__ __contains__ __eq__ __floordiv__ __ge__ __getitem__ __gt__ '
@@ -990,7 +1010,7 @@ _NDARRAY_RESULTS = frozenset(
     'logspace maximum minimum mod multiply negative ones ones_like outer power rad2deg ravel '
     'reciprocal remainder repeat reshape rint roll rot90 round sign sin sinh sort sqrt square '
     'squeeze stack subtract swapaxes tan tanh tile transpose tril triu true_divide trunc '
-    'unique vstack where zeros zeros_like'.split())
+    'vstack zeros zeros_like'.split())
 
 
 def result_type(module, qualname):

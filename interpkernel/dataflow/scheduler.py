@@ -24,6 +24,7 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 import asyncio
 import bisect
 import dataclasses
+import os
 import pickle
 import re
 import time
@@ -84,7 +85,10 @@ class Scheduler:
             before any cell wrote `name`, or None; `host.store` holds it under
             ``(name, 0)``.
         host_only_type: ``host_only_type(module)`` -> why values of that
-            module's types cannot leave the host, or None.
+            module's types cannot enter a worker, or None.
+        cluster_takes: ``cluster_takes(module)`` -> may such values, and cells
+            that import the module, go to a cluster engine (numpy: yes;
+            matplotlib, whose figures show through the host: no)?
         history: ``history(name, count)`` -> (True, value) for IPython's input
             history names (``In``, ``_i``, ``_i3`` ...) as cell `count` sees
             them, else (False, None).
@@ -95,7 +99,7 @@ class Scheduler:
     """
 
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
-                 on_finished=None):
+                 on_finished=None, cluster_takes=lambda module: False):
         self.workers, self.host = workers, host
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
@@ -103,6 +107,7 @@ class Scheduler:
         self.summaries = Summaries()
         self._initial = initial
         self._host_only_type = host_only_type
+        self._cluster_takes = cluster_takes
         self._history = history
         self._on_note = on_note
         self._on_finished = on_finished
@@ -151,18 +156,20 @@ class Scheduler:
 
     def detach_cluster(self, timeout=60):
         """Stop placing cells on the attached cluster, first bringing into the host every
-        value that only its engines hold and that can still be read; return the engine
-        (None if none was attached).  Call it when no cell runs there.
+        value that only its engines hold and that can still be read.  Call it when no
+        cell runs there.
 
-        A value that cannot come (it does not pickle, or its engine is gone) is lost:
-        a cell reading it later fails with a `TransferError` that says so.
+        Returns the names of the values that could not come (they do not pickle,
+        their engine is gone, or it did not answer within `timeout` s): a cell
+        reading one later fails with a `TransferError` that says so.
         """
         engine = self.cluster
         if engine is None:
-            return None
-        held = self.graph.held_by_waiting_cells()
+            return []
+        held, lost = self.graph.held_by_waiting_cells(), []
         for version in self.graph.versions():
-            if version.gone or not version.homes or not version.homes <= self._cluster_homes:
+            if version.gone or not version.homes or not version.homes <= self._cluster_homes \
+                    or isinstance(version, _StateVersion):
                 continue
             if version.writer is not None and not self.graph.readable(version, held):
                 continue
@@ -170,17 +177,19 @@ class Scheduler:
                 source = sorted(version.homes)[0]
                 try:
                     report = engine.export(source, [version.key]).result(timeout)
-                except errors.InterpkernelError as exc:   # the engine is gone
+                except (errors.InterpkernelError, TimeoutError) as exc:   # gone, or stuck
                     log.warning('%s stays behind on the cluster: %s', version, exc)
-                    continue
-                if not report.values:
+                    report = None
+                if report is None or not report.values:
+                    lost.append(version.name)
                     continue
                 version.payload = report.values[0][1]
-            self._into_host(version)
+            if not self._into_host(version):
+                lost.append(version.name)
         for home in self._cluster_homes:
             self._forget_home(home)
         self.cluster, self._cluster_homes = None, frozenset()
-        return engine
+        return sorted(set(lost))
 
     # -- submitting --
 
@@ -327,7 +336,7 @@ class Scheduler:
                 self._release(home)
                 self._forget_home(lost.name)   # what only it held cannot come any more
                 continue
-            except errors.TransferError as exc:
+            except (errors.TransferError, errors.ClusterError, errors.PoolClosed) as exc:
                 self._release(home)
                 return self._fail(cell, exc)
             if self.graph.waiting_on(cell) or self._bind(cell) != inputs:
@@ -338,6 +347,8 @@ class Scheduler:
                 report = await self._execute(cell, inputs, loads, home, on_event)
             except errors.EngineLost as exc:
                 self._forget_home(home)
+                return self._fail(cell, exc)
+            except (errors.ClusterError, errors.PoolClosed) as exc:   # the cluster stopped
                 return self._fail(cell, exc)
             except errors.WorkerStartError as exc:
                 self._forget_home(home)      # nothing ran there, nothing was loaded
@@ -539,9 +550,7 @@ class Scheduler:
             allowed = preferred
         for state in self._states_of(cell):
             version = self._state_version(cell, state)
-            kind = knowledge.STATES.get(state[1:-1])
-            movable = kind is not None and (kind.process_wide or kind.capture is not None)
-            if version.writer is not None and not movable:
+            if version.writer is not None and version.payload is None:
                 pins.append((state, version, 'it cannot be copied between interpreters',
                              {version.home}))
                 allowed &= {version.home}
@@ -618,9 +627,10 @@ class Scheduler:
             module = version.info.type_module if version.info is not None and \
                 version.known.kind != 'module' else version.known.module
             reason = self._host_only_type(module)
-            if reason:
-                # It moves between processes (the host, cluster engines), never into a
-                # worker: where it goes is a matter of cost.
+            if reason and self._cluster_takes(module) and name not in cell.resolved.mutates:
+                # Read only: it moves between processes (the host, cluster engines),
+                # never into a worker; where it goes is a matter of cost.  Changed in
+                # place, it stays where other names may share it.
                 return reason, self._process_homes(), None
         if reason:
             return reason, homes, None
@@ -733,6 +743,10 @@ class Scheduler:
                     self._installed[(home, state)] = needed
             if state in cell.resolved.writes_state:
                 capture.append((kind.name, _capture_source(kind)))
+        if home in self._cluster_homes:
+            # An engine is a process of its own: it works in the kernel's directory
+            # (the notebook's, or where %cd went), as the cell would in order.
+            states.append(('cwd', 'import os\nos.chdir(state)\n', transfer.encode(os.getcwd())))
         return tuple(bind), tuple(load), tuple(states), tuple(capture)
 
     async def _payload(self, version, home):
@@ -837,6 +851,13 @@ class Scheduler:
                 self._installed[(home, state)] = version
             elif error:
                 cell.notes.append(f'could not copy {name}: {error}')
+        for state in cell.resolved.writes_state - set(cell.versions):
+            kind = knowledge.STATES.get(state[1:-1])
+            if kind is not None and kind.process_wide and home not in self._cluster_homes:
+                continue     # the host and its workers share it
+            # A state no copy was made of (a module's own, numpy's after an unknown
+            # call): its readers must run where it was changed.
+            cell.versions[state] = _StateVersion(state, cell, Known('state'), home)
         for key in report.changed:
             changed = self._version_by_key(cell, key)
             if changed is not None:

@@ -121,6 +121,7 @@ class InterpKernel(IPythonKernel):
                 1, thread_name_prefix='interpkernel-cluster').submit(_open_cluster, self.cluster)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
+                                    cluster_takes=_cluster_takes,
                                     history=self._history, on_note=self._note,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -219,7 +220,7 @@ class InterpKernel(IPythonKernel):
 
     def do_shutdown(self, restart):
         if self._cluster_starting is not None:
-            self._take_started_cluster(wait=True)
+            self._attach_started_cluster()     # to stop it below
         if self._cluster is not None:
             self._cluster.close()       # stops the cluster if it was started for this kernel
             self._cluster = None
@@ -278,12 +279,9 @@ class InterpKernel(IPythonKernel):
         host = self._host_reason(code, source, effects, silent)
         any_process_will_do = False
         if host is None:
-            host = _import_reason(effects)
-            any_process_will_do = host is not None
-        if self._cluster_starting is not None:
-            # Cells that may use it (magics: %interp cluster ...) wait for it.
-            self._take_started_cluster(any_process_will_do or _uses_ipython(code, source),
-                                       parent)
+            host, any_process_will_do = _import_reason(effects)
+        if self._cluster_starting is not None and self._cluster_starting.done():
+            self._attach_started_cluster(parent)
         barrier = effects.barrier
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
@@ -302,6 +300,10 @@ class InterpKernel(IPythonKernel):
                     self._interrupts:
                 cell.abort()    # interrupted between its arrival and now
             self._parents[cell.seq] = parent
+            if self._cluster_starting is not None and \
+                    (any_process_will_do or _uses_ipython(code, source)):
+                # Cells that may use it (magics: %interp cluster ...) wait for it.
+                await self._cluster_started(parent)
             held = []   # the worker's result, shown once the cell has ended
             outcome = await scheduler.run(cell, self._publisher(parent, count, held))
             if held:
@@ -357,14 +359,18 @@ class InterpKernel(IPythonKernel):
 
     # -- the cluster --
 
-    def _take_started_cluster(self, wait, parent=None):
-        """Attach the cluster of `c.InterpKernel.cluster` once it has started (`wait`: block
-        until then); if it could not start, say so in the kernel's log and in `parent`'s
-        output."""
+    async def _cluster_started(self, parent):
+        """Wait, without holding up the kernel, for the cluster of `c.InterpKernel.cluster`
+        to start; then attach it (see `_attach_started_cluster`)."""
         starting = self._cluster_starting
-        if not wait and not starting.done():
-            return
-        self._cluster_starting = None
+        await asyncio.wait([asyncio.wrap_future(starting)])
+        if self._cluster_starting is starting:     # not attached by another cell meanwhile
+            self._attach_started_cluster(parent)
+
+    def _attach_started_cluster(self, parent=None):
+        """Attach the cluster of `c.InterpKernel.cluster` (waiting for its start to end); if
+        it could not start, say so in the kernel's log and in `parent`'s output."""
+        starting, self._cluster_starting = self._cluster_starting, None
         try:
             cells = starting.result()
         except Exception as exc:   # noqa: BLE001 - any failure to start is told, not raised
@@ -376,11 +382,6 @@ class InterpKernel(IPythonKernel):
                                   {'name': 'stderr', 'text': f'[interp] {text}\n'},
                                   parent=parent, ident=self._topic('stream'))
             return
-        if self._cluster is not None:     # %interp cluster start was quicker
-            self.log.warning('a cluster is attached already; stopping the one of '
-                             'c.InterpKernel.cluster')
-            cells.close()
-            return
         self._use_cluster(cells)
         self.shell.magics_manager.registry['InterpMagics'].adopt_cluster(cells)
         self.log.info('%s', cells.describe())
@@ -390,8 +391,10 @@ class InterpKernel(IPythonKernel):
         engines from now on; or (None) the attached one is about to stop: what only its
         engines hold comes into the host first."""
         if cells is None:
-            if self._scheduler is not None:
-                self._scheduler.detach_cluster()
+            lost = self._scheduler.detach_cluster() if self._scheduler is not None else []
+            if lost:
+                print(f'[interp] {", ".join(lost)} could not come from the cluster and '
+                      f'{"is" if len(lost) == 1 else "are"} lost (see the kernel log)')
             self._cluster = None
         else:
             self.scheduler.attach_cluster(cells.engine)
@@ -575,16 +578,30 @@ class InterpKernel(IPythonKernel):
         return dict(content, status='error', execution_count=count)
 
 
+# Modules whose cells and values may go to a cluster engine instead of the host:
+# what they do stays in the engine's process (matplotlib's figures, by contrast,
+# show through the host's IPython).
+CLUSTER_MODULES = frozenset({'numpy', 'scipy', 'pandas'})
+
+
+def _cluster_takes(module):
+    return module.partition('.')[0] in CLUSTER_MODULES
+
+
 def _import_reason(effects):
-    """Why a cell that imports a module refusing subinterpreters (or failing in a
-    worker) cannot run in one, or None: it runs in the host, or on a cluster engine."""
+    """(why a cell that imports a module refusing subinterpreters, or failing in a
+    worker, cannot run in one, or None; whether a cluster engine may run it instead
+    of the host: every such module it imports is one of `CLUSTER_MODULES`)."""
+    reasons, anywhere = [], True
     for module in effects.imports:
         reason = fails_in_workers(module)
         if reason is not None:
-            if refuses_subinterpreters(reason):
-                return f'it imports {module}, which refuses subinterpreters'
-            return f'it imports {module}, which cannot be imported in a worker ({reason})'
-    return None
+            refuses = refuses_subinterpreters(reason)
+            reasons.append(f'it imports {module}, which refuses subinterpreters' if refuses
+                           else f'it imports {module}, which cannot be imported in a worker '
+                                f'({reason})')
+            anywhere = anywhere and refuses and _cluster_takes(module)
+    return (reasons[0], anywhere) if reasons else (None, False)
 
 
 def _open_cluster(config):

@@ -135,6 +135,7 @@ class InterpMagics(Magics):
         """Close the pool, and stop (or detach from) the cluster (on unload)."""
         self._close_pool()
         if self._cluster is not None:
+            self._tell_kernel(None)
             self._cluster.close()
             self._cluster = None
 
