@@ -111,15 +111,22 @@ def test_engine_cells_show_results_errors_and_their_values_reach_the_host(kernel
     assert client.text(ids[1]) == '(2, 3) ndarray\n'
 
 
-def test_interrupting_a_busy_engine_cell_stops_it_and_the_engines_keep_working(kernel):
-    client, started = kernel
-    ids = [client.client.execute('import numpy as np'),
-           client.client.execute('import time\nprint("going", flush=True)\n'
-                                 'for _ in range(600):\n    time.sleep(0.1)\nlate = np.ones(1)')]
+def start_on_an_engine(client, source):
+    """Submit ``import numpy`` and `source` (which prints a line first); return their
+    message ids once that line has come."""
+    ids = [client.client.execute('import numpy as np'), client.client.execute(source)]
     deadline = time.monotonic() + 60
-    while 'going' not in client.text(ids[1]):
+    while not client.text(ids[1]).strip():
         assert time.monotonic() < deadline, 'the engine cell never started'
         client.pump()
+    return ids
+
+
+def test_interrupting_a_busy_engine_cell_stops_it_and_the_engines_keep_working(kernel):
+    client, started = kernel
+    ids = start_on_an_engine(client, 'import time\nprint("going", flush=True)\n'
+                                     'for _ in range(600):\n    time.sleep(0.1)\n'
+                                     'late = np.ones(1)')
     interrupted = time.monotonic()
     started.interrupt()
     [first, second] = client.wait(ids)
@@ -133,13 +140,8 @@ def test_interrupting_a_busy_engine_cell_stops_it_and_the_engines_keep_working(k
 
 def test_an_engine_killed_mid_cell_fails_that_cell_clearly_and_the_rest_goes_on(kernel):
     client, _ = kernel
-    ids = [client.client.execute('import numpy as np'),
-           client.client.execute('import os, time\nprint(os.getpid(), flush=True)\n'
-                                 'doomed = np.ones(2)\ntime.sleep(60)')]
-    deadline = time.monotonic() + 60
-    while not client.text(ids[1]).strip():
-        assert time.monotonic() < deadline, 'the engine cell never started'
-        client.pump()
+    ids = start_on_an_engine(client, 'import os, time\nprint(os.getpid(), flush=True)\n'
+                                     'doomed = np.ones(2)\ntime.sleep(60)')
     os.kill(int(client.text(ids[1])), signal.SIGKILL)
     [first, second] = client.wait(ids)
     assert first['status'] == 'ok' and second['status'] == 'error'
