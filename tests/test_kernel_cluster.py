@@ -217,3 +217,16 @@ def test_a_killed_kernel_takes_the_cluster_it_started_with_it(configured):
     while _alive(engine):
         assert time.monotonic() < deadline, 'the engine process outlived its kernel'
         time.sleep(0.1)
+
+
+def test_engines_work_in_the_kernels_directory_and_other_refusing_modules_stay_home(
+        kernel, tmp_path):
+    client, _ = kernel
+    ids, replies = run(client, f'%cd {tmp_path}',
+                       'import numpy as np\nimport os\nprint(os.getcwd())',
+                       # psutil refuses subinterpreters too, but is not a module the
+                       # cluster takes: its cells stay in the host
+                       'import psutil\nprint(psutil.Process().pid == os.getpid())')
+    assert [r['status'] for r in replies] == ['ok'] * 3
+    assert ran_on(client, ids[1]) in ('e0', 'e1') and client.text(ids[1]) == f'{tmp_path}\n'
+    assert ran_on(client, ids[2]) == 'host' and client.text(ids[2]) == 'True\n'
