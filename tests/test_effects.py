@@ -49,6 +49,35 @@ stack = Stack()
 it = iter(numbers)
 counts = collections.defaultdict(int)
 name = 'text'
+import dataclasses
+from dataclasses import dataclass, field
+LOG = []
+def new_bucket():
+    LOG.append('bucket')
+    return []
+@dataclass
+class Point:
+    x: int
+    y: int = 0
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+@dataclass
+class Logged:
+    x: int
+    def __post_init__(self):
+        LOG.append(self.x)
+@dataclasses.dataclass
+class Holder:
+    items: list = field(default_factory=new_bucket)
+    def first(self):
+        return self.items[0]
+def tag(cls):
+    REGISTRY[cls.__name__] = cls
+    return cls
+@tag
+class Tagged:
+    def name(self):
+        return 'tagged'
 '''
 
 
@@ -102,6 +131,21 @@ def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source
 def test_a_decorator_is_a_call_that_may_change_globals(namespace):
     effects = effects_of('@register\ndef new():\n    pass', namespace)
     assert 'REGISTRY' in effects.mutates and 'REGISTRY' in effects.reads
+
+
+def test_making_a_plain_dataclass_changes_nothing_else(namespace):
+    effects = effects_of('p = Point(1, 2)', namespace)
+    assert effects.reads_anything is None and effects.mutates <= {'p'}
+
+
+@pytest.mark.parametrize('source', ['q = Logged(3)', 'h = Holder()'])
+def test_making_a_dataclass_runs_its_post_init_and_default_factories(namespace, source):
+    effects = effects_of(source, namespace)
+    assert 'LOG' in effects.mutates and 'LOG' in effects.reads
+
+
+def test_making_a_class_whose_init_another_decorator_made_may_read_anything(namespace):
+    assert effects_of('t = Tagged()', namespace).reads_anything is not None
 
 
 def test_a_function_setting_a_global_binds_it(namespace):

@@ -60,10 +60,14 @@ def code_key(function):
 
 
 def _class_key(cls):
+    """(filename, qualname, first line) of a class, the filename that of a function
+    written in its body (None if it has none): not of one a decorator added, as
+    dataclass adds ``__replace__`` from dataclasses.py."""
     filename = None
     for member in vars(cls).values():
         function = _function_of(member)
-        if function is not None:
+        if function is not None and \
+                function.__code__.co_qualname.startswith(f'{cls.__qualname__}.'):
             filename = function.__code__.co_filename
             break
     return (filename, cls.__qualname__, getattr(cls, '__firstlineno__', 0))

@@ -129,10 +129,17 @@ class FunctionSummary:
 
 @dataclass(frozen=True)
 class ClassSummary:
-    """A class defined in the notebook: its methods' summaries, by name."""
+    """A class defined in the notebook: its methods' summaries, by name.
+
+    `decorators` are the dotted paths of its decorators (``('?',)`` for one
+    that is no dotted name); `factories`, those of the ``default_factory=``
+    callables its body names, or None if one is no dotted name (a lambda).
+    """
     key: tuple
     methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
     bases: tuple = ()                             # base class names, as written
+    decorators: tuple = ()
+    factories: tuple | None = ()
 
 
 @dataclass(frozen=True)
@@ -985,7 +992,7 @@ class _Visitor(ast.NodeVisitor):
         with_defaults = set(positional[len(positional) - len(args.defaults):])
         with_defaults |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
         declared_global, declared_nonlocal, local = _declarations(body, positional + kwonly + extra)
-        key = ('.'.join((*self.qualname, name)), node.lineno)
+        key = ('.'.join((*self.qualname, name)), _first_line(node))
         if self.scope.kind == 'function':
             self.scope.nested.append(key)
         scope = _Scope('function', local, positional + kwonly + extra, declared_global,
@@ -1093,7 +1100,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_ClassDef(self, node):
         for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
             self.visit(expr)
-        key = ('.'.join((*self.qualname, node.name)), node.lineno)
+        key = ('.'.join((*self.qualname, node.name)), _first_line(node))
         saved = self.qualname
         self.qualname = [*self.qualname, node.name]
         self.hidden.append(_Hidden('class'))
@@ -1106,11 +1113,37 @@ class _Visitor(ast.NodeVisitor):
             self.hidden.pop()
             self.qualname = saved
         bases = tuple('.'.join(_path(base)) for base in node.bases if _path(base))
-        self.functions[key] = ClassSummary(key, methods, bases)
+        decorators = tuple(_path(d.func if isinstance(d, ast.Call) else d) or ('?',)
+                           for d in node.decorator_list)
+        self.functions[key] = ClassSummary(key, methods, bases, decorators,
+                                           _default_factories(node.body))
         self._decorate(node.decorator_list, node, node.name)
         self._store(node.name)
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)
+
+
+def _first_line(node):
+    """The first line of a def or class as its code reports it (``co_firstlineno``,
+    ``__firstlineno__``): that of its first decorator, if it has any."""
+    decorators = getattr(node, 'decorator_list', None)
+    return decorators[0].lineno if decorators else node.lineno
+
+
+def _default_factories(body):
+    """Dotted paths of the ``default_factory=`` callables class `body` names (dataclass
+    fields), or None if one is no dotted name."""
+    found = []
+    for statement in body:
+        value = getattr(statement, 'value', None) if isinstance(
+            statement, (ast.Assign, ast.AnnAssign)) else None
+        for node in ast.walk(value) if value is not None else ():
+            if isinstance(node, ast.keyword) and node.arg == 'default_factory':
+                path = _path(node.value)
+                if not path:
+                    return None
+                found.append(path)
+    return tuple(found)
 
 
 def _visible_call(scope, call):

@@ -84,7 +84,8 @@ def known_from_info(info):
     module, qualname = info.type_module, info.type_qualname
     if qualname == 'module':
         return Known('module', module, qualname)
-    notebook = tuple(key for key in info.code if key[0] is not None)
+    # A key with no filename is a class's with no function in its body (`Summaries.get`).
+    notebook = info.code
     if notebook and info.is_class:
         return Known('class', module, qualname, notebook)
     if notebook and qualname in _CALLABLE_TYPES:
@@ -141,12 +142,24 @@ class Summaries:
 
     def __init__(self):
         self._files = {}
+        self._class_files = {}    # (qualname, line) -> files defining such a class
 
     def add(self, filename, effects):
         self._files[filename] = effects.functions
+        for key, summary in effects.functions.items():
+            if isinstance(summary, ClassSummary):
+                self._class_files.setdefault(key, set()).add(filename)
 
     def get(self, key):
+        """The summary of `key`, or None.  A class with no function written in its
+        body has no filename in its key: it is found if one cell alone defines a
+        class of that name on that line."""
         filename, qualname, line = key
+        if filename is None:
+            files = self._class_files.get((qualname, line), ())
+            if len(files) != 1:
+                return None
+            filename, = files
         functions = self._files.get(filename)
         if functions is None:
             functions = self._files[filename] = _analyse_file(filename)
@@ -462,16 +475,20 @@ class _Resolver:
         classes = [self.summaries.get(key) for key in known.code]
         classes = [c for c in classes if isinstance(c, ClassSummary)]
         if not classes:
-            self._unknown_call({name}, args, keywords, None)
+            self._unseen_class(name, args, keywords)
             return
         method = path[0] if path else '__init__'
         if len(path) > 1:
             self._mutate({name})
             return
+        if self._remade(name, classes, args, keywords):
+            return
         summary = self._find_method(classes, known.code, method)
         if summary is None:
             if path:
                 self._unknown_call({name}, args, keywords, None)
+            elif classes[0].decorators:    # a dataclass (`_remade` said)
+                self._decorated_construction(name, classes, known.code, args, keywords)
             return   # no __init__ of ours: the new object just holds its arguments
         if path:   # Class.method(...): a class or static method, or a plain call with self
             mapping = _every_param(summary, args, keywords)
@@ -485,6 +502,59 @@ class _Resolver:
         if summary.params:
             mapping[summary.params[0]] = set()   # self: the new object
         self._apply(summary, {name}, mapping)
+
+    def _unseen_class(self, name, args, keywords):
+        """A call into a notebook class whose code the dataflow cannot find."""
+        self.result.reads_anything = self.result.reads_anything or \
+            f'it calls into {name}, whose class\'s code the kernel cannot see'
+        self._unknown_call({name}, args, keywords, None)
+
+    def _remade(self, name, classes, args, keywords):
+        """True if a decorator other than dataclass or total_ordering may have replaced
+        what the notebook's `classes` define (then a call into them may do anything,
+        and that call is counted so)."""
+        for cls in classes:
+            for decorator in cls.decorators:
+                if not self._is_library(decorator, 'dataclasses', 'dataclass') and \
+                        not self._is_library(decorator, 'functools', 'total_ordering'):
+                    self.result.reads_anything = self.result.reads_anything or \
+                        f'it calls into {name}, whose class the decorator ' \
+                        f'{".".join(decorator)} may have changed'
+                    self._unknown_call({name}, args, keywords, None)
+                    return True
+        return False
+
+    def _decorated_construction(self, name, classes, code, args, keywords):
+        """``name(args)`` makes an instance of ``classes[0]``, a dataclass with no
+        ``__init__`` of its own: it calls each ``default_factory``, then
+        ``__post_init__`` (self holding the arguments)."""
+        if classes[0].factories is None:    # a lambda ...: whatever it calls
+            self.result.reads_anything = self.result.reads_anything or \
+                f'it makes a {name}, whose default_factory is no name'
+            self._unknown_call({name}, args, keywords, None)
+            return
+        for root, *path in classes[0].factories:
+            self._call_on(root, tuple(path), [], [], False)
+        post_init = self._find_method(classes, code, '__post_init__')
+        if post_init is not None:
+            given = set().union(*args, *(flow for _, flow in keywords))
+            mapping = _every_param(post_init, args, keywords)
+            if post_init.params:
+                mapping[post_init.params[0]] = given   # self holds what it was given
+            self._apply(post_init, {name}, mapping)
+
+    def _is_library(self, path, module, function):
+        """Is decorator `path` `module`.`function` (``@function``, ``@function(...)``,
+        ``@module.function``), as far as what its name holds tells?"""
+        root, rest = path[0], tuple(path[1:])
+        if rest not in ((), (function,)) or (root != function) == (rest == ()):
+            return False
+        knowns = list(self.knowns(root))
+        return bool(knowns) and all(
+            known.kind == 'module' and known.module == module if rest else
+            known.kind in ('callable', 'value') and not known.code and
+            known.module in (module, 'builtins')
+            for known in knowns)
 
     def _find_method(self, classes, code, method):
         for summary, key in zip(classes, [k for k in code if isinstance(self.summaries.get(k),
@@ -514,6 +584,11 @@ class _Resolver:
         if known.kind == 'instance':
             classes = [self.summaries.get(key) for key in known.code]
             classes = [c for c in classes if isinstance(c, ClassSummary)]
+            if not classes:
+                self._unseen_class(name, args, keywords)
+                return
+            if self._remade(name, classes, args, keywords):
+                return
             summary = self._find_method(classes, known.code, method)
             if summary is not None:
                 mapping = _params(summary, [{name}, *args], keywords) if not starred else \

@@ -145,7 +145,7 @@ class Cell:
             return False
         if self.done:
             return name in self.versions or name in self.deleted
-        if self.ordered_after_all:
+        if self.ordered_after_all or self.resolved.reads_anything is not None:
             return True
         resolved = self.resolved
         return (name in resolved.binds or name in resolved.mutates or name in resolved.deletes
@@ -380,6 +380,12 @@ class Graph:
         for earlier in self._everything:
             if earlier.seq < cell.seq and not earlier.done and earlier.ordered_after_all:
                 needed.setdefault(earlier, 'it runs after every earlier cell')
+        for earlier in self._reads_anything:
+            # Code no analysis sees may change whatever it can reach, not only read it.
+            if earlier.seq < cell.seq and not earlier.done and \
+                    earlier.resolved.reads_anything is not None:
+                needed.setdefault(earlier, f'{earlier.label} may change anything it reaches '
+                                           f'({earlier.resolved.reads_anything})')
         reads = set(resolved.reads) | resolved.reads_state | resolved.writes_state
         for name in reads:
             if name in UNDERS:

@@ -811,7 +811,8 @@ class Scheduler:
         interrupts = self._interrupts
         bind, load, states, capture = loads
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
-        check = any(version.mutable for version in cell.bound.values())
+        # What it has at hand it may change too, through a call the analysis missed.
+        check = any(version.mutable for version in (*cell.bound.values(), *cell.at_hand.values()))
 
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
