@@ -8,6 +8,7 @@ kernel: the outputs must be the same, cell by cell.
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -481,6 +482,21 @@ def test_status_sent_with_the_cells_lists_every_one_of_them(kernel):
     client.wait([*ids, status_id])
     status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
     assert all(f'In[{n}]  done' in status for n in range(1, 9)), status
+
+
+def test_status_names_many_cells_waited_for_the_same_reason_in_one_entry(kernel):
+    client, _ = kernel
+    ids = [client.client.execute(f'import time\ntime.sleep(0.2)\ns{n} = {n}')
+           for n in range(1, 7)]
+    ids.append(client.client.execute("exec('joined = 1')"))    # a barrier: after all six
+    status_id = client.client.execute('%interp status')
+    client.wait([*ids, status_id])
+    status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
+    entry = re.search(r'In\[(\d+)\], In\[(\d+)\] \.\.\. In\[(\d+)\] '
+                      r'\(6 cells: it runs after every earlier cell\)', status)
+    assert entry, status
+    first, second, last = map(int, entry.groups())
+    assert (second, last) == (first + 1, first + 5)
 
 
 def test_a_stream_flush_waits_for_the_io_thread_only_with_output_to_send():

@@ -56,3 +56,16 @@ def test_one_scratch_interpreter_serves_every_probe(monkeypatch):
 def test_probe_refuses_bad_module_names(name):
     with pytest.raises(ValueError, match='dotted name'):
         probe_import(name)
+
+
+def test_prepare_makes_the_scratch_interpreter_before_the_first_probe(monkeypatch):
+    monkeypatch.setattr(probe, '_scratch', probe._ScratchInterpreter())
+    monkeypatch.setattr(probe, '_cache', {})
+    probe.prepare()
+    create = probe._xi.create
+    monkeypatch.setattr(probe._xi, 'create', lambda: pytest.fail('made on the first probe'))
+    try:
+        assert probe_import('json') is None
+    finally:
+        monkeypatch.setattr(probe._xi, 'create', create)
+        probe._scratch.close()

@@ -107,7 +107,9 @@ def _notebook_code(value):
                 keys.append(code_key(inner))
     cls = value if isinstance(value, type) else type(value)
     for klass in cls.__mro__:
-        if klass.__module__ == '__main__':
+        # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
+        # the notebook's: only those of a class statement count (`__firstlineno__`).
+        if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
             keys.append(_class_key(klass))
     if isinstance(value, (list, tuple, set, frozenset, dict)):
         # A container of notebook functions (`ops = {'add': add}`): calling one

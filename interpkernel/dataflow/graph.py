@@ -332,7 +332,8 @@ class Graph:
                 continue
             version = writer.versions.get(name)
             if version is not None and not version.gone and \
-                    (home in version.homes or anywhere and version.payload is not None):
+                    (home in version.homes or anywhere and version.payload is not None
+                     and not version.unmovable):   # it failed to load there: not again
                 found[name] = version
         for name, version in self._initial.items():
             if version is not None and name not in found and name not in exclude and \

@@ -19,6 +19,7 @@ import logging
 import re
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from contextvars import copy_context
@@ -26,8 +27,7 @@ from contextvars import copy_context
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
 
-from .. import __version__, cluster, load_ipython_extension
-from .. import tracebacks
+from .. import __version__, cluster, load_ipython_extension, probe, tracebacks
 from .._core import execution, output, transfer, values
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
@@ -156,6 +156,8 @@ class InterpKernel(IPythonKernel):
     def start(self):
         super().start()
         self.scheduler   # workers boot in the background now, so the first cells find them ready
+        # So does the interpreter the first cell's imports are probed in.
+        threading.Thread(target=probe.prepare, name='interpkernel-probe', daemon=True).start()
         # %interp status / timeline show this kernel's workers and dataflow.
         # Registered directly, not through the extension manager: a notebook's own
         # `%load_ext interpkernel` then loads quietly, as on ipykernel.
@@ -635,8 +637,24 @@ def _one_line(exc):
 def _report_row(c):
     """A cell as %interp status and timeline show it."""
     return (c.label, c.state, c.where or ('host' if c.host else ''), c.queued, c.started,
-            c.ended, [f'{other.label} ({why})' for other, why in c.waited_for],
+            c.ended, _waits(c.waited_for),
             '; '.join(filter(None, [c.host and f'in the host: {c.host}', *c.notes])))
+
+
+def _waits(waited_for, listed=3):
+    """'In[n] (why)' for each cell waited for; more than `listed` cells waited for the
+    same reason are one entry, 'In[a], In[b] ... In[z] (N cells: why)'."""
+    by_reason = {}
+    for other, why in waited_for:
+        by_reason.setdefault(why, []).append(other.label)
+    shown = []
+    for why, labels in by_reason.items():
+        if len(labels) <= listed:
+            shown += [f'{label} ({why})' for label in labels]
+        else:
+            shown.append(f'{", ".join(labels[:listed - 1])} ... {labels[-1]} '
+                         f'({len(labels)} cells: {why})')
+    return shown
 
 
 def _display_settings(shell):
