@@ -133,7 +133,22 @@ def describe(value):
     module = value.__name__ if isinstance(value, types.ModuleType) else kind.__module__
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
                      hasattr(kind, '__next__'), id(value), _notebook_code(value),
-                     kind.__qualname__ not in _UNMOVABLE, isinstance(value, type))
+                     kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
+                     isinstance(value, type))
+
+
+def _cache_info(value):
+    """``cache_info()`` of a functools.lru_cache / cache wrapper, else None."""
+    if type(value).__name__ != '_lru_cache_wrapper':
+        return None
+    return tuple(value.cache_info())
+
+
+def _filled_cache(value):
+    """A cache its calls filled does not survive a copy (a copy starts empty): such a
+    function stays where it was filled, and its readers go there."""
+    info = _cache_info(value)
+    return info is not None and info[-1] > 0
 
 
 def _library_or_atom(value):
@@ -212,6 +227,9 @@ def fingerprint(value, depth=_DEPTH):
     if _library_callable(value):
         return ('library', id(value))     # see Store.mutable_keys
     kind = type(value)
+    cache = _cache_info(value)
+    if cache is not None:     # calls change what it holds, not what it is
+        return ('cache', id(value), cache)
     if depth <= 0:
         return (id(kind), _length(value))
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):

@@ -384,6 +384,9 @@ class _Resolver:
             if path:   # an attribute of a function object: fib.cache_clear()
                 self._mutate({name})
                 return
+            if known.qualname != 'function':
+                # A wrapper around notebook code (lru_cache's) may keep state of its own.
+                self._mutate({name})
             self._functions(name, known.code, args, keywords, starred)
             return
         if kind == 'class':

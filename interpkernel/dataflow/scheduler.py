@@ -384,11 +384,12 @@ class Scheduler:
         graph, resolved = self.graph, cell.resolved
         names = set(resolved.reads) | set(resolved.deletes)
         if cell.ordered_after_all:
-            # What it may read besides.  In the host (a magic), not values that
-            # cannot leave their home (a generator, a lock): they would make it
-            # fail; should it read one after all, it gets a NameError.
+            # What it may read besides, but not values that cannot leave their home
+            # (a generator, a filled cache): two in different homes would make it
+            # fail.  Those at hand where it runs it sees (`_loads`); should it read
+            # another after all, it gets a NameError.
             names |= {name for name in self._every_name(cell) - names
-                      if cell.host is None or not _stays_home(graph.version_before(cell, name))}
+                      if not _stays_home(graph.version_before(cell, name))}
         inputs = {}
         unders = graph.unders(cell) if names & set(UNDERS) else {}
         for name in names:
