@@ -673,6 +673,8 @@ class _Resolver:
                 for name in flow:
                     for known in self.knowns(name):
                         if known.kind == 'function':
+                            if known.qualname != 'function':   # lru_cache's: see _call_on_known
+                                self._mutate({name})
                             self._functions(name, known.code, [], [], True)
                         elif known.kind == 'unknown':
                             self._mutate({name})   # calling it may change it
