@@ -10,12 +10,13 @@ the refusal itself, inside workers).
 import atexit
 import importlib.util
 import sys
+import sysconfig
 import threading
 
 from ._core import _xi
 from ._core.refusal import find_refusal
 
-__all__ = ['probe_import', 'fails_in_workers', 'prepare']
+__all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'remember']
 
 _cache = {}
 _cache_lock = threading.Lock()
@@ -89,6 +90,38 @@ def probe_import(name):
     with _cache_lock:
         _cache[name] = reason
     return reason
+
+
+# Standard-library modules that show something as they import (a poem, a browser,
+# a window): a worker must not import them before the cell's own code runs.
+_SHOWS_AS_IMPORTED = frozenset({'this', 'antigravity', '__hello__', '__phello__', 'idlelib',
+                                'turtledemo'})
+_STDLIB_DIRS = tuple({sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
+
+
+def importable_first(name):
+    """True if a worker may import module `name` before a cell instead of a probe
+    here: a standard-library module no probe answered yet, that shows nothing as it
+    imports, and that no file of the notebook's shadows."""
+    top = name.partition('.')[0]
+    if top not in sys.stdlib_module_names or top in _SHOWS_AS_IMPORTED:
+        return False
+    with _cache_lock:
+        if name in _cache or _cache.get(top) is not None:   # answered, or its package refuses
+            return False
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    origin = spec.origin if spec is not None else None
+    return origin in ('built-in', 'frozen') or \
+        origin is not None and origin.startswith(_STDLIB_DIRS)
+
+
+def remember(name, reason):
+    """Record what importing module `name` in a worker found (None: it imports)."""
+    with _cache_lock:
+        _cache[name] = reason
 
 
 def prepare():

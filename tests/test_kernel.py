@@ -499,6 +499,24 @@ def test_status_names_many_cells_waited_for_the_same_reason_in_one_entry(kernel)
     assert (second, last) == (first + 1, first + 5)
 
 
+def test_a_standard_module_refusing_subinterpreters_sends_its_cells_to_the_host(kernel):
+    # Standard-library imports are tried in the worker before the cell, not probed in
+    # the host first; curses refuses, so nothing of the cell runs there: it runs once,
+    # in the host, and so do later cells importing curses or a module of it.
+    client, _ = kernel
+    ids = [client.client.execute('runs = [1]\nimport curses\nruns.append(2)\nprint(runs)'),
+           client.client.execute('import curses.ascii\ncurses.ascii.isdigit("3")')]
+    status_id = client.client.execute('%interp status')
+    replies = client.wait([*ids, status_id])
+    assert client.text(ids[0]) == '[1, 2]\n'
+    assert client.of(ids[1], 'execute_result')[0]['content']['data']['text/plain'] == 'True'
+    status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
+    for reply in replies[:2]:
+        count = reply['execution_count']
+        assert re.search(rf'In\[{count}\] +done +host .*it imports curses[.\w]*, which refuses '
+                         rf'subinterpreters', status), status
+
+
 def test_a_stream_flush_waits_for_the_io_thread_only_with_output_to_send():
     # ipykernel flushes stdout and stderr twice per execute_request, each time
     # blocking the kernel's loop until its IO thread answers; worker cells write

@@ -1,5 +1,7 @@
 """Modules that refuse subinterpreters: a clear error in cells, and a cached probe."""
 
+import sys
+
 import pytest
 
 from interpkernel import Pool, SubinterpreterImportError, probe_import
@@ -69,3 +71,28 @@ def test_prepare_makes_the_scratch_interpreter_before_the_first_probe(monkeypatc
     finally:
         monkeypatch.setattr(probe._xi, 'create', create)
         probe._scratch.close()
+
+
+@pytest.mark.parametrize('name, first', [
+    ('unittest', True), ('collections.abc', True), ('math', True), ('curses', True),
+    ('numpy', False),            # not the standard library's: probed here
+    ('this', False),             # prints as it imports: not before the cell's own code
+    ('not_a_module_at_all', False),
+])
+def test_standard_modules_are_imported_first_in_workers_instead_of_probed(name, first):
+    assert probe.importable_first(name) is first
+
+
+def test_a_standard_module_shadowed_by_a_notebook_file_is_probed(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, 'tabnanny', raising=False)
+    assert probe.importable_first('tabnanny')
+    (tmp_path / 'tabnanny.py').write_text('print("mine")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert not probe.importable_first('tabnanny')
+
+
+def test_a_refusal_found_in_a_worker_is_remembered_for_the_module_and_its_own(monkeypatch):
+    monkeypatch.setattr(probe, '_cache', {})
+    probe.remember('curses', 'module _curses does not support loading in subinterpreters')
+    assert not probe.importable_first('curses') and not probe.importable_first('curses.ascii')
+    assert probe_import('curses') == 'module _curses does not support loading in subinterpreters'

@@ -16,26 +16,30 @@ class Session:
     """Cells submitted at once (as Run All does), run to their ends."""
 
     def __init__(self, workers, host_only_type=lambda module: None):
-        self.host = HostEngine({'__name__': '__main__'})
-        self.notes = []
+        self.namespace = {'__name__': '__main__'}
+        self.host = HostEngine(self.namespace)
+        self.notes, self.refusals = [], []
         self.scheduler = Scheduler(workers, self.host, initial=lambda name: None,
                                    host_only_type=host_only_type,
                                    history=lambda name, count: (False, None),
-                                   on_note=lambda cell, text: self.notes.append((cell.label, text)))
+                                   on_note=lambda cell, text: self.notes.append((cell.label, text)),
+                                   on_refusal=lambda *refusal: self.refusals.append(refusal))
         self.count = 0
 
-    def run_all(self, *sources, host=(), timeout=120):
-        return asyncio.run(asyncio.wait_for(self._run_all(sources, host), timeout))
+    def run_all(self, *sources, host=(), first_imports=(), timeout=120):
+        """`host`, `first_imports`: for the cells at those indexes (from 0)."""
+        return asyncio.run(asyncio.wait_for(self._run_all(sources, host, first_imports), timeout))
 
-    async def _run_all(self, sources, host):
+    async def _run_all(self, sources, host, first_imports):
         cells, outputs = [], {}
-        for source in sources:
+        for index, source in enumerate(sources):
             self.count += 1
             label = f'In[{self.count}]'
-            reason = 'it must' if self.count - len(self.scheduler.graph.cells) in host else None
             cell = self.scheduler.submit(self.count, label, source,
                                          analyse(source, f'<cell {label}>'),
-                                         filename=f'<cell {label}>', host=reason)
+                                         filename=f'<cell {label}>',
+                                         host='it must' if index in host else None,
+                                         first_imports=first_imports if index == 0 else ())
             outputs[label] = []
             cells.append(cell)
         outcomes = await asyncio.gather(*(
@@ -48,6 +52,15 @@ class Session:
 
 CPU = ('import time\nstarted_{n} = time.perf_counter()\ntotal_{n} = 0\n'
        'for i in range(1_500_000):\n    total_{n} += i % 3\nended_{n} = time.perf_counter()')
+
+
+def test_a_module_the_worker_imports_first_that_refuses_sends_the_cell_to_the_host(workers):
+    session = Session(workers)
+    (cell, outcome, _), = session.run_all('runs = [1]\nimport curses\nruns.append(2)',
+                                          first_imports=('curses',))
+    assert outcome.status == 'ok' and cell.where == 'host' and 'curses' in cell.host
+    assert session.namespace['runs'] == [1, 2]        # it ran once, whole, in the host
+    assert [module for module, _ in session.refusals] == ['curses']
 
 
 def test_independent_cells_run_at_once_and_a_join_waits_for_both(workers):
@@ -86,7 +99,7 @@ def test_values_that_cannot_move_are_made_together_and_read_where_they_are(worke
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     session.run_all('def gen():\n    yield 1\nnumbers = gen()')
-    [(cell, outcome, _)] = session.run_all('print(next(numbers))', host={1})
+    [(cell, outcome, _)] = session.run_all('print(next(numbers))', host={0})
     assert outcome.status == 'error' and outcome.error['ename'] == 'TransferError'
     assert 'must run in the host (it must)' in outcome.error['evalue']
     assert 'a generator cannot leave its interpreter' in outcome.error['evalue']

@@ -45,6 +45,9 @@ class VersionedTask(NamedTuple):
     capture: tuple          # ((state name, source binding `state`), ...) to read after
     result_name: str        # keep the shown result as this name ('_5'), or '' not to
     check: bool             # fingerprint the mutable versions here before and after
+    # Standard-library modules to import before the cell, in place of a probe in the
+    # host: one that refuses subinterpreters ends the task (`VersionedReport.refused`).
+    imports: tuple = ()
 
 
 class ExportTask(NamedTuple):
@@ -87,6 +90,8 @@ class VersionedReport(NamedTuple):
         states: ``((state name, payload or None, error or ''), ...)`` captured.
         failed_loads: ``((name, type name, reason), ...)`` inputs that could
             not be unpacked here (nothing of the cell ran).
+        refused: ``(module, reason)`` of a module of the task's `imports`
+            that refuses subinterpreters, or None (nothing of the cell ran).
     """
     result: bytes | None
     error: bytes | None
@@ -98,6 +103,7 @@ class VersionedReport(NamedTuple):
     changed: tuple
     states: tuple
     failed_loads: tuple
+    refused: tuple | None = None
 
 
 class ExportReport(NamedTuple):

@@ -7,10 +7,12 @@ they were, and keep every new version under its key.  A failed cell keeps
 the assignments it made before the exception, as in sequential Python.
 """
 
+import importlib
 import pickle
 import time
 
 from . import execution, protocol, transfer, values
+from .refusal import refusal
 
 __all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
 
@@ -55,6 +57,10 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     if failed:
         return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
                                         (), (), (), (), tuple(failed))
+    refused = _import_first(task.imports)
+    if refused is not None:
+        return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
+                                        (), (), (), (), (), refused)
     restored = within(lambda: restore_states(task.states))
     for name in [n for n in namespace if not keep(n)]:
         del namespace[name]
@@ -98,6 +104,22 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     return protocol.VersionedReport(shown, error_content, exception, started,
                                     time.perf_counter(), tuple(written), deleted, changed,
                                     restored + within(lambda: capture_states(task.capture)), ())
+
+
+def _import_first(modules):
+    """Import `modules` before the cell: ``(module, reason)`` of the first that refuses
+    subinterpreters, or None.  Any other failure is left to the cell's own import,
+    which fails the same way where it would in order."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            refused = refusal(exc)
+            if refused is not None:
+                return module, str(refused)
+        except Exception:   # noqa: BLE001 - the cell's own import raises it, in its place
+            pass
+    return None
 
 
 SMALL = 256 << 10   # bytes: values this small are encoded as they are made, for any reader

@@ -98,11 +98,13 @@ class Cell:
     """
 
     def __init__(self, seq, count, label, source, effects, resolved, *, host=None, barrier=None,
-                 filename=None, any_process_will_do=False):
+                 filename=None, any_process_will_do=False, first_imports=()):
         self.seq, self.count, self.label, self.source = seq, count, label, source
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier
         self.any_process_will_do = any_process_will_do and host is not None
+        # Modules a worker imports before it runs (see Scheduler.submit).
+        self.first_imports = tuple(first_imports)
         self.filename = filename
         # IPython's name for what it shows (``_5``), if it may show something
         self.result_name = f'_{count}' if effects.shows_result else None

@@ -96,10 +96,13 @@ class Scheduler:
             cell (a value read before a change the analysis missed).
         on_finished: ``on_finished(cell)``: a cell has reached its end (done,
             failed or aborted); called before the graph may forget it.
+        on_refusal: ``on_refusal(module, reason)``: a module a cell's worker
+            imported before it (its `first_imports`) refuses subinterpreters.
     """
 
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
-                 on_finished=None, cluster_takes=lambda module: False):
+                 on_finished=None, cluster_takes=lambda module: False,
+                 on_refusal=lambda module, reason: None):
         self.workers, self.host = workers, host
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
@@ -108,6 +111,7 @@ class Scheduler:
         self._initial = initial
         self._host_only_type = host_only_type
         self._cluster_takes = cluster_takes
+        self._on_refusal = on_refusal
         self._history = history
         self._on_note = on_note
         self._on_finished = on_finished
@@ -194,17 +198,20 @@ class Scheduler:
     # -- submitting --
 
     def submit(self, count, label, source, effects, *, filename, host=None, barrier=None,
-               any_process_will_do=False):
+               any_process_will_do=False, first_imports=()):
         """Record a cell, in submission order; return its `Cell` (run it with `run`).
 
         `host` says why it cannot run in a subinterpreter; `any_process_will_do`,
-        that a cluster engine may run it instead of the host.
+        that a cluster engine may run it instead of the host; `first_imports`,
+        the modules a worker imports before it, sending it to the host or a
+        cluster engine if one refuses subinterpreters.
         """
         if filename is not None:
             self.summaries.add(filename, effects)
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
-                    filename=filename, any_process_will_do=any_process_will_do)
+                    filename=filename, any_process_will_do=any_process_will_do,
+                    first_imports=first_imports)
         cell.resolved = self._resolve(cell)
         _mark_host_only(cell)
         self.graph.add(cell)
@@ -360,6 +367,13 @@ class Scheduler:
                 continue
             finally:
                 self._release(home)
+            if report.refused is not None:    # nothing of the cell ran: place it again
+                module, reason = report.refused
+                self._on_refusal(module, reason)
+                cell.host = f'it imports {module}, which refuses subinterpreters'
+                cell.any_process_will_do = self._cluster_takes(module)
+                cell.first_imports = ()
+                continue
             if report.failed_loads:    # nothing of the cell ran: place it again
                 for name, type_name, reason in report.failed_loads:
                     version = cell.bound.get(name) or cell.at_hand.get(name) or inputs.get(name)
@@ -815,9 +829,11 @@ class Scheduler:
         # What it has at hand it may change too, through a call the analysis missed.
         check = any(version.mutable for version in (*cell.bound.values(), *cell.at_hand.values()))
 
+        imports = () if home == HOST or home in self._cluster_homes else cell.first_imports
+
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
-                                 capture, cell.result_name or '', check)
+                                 capture, cell.result_name or '', check, imports)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

@@ -121,7 +121,7 @@ class InterpKernel(IPythonKernel):
                 1, thread_name_prefix='interpkernel-cluster').submit(_open_cluster, self.cluster)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
-                                    cluster_takes=_cluster_takes,
+                                    cluster_takes=_cluster_takes, on_refusal=probe.remember,
                                     history=self._history, on_note=self._note,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -279,9 +279,9 @@ class InterpKernel(IPythonKernel):
             # clause, so that no "during handling" chain shows); nothing runs.
             return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
         host = self._host_reason(code, source, effects, silent)
-        any_process_will_do = False
+        any_process_will_do, first_imports = False, ()
         if host is None:
-            host, any_process_will_do = _import_reason(effects)
+            host, any_process_will_do, first_imports = _import_reason(effects)
         if self._cluster_starting is not None and self._cluster_starting.done():
             self._attach_started_cluster(parent)
         barrier = effects.barrier
@@ -297,7 +297,8 @@ class InterpKernel(IPythonKernel):
         try:
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier,
-                                    any_process_will_do=any_process_will_do)
+                                    any_process_will_do=any_process_will_do,
+                                    first_imports=first_imports)
             if self._epochs.get(parent['header']['msg_id'], self._interrupts) != \
                     self._interrupts:
                 cell.abort()    # interrupted between its arrival and now
@@ -593,9 +594,13 @@ def _cluster_takes(module):
 def _import_reason(effects):
     """(why a cell that imports a module refusing subinterpreters, or failing in a
     worker, cannot run in one, or None; whether a cluster engine may run it instead
-    of the host: every such module it imports is one of `CLUSTER_MODULES`)."""
-    reasons, anywhere = [], True
+    of the host: every such module it imports is one of `CLUSTER_MODULES`; the
+    standard-library modules a worker imports before it instead of a probe here)."""
+    reasons, anywhere, first = [], True, []
     for module in effects.imports:
+        if probe.importable_first(module):
+            first.append(module)
+            continue
         reason = fails_in_workers(module)
         if reason is not None:
             refuses = refuses_subinterpreters(reason)
@@ -603,7 +608,7 @@ def _import_reason(effects):
                            else f'it imports {module}, which cannot be imported in a worker '
                                 f'({reason})')
             anywhere = anywhere and refuses and _cluster_takes(module)
-    return (reasons[0], anywhere) if reasons else (None, False)
+    return (reasons[0], anywhere, ()) if reasons else (None, False, tuple(first))
 
 
 def _open_cluster(config):
