@@ -63,6 +63,14 @@ def test_a_module_the_worker_imports_first_that_refuses_sends_the_cell_to_the_ho
     assert [module for module, _ in session.refusals] == ['curses']
 
 
+def test_callers_of_a_function_not_defined_yet_wait_for_its_definition_only(workers):
+    results = Session(workers).run_all(
+        'def work(n):\n    return sum(range(n))', 'a = work(10)', 'b = work(20)', 'c = a + b')
+    waits = [{(c.label, why) for c, why in cell.waited_for} for cell, _, _ in results]
+    assert waits[1] == waits[2] == {('In[1]', 'reads work')}
+    assert {label for label, _ in waits[3]} == {'In[2]', 'In[3]'}
+
+
 def test_independent_cells_run_at_once_and_a_join_waits_for_both(workers):
     results = Session(workers).run_all(
         CPU.format(n=1), CPU.format(n=2),

@@ -77,6 +77,8 @@ def known_builtin(name):
 
 _CALLABLE_TYPES = frozenset({'function', 'method', '_lru_cache_wrapper', 'partial',
                              'staticmethod', 'classmethod'})
+# Those of them that keep state of their own, which calling them changes.
+_STATEFUL_WRAPPERS = frozenset({'_lru_cache_wrapper'})
 
 
 def known_from_info(info):
@@ -384,8 +386,7 @@ class _Resolver:
             if path:   # an attribute of a function object: fib.cache_clear()
                 self._mutate({name})
                 return
-            if known.qualname != 'function':
-                # A wrapper around notebook code (lru_cache's) may keep state of its own.
+            if known.qualname in _STATEFUL_WRAPPERS:    # its cache changes with each call
                 self._mutate({name})
             self._functions(name, known.code, args, keywords, starred)
             return
@@ -673,7 +674,7 @@ class _Resolver:
                 for name in flow:
                     for known in self.knowns(name):
                         if known.kind == 'function':
-                            if known.qualname != 'function':   # lru_cache's: see _call_on_known
+                            if known.qualname in _STATEFUL_WRAPPERS:
                                 self._mutate({name})
                             self._functions(name, known.code, [], [], True)
                         elif known.kind == 'unknown':
