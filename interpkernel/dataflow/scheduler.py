@@ -826,8 +826,10 @@ class Scheduler:
         interrupts = self._interrupts
         bind, load, states, capture = loads
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
-        # What it has at hand it may change too, through a call the analysis missed.
-        check = any(version.mutable for version in (*cell.bound.values(), *cell.at_hand.values()))
+        # A cell running code no analysis sees may change what it has at hand too.
+        checked = [*cell.bound.values(), *(cell.at_hand.values()
+                                           if cell.resolved.reads_anything is not None else ())]
+        check = any(version.mutable for version in checked)
 
         imports = () if home == HOST or home in self._cluster_homes else cell.first_imports
 
