@@ -136,6 +136,15 @@ def test_timeout_interrupts_with_a_clear_message(shell, ns, capsys):
     assert run(shell, '%%interp\nafter = 1').success
 
 
+def test_a_timeout_that_runs_out_before_the_cell_begins_is_a_timeout_too(shell, ns, capsys):
+    busy = [run(shell, '%%interp --bg\nimport time\ntime.sleep(1)') for _ in range(4)]
+    assert all(r.success for r in busy)
+    result = run(shell, '%%interp --timeout 0.2\nqueued = 1')     # behind the busy cells
+    assert type(result.error_in_exec).__name__ == 'CellTimeout' and 'queued' not in ns
+    assert 'ran past --timeout 0.2 s' in capsys.readouterr().out
+    assert run(shell, '%interp wait').success
+
+
 def test_background_cell_returns_at_once_and_lands_later(shell, ns):
     run(shell, '%interp channel gate')
     assert run(shell, '%%interp --bg slow\ngate.recv()\nlate = "here"').success

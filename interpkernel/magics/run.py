@@ -123,7 +123,10 @@ class CellRun:
         lines = []
         first = None
         for rank, future in failed:
-            if future.cancelled():
+            if future.cancelled() and self.timed_out:   # the time ran out before it began
+                exc = CellTimeout(self.label, self.timeout)
+                tb = [f'CellTimeout: {exc}']
+            elif future.cancelled():
                 exc = concurrent.futures.CancelledError(f'{self.label} was cancelled')
                 tb = [f'CancelledError: {self.label} was cancelled before it ran']
             else:
