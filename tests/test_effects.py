@@ -148,6 +148,14 @@ def test_making_a_class_whose_init_another_decorator_made_may_read_anything(name
     assert effects_of('t = Tagged()', namespace).reads_anything is not None
 
 
+def test_a_function_redefined_on_the_line_of_an_earlier_one_of_that_name_counts_too(namespace):
+    # SETUP's add_to is on line 6: so is the cell's; both calls count.
+    effects = effects_of('add_to(0, numbers)\n\n\n\n\n'
+                         'def add_to(item, bucket):\n    LOG.append(item)\nadd_to(1, [])',
+                         namespace)
+    assert {'numbers', 'LOG'} <= effects.mutates
+
+
 def test_a_function_setting_a_global_binds_it(namespace):
     assert 'count' in effects_of('bump()', namespace).binds
 

@@ -695,12 +695,14 @@ class _Resolver:
 
     def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
         """Apply a notebook function's summary, its parameters bound by `mapping`."""
-        application = (summary.key, frozenset(callee),
+        # By identity: a summary's key (qualname, line) is the same for a function
+        # of an earlier cell and one the cell defines on the same line.
+        application = (id(summary), frozenset(callee),
                        frozenset((k, frozenset(v)) for k, v in mapping.items()))
-        if summary.key in self.active or application in self.applied:
+        if id(summary) in self.active or application in self.applied:
             return   # recursion, or applied already with the same arguments
         self.applied.add(application)
-        self.active.add(summary.key)
+        self.active.add(id(summary))
         try:
             closure = closure_names if closure_names is not None else callee
             defaults = dict(summary.default_flows)
@@ -752,7 +754,7 @@ class _Resolver:
                     continue
                 self.call(call, bind)
         finally:
-            self.active.discard(summary.key)
+            self.active.discard(id(summary))
 
 
 def _cell_names(flow):
