@@ -23,8 +23,12 @@ class Session:
                                    host_only_type=host_only_type,
                                    history=lambda name, count: (False, None),
                                    on_note=lambda cell, text: self.notes.append((cell.label, text)),
-                                   on_refusal=lambda *refusal: self.refusals.append(refusal))
+                                   on_refusal=self._refused)
         self.count = 0
+
+    def _refused(self, module, reason):
+        self.refusals.append((module, reason))
+        return f'it imports {module}, which refuses subinterpreters'
 
     def run_all(self, *sources, host=(), first_imports=(), timeout=120):
         """`host`, `first_imports`: for the cells at those indexes (from 0)."""

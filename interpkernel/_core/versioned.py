@@ -60,7 +60,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     refused = _import_first(task.imports)
     if refused is not None:
         return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
-                                        (), (), (), (), (), refused)
+                                        (), (), (), (), (), refused=refused)
     restored = within(lambda: restore_states(task.states))
     for name in [n for n in namespace if not keep(n)]:
         del namespace[name]

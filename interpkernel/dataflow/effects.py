@@ -368,9 +368,8 @@ class _Resolver:
         if kind == 'missing':
             return   # a NameError: it changes nothing
         if kind == 'fresh':
-            self.result.reads_anything = self.result.reads_anything or \
-                'it calls into an object a notebook function made'
-            self._unknown_call({name}, args, keywords, None)
+            self._unseen_code({name}, args, keywords,
+                              'it calls into an object a notebook function made')
             return
         if kind == 'unknown':
             if path:          # a method of a value not known yet
@@ -507,11 +506,16 @@ class _Resolver:
             mapping[summary.params[0]] = set()   # self: the new object
         self._apply(summary, {name}, mapping)
 
+    def _unseen_code(self, callee, args, keywords, why):
+        """A call that may run notebook code no summary describes: it may read (and,
+        through what it reaches, change) anything; `why` says so."""
+        self.result.reads_anything = self.result.reads_anything or why
+        self._unknown_call(callee, args, keywords, None)
+
     def _unseen_class(self, name, args, keywords):
         """A call into a notebook class whose code the dataflow cannot find."""
-        self.result.reads_anything = self.result.reads_anything or \
-            f'it calls into {name}, whose class\'s code the kernel cannot see'
-        self._unknown_call({name}, args, keywords, None)
+        self._unseen_code({name}, args, keywords,
+                          f'it calls into {name}, whose class\'s code the kernel cannot see')
 
     def _remade(self, name, classes, args, keywords):
         """True if a decorator other than dataclass or total_ordering may have replaced
@@ -521,10 +525,9 @@ class _Resolver:
             for decorator in cls.decorators:
                 if not self._is_library(decorator, 'dataclasses', 'dataclass') and \
                         not self._is_library(decorator, 'functools', 'total_ordering'):
-                    self.result.reads_anything = self.result.reads_anything or \
-                        f'it calls into {name}, whose class the decorator ' \
-                        f'{".".join(decorator)} may have changed'
-                    self._unknown_call({name}, args, keywords, None)
+                    self._unseen_code({name}, args, keywords,
+                                      f'it calls into {name}, whose class the decorator '
+                                      f'{".".join(decorator)} may have changed')
                     return True
         return False
 
@@ -533,9 +536,8 @@ class _Resolver:
         ``__init__`` of its own: it calls each ``default_factory``, then
         ``__post_init__`` (self holding the arguments)."""
         if classes[0].factories is None:    # a lambda ...: whatever it calls
-            self.result.reads_anything = self.result.reads_anything or \
-                f'it makes a {name}, whose default_factory is no name'
-            self._unknown_call({name}, args, keywords, None)
+            self._unseen_code({name}, args, keywords,
+                              f'it makes a {name}, whose default_factory is no name')
             return
         for root, *path in classes[0].factories:
             self._call_on(root, tuple(path), [], [], False)
@@ -550,15 +552,17 @@ class _Resolver:
     def _is_library(self, path, module, function):
         """Is decorator `path` `module`.`function` (``@function``, ``@function(...)``,
         ``@module.function``), as far as what its name holds tells?"""
-        root, rest = path[0], tuple(path[1:])
-        if rest not in ((), (function,)) or (root != function) == (rest == ()):
+        if path == (function,):       # @function: a library's function of that name
+            def holds(known):
+                return known.kind in ('callable', 'value') and not known.code and \
+                    known.module in (module, 'builtins')
+        elif len(path) == 2 and path[1] == function:     # @module.function
+            def holds(known):
+                return known.kind == 'module' and known.module == module
+        else:
             return False
-        knowns = list(self.knowns(root))
-        return bool(knowns) and all(
-            known.kind == 'module' and known.module == module if rest else
-            known.kind in ('callable', 'value') and not known.code and
-            known.module in (module, 'builtins')
-            for known in knowns)
+        knowns = list(self.knowns(path[0]))
+        return bool(knowns) and all(map(holds, knowns))
 
     def _find_method(self, classes, code, method):
         for summary, key in zip(classes, [k for k in code if isinstance(self.summaries.get(k),
@@ -602,9 +606,8 @@ class _Resolver:
             if any(base != 'object' for c in classes for base in c.bases):
                 # Inherited from a library class, which may call the notebook's
                 # own methods back (unittest.TestCase.run calls its tests).
-                self.result.reads_anything = self.result.reads_anything or \
-                    f'it calls {method} of {name}, inherited from a library class'
-                self._unknown_call({name}, args, keywords, None)
+                self._unseen_code({name}, args, keywords,
+                                  f'it calls {method} of {name}, inherited from a library class')
             return   # else no class of ours defines it: calling it raises
         if known.immutable:
             return

@@ -96,13 +96,14 @@ class Scheduler:
             cell (a value read before a change the analysis missed).
         on_finished: ``on_finished(cell)``: a cell has reached its end (done,
             failed or aborted); called before the graph may forget it.
-        on_refusal: ``on_refusal(module, reason)``: a module a cell's worker
-            imported before it (its `first_imports`) refuses subinterpreters.
+        on_refusal: ``on_refusal(module, reason)`` -> why the cell must leave
+            the workers: a module its worker imported before it (its
+            `first_imports`) refuses subinterpreters.
     """
 
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None, cluster_takes=lambda module: False,
-                 on_refusal=lambda module, reason: None):
+                 on_refusal=lambda module, reason: f'it imports {module}: {reason}'):
         self.workers, self.host = workers, host
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
@@ -369,8 +370,7 @@ class Scheduler:
                 self._release(home)
             if report.refused is not None:    # nothing of the cell ran: place it again
                 module, reason = report.refused
-                self._on_refusal(module, reason)
-                cell.host = f'it imports {module}, which refuses subinterpreters'
+                cell.host = self._on_refusal(module, reason)
                 cell.any_process_will_do = self._cluster_takes(module)
                 cell.first_imports = ()
                 continue

@@ -23,6 +23,7 @@ import threading
 import time
 from collections import deque
 from contextvars import copy_context
+from typing import NamedTuple
 
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
@@ -121,7 +122,7 @@ class InterpKernel(IPythonKernel):
                 1, thread_name_prefix='interpkernel-cluster').submit(_open_cluster, self.cluster)
         self._scheduler = Scheduler(self._engine, host, initial=self._initial,
                                     host_only_type=self._host_only_type,
-                                    cluster_takes=_cluster_takes, on_refusal=probe.remember,
+                                    cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -281,7 +282,7 @@ class InterpKernel(IPythonKernel):
         host = self._host_reason(code, source, effects, silent)
         any_process_will_do, first_imports = False, ()
         if host is None:
-            host, any_process_will_do, first_imports = _import_reason(effects)
+            host, any_process_will_do, first_imports = _import_placement(effects)
         if self._cluster_starting is not None and self._cluster_starting.done():
             self._attach_started_cluster(parent)
         barrier = effects.barrier
@@ -591,11 +592,18 @@ def _cluster_takes(module):
     return module.partition('.')[0] in CLUSTER_MODULES
 
 
-def _import_reason(effects):
-    """(why a cell that imports a module refusing subinterpreters, or failing in a
-    worker, cannot run in one, or None; whether a cluster engine may run it instead
-    of the host: every such module it imports is one of `CLUSTER_MODULES`; the
-    standard-library modules a worker imports before it instead of a probe here)."""
+class _ImportPlacement(NamedTuple):
+    """What a cell's imports say of where it may run."""
+    host: str | None               # why it cannot run in a worker, or None
+    any_process_will_do: bool      # a cluster engine may run it instead of the host
+    first_imports: tuple           # standard-library modules a worker imports before it
+
+
+def _import_placement(effects):
+    """The `_ImportPlacement` of a cell: a module refusing subinterpreters, or failing
+    in a worker, keeps it out of them (a cluster engine may run it if every such
+    module is one of `CLUSTER_MODULES`); standard-library modules are imported by
+    its worker before it instead of probed here."""
     reasons, anywhere, first = [], True, []
     for module in effects.imports:
         if probe.importable_first(module):
@@ -604,11 +612,24 @@ def _import_reason(effects):
         reason = fails_in_workers(module)
         if reason is not None:
             refuses = refuses_subinterpreters(reason)
-            reasons.append(f'it imports {module}, which refuses subinterpreters' if refuses
+            reasons.append(_refuses(module) if refuses
                            else f'it imports {module}, which cannot be imported in a worker '
                                 f'({reason})')
             anywhere = anywhere and refuses and _cluster_takes(module)
-    return (reasons[0], anywhere, ()) if reasons else (None, False, tuple(first))
+    if reasons:
+        return _ImportPlacement(reasons[0], anywhere, ())
+    return _ImportPlacement(None, False, tuple(first))
+
+
+def _refuses(module):
+    return f'it imports {module}, which refuses subinterpreters'
+
+
+def _refused_in_a_worker(module, reason):
+    """A worker found `module` refusing subinterpreters: later cells know it from the
+    probe's record; this one must leave the workers."""
+    probe.remember(module, reason)
+    return _refuses(module)
 
 
 def _open_cluster(config):
