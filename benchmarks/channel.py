@@ -8,7 +8,7 @@ in the host), and CPython 3.13's own interpreters queues
 (``test.support.interpreters.queues``, whose blocking ``get`` polls with 10 ms
 sleeps) between two subinterpreters, each on its own thread, timed the same way
 as interpkernel's.  The first rounds of each are warm-up and are dropped.
-The echo process is forked before the interpkernel pool exists (see `benchmarks.cpu`).
+The echo process is spawned, not forked (see `benchmarks.interrupts`).
 """
 
 import multiprocessing
@@ -60,8 +60,9 @@ def _echo(conn):
 
 
 def _pipe(rounds):
-    here, there = multiprocessing.Pipe()
-    child = multiprocessing.Process(target=_echo, args=(there,))
+    spawn = multiprocessing.get_context('spawn')
+    here, there = spawn.Pipe()
+    child = spawn.Process(target=_echo, args=(there,))
     child.start()
     times = []
     try:

@@ -5,7 +5,9 @@ pure-Python loop, blocks in ``Channel.recv``, or sleeps in ``time.sleep``; the
 host calls ``future.interrupt()`` as soon as "go" arrives and times until the
 future has failed with KeyboardInterrupt.  Anchor: the same for a
 ``multiprocessing.Process`` stopped with SIGINT (the way a Jupyter kernel is
-interrupted), forked before the pool exists (see `benchmarks.cpu`).  Goals from
+interrupted).  The child is spawned, not forked: by this group the bench process
+has threads (the shared ipyparallel cluster's) and has made subinterpreters, and
+a forked child can hang on a lock some thread held at the fork.  Goals from
 the runtime issue: 100 ms for a loop, 1 s when blocked.
 """
 
@@ -52,14 +54,22 @@ def _spin(ready):
 
 
 def _process_interrupt():
-    ready = multiprocessing.Event()
-    child = multiprocessing.Process(target=_spin, args=(ready,))
+    spawn = multiprocessing.get_context('spawn')
+    ready = spawn.Event()
+    child = spawn.Process(target=_spin, args=(ready,))
     child.start()
-    ready.wait(30)
-    start = time.perf_counter()
-    os.kill(child.pid, signal.SIGINT)
-    child.join()
-    return time.perf_counter() - start
+    try:
+        if not ready.wait(60):
+            raise RuntimeError('the anchor child process did not start within 60 s')
+        start = time.perf_counter()
+        os.kill(child.pid, signal.SIGINT)
+        child.join(30)
+        if child.exitcode is None:
+            raise RuntimeError('the anchor child process ignored SIGINT for 30 s')
+        return time.perf_counter() - start
+    finally:
+        child.kill()
+        child.join()
 
 
 def rows(ctx):
