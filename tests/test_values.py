@@ -50,3 +50,19 @@ def test_a_numpy_array_changed_in_place_has_another_fingerprint():
     big[1_000_000:1_000_100] = 7
     assert all(values.fingerprint(a) != f for a, f in zip((whole, strided, big), before))
     assert values.fingerprint(whole) == values.fingerprint(whole.copy())
+
+
+def test_installed_libraries_modules_classes_and_functions_are_told_apart_from_the_notebooks(
+        tmp_path, monkeypatch):
+    # A cell that reads only these reaches no value the run-time check sees: it is
+    # not fingerprinted for them.  A module of the notebook's own files may hold
+    # notebook values, so it is not one of them.
+    function, cls, instance = _notebook_objects()
+    for value in (math, json, json.dumps, collections.OrderedDict, len, dict):
+        assert values.describe(value).installed, value
+    (tmp_path / 'helpers_of_this_notebook.py').write_text('items = []\ndef add(x):\n'
+                                                          '    items.append(x)\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import helpers_of_this_notebook as helpers
+    for value in (function, cls, instance, [1], {'a': 1}, helpers, helpers.add):
+        assert not values.describe(value).installed, value

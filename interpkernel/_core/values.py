@@ -13,6 +13,7 @@ did not happen.
 
 import itertools
 import sys
+import sysconfig
 import types
 import zlib
 from typing import NamedTuple
@@ -41,6 +42,11 @@ class ValueInfo(NamedTuple):
         movable: False if it is known not to cross interpreters (a generator,
             a lock, an open file); True if it may (tried when needed).
         is_class: it is a class.
+        installed: it is a module, or a class or function defined by one, of
+            Python's or of an installed package, not of the notebook's files.
+            The run-time check fingerprints none of those, and no notebook value
+            lives in them, so a cell that reads only such values (and
+            immutable ones) reaches no value the check could see changed.
     """
     type_module: str
     type_qualname: str
@@ -51,6 +57,7 @@ class ValueInfo(NamedTuple):
     code: tuple
     movable: bool
     is_class: bool
+    installed: bool
 
 
 def code_key(function):
@@ -134,7 +141,30 @@ def describe(value):
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
                      hasattr(kind, '__next__'), id(value), _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
-                     isinstance(value, type))
+                     isinstance(value, type), _installed(value))
+
+
+# Where Python's own modules and installed packages live (a venv's site-packages too).
+_INSTALLED_DIRS = tuple(filter(None, {sysconfig.get_path(name) for name in
+                                      ('stdlib', 'platstdlib', 'purelib', 'platlib')}))
+
+
+def _installed(value):
+    """Is `value` a module of Python's or of an installed package, or a class or
+    function such a module defines (see `ValueInfo.installed`)?"""
+    if isinstance(value, types.ModuleType):
+        module = value
+    else:
+        try:
+            if not _library_callable(value) or not isinstance(value.__module__, str):
+                return False
+        except Exception:   # noqa: BLE001 - an object whose __getattr__ fails is not ours to judge
+            return False
+        module = sys.modules.get(value.__module__)
+    spec = getattr(module, '__spec__', None)
+    origin = getattr(spec, 'origin', None)
+    return origin in ('built-in', 'frozen') or \
+        isinstance(origin, str) and origin.startswith(_INSTALLED_DIRS)
 
 
 def _cache_info(value):

@@ -73,8 +73,11 @@ class Version:
         return self.info.size if self.info is not None else 0
 
     @property
-    def mutable(self):
-        return self.info is None or not self.info.immutable
+    def checked(self):
+        """Might a cell reading it change, in place, a value the run-time check sees?
+        Not if it is immutable, or an installed library's module, class or function
+        (`ValueInfo.installed`)."""
+        return self.info is None or not (self.info.immutable or self.info.installed)
 
     def __repr__(self):
         return f'<version {self.key[0]}@{self.key[1]} in {sorted(self.homes)}>'

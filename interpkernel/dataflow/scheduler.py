@@ -129,6 +129,9 @@ class Scheduler:
         self._interrupts = 0       # calls of interrupt() so far
         self._recent = []          # finished cells a running cell may have overlapped
         self._initial_states = {}
+        self._holding = {}         # (home, id of the object) -> versions made holding it
+        self._holding_size = 0     # versions indexed there (at most)
+        self._holding_limit = 64   # the size at which to drop those no longer kept
 
     def _initial_info(self, name):
         if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name) or \
@@ -264,14 +267,35 @@ class Scheduler:
 
     def _same_object(self, version):
         """(name, version) of the latest versions in the same home holding the same object."""
-        found = []
-        for cell in self.graph.cells.values():
-            for name, other in cell.versions.items():
-                if other is not version and other.info is not None and \
-                        other.info.identity == version.info.identity and \
-                        other.home == version.home and not other.gone:
-                    found.append((name, other))
-        return found
+        kept = self._kept_holding((version.home, version.info.identity))
+        return [(other.name, other) for other in kept if other is not version and not other.gone]
+
+    def _kept_holding(self, key):
+        """The versions indexed under `key` that are still kept (the others are dropped)."""
+        kept = [other for other in self._holding.get(key, ()) if self._still_kept(other)]
+        if kept:
+            self._holding[key] = kept
+        else:
+            self._holding.pop(key, None)
+        return kept
+
+    def _still_kept(self, version):
+        """Is `version` still what its writer, a cell the graph keeps, left in its name?"""
+        writer = version.writer
+        return self.graph.cells.get(writer.seq) is writer and \
+            writer.versions.get(version.name) is version
+
+    def _index_holding(self, version):
+        """Index `version` by the object it holds, for `_same_object`; drop the
+        versions no longer kept once the index has doubled (amortized, so that a long
+        session's index stays the size of what it keeps)."""
+        self._holding.setdefault((version.home, version.info.identity), []).append(version)
+        self._holding_size += 1
+        if self._holding_size > self._holding_limit:
+            for key in list(self._holding):
+                self._kept_holding(key)
+            self._holding_size = sum(map(len, self._holding.values()))
+            self._holding_limit = 2 * self._holding_size + 64
 
     # -- running --
 
@@ -829,7 +853,7 @@ class Scheduler:
         # A cell running code no analysis sees may change what it has at hand too.
         checked = [*cell.bound.values(), *(cell.at_hand.values()
                                            if cell.resolved.reads_anything is not None else ())]
-        check = any(version.mutable for version in checked)
+        check = any(version.checked for version in checked)
 
         imports = () if home == HOST or home in self._cluster_homes else cell.first_imports
 
@@ -861,6 +885,7 @@ class Scheduler:
             info = ValueInfo._make(info)
             version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
             version.payload = payload
+            self._index_holding(version)
         cell.deleted = set(report.deleted)
         for name, payload, error in report.states:
             state = state_name(name)

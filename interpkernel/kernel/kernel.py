@@ -733,11 +733,6 @@ def _uses_ipython(code, source):
     return 'get_ipython()' in source and 'get_ipython()' not in code
 
 
-def _error_content(exc):
-    return {'ename': type(exc).__name__, 'evalue': str(exc),
-            'traceback': [f'{type(exc).__name__}: {exc}']}
-
-
 def _identifiers(text):
     return re.findall(r'[A-Za-z_]\w*', text)
 
