@@ -59,6 +59,17 @@ class ValueInfo(NamedTuple):
     is_class: bool
     installed: bool
 
+    @classmethod
+    def received(cls, info):
+        """The `ValueInfo` of the plain tuple an interpreter sent, its type's names
+        interned: a long session keeps one per shown result, most of a few types."""
+        module, qualname, *rest = info
+        return cls(_interned(module), _interned(qualname), *rest)
+
+
+def _interned(text):
+    return sys.intern(text) if type(text) is str else text
+
 
 def code_key(function):
     """(filename, qualname, first line) of a function's code, how the dataflow finds its summary."""

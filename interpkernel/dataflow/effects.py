@@ -147,7 +147,10 @@ class Summaries:
         self._class_files = {}    # (qualname, line) -> files defining such a class
 
     def add(self, filename, effects):
-        self._files[filename] = effects.functions
+        if effects.functions:
+            self._files[filename] = effects.functions
+        else:   # no summary key names a file that defines no code (one entry less a cell)
+            self._files.pop(filename, None)
         for key, summary in effects.functions.items():
             if isinstance(summary, ClassSummary):
                 self._class_files.setdefault(key, set()).add(filename)

@@ -38,6 +38,7 @@ UNDERS = ('_', '__', '___')
 _RESULT_ONLY = CellEffects(reads=(), binds=(), deletes=(), shows_result=True)
 _NOTHING = Resolved()
 _NO_VERSIONS = types.MappingProxyType({})
+_NO_NAMES = frozenset()
 
 
 class Aborted(Exception):
@@ -124,9 +125,8 @@ class Cell:
         self.waited_for = []
         self.notes = []
         loop = asyncio.get_running_loop()
-        self.finished = loop.create_future()
         self._changed = loop.create_future()
-        self._aborted = loop.create_future()
+        self._aborted = loop.create_future()    # None once kept only for its result
 
     def __repr__(self):
         return f'<cell {self.label} {self.state}>'
@@ -172,10 +172,11 @@ class Cell:
         made of `names` (its shown result, ``_``...) can still be read: a long
         session keeps one such cell per shown result, as IPython keeps ``Out``."""
         self.versions = {n: v for n, v in self.versions.items() if n in names}
-        self.deleted = frozenset(n for n in self.deleted if n in names)
+        self.deleted = frozenset(n for n in self.deleted if n in names) or _NO_NAMES
         self.effects, self.resolved = _RESULT_ONLY, _NOTHING
         self.bound = self.at_hand = _NO_VERSIONS
         self.allowed, self.waited_for = (), []
+        self.source, self._aborted = '', None    # it ran (so was not aborted)
 
     # -- waiting --
 
@@ -188,14 +189,14 @@ class Cell:
     def finish(self, state):
         self.state = state
         self.ended = self.ended or time.perf_counter()
-        if not self.finished.done():
-            self.finished.set_result(state)
-        self.notify()
+        # Wake its waiters; a finished cell changes no more, so no new future.
+        if not self._changed.done():
+            self._changed.set_result(None)
 
     @property
     def aborted(self):
         """Was it aborted (before it started)?"""
-        return self._aborted.done()
+        return self._aborted is not None and self._aborted.done()
 
     def abort(self):
         """Stop waiting: `wait_for_change` raises Aborted (only before the cell starts)."""

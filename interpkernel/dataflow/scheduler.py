@@ -882,7 +882,7 @@ class Scheduler:
     def _finish(self, cell, home, report):
         """Keep what the cell made; reconcile it with what was foreseen; end it."""
         for name, key, info, payload in report.written:
-            info = ValueInfo._make(info)
+            info = ValueInfo.received(info)
             version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
             version.payload = payload
             self._index_holding(version)
