@@ -37,14 +37,15 @@ def default_max_size():
     return max(64, 4 * _default_size())
 
 
-def _check_size(size, max_size, what='pool size'):
-    """Refuse a worker count that is not a positive int, or above `max_size`."""
+def _check_size(size, max_size, what='pool size', raise_limit=None):
+    """Refuse a worker count that is not a positive int, or above `max_size`
+    (`raise_limit`: how the caller's user raises it, if not with ``max_size=``)."""
     if type(size) is not int or size < 1:
         raise ValueError(f'{what} must be a positive int, got {size!r}')
     if size > max_size:
         raise ValueError(f'{what} {size} is more than max_size ({max_size}); ask for fewer '
-                         f'workers, or pass max_size={size} (each worker is an interpreter '
-                         f'with its own thread and ~7 MiB)')
+                         f'workers, or {raise_limit or f"pass max_size={size}"} (each worker '
+                         f'is an interpreter with its own thread and ~7 MiB)')
 
 
 def _check_names(kind, names):
@@ -326,17 +327,23 @@ class SubinterpreterEngine(Engine):
     Args:
         size: the number of workers (default: the CPU cores this process may use).
         spare: the number of spare homes (default: `size`).
+        max_size: the most workers, and the most spare homes, it accepts
+            (default: `default_max_size()`).
+        raise_limit: how its user raises `max_size`, for the error (default:
+            "pass max_size=N").
     """
 
-    def __init__(self, size=None, spare=None):
+    def __init__(self, size=None, spare=None, *, max_size=None, raise_limit=None):
         if size is None:
             size = _default_size()
-        _check_size(size, default_max_size(), 'the number of workers')
+        max_size = default_max_size() if max_size is None else max_size
+        _check_size(max_size, 10**6, 'max_size')
+        _check_size(size, max_size, 'the number of workers', raise_limit)
         spare = size if spare is None else spare
         if type(spare) is not int or spare < 0:
             raise ValueError(f'the number of spare workers must be an int >= 0, got {spare!r}')
         if spare:
-            _check_size(spare, default_max_size(), 'the number of spare workers')
+            _check_size(spare, max_size, 'the number of spare workers', raise_limit)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False

@@ -205,3 +205,16 @@ def test_a_spare_home_starts_on_first_use_and_retires_when_told():
 def test_bad_worker_counts_are_refused_in_one_line(size, spare, error):
     with pytest.raises(ValueError, match=error):
         SubinterpreterEngine(size, spare)
+
+
+def test_the_most_workers_an_engine_accepts_can_be_raised_and_its_error_says_how():
+    with pytest.raises(ValueError, match=r'the number of workers 3 is more than max_size \(2\); '
+                                         r'ask for fewer workers, or raise the limit here'):
+        SubinterpreterEngine(3, 0, max_size=2, raise_limit='raise the limit here')
+    with pytest.raises(ValueError, match='spare workers 3 is more than max_size'):
+        SubinterpreterEngine(1, 3, max_size=2)
+    engine = SubinterpreterEngine(3, 0, max_size=3)
+    try:
+        assert len(engine.homes) == 3
+    finally:
+        engine.close()

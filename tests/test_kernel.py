@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 
 from interpkernel.kernel._ipykernel import OutStream
 from interpkernel.kernel.install import DISPLAY_NAME, KERNEL_NAME
-from interpkernel.notebook import comparable, run_all
+from interpkernel.notebook import Kernel, comparable, run_all
 
 NOTEBOOKS = sorted((Path(__file__).parent / 'notebooks').glob('*.ipynb'))
 # Notebooks written by other people, with their sources and licences in real/SOURCES.json.
@@ -586,3 +586,28 @@ def test_a_long_session_leaves_no_threads_or_descriptors_behind(kernel):
     client.wait(ids)
     assert client.text(ids[-1]) == '[]\n'
     assert _settled_threads_and_descriptors(pid) == before
+
+
+@pytest.mark.parametrize('config, expected', [
+    ('c.InterpKernel.workers = 3\nc.InterpKernel.max_workers = 2\n',
+     'the number of workers 3 is more than max_size (2); ask for fewer workers, or raise '
+     'InterpKernel.max_workers'),
+    ('c.InterpKernel.workers = 2\nc.InterpKernel.max_workers = 2\n', None)])
+def test_a_worker_count_above_max_workers_is_each_cells_one_line_error(
+        tmp_path, monkeypatch, config, expected):
+    # The kernel starts anyway (no restart loop in the frontend): each cell says why
+    # it cannot run, and how to raise the limit.
+    profile = tmp_path / 'ipython' / 'profile_default'
+    profile.mkdir(parents=True)
+    (profile / 'ipython_kernel_config.py').write_text(config)
+    monkeypatch.setenv('IPYTHONDIR', str(tmp_path / 'ipython'))
+    with Kernel(KERNEL_NAME) as started:
+        client = Client(started.client)
+        ids = [client.client.execute(source) for source in ('x = 6', 'print(x * 7)')]
+        replies = client.wait(ids)
+    if expected is None:
+        assert [r['status'] for r in replies] == ['ok', 'ok'] and client.text(ids[1]) == '42\n'
+    else:
+        for reply in replies:
+            assert reply['status'] == 'error' and reply['ename'] == 'ValueError'
+            assert reply['evalue'].startswith(expected) and len(reply['traceback']) == 1

@@ -70,6 +70,10 @@ class InterpKernel(IPythonKernel):
         Extra workers a cell may run in while cells in other workers are blocked
         in a wait (time.sleep, a channel) and use no core; each is started when
         first needed and stopped once idle (default: as many as `workers`).""").tag(config=True)
+    max_workers = Integer(None, allow_none=True, help="""
+        The most workers, and the most spare workers, the kernel accepts (default:
+        4 per core, at least 64): a guard against a typo starting thousands of
+        interpreters.""").tag(config=True)
     cluster = Dict(default_value=None, allow_none=True, help="""
         An ipyparallel cluster whose engines run the cells that cannot run in a
         subinterpreter but need no more than a process (those using numpy, pandas
@@ -115,7 +119,9 @@ class InterpKernel(IPythonKernel):
         for name, value in namespace.items():   # what the host held before any cell
             if not self._keeps(name) and not name.startswith('_'):
                 host.store.put((name, 0), value)
-        self._engine = SubinterpreterEngine(self.workers, self.spare_workers)
+        self._engine = SubinterpreterEngine(
+            self.workers, self.spare_workers, max_size=self.max_workers,
+            raise_limit='raise InterpKernel.max_workers (--InterpKernel.max_workers=N)')
         if self.cluster is not None:
             # It starts alongside the workers; cells go there once it is in.
             self._cluster_starting = concurrent.futures.ThreadPoolExecutor(
@@ -156,7 +162,10 @@ class InterpKernel(IPythonKernel):
 
     def start(self):
         super().start()
-        self.scheduler   # workers boot in the background now, so the first cells find them ready
+        try:
+            self.scheduler   # workers boot in the background now, so the first cells find them ready
+        except ValueError as exc:   # a worker count out of range: each cell says so
+            self.log.error('%s', exc)
         # So does the interpreter the first cell's imports are probed in.
         threading.Thread(target=probe.prepare, name='interpkernel-probe', daemon=True).start()
         # %interp status / timeline show this kernel's workers and dataflow.
@@ -288,7 +297,10 @@ class InterpKernel(IPythonKernel):
         barrier = effects.barrier
         if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
-        scheduler = self.scheduler
+        try:
+            scheduler = self.scheduler
+        except ValueError as exc:   # InterpKernel.workers ... out of range: no worker can start
+            return self._error_reply(exc, count, parent)
         filename = None
         if host is None:
             # The host shows a worker cell's failure: its lines must be at hand here.
@@ -471,7 +483,9 @@ class InterpKernel(IPythonKernel):
 
     async def _fetch(self, name):
         """Bring the latest version of `name` into the host namespace, if it can come."""
-        writer = self.scheduler.graph.latest_writer(name)
+        if self._scheduler is None:
+            return    # no cell ran yet (or the workers could not start): nothing to bring
+        writer = self._scheduler.graph.latest_writer(name)
         if writer is None or not writer.done or name not in writer.versions:
             return
         version = writer.versions[name]
