@@ -603,8 +603,11 @@ def test_a_worker_count_above_max_workers_is_each_cells_one_line_error(
     monkeypatch.setenv('IPYTHONDIR', str(tmp_path / 'ipython'))
     with Kernel(KERNEL_NAME) as started:
         client = Client(started.client)
-        ids = [client.client.execute(source) for source in ('x = 6', 'print(x * 7)')]
-        replies = client.wait(ids)
+        # One after another: an error reply aborts the requests queued behind it.
+        ids, replies = [], []
+        for source in ('x = 6', 'print(x * 7)'):
+            ids.append(client.client.execute(source))
+            replies += client.wait(ids[-1:])
     if expected is None:
         assert [r['status'] for r in replies] == ['ok', 'ok'] and client.text(ids[1]) == '42\n'
     else:
