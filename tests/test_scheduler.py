@@ -316,3 +316,13 @@ def test_the_index_of_objects_shared_by_names_forgets_what_no_cell_keeps(workers
     [(_, outcome, printed)] = session.run_all('data_1.append(9)\nprint(alias_1)')
     assert outcome.status == 'ok' and printed.endswith('9]\n')
     assert sum(map(len, session.scheduler._holding.values())) <= 2 * 10 + 64
+
+
+def test_a_value_stays_at_hand_after_its_last_reader_is_forgotten(workers):
+    # Forgetting the last cell that read a name dropped the name from what later
+    # cells have at hand, though its writer was kept: a read the analysis misses
+    # (here through `globals()`) then failed with NameError where Python works.
+    session = Session(workers)
+    session.run_all('alphabet = "abc"', 'n = len(alphabet)', 'n = 0')
+    [(_, outcome, printed)] = session.run_all('print(globals()["alphabet"])')
+    assert outcome.status == 'ok' and printed == 'abc\n'

@@ -527,7 +527,8 @@ class Graph:
                 cells.remove(cell)
                 if not cells:
                     del names[name]
-                    self._plain_names.pop(name, None)
+                    if names is self._writers:   # its last reader going leaves it written
+                        self._plain_names.pop(name, None)
         for cells in (self._everything, self._reads_anything):
             if cell in cells:
                 cells.remove(cell)
