@@ -698,11 +698,10 @@ class _Visitor(ast.NodeVisitor):
         if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
             return set()
         # The result may be (part of) the receiver of a method, or an argument;
-        # the result of calling a global is remembered as made by it (so that
-        # `t = Test(); t.check()` in a function, or `play(Game())` in a cell,
-        # finds Test's or Game's methods).
+        # in a function, the result of calling a global is remembered as made
+        # by it (so that `t = Test(); t.check()` finds Test's methods).
         names = set(root) if len(callee) != 1 else set()
-        if len(callee) == 1 and root == {callee[0]}:
+        if len(callee) == 1 and self.scope.kind == 'function' and root == {callee[0]}:
             names.add(made_by(callee[0]))
         for flow in (*args, *(flow for _, flow in keywords)):
             names |= flow
