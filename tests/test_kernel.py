@@ -224,6 +224,29 @@ def test_a_value_that_cannot_move_stays_home_and_its_readers_go_there(kernel):
     assert client.text(ids[2]) == '0\n' and client.text(ids[3]) == '1 False\n'
 
 
+SCRAMBLED_SET = ('points = set()\nfor x in range(-5, 6):\n    for y in range(-5, 6):\n'
+                 '        points.add((x, y))\nfor x in range(-5, 6, 2):\n'
+                 '    points.discard((x, x))')
+
+
+def test_a_set_made_in_a_worker_iterates_in_its_order_in_the_host(kernel):
+    # A set rebuilt from its items iterates in another order (checked here):
+    # the host's copy must not, or the Counter printed differs from Python's.
+    made = {}
+    exec(SCRAMBLED_SET, made)
+    assert list(set(list(made['points']))) != list(made['points'])
+    client, _ = kernel
+    ids = [client.client.execute(SCRAMBLED_SET),
+           client.client.execute('here = %pwd\nfrom collections import Counter\n'
+                                 'rows = Counter(x for x, y in points)\nprint(list(points))'),
+           client.client.execute('print(list(rows))')]
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok'] * 3, replies
+    from collections import Counter
+    assert client.text(ids[1]) == f'{list(made["points"])}\n'
+    assert client.text(ids[2]) == f'{list(Counter(x for x, y in made["points"]))}\n'
+
+
 def test_a_magic_after_a_value_that_cannot_move_runs_and_leaves_it_alone(kernel):
     # A line magic may read any name, but one it does not name cannot pin it to a
     # worker: the magic ran, as on ipykernel, and the generator stayed where it was.

@@ -56,6 +56,80 @@ def test_rich_stdlib_values_keep_their_types(shared_pool):
     assert _round_trip(shared_pool, value) == value
 
 
+def _grid_less_its_diagonal():
+    points = set()
+    for x in range(-5, 6):
+        for y in range(-5, 6):
+            points.add((x, y))
+    for x in range(-5, 6, 2):
+        points.discard((x, x))
+    return points
+
+
+def _multiples_of_eight_after_removals():
+    values = set(range(0, 400, 8))
+    for value in range(0, 400, 24):
+        values.discard(value)
+    return values | {1000 + 8 * i for i in range(10)}
+
+
+SCRAMBLED_SETS = {
+    'pairs, some removed': _grid_less_its_diagonal,
+    'colliding ints, some removed': _multiples_of_eight_after_removals,
+    'copied from another set': lambda: set(_grid_less_its_diagonal()),
+    'frozenset': lambda: frozenset(_grid_less_its_diagonal()),
+}
+
+
+@pytest.mark.parametrize('make', SCRAMBLED_SETS.values(), ids=SCRAMBLED_SETS.keys())
+def test_a_copied_set_iterates_in_the_order_of_the_original(shared_pool, make):
+    original = make()
+    # A set rebuilt from its items, as pickle rebuilds it, iterates otherwise.
+    assert list(type(original)(list(original))) != list(original)
+    seen_there = shared_pool.run('order = list(value)', {'value': original}, ['order'])['order']
+    assert seen_there == list(original)
+    back = _round_trip(shared_pool, original)
+    assert list(back) == list(original) and type(back) is type(original)
+    assert list(decode(encode(original))) == list(original)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.one_of(
+    st.integers(-300, 300), st.integers(-300, 300).map(lambda n: n * 1024),
+    st.tuples(st.integers(-9, 9), st.integers(-9, 9)))), max_size=120), st.booleans())
+def test_a_set_of_any_history_comes_back_in_its_order(history, copied):
+    built = set()
+    for add, item in history:
+        if add:
+            built.add(item)
+        else:
+            built.discard(item)
+    if copied:
+        built = set(built)       # a table sized for it at once
+    assert list(decode(encode(built))) == list(built)
+
+
+def test_sets_inside_other_values_keep_their_order_and_sharing(shared_pool):
+    points = _grid_less_its_diagonal()
+    value = {'a': points, 'b': [points, frozenset(points)], 'c': collections.Counter(points)}
+    back = _round_trip(shared_pool, value)
+    assert back['a'] is back['b'][0] and list(back['a']) == list(points)
+    assert list(back['b'][1]) == list(frozenset(points))
+    assert list(back['c']) == list(value['c'])
+
+
+def test_a_set_whose_order_no_copy_keeps_cannot_move_and_says_why(shared_pool):
+    big = set(range(0, 8 * 70_000, 8))     # more than are placed item by item
+    for value in range(0, 8 * 70_000, 56):
+        big.discard(value)
+    assert list(set(list(big))) != list(big)
+    with pytest.raises(TransferError) as raised:
+        shared_pool.run('n = len(big)', {'big': big}, ['n'])
+    assert "'big' (set)" in str(raised.value)
+    assert 'would iterate in another order than the original' in str(raised.value)
+    assert '\n' not in str(raised.value)
+
+
 def test_function_defined_in_the_notebook_works_with_its_globals(shared_pool):
     namespace = {}
     exec('SCALE = 3\ndef scale(x):\n    return SCALE * x\nsquare = lambda v: v * v', namespace)

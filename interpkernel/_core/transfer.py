@@ -13,7 +13,8 @@ the cheapest way that keeps Python's copy semantics:
   use; with ``notebook=True`` they instead look their globals up, when
   called, in the namespace they land in (`decode`'s), as a function does in
   sequential Python.  ``functools.lru_cache`` wrappers of notebook functions
-  move too, with an empty cache.
+  move too, with an empty cache.  Sets and frozensets iterate in the order
+  they had (`set_order`), or do not move.
 
 `encode_values`/`decode_values` move a whole set of named values all or
 nothing: if one cannot move, a `TransferError` names it and nothing is assigned.
@@ -27,7 +28,7 @@ import sys
 import types
 
 from ..errors import TransferError
-from . import _xi
+from . import _xi, set_order
 from .refusal import refusal
 
 __all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'type_name', 'reason']
@@ -80,8 +81,26 @@ def encode(value, *, snapshot=True, notebook=False):
 def _dumps(value, notebook):
     import io
     buffer = io.BytesIO()
-    _picklers()[notebook](buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    # Protocol 3 pickles a set as a call of ``set`` with its items in
+    # iteration order, which `_Unpickler` makes keep that order (`set_order`).
+    _picklers()[notebook](buffer, protocol=_PROTOCOL).dump(value)
     return buffer.getvalue()
+
+
+_PROTOCOL = 3
+_ORDERED = {('builtins', 'set'): set_order.ordered_set,
+            ('builtins', 'frozenset'): set_order.ordered_frozenset}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        found = _ORDERED.get((module, name))
+        return found if found is not None else super().find_class(module, name)
+
+
+def _loads(data):
+    import io
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 _pickler_classes = None
@@ -171,7 +190,7 @@ def decode(payload, namespace=None):
     if payload[0] == 'p' and namespace is not None:
         saved, _landing = _landing, namespace
         try:
-            return pickle.loads(payload[1])
+            return _loads(payload[1])
         finally:
             _landing = saved
     tag = payload[0]
@@ -186,14 +205,16 @@ def decode(payload, namespace=None):
     if tag == 'm':
         return importlib.import_module(payload[1])
     if tag == 'p':
-        return pickle.loads(payload[1])
+        return _loads(payload[1])
     raise ValueError(f'unknown payload tag {tag!r}')
 
 
 def reason(exc):
     """Why a value could not move, from the exception its encoding or decoding raised."""
     refused = refusal(exc)
-    return str(refused) if refused else f'{type(exc).__name__}: {exc}'
+    if refused:
+        return str(refused)
+    return str(exc) if isinstance(exc, set_order.OrderNotKept) else f'{type(exc).__name__}: {exc}'
 
 
 def encode_values(values, *, snapshot=True, notebook=False, direction='into the worker'):
