@@ -78,6 +78,14 @@ def tag(cls):
 class Tagged:
     def name(self):
         return 'tagged'
+ALPHABET = 'abc'
+class Game:
+    def plays(self, fragment):
+        return [fragment + letter for letter in ALPHABET]
+def first_play(game):
+    return game.plays('')[0]
+def make_list():
+    return []
 '''
 
 
@@ -272,3 +280,24 @@ def test_an_unlisted_numpy_call_may_change_numpys_own_state(arrays):
     resolved = effects_of('np.set_string_function(None)', arrays)
     assert '<module numpy>' in resolved.writes_state
     assert '<module numpy>' in effects_of('x = np.arange(3)', arrays).reads_state
+
+
+def test_an_object_made_in_a_calls_arguments_has_its_methods_followed(namespace):
+    # `first_play(Game())`: the function calls a method of the object made in the
+    # argument, which reads a global (norvig's Ghost notebook: `win(Vocabulary(...))`
+    # missed `alphabet`, a NameError where Python works).
+    effects = effects_of('first_play(Game())', namespace)
+    assert 'ALPHABET' in effects.reads and effects.reads_anything is None
+    shown = effects_of('Game().plays("x")', namespace)
+    assert 'ALPHABET' in shown.reads and shown.reads_anything is None
+
+
+def test_what_a_notebook_function_returns_in_a_cell_is_not_taken_for_everything(namespace):
+    effects = effects_of('first_play(make_list())', namespace)
+    assert effects.reads_anything is None
+
+
+def test_two_objects_made_by_one_class_in_a_cell_are_not_taken_for_one():
+    effects = analyse('a = Foo()\nb = Foo()\nc = Foo(a)\nd = c')
+    assert dict(effects.aliases) == {'c': frozenset({'a', 'd'}), 'a': frozenset({'c', 'd'}),
+                                     'd': frozenset({'a', 'c'})}

@@ -247,6 +247,21 @@ def test_a_set_made_in_a_worker_iterates_in_its_order_in_the_host(kernel):
     assert client.text(ids[2]) == f'{list(Counter(x for x, y in made["points"]))}\n'
 
 
+def test_an_object_made_in_a_calls_arguments_finds_its_methods_globals_in_any_worker():
+    # norvig's Ghost notebook: `win(Vocabulary(...))`, Vocabulary's method reading
+    # the global `alphabet`; sleeping cells keep a worker busy so that the calls
+    # run in another than the one the class was made in.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "ALPHABET = 'abc'\nclass Game:\n    def plays(self, start):\n"
+        "        return [start + letter for letter in ALPHABET]",
+        'def first(game):\n    return game.plays("")[0]',
+        'import time\ntime.sleep(1)', 'print(first(Game()))',
+        'import time\ntime.sleep(1)', 'print(first(Game()))')])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert [r.reply['status'] for r in runs] == ['ok'] * 6, [r.outputs for r in runs]
+    assert runs[3].outputs[0]['text'] == runs[5].outputs[0]['text'] == 'a\n'
+
+
 def test_a_magic_after_a_value_that_cannot_move_runs_and_leaves_it_alone(kernel):
     # A line magic may read any name, but one it does not name cannot pin it to a
     # worker: the magic ran, as on ipykernel, and the generator stayed where it was.

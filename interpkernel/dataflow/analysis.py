@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse',
            'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
+           'made_in_cell',
            'literal_name', 'is_marker', 'TOO_DEEP']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
@@ -33,6 +34,12 @@ CLOSURE = '<closure>'   # in a function's flows: variables of an enclosing funct
 def made_by(callee):
     """The flow marker of an object a function made by calling global `callee`."""
     return f'<new {callee}>'
+
+
+def made_in_cell(callee):
+    """The flow marker of an object a cell made by calling `callee` (followed only
+    if `callee` is a notebook class: see `effects`)."""
+    return f'<made {callee}>'
 
 
 def literal_name(type_name):
@@ -325,14 +332,17 @@ class _Scope:
                 self.edges.setdefault(name, set()).add(source)
                 self.edges.setdefault(source, set()).add(name)
 
-    def closure(self, names):
-        """`names` with every name they may share objects with, transitively."""
+    def closure(self, names, *, through_markers=True):
+        """`names` with every name they may share objects with, transitively (not
+        through a flow marker unless `through_markers`: two objects made by
+        calling ``Foo`` are two objects)."""
         seen, stack = set(), list(names)
         while stack:
             name = stack.pop()
             if name not in seen:
                 seen.add(name)
-                stack.extend(self.edges.get(name, ()))
+                if through_markers or name in names or not is_marker(name):
+                    stack.extend(self.edges.get(name, ()))
         return seen
 
     def visible(self, names):
@@ -380,8 +390,10 @@ class _Visitor(ast.NodeVisitor):
         cell = self.cell
         mutates = tuple(cell.mutated)
         changed = (*cell.binds, *mutates)
-        aliases = tuple((name, frozenset(cell.closure({name}) - {name}))
-                        for name in dict.fromkeys(changed) if cell.closure({name}) - {name})
+        sharing = {name: frozenset(n for n in cell.closure({name}, through_markers=False)
+                                   if n != name and not is_marker(n))
+                   for name in dict.fromkeys(changed)}
+        aliases = tuple((name, sources) for name, sources in sharing.items() if sources)
         return CellEffects(
             reads=tuple(cell.reads), binds=tuple(cell.binds), deletes=tuple(cell.deletes),
             mutates=mutates, calls=tuple(cell.calls), aliases=aliases,
@@ -698,11 +710,13 @@ class _Visitor(ast.NodeVisitor):
         if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
             return set()
         # The result may be (part of) the receiver of a method, or an argument;
-        # in a function, the result of calling a global is remembered as made
-        # by it (so that `t = Test(); t.check()` finds Test's methods).
+        # the result of calling a global is remembered as made by it (so that
+        # `t = Test(); t.check()` in a function, or `play(Game())` in a cell,
+        # finds Test's or Game's methods).
         names = set(root) if len(callee) != 1 else set()
-        if len(callee) == 1 and self.scope.kind == 'function' and root == {callee[0]}:
-            names.add(made_by(callee[0]))
+        if len(callee) == 1 and root == {callee[0]}:
+            names.add(made_by(callee[0]) if self.scope.kind == 'function' else
+                      made_in_cell(callee[0]))
         for flow in (*args, *(flow for _, flow in keywords)):
             names |= flow
         return names

@@ -253,6 +253,15 @@ class _Resolver:
         if marker.startswith('<literal '):
             type_name = marker[len('<literal '):-1]
             return Known('value', 'builtins', type_name, immutable=type_name in _IMMUTABLE_LITERALS)
+        if marker.startswith('<made '):
+            # In a cell, only an instance of a notebook class is followed: what
+            # a notebook function returns goes unfollowed there, as any value
+            # whose maker is not known (following it as 'fresh' would make
+            # the cell read everything).
+            maker = self.known(marker[len('<made '):-1])
+            if maker.kind == 'class':
+                return Known('instance', '__main__', maker.qualname, maker.code)
+            return UNKNOWN
         if marker.startswith('<new '):
             maker = self.known(marker[len('<new '):-1])
             if maker.kind == 'class':
@@ -273,9 +282,9 @@ class _Resolver:
             if outside:
                 result.reads_state |= {state_name('files'), state_name('cwd')}
         for call in effects.calls:
-            self.call(call, _cell_names)
+            self.call(call, self._cell_names)
         if effects.shows_result:     # IPython shows the value: its _repr_*_ methods run
-            for name in effects.result_flow:
+            for name in self._cell_names(effects.result_flow):
                 for method in _DISPLAY_METHODS:
                     self._special(name, (method,), [])
         for kind in knowledge.STATES.values():
@@ -292,6 +301,11 @@ class _Resolver:
         result.certain &= result.mutates
         for names in (result.mutates, result.certain, result.reads, result.binds, result.deletes):
             names -= {name for name in names if is_marker(name)}
+
+    def _cell_names(self, flow):
+        """The names of a flow in the cell, and the objects it made that are followed."""
+        return frozenset(n for n in flow if n != CLOSURE and not (
+            n.startswith('<made ') and self.known(n).kind != 'instance'))
 
     def _close(self, names):
         """`names` and the names whose objects they may share, through this cell's flows.
@@ -763,8 +777,6 @@ class _Resolver:
             self.active.discard(id(summary))
 
 
-def _cell_names(flow):
-    return frozenset(n for n in flow if n != CLOSURE)
 
 
 def _params(summary, args, keywords):
