@@ -10,11 +10,11 @@ the refusal itself, inside workers).
 import atexit
 import importlib.util
 import sys
-import sysconfig
 import threading
 
 from ._core import _xi
 from ._core.refusal import find_refusal
+from ._core.values import comes_with_python
 
 __all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'remember']
 
@@ -96,7 +96,6 @@ def probe_import(name):
 # a window): a worker must not import them before the cell's own code runs.
 _SHOWS_AS_IMPORTED = frozenset({'this', 'antigravity', '__hello__', '__phello__', 'idlelib',
                                 'turtledemo'})
-_STDLIB_DIRS = tuple({sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
 
 
 def importable_first(name):
@@ -113,9 +112,7 @@ def importable_first(name):
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return False
-    origin = spec.origin if spec is not None else None
-    return origin in ('built-in', 'frozen') or \
-        origin is not None and origin.startswith(_STDLIB_DIRS)
+    return comes_with_python(spec)
 
 
 def remember(name, reason):

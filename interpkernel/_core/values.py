@@ -18,7 +18,7 @@ import types
 import zlib
 from typing import NamedTuple
 
-__all__ = ['ValueInfo', 'describe', 'fingerprint', 'Store', 'code_key']
+__all__ = ['ValueInfo', 'describe', 'fingerprint', 'Store', 'code_key', 'comes_with_python']
 
 _IMMUTABLE_ATOMS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis),
                     type(NotImplemented))
@@ -156,8 +156,16 @@ def describe(value):
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).
-_INSTALLED_DIRS = tuple(filter(None, {sysconfig.get_path(name) for name in
-                                      ('stdlib', 'platstdlib', 'purelib', 'platlib')}))
+_STDLIB_DIRS = tuple(filter(None, {sysconfig.get_path(name) for name in ('stdlib', 'platstdlib')}))
+_PACKAGE_DIRS = tuple(filter(None, {sysconfig.get_path(name) for name in ('purelib', 'platlib')}))
+
+
+def comes_with_python(spec, *, or_installed=False):
+    """Is the module of import spec `spec` built in, frozen or a file of Python's
+    standard library (``or_installed``: or of an installed package)?"""
+    origin = getattr(spec, 'origin', None)
+    return origin in ('built-in', 'frozen') or isinstance(origin, str) and origin.startswith(
+        _STDLIB_DIRS + _PACKAGE_DIRS if or_installed else _STDLIB_DIRS)
 
 
 def _installed(value):
@@ -172,10 +180,7 @@ def _installed(value):
         except Exception:   # noqa: BLE001 - an object whose __getattr__ fails is not ours to judge
             return False
         module = sys.modules.get(value.__module__)
-    spec = getattr(module, '__spec__', None)
-    origin = getattr(spec, 'origin', None)
-    return origin in ('built-in', 'frozen') or \
-        isinstance(origin, str) and origin.startswith(_INSTALLED_DIRS)
+    return comes_with_python(getattr(module, '__spec__', None), or_installed=True)
 
 
 def _cache_info(value):
