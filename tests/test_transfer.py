@@ -213,3 +213,16 @@ def test_notebook_code_that_moves_keeps_the_cell_it_came_from():
         assert shape_class.__repr__.__code__.co_filename == '<cell In[3]>'
         function = decode(encode(namespace['describe'], notebook=notebook), dict(namespace))
         assert function.__code__.co_filename == '<cell In[3]>'
+
+
+def test_a_notebook_dataclass_shows_itself_where_it_lands():
+    # Its __repr__ is wrapped by reprlib, whose wrapper takes the notebook's
+    # __module__ but reads reprlib's globals (norvig's KenKen: NameError get_ident).
+    namespace = {'__name__': '__main__'}
+    exec(compile('from dataclasses import dataclass\n@dataclass\nclass Cage:\n'
+                 '    target: int\n    squares: list\ncage = Cage(11, ["A1", "B1"])',
+                 '<cell In[2]>', 'exec'), namespace)
+    for notebook in (False, True):
+        landed = decode(encode(namespace['cage'], notebook=notebook),
+                        {'__name__': '__main__'})
+        assert repr(landed) == "Cage(target=11, squares=['A1', 'B1'])"

@@ -30,6 +30,7 @@ import types
 from ..errors import TransferError
 from . import _xi, set_order
 from .refusal import refusal
+from .values import is_notebook_function
 
 __all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'type_name', 'reason']
 
@@ -126,11 +127,12 @@ def _picklers():
 
     class NotebookPickler(Pickler):
         def reducer_override(self, obj):
-            if isinstance(obj, types.FunctionType) and obj.__module__ == '__main__':
+            if isinstance(obj, types.FunctionType) and is_notebook_function(obj):
                 return (_landed_function, (obj.__code__, len(obj.__code__.co_freevars)),
                         _function_state(obj), None, None, _set_function_state)
-            if isinstance(obj, cached_function) and getattr(obj.__wrapped__, '__module__',
-                                                            None) == '__main__':
+            if isinstance(obj, cached_function) and \
+                    isinstance(obj.__wrapped__, types.FunctionType) and \
+                    is_notebook_function(obj.__wrapped__):
                 parameters = obj.cache_parameters()
                 return (_cached, (obj.__wrapped__, parameters['maxsize'], parameters['typed']))
             return super().reducer_override(obj)

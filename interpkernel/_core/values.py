@@ -18,7 +18,8 @@ import types
 import zlib
 from typing import NamedTuple
 
-__all__ = ['ValueInfo', 'describe', 'fingerprint', 'Store', 'code_key', 'comes_with_python']
+__all__ = ['ValueInfo', 'describe', 'fingerprint', 'Store', 'code_key', 'comes_with_python',
+           'is_notebook_function']
 
 _IMMUTABLE_ATOMS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis),
                     type(NotImplemented))
@@ -109,11 +110,20 @@ def _function_of(obj):
     return None
 
 
+def is_notebook_function(function):
+    """Is plain function `function` defined by notebook code (its globals a notebook
+    namespace)?  A library's wrapper made with ``functools.wraps`` takes the
+    ``__module__`` of what it wraps, but its globals stay its library's."""
+    globals_ = getattr(function, '__globals__', None)
+    return function.__module__ == '__main__' and globals_ is not None and \
+        globals_.get('__name__') == '__main__'
+
+
 def _notebook_code(value):
     """Keys of the notebook code a value is or holds (functions, classes, closures)."""
     keys = []
     function = _function_of(value)
-    if function is not None and function.__module__ == '__main__':
+    if function is not None and is_notebook_function(function):
         keys.append(code_key(function))
         for cell in function.__closure__ or ():
             try:
@@ -121,7 +131,7 @@ def _notebook_code(value):
             except ValueError:      # an empty cell
                 continue
             inner = _function_of(held)
-            if inner is not None and inner is not function and inner.__module__ == '__main__':
+            if inner is not None and inner is not function and is_notebook_function(inner):
                 keys.append(code_key(inner))
     cls = value if isinstance(value, type) else type(value)
     for klass in cls.__mro__:
@@ -135,7 +145,7 @@ def _notebook_code(value):
         items = value.values() if isinstance(value, dict) else value
         for item in itertools.islice(items, _FULL):
             function = _function_of(item)
-            if function is not None and function.__module__ == '__main__':
+            if function is not None and is_notebook_function(function):
                 keys.append(code_key(function))
     return tuple(dict.fromkeys(keys))
 
