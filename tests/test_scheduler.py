@@ -315,7 +315,9 @@ def test_the_index_of_objects_shared_by_names_forgets_what_no_cell_keeps(workers
                           for i in range(50)])
     [(_, outcome, printed)] = session.run_all('data_1.append(9)\nprint(alias_1)')
     assert outcome.status == 'ok' and printed.endswith('9]\n')
-    assert sum(map(len, session.scheduler._holding.values())) <= 2 * 10 + 64
+    # 600 versions made; a sweep keeps the 10 names' latest and those that cells
+    # still running hold (up to a turn's worth), and the index may double after it.
+    assert sum(map(len, session.scheduler._holding.values())) <= 2 * 20 + 64
 
 
 def test_a_value_stays_at_hand_after_its_last_reader_is_forgotten(workers):
@@ -326,3 +328,17 @@ def test_a_value_stays_at_hand_after_its_last_reader_is_forgotten(workers):
     session.run_all('alphabet = "abc"', 'n = len(alphabet)', 'n = 0')
     [(_, outcome, printed)] = session.run_all('print(globals()["alphabet"])')
     assert outcome.status == 'ok' and printed == 'abc\n'
+
+
+def test_a_reader_placed_again_still_finds_the_version_a_later_cell_replaced(workers):
+    # The reader's first home refuses it (curses), and while it goes back to be
+    # placed again a later cell replaces the value: the reader must still bind
+    # the version before it (norvig's Goldberg notebook got `NameError: P`).
+    session = Session(workers)
+    session.run_all('value = [1]')
+    (reader, outcome, _), (_, replaced, _) = session.run_all(
+        'import curses\nseen = list(value)', 'value = [2]', first_imports=('curses',),
+        host=(1,))
+    assert outcome.status == 'ok' and reader.where == 'host', outcome
+    assert session.namespace['seen'] == [1]
+    assert replaced.status == 'ok'

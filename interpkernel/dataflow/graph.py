@@ -167,6 +167,11 @@ class Cell:
         return name in resolved.reads or name in resolved.mutates or \
             name in resolved.reads_state or name in resolved.writes_state
 
+    def wait_again(self):
+        """It ran nowhere after all (a value did not load, a module refused the
+        worker, the worker did not start): back to waiting, to be placed again."""
+        self.state, self.where, self.started, self.future = 'waiting', None, None, None
+
     def keep_only(self, names):
         """Let go of what a finished cell no longer needs once only the versions it
         made of `names` (its shown result, ``_``...) can still be read: a long
@@ -474,15 +479,16 @@ class Graph:
 
     # -- forgetting --
 
-    def held_by_waiting_cells(self):
-        """The ids of the versions that cells about to run have bound or have at hand."""
-        return {id(version) for cell in self.cells.values() if cell.state == 'waiting'
+    def held_by_unfinished_cells(self):
+        """The ids of the versions that cells not finished have bound or have at hand
+        (a running cell may yet be placed again, and bind them again)."""
+        return {id(version) for cell in self.cells.values() if not cell.done
                 for held in (cell.bound, cell.at_hand) for version in held.values()}
 
     def readable(self, version, held):
         """Can any cell, now or later, still read `version`?
 
-        `held`: `held_by_waiting_cells()`, taken after the last change of a
+        `held`: `held_by_unfinished_cells()`, taken after the last change of a
         cell's state or bindings.  Once a later cell has replaced the version,
         only the unfinished cells submitted between the two may read it; a
         shown result (``_5``) stays, as in IPython's ``Out``.
@@ -490,14 +496,15 @@ class Graph:
         if version.gone:
             return False
         if id(version) in held:
-            return True       # bound by a cell about to run
+            return True       # bound by a cell that has not finished
         return not self._replaced(*version.key)
 
     def _replaced(self, name, seq):
         """Has a finished cell after `seq` replaced what `seq` left in `name`, for good?"""
         for writer in self._writers.get(name, ()):
             if writer.seq > seq and writer.done and writer.may_write(name):
-                return not any(seq < reader.seq < writer.seq and reader.state == 'waiting'
+                # A running reader counts: it may yet be placed again and bind anew.
+                return not any(seq < reader.seq < writer.seq and not reader.done
                                and reader.may_read(name)
                                for reader in self._readers.get(name, ()))
         return False

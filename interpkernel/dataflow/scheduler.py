@@ -174,7 +174,7 @@ class Scheduler:
         engine = self.cluster
         if engine is None:
             return []
-        held, lost = self.graph.held_by_waiting_cells(), []
+        held, lost = self.graph.held_by_unfinished_cells(), []
         for version in self.graph.versions():
             if version.gone or not version.homes or not version.homes <= self._cluster_homes \
                     or isinstance(version, _StateVersion):
@@ -389,6 +389,7 @@ class Scheduler:
                 # A spare is an extra: the cell waits for a worker that runs.
                 log.warning('%s; no spare worker starts for %s s', exc, SPARE_RETRY_AFTER)
                 self._no_spares_until = time.monotonic() + SPARE_RETRY_AFTER
+                cell.wait_again()
                 continue
             finally:
                 self._release(home)
@@ -397,6 +398,7 @@ class Scheduler:
                 cell.host = self._on_refusal(module, reason)
                 cell.any_process_will_do = self._cluster_takes(module)
                 cell.first_imports = ()
+                cell.wait_again()
                 continue
             if report.failed_loads:    # nothing of the cell ran: place it again
                 for name, type_name, reason in report.failed_loads:
@@ -407,6 +409,7 @@ class Scheduler:
                     version.homes.discard(home)
                     if type_name != 'missing':
                         version.unmovable = reason
+                cell.wait_again()
                 continue
             return self._finish(cell, home, report)
 
@@ -981,7 +984,7 @@ class Scheduler:
                 self.graph.initial(name)
             if version is not None:
                 candidates.append(version)
-        held = self.graph.held_by_waiting_cells()
+        held = self.graph.held_by_unfinished_cells()
         for version in candidates:
             if isinstance(version, Version) and version.writer is not None and \
                     (version.homes or version.payload is not None) and \
