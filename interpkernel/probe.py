@@ -13,7 +13,7 @@ import sys
 import threading
 
 from ._core import _xi
-from ._core.refusal import find_refusal
+from ._core.refusal import REFUSAL, find_refusal
 from ._core.values import comes_with_python
 
 __all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'remember']
@@ -57,15 +57,65 @@ class _ScratchInterpreter:
 
 _scratch = _ScratchInterpreter()
 
+# Extensions whose absence changes no result: readline only edits lines typed
+# at a terminal (pdb, doctest and rlcompleter do without it when it refuses).
+_UNFELT = ('readline',)
+
+# Run in the scratch interpreter for each probe.  Besides the module's own
+# failure, it finds a refusal the module's import caught: a library that does
+# without an optional extension when it cannot load it (requests without
+# charset_normalizer's compiled part) behaves otherwise in a worker than here,
+# so it counts as refusing.  Refusals are kept, with which module imported
+# which, for the life of the interpreter: a module probed later that imports
+# one seen earlier (cached then, so not imported again) is found too.
 _PROBE = '''\
 import importlib, sys
 sys.path[:] = {path!r}
+watch = sys.modules.get('_interpkernel_probe_watch')
+if watch is None:
+    import builtins, importlib.util, re, types, warnings
+    warnings.simplefilter('ignore')     # a probe shows nothing
+    watch = types.ModuleType('_interpkernel_probe_watch')
+    watch.imports, watch.refused = {{}}, {{}}
+    real_import = builtins.__import__
+
+    def watching_import(name, globals=None, locals=None, fromlist=(), level=0):
+        importer = (globals or {{}}).get('__name__')
+        try:
+            return real_import(name, globals, locals, fromlist, level)
+        except ImportError as exc:
+            found = re.search({refusal!r}, str(exc))
+            if found and found.group(1) not in {unfelt!r}:
+                watch.refused.setdefault(found.group(1), found.group(0))
+            raise
+        finally:
+            if importer is not None:
+                try:
+                    target = importlib.util.resolve_name('.' * level + name, (globals or {{}}).get('__package__')) if level else name
+                except (ImportError, ValueError):
+                    target = None
+                if target:
+                    edges = watch.imports.setdefault(importer, set())
+                    edges.add(target)
+                    edges.update(f'{{target}}.{{item}}' for item in fromlist or ())
+
+    builtins.__import__ = watching_import
+    sys.modules['_interpkernel_probe_watch'] = watch
 try:
     importlib.import_module({name!r})
 except ImportError as exc:
     raise SystemExit(str(exc))
 except Exception as exc:   # it needs something workers lack (IPython's get_ipython ...)
     raise SystemExit(f'{{type(exc).__name__}}: {{exc}}')
+parts = {name!r}.split('.')
+seen, stack = set(), ['.'.join(parts[:n]) for n in range(1, len(parts) + 1)]
+while stack:
+    module = stack.pop()
+    if module in watch.refused:
+        raise SystemExit(watch.refused[module])
+    if module not in seen:
+        seen.add(module)
+        stack.extend(watch.imports.get(module, ()))
 '''
 
 
@@ -81,7 +131,8 @@ def probe_import(name):
     with _cache_lock:
         if name in _cache:
             return _cache[name]
-    failure = _scratch.run(_PROBE.format(name=name, path=list(sys.path)))
+    failure = _scratch.run(_PROBE.format(name=name, path=list(sys.path), refusal=REFUSAL,
+                                         unfelt=_UNFELT))
     reason = None
     if failure is not None:
         message = failure.strip().splitlines()[-1].removeprefix('SystemExit: ')

@@ -96,3 +96,22 @@ def test_a_refusal_found_in_a_worker_is_remembered_for_the_module_and_its_own(mo
     probe.remember('curses', 'module _curses does not support loading in subinterpreters')
     assert not probe.importable_first('curses') and not probe.importable_first('curses.ascii')
     assert probe_import('curses') == 'module _curses does not support loading in subinterpreters'
+
+
+def test_a_module_that_does_without_a_refusing_extension_counts_as_refusing(
+        monkeypatch, tmp_path):
+    # requests imports in a worker, but without charset_normalizer's compiled part:
+    # it behaves otherwise there (and warns), so its cells belong in the host.
+    (tmp_path / 'optional_curses.py').write_text(
+        'try:\n    import curses\nexcept ImportError:\n    curses = None\n')
+    (tmp_path / 'uses_optional_curses.py').write_text('import optional_curses\n')
+    (tmp_path / 'optional_readline.py').write_text(
+        'try:\n    import readline\nexcept ImportError:\n    readline = None\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert probe_import('optional_curses') == \
+        'module _curses does not support loading in subinterpreters'
+    # Imported again by a module probed later, cached in the scratch interpreter:
+    assert probe_import('uses_optional_curses') == \
+        'module _curses does not support loading in subinterpreters'
+    # readline only edits typed lines: doing without it changes no result.
+    assert probe_import('optional_readline') is None

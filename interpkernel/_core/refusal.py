@@ -8,15 +8,15 @@ finds that error anywhere in an exception chain and turns it into a
 
 from ..errors import SubinterpreterImportError
 
-__all__ = ['refusal', 'refuses_subinterpreters', 'find_refusal']
+__all__ = ['refusal', 'refuses_subinterpreters', 'find_refusal', 'REFUSAL']
 
-_REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
+REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
 
 
 def find_refusal(text):
     """The regex match of a refusal message in `text`, or None."""
     import re  # on first need: workers boot faster without it
-    return re.search(_REFUSAL, text)
+    return re.search(REFUSAL, text)
 
 
 def refuses_subinterpreters(reason):
