@@ -262,6 +262,18 @@ def test_an_object_made_in_a_calls_arguments_finds_its_methods_globals_in_any_wo
     assert runs[3].outputs[0]['text'] == runs[5].outputs[0]['text'] == 'a\n'
 
 
+def test_a_quick_worker_cell_shows_its_prints_then_its_warnings_as_ipykernel_does(kernel):
+    # ipykernel buffers each stream and sends stdout's first: a warning amid
+    # prints shows after them (norvig-style teaching cells with a DeprecationWarning).
+    client, _ = kernel
+    [msg_id] = [client.client.execute(
+        'import sys\nprint("a")\nprint("b", file=sys.stderr)\nprint("c")')]
+    client.wait([msg_id])
+    streams = [(m['content']['name'], m['content']['text'])
+               for m in client.of(msg_id, 'stream')]
+    assert streams == [('stdout', 'a\nc\n'), ('stderr', 'b\n')]
+
+
 def test_a_magic_after_a_value_that_cannot_move_runs_and_leaves_it_alone(kernel):
     # A line magic may read any name, but one it does not name cannot pin it to a
     # worker: the magic ran, as on ipykernel, and the generator stayed where it was.

@@ -42,6 +42,7 @@ from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
 from .shell import CellCompiler, InterpShell
+from .streams import CellStreams
 
 __all__ = ['InterpKernel']
 
@@ -321,7 +322,12 @@ class InterpKernel(IPythonKernel):
                 # Cells that may use it (magics: %interp cluster ...) wait for it.
                 await self._cluster_started(parent)
             held = []   # the worker's result, shown once the cell has ended
-            outcome = await scheduler.run(cell, self._publisher(parent, count, held))
+            streams = self._cell_streams(parent)
+            try:
+                outcome = await scheduler.run(cell, self._publisher(parent, count, held,
+                                                                    streams))
+            finally:
+                streams.flush()     # what it printed, before its result and reply
             if held:
                 await self._show_result(cell, held[0], parent, count)
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -560,22 +566,32 @@ class InterpKernel(IPythonKernel):
 
     # -- output --
 
-    def _publisher(self, parent, count, held):
-        """Send a worker's events to the cell's frontend, from any thread; its result
-        goes into `held`, for `_show_result` (on the kernel's loop, where the
-        shell's display settings can be read safely).
+    def _publisher(self, parent, count, held, streams):
+        """Send a worker's events to the cell's frontend, from any thread: its text
+        through `streams` (`CellStreams`), its result into `held`, for
+        `_show_result` (on the kernel's loop, where the shell's display settings
+        can be read safely).
         """
         def publish(event):
             if event.msg_type == 'error':
                 return   # published with the reply
             content = dict(event.content)
-            if event.msg_type == 'execute_result':
+            if event.msg_type == 'stream':
+                streams.write(content['name'], content['text'])
+            elif event.msg_type == 'execute_result':
                 content['execution_count'] = count
                 held.append(content)
-                return
-            self.session.send(self.iopub_socket, event.msg_type, content, parent=parent,
-                              ident=self._topic(event.msg_type))
+            else:
+                streams.flush(then=lambda: self._send_iopub(event.msg_type, content, parent))
         return publish
+
+    def _cell_streams(self, parent):
+        return CellStreams(lambda name, text: self._send_iopub(
+            'stream', {'name': name, 'text': text}, parent), asyncio.get_running_loop())
+
+    def _send_iopub(self, msg_type, content, parent):
+        self.session.send(self.iopub_socket, msg_type, content, parent=parent,
+                          ident=self._topic(msg_type))
 
     def _error_reply(self, error, count, parent):
         if isinstance(error, dict):
