@@ -9,14 +9,19 @@ Two things differ from ipykernel's shell:
 - shell commands (``!cmd``, ``!!cmd``, ``%sx``, ``%pip``): IPython runs them
   through pexpect, which forks this process, and a forked child of a process
   with subinterpreters aborts on CPython 3.13.  Here they run with
-  `subprocess`, which starts the command without running Python in the child;
-  output still streams live.
+  `subprocess`, which starts the command without running Python in the child,
+  on a terminal as pexpect gives it; output still streams live.
 """
 
+import errno
+import fcntl
 import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 
 from IPython.utils.text import LSString, SList
 from ipykernel.compiler import XCachingCompiler
@@ -98,17 +103,36 @@ def _refuse_background(cmd):
 def _stream(cmd):
     """Run `cmd`, copying its output to sys.stdout as it comes; its exit code.
 
-    Ctrl-C (the kernel's interrupt) is passed on to the command.  Lines end
-    in ``\r\n``, as they do from the terminal IPython runs commands in.
+    As under IPython's pexpect, the command's stdin, stdout and stderr are a
+    terminal of 24 rows and 80 columns (``ls`` prints in columns, and lines
+    end in ``\r\n``).  Ctrl-C (the kernel's interrupt) is passed on to it.
     """
-    process = subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
     try:
-        while chunk := os.read(process.stdout.fileno(), 65536):
-            sys.stdout.write(chunk.decode(errors='replace').replace('\n', '\r\n'))
+        process = subprocess.Popen(cmd, shell=True, stdin=terminal, stdout=terminal,
+                                   stderr=terminal)
+    except BaseException:
+        os.close(main)
+        raise
+    finally:
+        os.close(terminal)
+    try:
+        while chunk := _read(main):
+            sys.stdout.write(chunk.decode(errors='replace'))
             sys.stdout.flush()
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
     finally:
-        process.stdout.close()
+        os.close(main)
     return process.wait()
+
+
+def _read(fd):
+    """The next output of a terminal's other side; b'' once it is closed."""
+    try:
+        return os.read(fd, 65536)
+    except OSError as exc:
+        if exc.errno == errno.EIO:      # Linux: every writer has closed it
+            return b''
+        raise
