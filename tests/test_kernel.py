@@ -274,6 +274,23 @@ def test_a_quick_worker_cell_shows_its_prints_then_its_warnings_as_ipykernel_doe
     assert streams == [('stdout', 'a\nc\n'), ('stderr', 'b\n')]
 
 
+def test_input_asks_the_frontend_that_allows_it_and_fails_as_ipykernel_where_not(kernel):
+    client, _ = kernel
+    asking = client.client.execute('name = input("name? ")\nprint("hello", name)',
+                                   allow_stdin=True)
+    request = client.client.get_stdin_msg(timeout=30)
+    assert request['msg_type'] == 'input_request'
+    assert request['content']['prompt'] == 'name? '
+    assert request['parent_header']['msg_id'] == asking
+    client.client.input('Ada')
+    refused = client.client.execute('def ask():\n    return input("again? ")\nask()',
+                                    allow_stdin=False)
+    replies = client.wait([asking, refused])
+    assert replies[0]['status'] == 'ok' and client.text(asking) == 'hello Ada\n'
+    assert replies[1]['status'] == 'error'
+    assert replies[1]['ename'] == 'StdinNotImplementedError'
+
+
 def test_a_magic_after_a_value_that_cannot_move_runs_and_leaves_it_alone(kernel):
     # A line magic may read any name, but one it does not name cannot pin it to a
     # worker: the magic ran, as on ipykernel, and the generator stayed where it was.

@@ -16,6 +16,11 @@ loudly, naming what changed, if an ipykernel release moves them:
 - an ``OutStream`` keeps what was written in ``_buffers`` until its IO thread
   sends it, with ``_flush_pending`` (and ``_subprocess_flush_pending``) set
   meanwhile: `OutStream` reads them to skip a flush with nothing to send;
+- ``IPythonKernel._forward_input`` points ``input`` and ``getpass`` at the
+  kernel's ``raw_input``/``getpass``, which ask the request's frontend, or
+  raise StdinNotImplementedError, as the kernel's ``_allow_stdin`` says;
+  ipykernel sets it around each cell, `allow_stdin` sets it here for each host
+  cell (cells of several requests are in flight at once);
 - ``Kernel._abort_queues(subshell_id)``, called once a failed request's reply
   is out, aborts the requests queued until a "stop aborting" message it
   posts comes through: `begin_aborting` calls it before the reply instead
@@ -27,11 +32,12 @@ import inspect
 
 from ipykernel import iostream
 from ipykernel.displayhook import ZMQShellDisplayHook
+from ipykernel.ipkernel import IPythonKernel
 from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
 
 __all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
-           'OutStream', 'begin_aborting', 'aborting_begun']
+           'OutStream', 'begin_aborting', 'aborting_begun', 'forward_input', 'allow_stdin']
 
 # Set in the context of a request that called `begin_aborting`.
 _aborting_begun = contextvars.ContextVar('interpkernel_aborting_begun', default=False)
@@ -77,6 +83,17 @@ def aborting_begun():
     return _aborting_begun.get()
 
 
+def forward_input(kernel):
+    """From now on, ``input()`` and ``getpass.getpass()`` in the host ask the frontend
+    of the request whose cell calls them (see `allow_stdin`)."""
+    IPythonKernel._forward_input(kernel, False)
+
+
+def allow_stdin(kernel, allowed):
+    """Whether the request whose cell runs in the host next lets it ask for input."""
+    kernel._allow_stdin = bool(allowed)
+
+
 def last_traceback(shell):
     """The formatted traceback of the last error the shell showed."""
     return getattr(shell, '_last_traceback', None) or []
@@ -116,6 +133,10 @@ def check():
         problems.append("IPython's DisplayHook lacks update_user_ns, prompt_count or quiet")
     if '_showtraceback' not in vars(ZMQInteractiveShell):
         problems.append('ZMQInteractiveShell no longer formats tracebacks in _showtraceback')
+    forward = getattr(IPythonKernel, '_forward_input', None)
+    if not callable(forward) or '_allow_stdin' not in Kernel.raw_input.__code__.co_names:
+        problems.append('IPythonKernel._forward_input is gone, or raw_input no longer reads '
+                        '_allow_stdin')
     abort = getattr(Kernel, '_abort_queues', None)
     if not callable(abort) or list(inspect.signature(abort).parameters)[1:] != ['subshell_id']:
         problems.append('Kernel._abort_queues(subshell_id) is gone')

@@ -97,6 +97,7 @@ class InterpKernel(IPythonKernel):
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
+        self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
@@ -163,6 +164,8 @@ class InterpKernel(IPythonKernel):
 
     def start(self):
         super().start()
+        # input() and getpass in host cells ask the frontend, as in ipykernel.
+        _ipykernel.forward_input(self)
         try:
             self.scheduler   # workers boot in the background now, so the first cells find them ready
         except ValueError as exc:   # a worker count out of range: each cell says so
@@ -246,7 +249,8 @@ class InterpKernel(IPythonKernel):
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None,
                          allow_stdin=False, *, cell_meta=None, cell_id=None):
-        reply = await self._execute_cell(code, silent, store_history, user_expressions)
+        reply = await self._execute_cell(code, silent, store_history, user_expressions,
+                                         allow_stdin)
         if reply['status'] == 'error' and not silent and \
                 self.get_parent('shell')['content'].get('stop_on_error', True):
             _ipykernel.begin_aborting(self)
@@ -257,7 +261,8 @@ class InterpKernel(IPythonKernel):
             return      # begun before the reply went out (see _ipykernel.begin_aborting)
         super()._abort_queues(subshell_id)
 
-    async def _execute_cell(self, code, silent, store_history, user_expressions):
+    async def _execute_cell(self, code, silent, store_history, user_expressions,
+                            allow_stdin=False):
         shell = self.shell
         parent = self.get_parent('shell')
         # Everything up to scheduler.submit runs without awaiting, so cells are
@@ -308,6 +313,7 @@ class InterpKernel(IPythonKernel):
             filename = execution.cell_filename(label)
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         cell = None
+        self._allow_stdin_of[count] = allow_stdin     # until it has run, in the host or not
         try:
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier,
@@ -336,6 +342,7 @@ class InterpKernel(IPythonKernel):
             self.log.exception('%s failed in the kernel itself', label)
             return self._error_reply(exc, count, parent)
         finally:
+            self._allow_stdin_of.pop(count, None)
             if cell is not None:
                 self._parents.pop(cell.seq, None)
                 if cell.done:
@@ -433,6 +440,7 @@ class InterpKernel(IPythonKernel):
     def _run_host_cell(self, source, label, namespace):
         """The host engine's way to run a cell: IPython's own ``run_cell``."""
         count = int(label[3:-1])
+        _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
         result = self._run_in_host(source, count, False)
         self._host_results[count] = result
         error = result.error_before_exec or result.error_in_exec
