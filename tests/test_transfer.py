@@ -226,3 +226,18 @@ def test_a_notebook_dataclass_shows_itself_where_it_lands():
         landed = decode(encode(namespace['cage'], notebook=notebook),
                         {'__name__': '__main__'})
         assert repr(landed) == "Cage(target=11, squares=['A1', 'B1'])"
+
+
+def test_a_librarys_own_reduce_calling_set_gets_a_plain_set():
+    # Only a list of distinct items can be a set's iteration order.
+    import pickle
+
+    class Made:
+        def __init__(self, given):
+            self.given = given
+
+        def __reduce__(self):
+            return set, (self.given,)
+
+    for given in ('hello', (3, 1, 2), [1, 1, 2]):
+        assert decode(('p', pickle.dumps(Made(given), protocol=3), 'set')) == set(given)

@@ -52,14 +52,23 @@ class OrderNotKept(ValueError):
     """A copy of a set would iterate in another order than the set."""
 
 
+def _an_order(result, items):
+    """Can `items` be the iteration order of `result` (a list of its items, once each)?"""
+    return type(items) is list and len(items) == len(result)
+
+
 def _in_order(result, items):
     return len(result) == len(items) and all(a is b for a, b in zip(result, items))
 
 
 def ordered_set(items=()):
-    """A set of `items` that iterates in their order; OrderNotKept if none is found."""
+    """A set of `items` that iterates in their order; OrderNotKept if none is found.
+
+    Pickle gives a set's items as a list in iteration order; anything else (a
+    library's own reduce calling ``set`` on a string or a tuple) is plain ``set``.
+    """
     result = set(items)
-    if _in_order(result, items):
+    if _in_order(result, items) or not _an_order(result, items):
         return result
     for plan in _plans(items):
         try:
@@ -73,6 +82,8 @@ def ordered_set(items=()):
 
 def ordered_frozenset(items=()):
     """A frozenset of `items` that iterates in their order; OrderNotKept if none is found."""
+    if not _an_order(frozenset(items), items):
+        return frozenset(items)
     # A frozenset cannot lose placeholders: only orders of the items themselves.
     orders = itertools.chain([items], (plan.order for plan in _plans(items, placeholders=False)))
     if len(items) <= _EVERY_ORDER_AT_MOST:      # plans miss some: try them all
