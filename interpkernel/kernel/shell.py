@@ -13,6 +13,7 @@ Two things differ from ipykernel's shell:
   on a terminal as pexpect gives it; output still streams live.
 """
 
+import codecs
 import errno
 import fcntl
 import os
@@ -117,10 +118,13 @@ def _stream(cmd):
         raise
     finally:
         os.close(terminal)
+    # A character may be split between two reads.
+    decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
     try:
         while chunk := _read(main):
-            sys.stdout.write(chunk.decode(errors='replace'))
+            sys.stdout.write(decoder.decode(chunk))
             sys.stdout.flush()
+        sys.stdout.write(decoder.decode(b'', final=True))
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
     finally:
