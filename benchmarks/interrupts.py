@@ -45,6 +45,9 @@ def _interrupt_once(pool, body):
 
 
 def _spin(ready):
+    # Python keeps SIGINT ignored if it started so (a bench run as a background
+    # job of a script inherits that): the anchor must stop on it as Python does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:   # the signal may land while set() returns: that ends the child quietly too
         ready.set()
         while True:
