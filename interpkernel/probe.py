@@ -80,7 +80,8 @@ if watch is None:
     real_import = builtins.__import__
 
     def watching_import(name, globals=None, locals=None, fromlist=(), level=0):
-        importer = (globals or {{}}).get('__name__')
+        globals = globals or {{}}
+        importer = globals.get('__name__')
         try:
             return real_import(name, globals, locals, fromlist, level)
         except ImportError as exc:
@@ -91,7 +92,8 @@ if watch is None:
         finally:
             if importer is not None:
                 try:
-                    target = importlib.util.resolve_name('.' * level + name, (globals or {{}}).get('__package__')) if level else name
+                    target = importlib.util.resolve_name(
+                        '.' * level + name, globals.get('__package__')) if level else name
                 except (ImportError, ValueError):
                     target = None
                 if target:

@@ -253,19 +253,17 @@ class _Resolver:
         if marker.startswith('<literal '):
             type_name = marker[len('<literal '):-1]
             return Known('value', 'builtins', type_name, immutable=type_name in _IMMUTABLE_LITERALS)
-        if marker.startswith('<made '):
-            # In a cell, only an instance of a notebook class is followed: what
-            # a notebook function returns goes unfollowed there, as any value
-            # whose maker is not known (following it as 'fresh' would make
-            # the cell read everything).
-            maker = self.known(marker[len('<made '):-1])
+        made_in_cell = marker.startswith('<made ')
+        if made_in_cell or marker.startswith('<new '):
+            maker = self.known(marker[marker.index(' ') + 1:-1])
             if maker.kind == 'class':
                 return Known('instance', '__main__', maker.qualname, maker.code)
-            return UNKNOWN
-        if marker.startswith('<new '):
-            maker = self.known(marker[len('<new '):-1])
-            if maker.kind == 'class':
-                return Known('instance', '__main__', maker.qualname, maker.code)
+            if made_in_cell:
+                # In a cell, only an instance of a notebook class is followed: what
+                # a notebook function returns goes unfollowed there, as any value
+                # whose maker is not known (following it as 'fresh' would make
+                # the cell read everything).
+                return UNKNOWN
             if maker.kind in ('callable', 'module', 'value'):
                 return Known('value', maker.module, '')    # a library made it
             if maker.kind == 'function':
@@ -775,8 +773,6 @@ class _Resolver:
                 self.call(call, bind)
         finally:
             self.active.discard(id(summary))
-
-
 
 
 def _params(summary, args, keywords):

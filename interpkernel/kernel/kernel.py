@@ -407,9 +407,8 @@ class InterpKernel(IPythonKernel):
                     f'cells that refuse subinterpreters run in the host')
             self.log.error('%s', text)
             if parent is not None:
-                self.session.send(self.iopub_socket, 'stream',
-                                  {'name': 'stderr', 'text': f'[interp] {text}\n'},
-                                  parent=parent, ident=self._topic('stream'))
+                self._send_iopub('stream', {'name': 'stderr', 'text': f'[interp] {text}\n'},
+                                 parent)
             return
         self._use_cluster(cells)
         self.shell.magics_manager.registry['InterpMagics'].adopt_cluster(cells)
@@ -489,9 +488,7 @@ class InterpKernel(IPythonKernel):
         self.log.warning('%s', text)
         parent = self._parents.get(cell.seq)
         if parent is not None:
-            self.session.send(self.iopub_socket, 'stream',
-                              {'name': 'stderr', 'text': f'[interp] {text}\n'},
-                              parent=parent, ident=self._topic('stream'))
+            self._send_iopub('stream', {'name': 'stderr', 'text': f'[interp] {text}\n'}, parent)
 
     # -- values the host needs --
 
@@ -540,8 +537,7 @@ class InterpKernel(IPythonKernel):
         if found and not _holds_notebook_objects(found[0]):
             data, metadata = self.shell.display_formatter.format(found[0])
             shown = {'execution_count': count, 'data': data, 'metadata': metadata}
-        self.session.send(self.iopub_socket, 'execute_result', shown, parent=parent,
-                          ident=self._topic('execute_result'))
+        self._send_iopub('execute_result', shown, parent)
 
     def _complete_names(self, completer, text):
         """Names cells made in workers, for IPython's completer (which sees the host only)."""
@@ -615,8 +611,7 @@ class InterpKernel(IPythonKernel):
                 content['traceback'] = shown
         else:
             content = _error_content(error)
-        self.session.send(self.iopub_socket, 'error', content, parent=parent,
-                          ident=self._topic('error'))
+        self._send_iopub('error', content, parent)
         return dict(content, status='error', execution_count=count)
 
 
