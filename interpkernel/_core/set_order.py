@@ -40,8 +40,11 @@ _PERTURB_SHIFT = 5
 _SMALL_TABLE = 8              # PySet_MINSIZE
 _WORD = 2 ** (8 * struct.calcsize('P'))
 # How many of an item's probes may give its slot: first two linear runs (most
-# items sit in the first), then four.
+# items sit in the first), then four, then (in a table small enough) all of
+# them: items with hashes equal modulo the size can pass a hundred slots.
 _LOOKS = (2 * (_LINEAR_PROBES + 1), 4 * (_LINEAR_PROBES + 1))
+_EVERY_PROBE = None
+_EVERY_PROBE_AT_MOST = 1 << 22  # items times slots, for the last look
 _TABLE_SIZES_TRIED = 4        # the smallest table that holds the items, and 3 doublings
 _EVERY_ORDER_AT_MOST = 7      # frozensets this small are tried in every order
 _BARRING_ROUNDS = 8           # plans tried for a frozenset, each barring more slots
@@ -111,7 +114,8 @@ def _plans(items, *, placeholders=True):
     sizes.sort(key=lambda size: -sum(a < b for a, b in itertools.pairwise(
         [hash_value & (size - 1) for hash_value in hashes])))
     for size in sizes:
-        for look in _LOOKS:
+        looks = _LOOKS if len(items) * size > _EVERY_PROBE_AT_MOST else _LOOKS + (_EVERY_PROBE,)
+        for look in looks:
             plan = _plan(items, hashes, size, look)
             # Without placeholders: the slots they would fill may not be passed.
             barred = set()
@@ -219,9 +223,20 @@ def _plan(items, hashes, size, look, barred=()):
 
 
 def _choices(hash_value, mask, look, barred):
-    """The first `look` probes of a hash, and (slot, where it first comes among
-    them) up to the first `barred` slot."""
-    probes = list(itertools.islice(_probes(hash_value, mask), look))
+    """The first `look` probes of a hash (with `_EVERY_PROBE`, until every slot
+    has come), and (slot, where it first comes among them) up to the first
+    `barred` slot."""
+    if look is _EVERY_PROBE:
+        # Once the perturbation is spent, the probe's start steps through every
+        # slot (slot * 5 + 1 has full period modulo a power of two).
+        probes, seen = [], set()
+        for slot in _probes(hash_value, mask):
+            probes.append(slot)
+            seen.add(slot)
+            if len(seen) > mask:
+                break
+    else:
+        probes = list(itertools.islice(_probes(hash_value, mask), look))
     firsts = {}
     for position, slot in enumerate(probes):
         firsts.setdefault(slot, position)
