@@ -350,3 +350,25 @@ def test_a_worker_that_cannot_start_is_a_clear_error_and_the_pool_keeps_its_work
         assert pool.run('y = 6 * 7', outputs=['y']) == {'y': 42}
         pool.resize(2)
         assert pool.size == 2 and pool.run('z = 1', worker='named', outputs=['z']) == {'z': 1}
+
+
+def test_pools_started_and_closed_from_several_threads_at_once_all_start():
+    # CPython 3.13 fails now and then to create an interpreter while another
+    # is created or ends (python/cpython#127108).
+    failures, answers = [], []
+
+    def start_and_close():
+        try:
+            for _ in range(4):
+                with Pool(2) as pool:
+                    answers.append(pool.run('import json\nx = json.dumps([1])',
+                                            outputs=['x'])['x'])
+        except Exception as exc:   # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start_and_close) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and answers == ['[1]'] * 20

@@ -16,6 +16,7 @@ Importing this module in an interpreter also lets it receive memoryviews
 
 import queue
 import sys
+import threading
 import weakref
 
 __all__ = [
@@ -85,13 +86,26 @@ else:
     _SHAREABLE_FORMAT = 0      # items are shareable objects, never pickled here
     _UNBOUND_REMOVE = 1        # drop items whose sending interpreter is gone
 
+    # CPython 3.13 sets up the static types of a new interpreter racily
+    # (python/cpython#127108): one created while another is created or ends
+    # fails now and then with "Failed to import encodings module".  Creations
+    # take turns, and one that fails is tried again.
+    _CREATION = threading.Lock()
+    _CREATION_TRIES = 3
+
     def create():
         # CPython 3.13.0 crashes ending a subinterpreter (a corrupted tuple free
         # list) when _datetime was first imported by a subinterpreter, and more
         # than one imported it; imported here first, its types belong to the
         # main interpreter and every subinterpreter ends cleanly.
         import _datetime  # noqa: F401
-        return _interpreters.create('isolated')
+        with _CREATION:
+            for attempt in range(_CREATION_TRIES):
+                try:
+                    return _interpreters.create('isolated')
+                except _interpreters.InterpreterError:
+                    if attempt + 1 == _CREATION_TRIES:   # out of memory, say
+                        raise
 
     def destroy(iid):
         _interpreters.destroy(iid)
