@@ -108,6 +108,22 @@ def test_values_that_cannot_move_are_made_together_and_read_where_they_are(worke
     assert results[2][2] == '0\n' and results[3][2] == '1 False\n'
 
 
+def test_functions_with_caches_are_made_together_and_read_where_they_are(workers):
+    # Each cached function cannot leave its worker: made apart, the last cell
+    # could run nowhere (norvig's ProbabilitySimulation).
+    session = Session(workers)
+    session.run_all('import functools, time\nfrom functools import lru_cache')
+    results = session.run_all(
+        '@lru_cache(None)\ndef wins(d):\n    return d / 2',
+        'wins(3)\ntime.sleep(0.5)',       # a full cache, in a busy worker
+        '@functools.cache\ndef length(d):\n    return d + 1',
+        'length(3)', '@functools.lru_cache\ndef twice(d):\n    return 2 * d', 'twice(3)',
+        'print(wins(4), length(4), twice(4))')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 7
+    assert results[-1][2] == '2.0 5 8\n'
+    assert len({cell.where for cell, _, _ in results[1::2]}) == 1   # those that fill caches
+
+
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     session.run_all('def gen():\n    yield 1\nnumbers = gen()')

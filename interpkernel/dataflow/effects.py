@@ -81,6 +81,11 @@ _CALLABLE_TYPES = frozenset({'function', 'method', '_lru_cache_wrapper', 'partia
 _STATEFUL_WRAPPERS = frozenset({'_lru_cache_wrapper'})
 
 
+def fills_its_cache(known):
+    """Does calling what `known` says change it (``functools.cache``'s wrapper)?"""
+    return known.kind == 'function' and known.qualname in _STATEFUL_WRAPPERS
+
+
 def known_from_info(info):
     """What a value described by a `ValueInfo` is."""
     module, qualname = info.type_module, info.type_qualname
@@ -400,7 +405,7 @@ class _Resolver:
             if path:   # an attribute of a function object: fib.cache_clear()
                 self._mutate({name})
                 return
-            if known.qualname in _STATEFUL_WRAPPERS:    # its cache changes with each call
+            if fills_its_cache(known):
                 self._mutate({name})
             self._functions(name, known.code, args, keywords, starred)
             return

@@ -37,7 +37,8 @@ from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
 from . import knowledge
-from .effects import Known, Summaries, in_cell, known_from_info, resolve, state_name
+from .effects import (Known, Summaries, fills_its_cache, in_cell, known_from_info, resolve,
+                      state_name)
 from .graph import UNDERS, Aborted, Cell, Graph, Version
 
 __all__ = ['Scheduler', 'Outcome']
@@ -629,19 +630,24 @@ class Scheduler:
         return ' or '.join(parts)
 
     def _makes_unmovable(self, cell):
-        """Will the cell make a value that cannot move (a generator, a lock, a file)?
+        """Will the cell make a value that cannot move (a generator, a lock, a file, a
+        function's full cache)?
 
         Such values are all made in the first worker, so that a later cell
         reading several of them finds them in one place.
         """
         effects = cell.effects
+        lookup = self._lookup(cell)
+        # Calling a function with a cache fills it: a full cache cannot move.
+        if any(fills_its_cache(lookup(name)) for name in cell.resolved.mutates):
+            return True
         for name in effects.binds:
             if effects.literal_types.get(name) == ('builtins', 'generator'):
                 return True
             path = effects.constructed.get(name)
             if not path:
                 continue
-            known = self._lookup(cell)(path[0])
+            known = lookup(path[0])
             if known.kind == 'function':
                 summary = self.summaries.get(known.code[0]) if known.code else None
                 if getattr(summary, 'generator', False):
