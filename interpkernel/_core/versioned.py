@@ -18,7 +18,8 @@ __all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
 
 
 def is_dunder(name):
-    return name.startswith('__') and name.endswith('__')
+    """``__name__``, ``__builtins__``...; not ``__`` or ``___`` (IPython's results)."""
+    return len(name) > 4 and name.startswith('__') and name.endswith('__')
 
 
 def run(task, store, namespace, execute, keep=is_dunder, format_result=True, within=None):

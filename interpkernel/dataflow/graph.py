@@ -112,6 +112,8 @@ class Cell:
         self.filename = filename
         # IPython's name for what it shows (``_5``), if it may show something
         self.result_name = f'_{count}' if effects.shows_result else None
+        # The results shown before it, if it cleared IPython's output history (``%reset``)
+        self.flushed_results = _NO_NAMES
         self.state = 'waiting'
         self.bound, self.versions, self.deleted = {}, {}, set()
         # Versions of other names its home gives it too (what it would see in
@@ -458,6 +460,8 @@ class Graph:
         for earlier in self._results:
             if earlier.seq >= cell.seq or earlier.state == 'aborted':
                 continue
+            if earlier.flushed_results:     # IPython's flush empties _, __ and ___
+                user, hook = [None, None, None], [None, None, None]
             for index, name in enumerate(UNDERS):
                 if name in earlier.versions:
                     user[index] = earlier.versions[name]
@@ -473,9 +477,22 @@ class Graph:
         return dict(zip(UNDERS, user))
 
     def results_before(self, cell):
-        """``{count: Version}`` of the results shown before `cell` (IPython's ``Out``)."""
+        """``{count: Version}`` of the results shown before `cell` (IPython's ``Out``),
+        since the output history was last cleared."""
+        cleared = max((c.seq for c in self._results if c.flushed_results and c.seq < cell.seq),
+                      default=-1)
         return {c.count: c.versions[c.result_name] for c in self._results
-                if c.seq < cell.seq and c.result_name in c.versions}
+                if cleared < c.seq < cell.seq and c.result_name in c.versions}
+
+    def flush_results(self, cell):
+        """`cell`, running, cleared IPython's output history (``%reset``): the results
+        shown before it are gone from ``Out``, ``_`` and their ``_5``, as if it had
+        deleted them."""
+        cell.flushed_results = frozenset(c.result_name for c in self._results
+                                         if c.seq < cell.seq and c.result_name)
+        for name in cell.flushed_results:
+            self._add_writer(name, cell)
+        _insert(self._results, cell)
 
     # -- forgetting --
 

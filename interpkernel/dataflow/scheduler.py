@@ -895,7 +895,7 @@ class Scheduler:
             version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
             version.payload = payload
             self._index_holding(version)
-        cell.deleted = set(report.deleted)
+        cell.deleted = set(report.deleted) | cell.flushed_results
         for name, payload, error in report.states:
             state = state_name(name)
             if payload is not None:
@@ -977,6 +977,23 @@ class Scheduler:
         content = {'ename': type(exc).__name__, 'evalue': str(exc),
                    'traceback': [f'{type(exc).__name__}: {exc}']}
         return Outcome('error', content, exc)
+
+    def results_shown_before(self, count):
+        """The execution counts of the results in ``Out`` for the host cell of
+        execution count `count`, running now (none if no such cell runs)."""
+        cell = self._running_host_cell(count)
+        return sorted(self.graph.results_before(cell)) if cell is not None else []
+
+    def output_history_cleared(self, count):
+        """The host cell of execution count `count`, running now, cleared IPython's
+        output history (``%reset``, ``%reset out``)."""
+        cell = self._running_host_cell(count)
+        if cell is not None:
+            self.graph.flush_results(cell)
+
+    def _running_host_cell(self, count):
+        return next((c for c in self.graph.cells.values()
+                     if c.count == count and c.state == 'running' and c.where == HOST), None)
 
     # -- forgetting --
 

@@ -29,7 +29,7 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
 
 from .. import __version__, cluster, load_ipython_extension, probe, tracebacks
-from .._core import execution, output, transfer, values
+from .._core import execution, output, transfer, values, versioned
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
@@ -41,7 +41,7 @@ from ..magics.cluster import ClusterCells
 from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
-from .shell import CellCompiler, InterpShell
+from .shell import CellCompiler, InterpShell, ResetMagics
 from .streams import CellStreams
 
 __all__ = ['InterpKernel']
@@ -136,7 +136,7 @@ class InterpKernel(IPythonKernel):
                                         _report_row(cell)))
 
     def _keeps(self, name):
-        return name.startswith('__') and name.endswith('__') or name in _IPYTHON_OWN
+        return versioned.is_dunder(name) or name in _IPYTHON_OWN
 
     def _initial(self, name):
         store = self.scheduler.host.store
@@ -178,8 +178,13 @@ class InterpKernel(IPythonKernel):
         load_ipython_extension(self.shell)
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
             lambda: self._engine.workers, self._dataflow_cells, self._use_cluster)
+        self.shell.register_magics(ResetMagics(self.shell, self._results_shown))
         self.shell.Completer.custom_matchers.append(self._complete_names)
         self._display_defaults = _display_settings(self.shell)
+
+    def _results_shown(self):
+        """The counts of the results in ``Out`` for the host cell running now."""
+        return self.scheduler.results_shown_before(self.shell.displayhook.count)
 
     def _dataflow_cells(self):
         """Each cell as %interp reports it (see InterpMagics.attach_kernel): the last
@@ -441,6 +446,8 @@ class InterpKernel(IPythonKernel):
         count = int(label[3:-1])
         _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
         result = self._run_in_host(source, count, False)
+        if self.shell.displayhook.take_flushed():
+            self.scheduler.output_history_cleared(count)
         self._host_results[count] = result
         error = result.error_before_exec or result.error_in_exec
         shown = (result.result,) if result.result is not None and error is None else None

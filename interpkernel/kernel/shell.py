@@ -24,6 +24,8 @@ import subprocess
 import sys
 import termios
 
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magics.namespace import NamespaceMagics
 from IPython.utils.text import LSString, SList
 from ipykernel.compiler import XCachingCompiler
 from ipykernel.displayhook import ZMQShellDisplayHook
@@ -32,7 +34,7 @@ from traitlets import Type
 
 from ..tracebacks import cell_code_name
 
-__all__ = ['InterpShell', 'CellCompiler']
+__all__ = ['InterpShell', 'CellCompiler', 'ResetMagics']
 
 
 class CellCompiler(XCachingCompiler):
@@ -54,6 +56,7 @@ class InterpDisplayHook(ZMQShellDisplayHook):
 
     count = None
     source = None
+    _flushed = False
 
     @property
     def prompt_count(self):
@@ -66,6 +69,16 @@ class InterpDisplayHook(ZMQShellDisplayHook):
 
     def update_user_ns(self, result):
         pass   # the dataflow keeps _, __, ___, _N and Out in submission order
+
+    def flush(self):
+        """Clear the output history (``%reset``); `take_flushed` then says so, once."""
+        super().flush()
+        self._flushed = True
+
+    def take_flushed(self):
+        """Was the output history cleared since the last call?"""
+        flushed, self._flushed = self._flushed, False
+        return flushed
 
 
 class InterpShell(ZMQInteractiveShell):
@@ -94,6 +107,35 @@ class InterpShell(ZMQInteractiveShell):
             raise subprocess.CalledProcessError(done.returncode, cmd)
         text = done.stdout.decode(errors='replace')
         return SList(text.splitlines()) if split else LSString(text)
+
+
+@magics_class
+class ResetMagics(Magics):
+    """IPython's ``%reset``, which counts the results worker cells showed too.
+
+    `shown_results()` gives the execution counts of the results in ``Out``
+    for the host cell running now (the dataflow keeps them, not ``_oh``).
+    """
+
+    def __init__(self, shell, shown_results):
+        super().__init__(shell)
+        self._ipython_reset = NamespaceMagics(shell).reset
+        self._shown_results = shown_results
+
+    @line_magic
+    def reset(self, parameter_s=''):
+        # IPython says "Flushing output cache (N entries)" from the length of
+        # _oh: for that while, _oh holds the counts of the results shown.
+        user_ns = self.shell.user_ns
+        held = user_ns.get('_oh')
+        counted = user_ns['_oh'] = dict.fromkeys(self._shown_results())
+        try:
+            return self._ipython_reset(parameter_s)
+        finally:
+            if user_ns.get('_oh') is counted:   # a full reset sets IPython's own back
+                user_ns['_oh'] = held
+
+    reset.__doc__ = NamespaceMagics.reset.__doc__
 
 
 def _refuse_background(cmd):
