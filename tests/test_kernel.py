@@ -527,6 +527,8 @@ def test_a_worker_cells_traceback_reads_as_ipykernels():
 
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
+             # Shown with the settings it ran under, not those of the next cell.
+             '%precision', 'math.e',
              "get_ipython().display_formatter.formatters['text/plain'].for_type(\n"
              "    int, lambda n, printer, cycle: printer.text(f'<{n}>'))",
              '40 + 2',

@@ -48,6 +48,8 @@ class ValueInfo(NamedTuple):
             The run-time check fingerprints none of those, and no notebook value
             lives in them, so a cell that reads only such values (and
             immutable ones) reaches no value the check could see changed.
+        defined_in: the module a class or function says it was defined in
+            (its ``__module__``), else ''.
     """
     type_module: str
     type_qualname: str
@@ -59,6 +61,7 @@ class ValueInfo(NamedTuple):
     movable: bool
     is_class: bool
     installed: bool
+    defined_in: str = ''
 
     @classmethod
     def received(cls, info):
@@ -159,10 +162,13 @@ def describe(value):
     """The `ValueInfo` of `value` (cheap: samples big containers)."""
     kind = type(value)
     module = value.__name__ if isinstance(value, types.ModuleType) else kind.__module__
+    defined_in = getattr(value, '__module__', '') if isinstance(
+        value, (type, types.FunctionType, types.BuiltinFunctionType)) else ''
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
                      hasattr(kind, '__next__'), id(value), _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
-                     isinstance(value, type), _installed(value))
+                     isinstance(value, type), _installed(value),
+                     defined_in if isinstance(defined_in, str) else '')
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).

@@ -50,6 +50,7 @@ class Known(NamedTuple):
             is or holds.
         immutable: it cannot change in place.
         iterator: iterating it consumes it.
+        defined_in: the module a class or function held comes from, if known.
     """
     kind: str
     module: str = ''
@@ -57,6 +58,7 @@ class Known(NamedTuple):
     code: tuple = ()
     immutable: bool = False
     iterator: bool = False
+    defined_in: str = ''
 
 
 UNKNOWN = Known('unknown')
@@ -100,7 +102,7 @@ def known_from_info(info):
     if notebook and module == '__main__':
         return Known('instance', module, qualname, notebook, info.immutable, info.iterator)
     if info.is_class or qualname in ('builtin_function_or_method', 'method_descriptor'):
-        return Known('value', module, qualname, notebook)
+        return Known('value', module, qualname, notebook, defined_in=info.defined_in)
     # A container may hold notebook functions (`ops = {'add': add}`): their code is kept.
     return Known('value', module, qualname, notebook, info.immutable, info.iterator)
 
@@ -301,6 +303,14 @@ class _Resolver:
             known = self.known(name)
             if known.kind == 'module':
                 result.writes_state |= self._module_states(known.module)
+            origin = effects.imported.get(name, (effects.modules.get(name),))[0] or \
+                (known.module if known.kind in ('module', 'callable') else known.defined_in)
+            if origin.partition('.')[0] == 'IPython':
+                # ``InteractiveShell.ast_node_interactivity = 'all'``: a worker's
+                # copy of IPython is not the shell that runs the notebook.
+                result.host_only.append(f'it changes {name}, part of IPython, whose shell '
+                                        f'is the host')
+                result.writes_state.add(state_name('ipython'))
         result.certain &= result.mutates
         for names in (result.mutates, result.certain, result.reads, result.binds, result.deletes):
             names -= {name for name in names if is_marker(name)}

@@ -195,6 +195,9 @@ STATES = {kind.name: kind for kind in [
     # The C library's locale is one per process; any code may format with it
     # (format(x, 'n'), time.strftime).
     StateKind('locale', 'the locale', ('locale',), every_cell_reads=True, process_wide=True),
+    # The kernel's IPython shell, in the host: how results show
+    # (``InteractiveShell.ast_node_interactivity``) is decided when a cell is placed.
+    StateKind('ipython', "IPython's shell settings", every_cell_reads=True, process_wide=True),
     StateKind('cwd', 'the working directory', process_wide=True),
     StateKind('files', 'files and the outside world', process_wide=True),
 ]}

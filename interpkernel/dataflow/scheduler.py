@@ -97,6 +97,9 @@ class Scheduler:
             cell (a value read before a change the analysis missed).
         on_finished: ``on_finished(cell)``: a cell has reached its end (done,
             failed or aborted); called before the graph may forget it.
+        host_needed: ``host_needed(cell)`` -> why `cell` must run in the host as
+            things stand once the cells before it have run (how IPython shows
+            results then), or None.
         on_refusal: ``on_refusal(module, reason)`` -> why the cell must leave
             the workers: a module its worker imported before it (its
             `first_imports`) refuses subinterpreters.
@@ -104,8 +107,10 @@ class Scheduler:
 
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None, cluster_takes=lambda module: False,
-                 on_refusal=lambda module, reason: f'it imports {module}: {reason}'):
+                 on_refusal=lambda module, reason: f'it imports {module}: {reason}',
+                 host_needed=lambda cell: None):
         self.workers, self.host = workers, host
+        self._host_needed = host_needed
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
         self.graph = Graph(self._initial_info)
@@ -300,12 +305,17 @@ class Scheduler:
 
     # -- running --
 
-    async def run(self, cell, on_event=None):
-        """Take `cell` to its end; return its `Outcome`."""
+    async def run(self, cell, on_event=None, on_result=None):
+        """Take `cell` to its end; return its `Outcome`.
+
+        `on_result`: ``await on_result(cell)`` once it has run, before it counts
+        as finished: a cell after it that waits for it (a barrier, which may
+        change how IPython shows results) also waits for that.
+        """
         self._loop = asyncio.get_running_loop()
         try:
             await self._settle(cell)
-            return await self._place_and_run(cell, on_event)
+            return await self._place_and_run(cell, on_event, on_result)
         except Aborted:
             cell.finish('aborted')
             return Outcome('aborted')
@@ -344,9 +354,11 @@ class Scheduler:
             self.graph.index(cell)
             cell.notify()
 
-    async def _place_and_run(self, cell, on_event):
+    async def _place_and_run(self, cell, on_event, on_result):
         while True:
             await self._settle(cell)
+            if cell.host is None and (reason := self._host_needed(cell)) is not None:
+                cell.host, cell.any_process_will_do = reason, False
             try:
                 inputs = self._bind(cell)
                 # What it reads stays alive while it waits (and `_loads` adds the
@@ -412,7 +424,11 @@ class Scheduler:
                         version.unmovable = reason
                 cell.wait_again()
                 continue
-            return self._finish(cell, home, report)
+            outcome = self._finish(cell, home, report)
+            if on_result is not None:
+                await on_result(cell)
+            cell.finish('failed' if outcome.status == 'error' else 'done')
+            return outcome
 
     # -- binding --
 
@@ -889,7 +905,7 @@ class Scheduler:
         return report
 
     def _finish(self, cell, home, report):
-        """Keep what the cell made; reconcile it with what was foreseen; end it."""
+        """Keep what the cell made; reconcile it with what was foreseen; its `Outcome`."""
         for name, key, info, payload in report.written:
             info = ValueInfo.received(info)
             version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
@@ -922,9 +938,7 @@ class Scheduler:
         self._check_foreseen(cell, report)
         self._check_copies_left_behind(cell, home, report)
         if report.error is not None:
-            cell.finish('failed')
             return Outcome('error', pickle.loads(report.error))
-        cell.finish('done')
         return Outcome('ok')
 
     def _version_by_key(self, cell, key):

@@ -10,6 +10,7 @@ subinterpreters), and hands it to the `dataflow.scheduler.Scheduler`, which
 orders it, places it where its data lives and runs it.
 """
 
+import ast
 import asyncio
 import concurrent.futures
 import contextvars
@@ -132,8 +133,19 @@ class InterpKernel(IPythonKernel):
                                     host_only_type=self._host_only_type,
                                     cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
+                                    host_needed=self._shows_otherwise,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
+
+    def _shows_otherwise(self, cell):
+        """Why `cell` must run in the host: IPython's ``ast_node_interactivity``
+        (as the cells before it left it) shows other results of it than its last
+        expression, all a worker shows; else None."""
+        mode = self.shell.ast_node_interactivity
+        if mode != 'last_expr' and _shown_otherwise(cell.source, mode):
+            return (f'InteractiveShell.ast_node_interactivity is {mode!r}: IPython shows '
+                    f'its results')
+        return None
 
     def _keeps(self, name):
         return versioned.is_dunder(name) or name in _IPYTHON_OWN
@@ -334,13 +346,18 @@ class InterpKernel(IPythonKernel):
                 await self._cluster_started(parent)
             held = []   # the worker's result, shown once the cell has ended
             streams = self._cell_streams(parent)
+
+            async def show_result(cell):
+                # Before the cell counts as finished: a later %precision waits for it.
+                streams.flush()     # what it printed, before its result and reply
+                if held:
+                    await self._show_result(cell, held.pop(), parent, count)
+
             try:
                 outcome = await scheduler.run(cell, self._publisher(parent, count, held,
-                                                                    streams))
+                                                                    streams), show_result)
             finally:
-                streams.flush()     # what it printed, before its result and reply
-            if held:
-                await self._show_result(cell, held[0], parent, count)
+                streams.flush()
         except (KeyboardInterrupt, asyncio.CancelledError):
             raise
         except BaseException as exc:
@@ -721,6 +738,33 @@ def _waits(waited_for, listed=3):
             shown.append(f'{", ".join(labels[:listed - 1])} ... {labels[-1]} '
                          f'({len(labels)} cells: {why})')
     return shown
+
+
+def _shown_otherwise(source, mode):
+    """Would IPython, with ``ast_node_interactivity = mode``, show other results of
+    `source` than the value of its last statement if that is an expression?
+
+    Its modes: 'none'; 'last_expr'; 'last_expr_or_assign' (the value of a
+    last ``x = ...`` too); 'last' and 'all', which run the last statement, or
+    every one, as Python's interactive prompt does: each expression statement
+    in it shows its value, nested in a loop or not.
+    """
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    if not body:
+        return False
+    last = body[-1]
+    if mode == 'none':
+        return isinstance(last, ast.Expr)
+    if mode == 'last_expr_or_assign':
+        targets = last.targets if isinstance(last, ast.Assign) else \
+            [last.target] if isinstance(last, (ast.AugAssign, ast.AnnAssign)) else []
+        return len(targets) == 1 and isinstance(targets[0], ast.Name)
+    interactive = body if mode == 'all' else [last] if mode == 'last' else []
+    return any(isinstance(inner, ast.Expr) for node in interactive if node is not last
+               or not isinstance(node, ast.Expr) for inner in ast.walk(node))
 
 
 def _display_settings(shell):
