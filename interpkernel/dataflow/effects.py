@@ -88,6 +88,30 @@ def fills_its_cache(known):
     return known.kind == 'function' and known.qualname in _STATEFUL_WRAPPERS
 
 
+def imported_function(effects, name):
+    """What `name` holds if the cell bound it with ``from m import f`` to a function
+    (or class) of Python's own that the knowledge describes: ``from random
+    import randint`` is random's, whose calls change its state; else None."""
+    module, attribute = effects.imported.get(name, ('', ''))
+    if module.partition('.')[0] in sys.stdlib_module_names and \
+            knowledge.function_effect(module, attribute) is not None:
+        return Known('callable', module, attribute)
+    return None
+
+
+def known_after(effects, name, info):
+    """What `name` holds after its cell ran, its value described by `info`."""
+    known = known_from_info(info)
+    if known.kind == 'value' and (info.is_class or info.type_qualname in _LIBRARY_CALLABLES):
+        return imported_function(effects, name) or known
+    return known
+
+
+# The types of functions and methods of libraries (``random.randint`` is a bound method).
+_LIBRARY_CALLABLES = frozenset({'function', 'builtin_function_or_method', 'method',
+                                'method_descriptor'})
+
+
 def known_from_info(info):
     """What a value described by a `ValueInfo` is."""
     module, qualname = info.type_module, info.type_qualname
@@ -841,6 +865,8 @@ def static_known(effects, filename, name):
         return _defined(effects, filename, name, effects.definitions[name])
     if name in effects.modules:
         return Known('module', effects.modules[name], 'module')
+    if name in effects.imported:
+        return imported_function(effects, name) or UNKNOWN
     if name in effects.literal_types:
         module, qualname = effects.literal_types[name]
         return Known('value', module, qualname, immutable=qualname in _IMMUTABLE_LITERALS)

@@ -27,6 +27,7 @@ import dataclasses
 import os
 import pickle
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
 from . import knowledge
-from .effects import (Known, Summaries, fills_its_cache, in_cell, known_from_info, resolve,
+from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
                       state_name)
 from .graph import UNDERS, Aborted, Cell, Graph, Version
 
@@ -805,7 +806,7 @@ class Scheduler:
                 if payload is not None:
                     states.append((kind.name, _restore_source(kind), payload))
                     self._installed[(home, state)] = needed
-            if state in cell.resolved.writes_state:
+            if state in cell.resolved.writes_state or cell.barrier is not None:
                 capture.append((kind.name, _capture_source(kind)))
         if home in self._cluster_homes:
             # An engine is a process of its own: it works in the kernel's directory
@@ -842,8 +843,17 @@ class Scheduler:
         return transfer.encode(values, notebook=True)
 
     def _states_of(self, cell):
+        """The states `cell` may read or change: for a barrier (``%time``, ``exec``),
+        whose code no analysis sees, also every state a copy can be made of that
+        a cell changed, or whose modules the host has imported (one no cell
+        imported is as Python starts: copying it would import numpy for nothing)."""
         resolved = cell.resolved
         every = {state_name(k.name) for k in knowledge.STATES.values() if k.every_cell_reads}
+        if cell.barrier is not None:
+            every |= {state_name(k.name) for k in knowledge.STATES.values()
+                      if k.capture is not None and not k.process_wide and (
+                          all(module in sys.modules for module in k.imports) or
+                          self._state_version(cell, state_name(k.name)).writer is not None)}
         return sorted(resolved.reads_state | resolved.writes_state | every)
 
     def _state_version(self, cell, state):
@@ -908,12 +918,16 @@ class Scheduler:
         """Keep what the cell made; reconcile it with what was foreseen; its `Outcome`."""
         for name, key, info, payload in report.written:
             info = ValueInfo.received(info)
-            version = cell.versions[name] = Version(name, cell, known_from_info(info), home, info)
+            known = known_after(cell.effects, name, info)
+            version = cell.versions[name] = Version(name, cell, known, home, info)
             version.payload = payload
             self._index_holding(version)
         cell.deleted = set(report.deleted) | cell.flushed_results
         for name, payload, error in report.states:
             state = state_name(name)
+            if payload is not None and state not in cell.resolved.writes_state and \
+                    payload == self._state_version(cell, state).payload:
+                continue     # a barrier that left it as it was
             if payload is not None:
                 version = _StateVersion(state, cell, Known('state'), home)
                 version.payload = payload
