@@ -163,10 +163,13 @@ class InterpKernel(IPythonKernel):
         return None
 
     def _history(self, name, count):
-        """IPython's input history names, as cell `count` sees them."""
-        inputs = self.shell.history_manager.input_hist_parsed
+        """IPython's input history names, as cell `count` sees them: ``In`` and
+        ``_ih`` the code run (magics turned into calls), ``_i``, ``_i5`` ... the
+        code as typed."""
+        history = self.shell.history_manager
         if name in ('In', '_ih'):
-            return True, list(inputs[:count + 1])
+            return True, list(history.input_hist_parsed[:count + 1])
+        inputs = history.input_hist_raw
         back = {'_i': 1, '_ii': 2, '_iii': 3}.get(name)
         if back is not None:
             index = count - back
