@@ -6,6 +6,8 @@ Two things differ from ipykernel's shell:
   ``_``, ``__``, ``___``, ``_N`` and ``Out`` follow the order cells were
   submitted in (the dataflow keeps them), so the display hook numbers a
   result with the count the kernel gives it and leaves the namespace alone;
+  it tells the kernel when ``%reset`` clears them, and `ResetMagics` counts
+  them for ``%reset``'s message;
 - shell commands (``!cmd``, ``!!cmd``, ``%sx``, ``%pip``): IPython runs them
   through pexpect, which forks this process, and a forked child of a process
   with subinterpreters aborts on CPython 3.13.  Here they run with
