@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import pty
+import shutil
 import signal
 import struct
 import subprocess
@@ -102,6 +103,7 @@ class InterpShell(ZMQInteractiveShell):
         """The output of `cmd` (stdout and stderr), as IPython's ``!!`` gives it."""
         _refuse_background(cmd)
         done = subprocess.run(self.var_expand(cmd, depth=depth + 1), shell=True,
+                              executable=_user_shell(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, check=False)
         self.user_ns['_exit_code'] = done.returncode
@@ -140,6 +142,11 @@ class ResetMagics(Magics):
     reset.__doc__ = NamespaceMagics.reset.__doc__
 
 
+def _user_shell():
+    """The shell IPython runs commands with: the user's ``$SHELL`` (bash, often), else sh."""
+    return shutil.which(os.environ.get('SHELL', 'sh')) or shutil.which('sh')
+
+
 def _refuse_background(cmd):
     if cmd.rstrip().endswith('&'):
         raise OSError('Background processes not supported.')
@@ -155,8 +162,8 @@ def _stream(cmd):
     main, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
     try:
-        process = subprocess.Popen(cmd, shell=True, stdin=terminal, stdout=terminal,
-                                   stderr=terminal)
+        process = subprocess.Popen(cmd, shell=True, executable=_user_shell(), stdin=terminal,
+                                   stdout=terminal, stderr=terminal)
     except BaseException:
         os.close(main)
         raise
