@@ -238,12 +238,13 @@ class Kernel:
                 if result.get('status') == 'ok'}
 
 
-def run_all(notebook, kernel_name, *, timeout=120, stop_on_error=True):
-    """Start `kernel_name`, run every code cell of `notebook` at once, stop it.
+def run_all(notebook, kernel_name, *, timeout=120, stop_on_error=True, cwd=None):
+    """Start `kernel_name` (in directory `cwd`), run every code cell of `notebook`
+    at once, stop it.
 
     See `Kernel.run_all`.
     """
-    with Kernel(kernel_name) as kernel:
+    with Kernel(kernel_name, cwd=cwd) as kernel:
         return kernel.run_all(notebook, timeout=timeout, stop_on_error=stop_on_error)
 
 

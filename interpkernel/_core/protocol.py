@@ -11,7 +11,7 @@ numbered `seq` (the dataflow's numbering).
 
 from typing import NamedTuple
 
-__all__ = ['CellTask', 'VersionedTask', 'ExportTask', 'DropTask', 'WarmTask', 'CellReport',
+__all__ = ['CellTask', 'AutoreloadSettings', 'VersionedTask', 'ExportTask', 'DropTask', 'WarmTask', 'CellReport',
            'VersionedReport', 'ExportReport', 'ErrorFrame', 'ErrorLink', 'send', 'receive']
 
 
@@ -25,6 +25,14 @@ class CellTask(NamedTuple):
     strict_outputs: bool    # every output must exist and move, or the cell fails
     fresh_namespace: bool   # a new namespace, or the worker's own ``__main__``
     notebook: bool          # notebook functions look their globals up in the cell's namespace
+
+
+class AutoreloadSettings(NamedTuple):
+    """IPython's ``%autoreload`` as the host has it: a worker reloads the modules
+    whose files changed before each cell, as IPython does before each host cell."""
+    check_all: bool         # every module (``%autoreload 2``), or only `modules` (``1``)
+    modules: tuple          # names ``%aimport`` marked for reloading
+    skip_modules: tuple     # names ``%aimport -name`` excluded
 
 
 class VersionedTask(NamedTuple):
@@ -48,6 +56,8 @@ class VersionedTask(NamedTuple):
     # Standard-library modules to import before the cell, in place of a probe in the
     # host: one that refuses subinterpreters ends the task (`VersionedReport.refused`).
     imports: tuple = ()
+    # The fields of the `AutoreloadSettings` to follow, or () (records cross as plain tuples).
+    autoreload: tuple = ()
 
 
 class ExportTask(NamedTuple):

@@ -11,7 +11,7 @@ import importlib
 import pickle
 import time
 
-from . import execution, protocol, transfer, values
+from . import execution, protocol, reloading, transfer, values
 from .refusal import refusal
 
 __all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
@@ -69,7 +69,11 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     identities = {name: id(value) for name, value in namespace.items()}
     before = {key: values.fingerprint(store.get(key)) for key in store.mutable_keys()} \
         if task.check else {}
+    if task.autoreload:
+        reloading.before_cell(protocol.AutoreloadSettings(*task.autoreload))
     result, error = execute(task.source, task.label, namespace)
+    if task.autoreload:
+        reloading.after_cell()
     # Fingerprints first: encoding values below may touch them (pickling a
     # class fills in its __annotations__).
     changed = tuple(key for key, fingerprint in before.items()

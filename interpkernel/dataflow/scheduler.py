@@ -98,6 +98,8 @@ class Scheduler:
             cell (a value read before a change the analysis missed).
         on_finished: ``on_finished(cell)``: a cell has reached its end (done,
             failed or aborted); called before the graph may forget it.
+        autoreload: ``autoreload()`` -> the `AutoreloadSettings` cells outside
+            the host follow (IPython's ``%autoreload`` in the host), or None.
         host_needed: ``host_needed(cell)`` -> why `cell` must run in the host as
             things stand once the cells before it have run (how IPython shows
             results then), or None.
@@ -109,9 +111,10 @@ class Scheduler:
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None, cluster_takes=lambda module: False,
                  on_refusal=lambda module, reason: f'it imports {module}: {reason}',
-                 host_needed=lambda cell: None):
+                 host_needed=lambda cell: None, autoreload=lambda: None):
         self.workers, self.host = workers, host
         self._host_needed = host_needed
+        self._autoreload = autoreload
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
         self.graph = Graph(self._initial_info)
@@ -891,10 +894,12 @@ class Scheduler:
         check = any(version.checked for version in checked)
 
         imports = () if home == HOST or home in self._cluster_homes else cell.first_imports
+        # The host's IPython reloads changed modules there itself.
+        autoreload = tuple(self._autoreload() or ()) if home != HOST else ()
 
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
-                                 capture, cell.result_name or '', check, imports)
+                                 capture, cell.result_name or '', check, imports, autoreload)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

@@ -31,6 +31,7 @@ from traitlets import Dict, Integer, Type
 
 from .. import __version__, cluster, load_ipython_extension, probe, tracebacks
 from .._core import execution, output, transfer, values, versioned
+from .._core.protocol import AutoreloadSettings
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
 from ..dataflow.scheduler import Scheduler
@@ -134,8 +135,18 @@ class InterpKernel(IPythonKernel):
                                     cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
                                     host_needed=self._shows_otherwise,
+                                    autoreload=self._autoreload_settings,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
+
+    def _autoreload_settings(self):
+        """What IPython's ``%autoreload`` asks of worker cells now, or None if it is off."""
+        magics = self.shell.magics_manager.registry.get('AutoreloadMagics')
+        reloader = getattr(magics, '_reloader', None)   # where the extension keeps them
+        if reloader is None or not reloader.enabled:
+            return None
+        return AutoreloadSettings(bool(reloader.check_all), tuple(reloader.modules),
+                                  tuple(reloader.skip_modules))
 
     def _shows_otherwise(self, cell):
         """Why `cell` must run in the host: IPython's ``ast_node_interactivity``
