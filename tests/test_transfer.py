@@ -112,6 +112,18 @@ def test_a_set_of_any_history_comes_back_in_its_order(history, copied):
     assert list(decode(encode(built))) == list(built)
 
 
+def test_the_set_types_themselves_stay_types(shared_pool):
+    # norvig's Coin Flip: `Belief = frozenset` came back as a function, and
+    # Belief(map(...)) as an empty frozenset.
+    groups = collections.defaultdict(set)
+    groups['a'].add(1)
+    value = {'Belief': frozenset, 'Move': set, 'groups': groups}
+    for back in (decode(encode(value, notebook=True)), _round_trip(shared_pool, value)):
+        assert back['Belief'] is frozenset and back['Move'] is set
+        assert back['Belief'](map(str, range(3))) == frozenset({'0', '1', '2'})
+        assert repr(back['groups']) == "defaultdict(<class 'set'>, {'a': {1}})"
+
+
 def test_sets_inside_other_values_keep_their_order_and_sharing(shared_pool):
     points = _grid_less_its_diagonal()
     value = {'a': points, 'b': [points, frozenset(points)], 'c': collections.Counter(points)}

@@ -83,25 +83,44 @@ def _dumps(value, notebook):
     import io
     buffer = io.BytesIO()
     # Protocol 3 pickles a set as a call of ``set`` with its items in
-    # iteration order, which `_Unpickler` makes keep that order (`set_order`).
+    # iteration order, which `_OrderedUnpickler` makes keep that order (`set_order`).
     _picklers()[notebook](buffer, protocol=_PROTOCOL).dump(value)
     return buffer.getvalue()
 
 
 _PROTOCOL = 3
-_ORDERED = {('builtins', 'set'): set_order.ordered_set,
-            ('builtins', 'frozenset'): set_order.ordered_frozenset}
+# How protocol 3 names the set types (a set's call, or the type itself).
+_SET_GLOBALS = (b'cbuiltins\nset\n', b'cbuiltins\nfrozenset\n')
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        found = _ORDERED.get((module, name))
-        return found if found is not None else super().find_class(module, name)
+class _OrderedUnpickler(pickle._Unpickler):
+    """Python's own unpickler, in which a call of ``set`` or ``frozenset`` (a set
+    being rebuilt from its items) gives one that iterates in their order; the
+    type itself (``Belief = frozenset``, ``defaultdict(set)``) stays the type.
+
+    (C's unpickler offers no hook on calls, only on names: there a name for
+    the type would have become a function.)
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_reduce(self):
+        args = self.stack.pop()
+        make = self.stack[-1]
+        if make is set:
+            make = set_order.ordered_set
+        elif make is frozenset:
+            make = set_order.ordered_frozenset
+        self.stack[-1] = make(*args)
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
 
 
 def _loads(data):
     import io
-    return _Unpickler(io.BytesIO(data)).load()
+    if any(name in data for name in _SET_GLOBALS):
+        return _OrderedUnpickler(io.BytesIO(data)).load()
+    return pickle.loads(data)
 
 
 _pickler_classes = None
