@@ -617,8 +617,10 @@ class Scheduler:
                 pins.append((state, version, 'it cannot be copied between interpreters',
                              {version.home}))
                 allowed &= {version.home}
-        if not pins and self._makes_unmovable(cell):
-            allowed &= {self.workers.homes[0]}
+        made = self._unmovable_made(cell) if not pins else ()
+        if made:
+            allowed &= {HOST} if self._read_later_with_host_values(cell, made) else \
+                {self.workers.homes[0]}
         away = allowed - {HOST}
         if away:
             # A worker if it may, else a cluster engine: the host runs only what must.
@@ -649,21 +651,22 @@ class Scheduler:
             parts.append('worker ' + ', '.join(workers))
         return ' or '.join(parts)
 
-    def _makes_unmovable(self, cell):
-        """Will the cell make a value that cannot move (a generator, a lock, a file, a
-        function's full cache)?
+    def _unmovable_made(self, cell):
+        """The names the cell will leave holding values that cannot move (a generator,
+        a lock, a file, a function's full cache).
 
-        Such values are all made in the first worker, so that a later cell
-        reading several of them finds them in one place.
+        Such values are all made in one place, so that a later cell reading
+        several of them finds them there: the first worker, or the host if a
+        later cell reads one with a value that cannot leave the host.
         """
         effects = cell.effects
         lookup = self._lookup(cell)
         # Calling a function with a cache fills it: a full cache cannot move.
-        if any(fills_its_cache(lookup(name)) for name in cell.resolved.mutates):
-            return True
+        made = {name for name in cell.resolved.mutates if fills_its_cache(lookup(name))}
         for name in effects.binds:
             if effects.literal_types.get(name) == ('builtins', 'generator'):
-                return True
+                made.add(name)
+                continue
             path = effects.constructed.get(name)
             if not path:
                 continue
@@ -671,13 +674,26 @@ class Scheduler:
             if known.kind == 'function':
                 summary = self.summaries.get(known.code[0]) if known.code else None
                 if getattr(summary, 'generator', False):
-                    return True
+                    made.add(name)
             elif known.kind == 'module' and knowledge.makes_unmovable(known.module,
                                                                       '.'.join(path[1:])):
-                return True
+                made.add(name)
             elif known.kind == 'callable' and knowledge.makes_unmovable(known.module,
                                                                         known.qualname):
+                made.add(name)
+        return made
+
+    def _read_later_with_host_values(self, cell, names):
+        """Will a cell submitted after `cell` read one of `names` and run in the host, or
+        read a module or value that cannot leave it (matplotlib's pyplot, an array)?"""
+        for later in self.graph.readers_after(cell, names):
+            if later.host is not None and not later.any_process_will_do:
                 return True
+            for name in later.resolved.reads:
+                known = self.graph.known_before(later, name)
+                if known.kind in ('module', 'value', 'instance') and known.module and \
+                        self._host_only_type(known.module):
+                    return True
         return False
 
     def _pin(self, cell, name, version, inputs):
