@@ -32,6 +32,7 @@ from .effects import MISSING, Resolved, known_builtin, known_from_info, static_k
 __all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS']
 
 UNDERS = ('_', '__', '___')
+EMPTY_UNDER = ''    # what IPython's _, __ and ___ hold before any result
 
 # What is left of a finished cell kept only for its shown result
 # (`Cell.keep_only`); shared, as nothing changes a finished cell's effects.
@@ -454,18 +455,21 @@ class Graph:
     # -- IPython's _, __ and ___ --
 
     def unders(self, cell):
-        """The versions ``_``, ``__`` and ``___`` have for `cell` (None: undefined).
+        """The versions ``_``, ``__`` and ``___`` have for `cell` (None: undefined;
+        `EMPTY_UNDER`: IPython's ``''``).
 
-        IPython moves each shown result into ``_`` (and the older ones to
-        ``__`` and ``___``), unless the user assigned one of them; the cells
-        before `cell` must have finished.
+        They start as ``''``.  IPython moves each shown result into ``_`` (and
+        the older ones to ``__`` and ``___``), unless the user assigned one of
+        them; clearing the output history empties them (``%reset out`` then
+        sets them to ``''``, as the user would).  The cells before `cell` must
+        have finished.
         """
-        user = [None, None, None]       # what the namespace holds (a Version)
-        hook = [None, None, None]       # what IPython's display hook last stored
+        user = [EMPTY_UNDER] * 3        # what the namespace holds (a Version)
+        hook = [EMPTY_UNDER] * 3        # what IPython's display hook last stored
         for earlier in self._results:
             if earlier.seq >= cell.seq or earlier.state == 'aborted':
                 continue
-            if earlier.flushed_results:     # IPython's flush empties _, __ and ___
+            if earlier.flushed_results:
                 user, hook = [None, None, None], [None, None, None]
             for index, name in enumerate(UNDERS):
                 if name in earlier.versions:

@@ -40,7 +40,7 @@ from ..log import log
 from . import knowledge
 from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
                       state_name)
-from .graph import UNDERS, Aborted, Cell, Graph, Version
+from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
 
 __all__ = ['Scheduler', 'Outcome']
 
@@ -457,6 +457,8 @@ class Scheduler:
         for name in names:
             if name in UNDERS:
                 version = unders[name]
+                if version is EMPTY_UNDER:
+                    version = _Given(name, EMPTY_UNDER)
             elif name in ('Out', '_oh'):
                 version = _Composite(name, graph.results_before(cell))
             elif _HISTORY.fullmatch(name):
