@@ -146,6 +146,14 @@ def _picklers():
 
     class NotebookPickler(Pickler):
         def reducer_override(self, obj):
+            if type(obj).__module__ == '__main__' and not isinstance(obj, type) and \
+                    getattr(obj, '__dict__', None):
+                reduced = obj.__reduce_ex__(_PROTOCOL)
+                if isinstance(reduced, tuple) and len(reduced) >= 2 and \
+                        (len(reduced) < 3 or reduced[2] is None):
+                    # A library base's own reduce (Counter's) leaves out the
+                    # attributes the notebook's subclass gave the object.
+                    return (*reduced[:2], obj.__dict__, *reduced[3:])
             if isinstance(obj, types.FunctionType) and is_notebook_function(obj):
                 return (_landed_function, (obj.__code__, len(obj.__code__.co_freevars)),
                         _function_state(obj), None, None, _set_function_state)
