@@ -39,7 +39,7 @@ from ..engine import HOST
 from ..log import log
 from . import knowledge
 from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
-                      state_name)
+                      state_name, static_known)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
 
 __all__ = ['Scheduler', 'Outcome']
@@ -621,7 +621,7 @@ class Scheduler:
                 allowed &= {version.home}
         made = self._unmovable_made(cell) if not pins else ()
         if made:
-            allowed &= {HOST} if self._read_later_with_host_values(cell, made) else \
+            allowed &= {HOST} if HOST in allowed and self._host_may_need(cell, made) else \
                 {self.workers.homes[0]}
         away = allowed - {HOST}
         if away:
@@ -665,6 +665,9 @@ class Scheduler:
         lookup = self._lookup(cell)
         # Calling a function with a cache fills it: a full cache cannot move.
         made = {name for name in cell.resolved.mutates if fills_its_cache(lookup(name))}
+        # A module's own state (random's, changed by an unknown call) is not copied.
+        made |= {state for state in cell.resolved.writes_state
+                 if state.startswith('<module ')}
         for name in effects.binds:
             if effects.literal_types.get(name) == ('builtins', 'generator'):
                 made.add(name)
@@ -685,18 +688,34 @@ class Scheduler:
                 made.add(name)
         return made
 
-    def _read_later_with_host_values(self, cell, names):
-        """Will a cell submitted after `cell` read one of `names` and run in the host, or
-        read a module or value that cannot leave it (matplotlib's pyplot, an array)?"""
-        for later in self.graph.readers_after(cell, names):
-            if later.host is not None and not later.any_process_will_do:
-                return True
-            for name in later.resolved.reads:
-                known = self.graph.known_before(later, name)
-                if known.kind in ('module', 'value', 'instance') and known.module and \
-                        self._host_only_type(known.module):
-                    return True
-        return False
+    def _host_may_need(self, cell, names):
+        """May a cell after `cell` need `names` (values that cannot move) in the host?
+
+        Yes if one reads them and runs in the host, or reads them with a module
+        or value that cannot leave it (matplotlib's pyplot, an array); if a
+        barrier will run in the host (``%time f()``, which may call anything);
+        or if the notebook holds such values at all: a cell that plots may call
+        a function not defined yet that reads them.
+        """
+        if any(later.host is not None and later.barrier is not None
+               for later in self.graph.later(cell)):
+            return True
+        if any(later.host is not None and not later.any_process_will_do
+               for later in self.graph.readers_after(cell, names)):
+            return True
+        return any(self._host_only_value(name) for name in self.graph.names())
+
+    def _host_only_value(self, name):
+        """Will `name` hold, once the cells submitted so far have run, a module or value
+        that cannot leave the host?"""
+        writer = self.graph.latest_writer(name)
+        if writer is None:
+            return False
+        version = writer.versions.get(name) if writer.done else None
+        known = version.known if version is not None else \
+            static_known(writer.effects, writer.filename, name)
+        return known.kind in ('module', 'value', 'instance') and bool(known.module) and \
+            self._host_only_type(known.module) is not None
 
     def _pin(self, cell, name, version, inputs):
         """(why `version` keeps `cell` where it is, the homes it may run in, the
