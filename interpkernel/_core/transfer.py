@@ -26,6 +26,7 @@ import marshal
 import pickle
 import sys
 import types
+import typing
 
 from ..errors import TransferError
 from . import _xi, set_order
@@ -154,6 +155,14 @@ def _picklers():
                     # A library base's own reduce (Counter's) leaves out the
                     # attributes the notebook's subclass gave the object.
                     return (*reduced[:2], obj.__dict__, *reduced[3:])
+            if isinstance(obj, typing.TypeAliasType) and obj.__module__ == '__main__':
+                # ``type Hand = str``: pickled by name, it would be looked up in
+                # the __main__ it lands in, which need not have it.
+                try:
+                    value = obj.__value__     # evaluated now, if it was not yet
+                except NameError:   # one naming what is not defined: by name, as before
+                    return super().reducer_override(obj)
+                return _type_alias, (obj.__name__, value, obj.__type_params__)
             if isinstance(obj, types.FunctionType) and is_notebook_function(obj):
                 return (_landed_function, (obj.__code__, len(obj.__code__.co_freevars)),
                         _function_state(obj), None, None, _set_function_state)
@@ -166,6 +175,14 @@ def _picklers():
 
     _pickler_classes = {False: Pickler, True: NotebookPickler}
     return _pickler_classes
+
+
+def _type_alias(name, value, type_params):
+    """A ``type name = value`` alias of the notebook's, made again where it lands."""
+    # Its __module__ is the __name__ of the globals it is made in.
+    scope = {'__name__': '__main__', 'TypeAliasType': typing.TypeAliasType}
+    return eval('TypeAliasType(name, value, type_params=type_params)', scope,
+                {'name': name, 'value': value, 'type_params': type_params})
 
 
 def _function_state(function):

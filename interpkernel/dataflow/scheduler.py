@@ -24,6 +24,7 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 import asyncio
 import bisect
 import dataclasses
+import itertools
 import os
 import pickle
 import re
@@ -142,6 +143,7 @@ class Scheduler:
         self._holding = {}         # (home, id of the object) -> versions made holding it
         self._holding_size = 0     # versions indexed there (at most)
         self._holding_limit = 64   # the size at which to drop those no longer kept
+        self._unmovable_home = None    # where values that cannot move are made
 
     def _initial_info(self, name):
         if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name) or \
@@ -571,6 +573,8 @@ class Scheduler:
 
     def _forget_home(self, home):
         """No value or state is in `home` any more (its worker stopped, or never started)."""
+        if self._unmovable_home == home:
+            self._unmovable_home = None
         for version in self.graph.versions():
             version.homes.discard(home)
         for key in [key for key in self._installed if key[0] == home]:
@@ -621,8 +625,11 @@ class Scheduler:
                 allowed &= {version.home}
         made = self._unmovable_made(cell) if not pins else ()
         if made:
-            allowed &= {HOST} if HOST in allowed and self._host_may_need(cell, made) else \
-                {self.workers.homes[0]}
+            if self._unmovable_home not in allowed:
+                # Chosen once (cells may still be arriving), kept for all of them.
+                self._unmovable_home = HOST if HOST in allowed and \
+                    self._host_may_need(cell, made) else self.workers.homes[0]
+            allowed &= {self._unmovable_home}
         away = allowed - {HOST}
         if away:
             # A worker if it may, else a cluster engine: the host runs only what must.
@@ -703,17 +710,15 @@ class Scheduler:
         if any(later.host is not None and not later.any_process_will_do
                for later in self.graph.readers_after(cell, names)):
             return True
-        return any(self._host_only_value(name) for name in self.graph.names())
+        made_so_far = (version.known for version in self.graph.versions() if not version.gone)
+        to_be_made = (static_known(writer.effects, writer.filename, name)
+                      for name in self.graph.names()
+                      if (writer := self.graph.latest_writer(name)) is not None
+                      and not writer.done)
+        return any(self._host_only(known) for known in itertools.chain(made_so_far, to_be_made))
 
-    def _host_only_value(self, name):
-        """Will `name` hold, once the cells submitted so far have run, a module or value
-        that cannot leave the host?"""
-        writer = self.graph.latest_writer(name)
-        if writer is None:
-            return False
-        version = writer.versions.get(name) if writer.done else None
-        known = version.known if version is not None else \
-            static_known(writer.effects, writer.filename, name)
+    def _host_only(self, known):
+        """Is what `known` says a module or value that cannot leave the host?"""
         return known.kind in ('module', 'value', 'instance') and bool(known.module) and \
             self._host_only_type(known.module) is not None
 
