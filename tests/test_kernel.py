@@ -578,16 +578,30 @@ def test_a_standard_module_refusing_subinterpreters_sends_its_cells_to_the_host(
     # in the host, and so do later cells importing curses or a module of it.
     client, _ = kernel
     ids = [client.client.execute('runs = [1]\nimport curses\nruns.append(2)\nprint(runs)'),
-           client.client.execute('import curses.ascii\ncurses.ascii.isdigit("3")')]
+           client.client.execute('import curses.ascii\nisdigit = curses.ascii.isdigit')]
+    shown_id = client.client.execute('isdigit("3")')
     status_id = client.client.execute('%interp status')
-    replies = client.wait([*ids, status_id])
+    replies = client.wait([*ids, shown_id, status_id])
     assert client.text(ids[0]) == '[1, 2]\n'
-    assert client.of(ids[1], 'execute_result')[0]['content']['data']['text/plain'] == 'True'
+    assert client.of(shown_id, 'execute_result')[0]['content']['data']['text/plain'] == 'True'
     status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
     for reply in replies[:2]:
         count = reply['execution_count']
         assert re.search(rf'In\[{count}\] +done +host .*it imports curses[.\w]*, which refuses '
                          rf'subinterpreters', status), status
+
+
+def test_a_cache_filled_where_numpy_lives_says_why_it_ran_in_the_host(kernel):
+    # A later cell reads the cache with numpy: both must be in the host.
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in (
+        'import numpy as np\nfrom functools import cache',
+        '@cache\ndef halve(n):\n    return n / 2', 'halve(8)', 'print(np.array([halve(8)]))')]
+    status_id = client.client.execute('%interp status')
+    client.wait([*ids, status_id])
+    assert client.text(ids[3]) == '[4.]\n'
+    status = client.of(status_id, 'execute_result')[0]['content']['data']['text/plain']
+    assert re.search(r'In\[\d+\] +done +host .*it makes halve, which cannot move', status), status
 
 
 def test_a_stream_flush_waits_for_the_io_thread_only_with_output_to_send():

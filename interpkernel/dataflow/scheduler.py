@@ -630,6 +630,10 @@ class Scheduler:
                 self._unmovable_home = HOST if HOST in allowed and \
                     self._host_may_need(cell, made) else self.workers.homes[0]
             allowed &= {self._unmovable_home}
+            why = (f'in the host: it makes {", ".join(sorted(made))}, which cannot move, and '
+                   f'cells that need the host may read it')
+            if self._unmovable_home == HOST and why not in cell.notes:
+                cell.notes.append(why)
         away = allowed - {HOST}
         if away:
             # A worker if it may, else a cluster engine: the host runs only what must.
