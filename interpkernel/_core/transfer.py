@@ -155,6 +155,7 @@ def _picklers():
                     # A library base's own reduce (Counter's) leaves out the
                     # attributes the notebook's subclass gave the object.
                     return (*reduced[:2], obj.__dict__, *reduced[3:])
+                return reduced       # made already: pickle would ask for it again
             if isinstance(obj, typing.TypeAliasType) and obj.__module__ == '__main__':
                 # ``type Hand = str``: pickled by name, it would be looked up in
                 # the __main__ it lands in, which need not have it.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, ITERATE, OPERATOR,
+from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, GETITEM, ITERATE, OPERATOR,
                        ClassSummary, FunctionSummary, analyse, is_marker)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
