@@ -441,11 +441,6 @@ class Graph:
         """The cells submitted before `cell` that may read `name` (and are still indexed)."""
         return [reader for reader in self._readers.get(name, ()) if reader.seq < cell.seq]
 
-    def readers_after(self, cell, names):
-        """The cells submitted after `cell` that may read one of `names`, in order."""
-        return sorted({reader for name in names for reader in self._readers.get(name, ())
-                       if reader.seq > cell.seq}, key=lambda reader: reader.seq)
-
     def earlier(self, cell):
         return [c for c in self.cells.values() if c.seq < cell.seq]
 

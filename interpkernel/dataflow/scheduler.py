@@ -24,7 +24,6 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 import asyncio
 import bisect
 import dataclasses
-import itertools
 import os
 import pickle
 import re
@@ -40,7 +39,7 @@ from ..engine import HOST
 from ..log import log
 from . import knowledge
 from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
-                      state_name, static_known)
+                      state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
 
 __all__ = ['Scheduler', 'Outcome']
@@ -626,12 +625,13 @@ class Scheduler:
         made = self._unmovable_made(cell) if not pins else ()
         if made:
             if self._unmovable_home not in allowed:
-                # Chosen once (cells may still be arriving), kept for all of them.
-                self._unmovable_home = HOST if HOST in allowed and \
-                    self._host_may_need(cell, made) else self.workers.homes[0]
+                # Chosen once, kept for all of them: the host when it may, for any
+                # later cell can run there, one that plots or reads an array too
+                # (Run All's later cells may not have arrived yet).
+                self._unmovable_home = HOST if HOST in allowed else self.workers.homes[0]
             allowed &= {self._unmovable_home}
-            why = (f'in the host: it makes {", ".join(sorted(made))}, which cannot move, and '
-                   f'cells that need the host may read it')
+            why = (f'in the host: it makes {", ".join(sorted(made))}, which cannot move, '
+                   f'and any later cell may read it there')
             if self._unmovable_home == HOST and why not in cell.notes:
                 cell.notes.append(why)
         away = allowed - {HOST}
@@ -669,8 +669,7 @@ class Scheduler:
         a lock, a file, a function's full cache).
 
         Such values are all made in one place, so that a later cell reading
-        several of them finds them there: the first worker, or the host if a
-        later cell reads one with a value that cannot leave the host.
+        several of them finds them there.
         """
         effects = cell.effects
         lookup = self._lookup(cell)
@@ -698,33 +697,6 @@ class Scheduler:
                                                                         known.qualname):
                 made.add(name)
         return made
-
-    def _host_may_need(self, cell, names):
-        """May a cell after `cell` need `names` (values that cannot move) in the host?
-
-        Yes if one reads them and runs in the host, or reads them with a module
-        or value that cannot leave it (matplotlib's pyplot, an array); if a
-        barrier will run in the host (``%time f()``, which may call anything);
-        or if the notebook holds such values at all: a cell that plots may call
-        a function not defined yet that reads them.
-        """
-        if any(later.host is not None and later.barrier is not None
-               for later in self.graph.later(cell)):
-            return True
-        if any(later.host is not None and not later.any_process_will_do
-               for later in self.graph.readers_after(cell, names)):
-            return True
-        made_so_far = (version.known for version in self.graph.versions() if not version.gone)
-        to_be_made = (static_known(writer.effects, writer.filename, name)
-                      for name in self.graph.names()
-                      if (writer := self.graph.latest_writer(name)) is not None
-                      and not writer.done)
-        return any(self._host_only(known) for known in itertools.chain(made_so_far, to_be_made))
-
-    def _host_only(self, known):
-        """Is what `known` says a module or value that cannot leave the host?"""
-        return known.kind in ('module', 'value', 'instance') and bool(known.module) and \
-            self._host_only_type(known.module) is not None
 
     def _pin(self, cell, name, version, inputs):
         """(why `version` keeps `cell` where it is, the homes it may run in, the
