@@ -8,6 +8,9 @@ two kernels take turns (interleaved), and the figures are medians.
   on a freshly started kernel ("Restart and Run All") and on a warm one.
 - Row 9c: two CPU-bound cells, two cells sleeping 1 s in steps, and a join
   (a worker blocked in time.sleep uses no core: a spare worker runs a cell).
+- Row 9d: a row-9 cell's code in a bare subinterpreter (CPython's, no
+  interpkernel code in it) against the main interpreter: what CPython itself
+  leaves of the speed-up rows 9a and 9b look for.
 - Row 10: round trips of a trivial cell, and of a cell reading one small value.
 - Row 11: a notebook whose first cell builds a 5-million-element list and a
   1-million-entry dict, and whose later cells compute small things from them.
@@ -26,9 +29,10 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
+from interpkernel._core import _xi
 from interpkernel.kernel.install import KERNEL_NAME, install
 
-from ._stats import median, percentile
+from ._stats import interleaved, median, percentile
 from ._table import Row, fmt_latency, fmt_ratio, fmt_time
 
 NAME = 'kernel'
@@ -152,6 +156,28 @@ def _cpu_row(label, runs, k):
                         f'cell, Run All (first busy to last idle)', runs, 0.9 * k, '0.9 k')
 
 
+def _bare_interpreter_row(ctx, k):
+    """Row 9d: the code of a row-9 cell, a loop at module level, run by CPython
+    in a bare subinterpreter and in the main interpreter, taking turns."""
+    code = compile(WORK.format(i=0), '<row 9>', 'exec')
+    iid = _xi.create()
+    try:
+        _xi.run(iid, WORK.format(i=0))   # warm-up
+        times = interleaved({'main': lambda: exec(code, {'__name__': '__main__'}),
+                             'sub': lambda: _xi.run(iid, WORK.format(i=0))},
+                            ctx.reps(9, 3))
+    finally:
+        _xi.destroy(iid)
+    main, sub = median(times['main']), median(times['sub'])
+    return Row(figure=f'9d. a row-9 cell\'s code (a loop at module level) in a bare CPython '
+                      f'subinterpreter, no interpkernel code in it, {len(times["sub"])} '
+                      f'interleaved trials',
+               value=fmt_time(sub), anchors=f'the main interpreter {fmt_time(main)}',
+               ratios=f'subinterpreter/main {sub / main:.2f}: the best speed-up it leaves '
+                      f'rows 9a/9b is {fmt_ratio(k * main / sub)}',
+               goal='(context for 9a and 9b)', met=None)
+
+
 def _corpus_rows(ctx):
     notebooks = sorted(REAL.glob('*.ipynb'))
     rounds = ctx.reps(3, 1)
@@ -215,6 +241,7 @@ def rows(ctx):
         fresh = _interleaved(lambda name: _fresh(name, cpu), rounds)
         warm = _interleaved(lambda name: _warm(name, cpu), rounds)
         sleepers = _interleaved(lambda name: _fresh(name, SLEEPERS), rounds)
+        bare = _bare_interpreter_row(ctx, k)
         shared = _interleaved(lambda name: _fresh(name, SHARED), rounds)
         trips = ctx.reps(300, 50)
         trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
@@ -230,6 +257,7 @@ def rows(ctx):
         _cpu_row('b (warm kernel)', warm, k),
         _speedup_row('9c. two CPU-bound cells, two cells sleeping 1 s (10 x 0.1 s) and a join, '
                      'Run All on fresh kernels', sleepers, 1.8, 'sleeping cells hold no core'),
+        bare,
         Row(figure='10a. trivial cell round trip (`x = 1`, execute_request -> execute_reply)',
             value=fmt_latency(trivial[KERNEL_NAME]),
             anchors=f'ipykernel {fmt_latency(trivial["python3"])}',
