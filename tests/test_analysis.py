@@ -145,6 +145,10 @@ def test_a_last_expression_may_show_a_result(source, shows):
     ('worker.setDaemon(1)', 'starts a daemon thread'),
     ('ip = get_ipython\nip().user_ns', 'uses get_ipython'),
     ('shell = get_ipython()', 'calls get_ipython()'),
+    ("print([k for k in dir() if k[0] != '_'])", 'calls dir()'),
+    ("import sys\n'x' in sys.modules['__main__'].__dict__", "reads sys.modules['__main__']"),
+    ('import __main__\n__main__.x = 1', 'imports __main__'),
+    ('from __main__ import x', 'imports from __main__'),
 ])
 def test_cells_whose_effects_cannot_be_known_are_barriers(source, why):
     assert why in analyse(source).barrier
@@ -154,6 +158,7 @@ def test_cells_whose_effects_cannot_be_known_are_barriers(source, why):
     'threading.Thread(target=serve, daemon=False).start()',
     'worker.daemon = None',
     'threading.Thread(target=serve).start()',
+    'names = dir(obj)',
 ])
 def test_threads_that_are_not_daemons_are_no_barrier(source):
     assert analyse(source).barrier is None

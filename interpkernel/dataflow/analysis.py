@@ -546,6 +546,8 @@ class _Visitor(ast.NodeVisitor):
     def _flow_Subscript(self, node):
         names = self.flow(node.value)
         self.visit(node.slice)
+        if isinstance(node.slice, ast.Constant) and node.slice.value == '__main__':
+            self._dynamic("it reads sys.modules['__main__']")   # the notebook's namespace
         if isinstance(node.ctx, ast.Load):
             if isinstance(node.value, ast.Name):   # the name's own object is indexed
                 self._call((GETITEM,), (), (frozenset(names),), (), False, node)
@@ -691,8 +693,9 @@ class _Visitor(ast.NodeVisitor):
 
     def _flow_Call(self, node):
         func = node.func
-        if isinstance(func, ast.Name) and func.id in _DYNAMIC_CALLS \
-                and self._kind(func.id) == 'global' and not (func.id == 'vars' and node.args):
+        if isinstance(func, ast.Name) and self._kind(func.id) == 'global' and (
+                (func.id in _DYNAMIC_CALLS and not (func.id == 'vars' and node.args))
+                or (func.id == 'dir' and not node.args)):    # dir(): every name defined
             self._dynamic(f'it calls {func.id}()')
         callee, root = self._callee(func)
         if callee[-1] == 'setDaemon' or any(
@@ -944,6 +947,8 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Import(self, node):
         for alias in node.names:
+            if alias.name == '__main__':
+                self._dynamic('it imports __main__')   # the notebook's namespace
             package = alias.name.partition('.')[0]
             self.scope.imports.add(package)
             self.cell.imports.add(package)
@@ -956,6 +961,8 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node):
         module = node.module if node.level == 0 else None
+        if module == '__main__':
+            self._dynamic('it imports from __main__')
         if module:
             self.scope.imports.add(module.partition('.')[0])
             self.cell.imports.add(module.partition('.')[0])
