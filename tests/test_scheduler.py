@@ -127,6 +127,24 @@ def test_functions_with_caches_are_filled_together_and_read_where_they_are(worke
     assert {cell.where for cell, _, _ in results[1::2]} == {HOST}   # those that fill caches
 
 
+def test_names_holding_one_object_are_one_object_in_a_copy(workers, capsys):
+    # The host gets copies: `b = a` must stay one object there, as in order.
+    session = Session(workers)
+    session.run_all('a = [1]\nb = a\nc = [1]')
+    [(cell, outcome, _)] = session.run_all('print(a is b, a is c, a == c)', host={0})
+    assert cell.where == HOST and outcome.status == 'ok'
+    assert capsys.readouterr().out == 'True False True\n'
+
+
+def test_a_class_changed_in_place_is_seen_by_its_instances_also_on_copies(workers, capsys):
+    session = Session(workers)
+    session.run_all('class Foo:\n    pass', 'f = Foo()')
+    results = session.run_all('import time\ntime.sleep(0.2)\nFoo.bump = lambda self: 7',
+                              'print(f.bump())', 'print(hasattr(f, "bump"))', host={2})
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 3
+    assert results[1][2] == '7\n' and capsys.readouterr().out == 'True\n'
+
+
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     # A generator the analysis does not see made: a value that cannot move the
@@ -226,17 +244,14 @@ def test_a_freed_home_wakes_one_ready_cell_not_all_of_them(workers):
     assert _CountingScheduler.looks <= 10 * (cells + 1)
 
 
-def test_a_change_in_place_happens_where_the_names_sharing_the_object_are_one(workers):
-    # `b = a` runs where a copy of `a` was moved (the first home is busy), so there
-    # `b` is that copy; a cell changing `a` and showing `b` must run there, not where
-    # the first `a` lives, even when that home is the free one.
+def test_a_name_made_from_another_runs_where_its_object_is_and_changes_with_it(workers):
     session = Session(workers)
-    session.run_all('a = [1, 2, 3]')
-    results = session.run_all('import time\ntime.sleep(0.5)\nn = len(a)', 'b = a',
-                              'import time\ntime.sleep(1.0)\nm = 1',
-                              'a.append(4)\nprint(b, a is b)')
-    assert results[1][0].where != results[0][0].where     # the copy the test is about
-    assert results[3][2] == '[1, 2, 3, 4] True\n'
+    [(made, _, _)] = session.run_all('a = [1]')
+    # Its home busy, a small value would be copied to the free worker.
+    results = session.run_all('import time\ntime.sleep(0.5)\nfirst = a[0]', 'c = a',
+                              'a.append(2)', 'print(c, c is a)')
+    assert results[1][0].where == made.where
+    assert results[3][2] == '[1, 2] True\n' and results[3][0].where == made.where
 
 
 def test_a_change_in_place_that_a_copy_elsewhere_misses_is_said(workers):

@@ -48,7 +48,7 @@ class VersionedTask(NamedTuple):
     label: str
     source: str
     bind: tuple             # ((name, key), ...)
-    load: tuple             # ((name, key, payload), ...)
+    load: tuple             # ((name, key, payload or (SAME_OBJECT, earlier name)), ...)
     states: tuple           # ((state name, restore source, payload), ...) to set first
     capture: tuple          # ((state name, source binding `state`), ...) to read after
     result_name: str        # keep the shown result as this name ('_5'), or '' not to
@@ -58,6 +58,11 @@ class VersionedTask(NamedTuple):
     imports: tuple = ()
     # The fields of the `AutoreloadSettings` to follow, or () (records cross as plain tuples).
     autoreload: tuple = ()
+
+
+# In a `VersionedTask`'s load: this name holds the very object an earlier name of
+# the load does (``b = a`` where they were made), which the copy keeps.
+SAME_OBJECT = 'same object as'
 
 
 class ExportTask(NamedTuple):

@@ -46,15 +46,20 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         else:      # dropped meanwhile: the scheduler places the cell again
             failed.append((name, 'missing', 'this interpreter no longer holds it'))
     for name, key, payload in task.load:
-        try:
-            value = transfer.decode(payload, namespace)
-        except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
-            failed.append((name, payload[-1] if payload[0] == 'p' else 'value',
-                           transfer.reason(exc)))
+        if payload[0] == protocol.SAME_OBJECT:
+            if payload[1] not in view:    # it failed to load: said once, for that name
+                continue
+            value = view[payload[1]]
         else:
-            if key is not None:       # None: given for this cell only, not a version
-                store.put(key, value)
-            view[name] = value
+            try:
+                value = transfer.decode(payload, namespace)
+            except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
+                failed.append((name, payload[-1] if payload[0] == 'p' else 'value',
+                               transfer.reason(exc)))
+                continue
+        if key is not None:       # None: given for this cell only, not a version
+            store.put(key, value)
+        view[name] = value
     if failed:
         return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
                                         (), (), (), (), tuple(failed))

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 
 from .. import errors
 from .._core import transfer
-from .._core.protocol import VersionedTask
+from .._core.protocol import SAME_OBJECT, VersionedTask
 from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
 from . import knowledge
+from .analysis import ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
                       state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
@@ -247,6 +248,10 @@ class Scheduler:
         effects = cell.effects
         incoming = {n for n in resolved.mutates if n not in effects.binds or n in effects.reads}
         shared = self._shared_with(cell, incoming)
+        # Names later cells made out of them (``c = a``), or instances of a class
+        # changed in place (``f = Foo()``, then ``Foo.bump = ...``), change too.
+        shared |= {other for name in incoming
+                   for other, _ in self._made_from_later(cell, name, instances=True)}
         resolved.mutates |= shared
         resolved.reads |= incoming | shared
         return resolved
@@ -622,8 +627,8 @@ class Scheduler:
                 pins.append((state, version, 'it cannot be copied between interpreters',
                              {version.home}))
                 allowed &= {version.home}
-        made = self._unmovable_made(cell) if not pins else ()
-        if made:
+        made = self._unmovable_made(cell)
+        if made and not pins:
             if self._unmovable_home not in allowed:
                 # Chosen once, kept for all of them: the host when it may, for any
                 # later cell can run there, one that plots or reads an array too
@@ -634,6 +639,14 @@ class Scheduler:
                    f'and any later cell may read it there')
             if self._unmovable_home == HOST and why not in cell.notes:
                 cell.notes.append(why)
+        # Where the objects it changes in place or keeps a reference to are, if it may
+        # (and makes no value that cannot move, which has a home of its own): on a
+        # copy, other names, instances and containers that share them in order
+        # would not see the change, or would not be the same object.
+        for name, version in inputs.items() if not made else ():
+            if isinstance(version, Version) and version.home in allowed and \
+                    self._keeps_the_object(cell, name, version):
+                allowed = {version.home}
         away = allowed - {HOST}
         if away:
             # A worker if it may, else a cluster engine: the host runs only what must.
@@ -731,18 +744,43 @@ class Scheduler:
                         homes, read and _home_of_one_object([version, *read]))
         return None
 
-    def _made_from_later(self, cell, name):
+    def _keeps_the_object(self, cell, name, version):
+        """Must `cell` have the very object `version` holds, not a copy: it may
+        change it in place, bind another name to it (``b = a``), or make an
+        instance of it (a notebook class, which a later cell may change)?"""
+        info = version.info
+        if version.home is None or info is None or info.immutable or info.installed:
+            return False
+        if self._host_only_type(info.type_module) is not None:
+            return False    # numpy's arrays: where they go is `_pin`'s (processes only)
+        if name in cell.resolved.mutates:
+            return True
+        if any(name in sources and target != name
+               for target, sources in cell.effects.aliases):
+            return True
+        return info.is_class and any(path and path[0] == name
+                                     for path in cell.effects.constructed.values())
+
+    def _made_from_later(self, cell, name, instances=False):
         """(name, the cell that made it) for each name a cell after `name`'s writer
-        made out of it (``b = a``), that still holds what that cell made."""
+        made out of it (``b = a``), or with `instances` made an instance of it
+        (``f = Foo()``, which changes when the class does), that still holds what
+        that cell made."""
         writer = self.graph.writer_before(cell, name)
         made = set()
-        for reader in self.graph.readers_before(cell, name):
+        readers = self.graph.readers_before(cell, name)
+        is_class = instances and writer is not None and isinstance(
+            writer.effects.functions.get(writer.effects.definitions.get(name)), ClassSummary)
+        for reader in readers:
             if writer is not None and reader.seq <= writer.seq:
                 continue
-            for target, sources in reader.effects.aliases:
-                if name in sources and target != name and \
-                        self.graph.writer_before(cell, target) is reader:
-                    made.add((target, reader))
+            targets = {target for target, sources in reader.effects.aliases
+                       if name in sources and target != name}
+            if is_class:
+                targets |= {target for target, path in reader.effects.constructed.items()
+                            if path and path[0] == name}
+            made |= {(target, reader) for target in targets
+                     if self.graph.writer_before(cell, target) is reader}
         return made
 
     def _check_copies_left_behind(self, cell, home, report):
@@ -801,10 +839,11 @@ class Scheduler:
                                      anywhere=cell.resolved.reads_anything is not None)
         cell.at_hand = {n: v for n, v in present.items() if n not in cell.bound}
         bind = [(name, version.key) for name, version in present.items() if home in version.homes]
-        load = [(name, version.key, version.payload) for name, version in present.items()
-                if home not in version.homes]
+        copied = [(name, version, version.payload) for name, version in present.items()
+                  if home not in version.homes]
         for _, version in present.items():
             version.homes.add(home)
+        load = []
         for name, version in inputs.items():
             if isinstance(version, _Given):
                 load.append((name, None, transfer.encode(version.value, notebook=True)))
@@ -813,8 +852,9 @@ class Scheduler:
             elif home in version.homes:
                 bind.append((name, version.key))
             else:
-                load.append((name, version.key, await self._payload(version, home)))
+                copied.append((name, version, await self._payload(version, home)))
                 version.homes.add(home)
+        load += _one_copy_per_object(copied)
         states, capture = [], []
         for state in self._states_of(cell):
             kind = knowledge.STATES.get(state[1:-1])
@@ -971,12 +1011,30 @@ class Scheduler:
                 changed.homes.discard(home)
                 if not changed.homes and changed.payload is None:
                     changed.gone = True
+        self._forget_copies_of_instances(cell, home, report)
         self.graph.record_writes(cell, [*cell.versions, *cell.deleted])
         self._check_foreseen(cell, report)
         self._check_copies_left_behind(cell, home, report)
         if report.error is not None:
             return Outcome('error', pickle.loads(report.error))
         return Outcome('ok')
+
+    def _forget_copies_of_instances(self, cell, home, report):
+        """A notebook class changed in place (``Foo.bump = ...``): its instances'
+        encodings and copies, made before, carry the class as it was.  Only their
+        objects in `home` stay; a reader elsewhere gets a fresh copy."""
+        classes = set()
+        for key in report.changed:
+            version = self._version_by_key(cell, key)
+            if version is not None and version.info is not None and version.info.is_class:
+                classes.add(key[0])
+        instances = {other for name in classes
+                     for other, _ in self._made_from_later(cell, name, instances=True)}
+        for name in instances - classes:
+            version = cell.bound.get(name)
+            if isinstance(version, Version) and version.home == home:
+                version.payload = None
+                version.homes.intersection_update({home})
 
     def _version_by_key(self, cell, key):
         name, seq = key
@@ -1126,6 +1184,22 @@ def _type_of(version):
         module, qualname = version.info.type_module, version.info.type_qualname
         return qualname if module in ('builtins', '__main__') else f'{module}.{qualname}'
     return 'value'
+
+
+def _one_copy_per_object(copied):
+    """``(name, key, payload)`` to load for each ``(name, version, payload)``: a name
+    holding the object an earlier one holds where both were made (``b = a``) is
+    loaded as that one's (`SAME_OBJECT`), so that the copy stays one object."""
+    first, load = {}, []
+    for name, version, payload in copied:
+        info = version.info
+        if payload is not None and info is not None and not info.immutable and \
+                version.home is not None:
+            same = first.setdefault((version.home, info.identity), name)
+            if same != name:
+                payload = (SAME_OBJECT, same)
+        load.append((name, version.key, payload))
+    return load
 
 
 def _home_of_one_object(versions):
