@@ -159,12 +159,13 @@ def _cpu_row(label, runs, k):
 def _bare_interpreter_row(ctx, k):
     """Row 9d: the code of a row-9 cell, a loop at module level, run by CPython
     in a bare subinterpreter and in the main interpreter, taking turns."""
-    code = compile(WORK.format(i=0), '<row 9>', 'exec')
+    source = WORK.format(i=0)
+    code = compile(source, '<row 9>', 'exec')
     iid = _xi.create()
     try:
-        _xi.run(iid, WORK.format(i=0))   # warm-up
+        _xi.run(iid, source)   # warm-up
         times = interleaved({'main': lambda: exec(code, {'__name__': '__main__'}),
-                             'sub': lambda: _xi.run(iid, WORK.format(i=0))},
+                             'sub': lambda: _xi.run(iid, source)},
                             ctx.reps(9, 3))
     finally:
         _xi.destroy(iid)

@@ -753,13 +753,8 @@ class Scheduler:
             return False
         if self._host_only_type(info.type_module) is not None:
             return False    # numpy's arrays: where they go is `_pin`'s (processes only)
-        if name in cell.resolved.mutates:
-            return True
-        if any(name in sources and target != name
-               for target, sources in cell.effects.aliases):
-            return True
-        return info.is_class and any(path and path[0] == name
-                                     for path in cell.effects.constructed.values())
+        return name in cell.resolved.mutates or bool(_made_out_of(cell.effects, name)) or \
+            (info.is_class and bool(_instances_of(cell.effects, name)))
 
     def _made_from_later(self, cell, name, instances=False):
         """(name, the cell that made it) for each name a cell after `name`'s writer
@@ -768,17 +763,14 @@ class Scheduler:
         that cell made."""
         writer = self.graph.writer_before(cell, name)
         made = set()
-        readers = self.graph.readers_before(cell, name)
         is_class = instances and writer is not None and isinstance(
             writer.effects.functions.get(writer.effects.definitions.get(name)), ClassSummary)
-        for reader in readers:
+        for reader in self.graph.readers_before(cell, name):
             if writer is not None and reader.seq <= writer.seq:
                 continue
-            targets = {target for target, sources in reader.effects.aliases
-                       if name in sources and target != name}
+            targets = _made_out_of(reader.effects, name)
             if is_class:
-                targets |= {target for target, path in reader.effects.constructed.items()
-                            if path and path[0] == name}
+                targets |= _instances_of(reader.effects, name)
             made |= {(target, reader) for target in targets
                      if self.graph.writer_before(cell, target) is reader}
         return made
@@ -1184,6 +1176,16 @@ def _type_of(version):
         module, qualname = version.info.type_module, version.info.type_qualname
         return qualname if module in ('builtins', '__main__') else f'{module}.{qualname}'
     return 'value'
+
+
+def _made_out_of(effects, name):
+    """The names a cell bound to what may be `name`'s object or part of it (``b = a``)."""
+    return {target for target, sources in effects.aliases if name in sources and target != name}
+
+
+def _instances_of(effects, name):
+    """The names a cell bound to an instance made by calling `name` (``f = Foo()``)."""
+    return {target for target, path in effects.constructed.items() if path and path[0] == name}
 
 
 def _one_copy_per_object(copied):
