@@ -86,6 +86,15 @@ def first_play(game):
     return game.plays('')[0]
 def make_list():
     return []
+class Board(list):
+    def _repr_html_(self):
+        return board_html(self)
+    def __str__(self):
+        return board_html(self)
+def board_html(board):
+    return SQUARE.join(board)
+def make_board():
+    return Board('ab')
 '''
 
 
@@ -101,7 +110,8 @@ def namespace():
 def effects_of(source, namespace):
     effects = analyse(source, '<cell In[2]>')
     summaries = Summaries()
-    summaries.add('<cell In[2]>', effects)     # as the scheduler does: its own functions
+    summaries.add('<cell In[1]>', analyse(SETUP, '<cell In[1]>'))   # as the scheduler does,
+    summaries.add('<cell In[2]>', effects)     # every cell it ran and the cell's own functions
 
     def defined(name):
         return known_from_value(namespace[name]) if name in namespace else known_builtin(name)
@@ -166,6 +176,21 @@ def test_a_function_redefined_on_the_line_of_an_earlier_one_of_that_name_counts_
 
 def test_a_function_setting_a_global_binds_it(namespace):
     assert 'count' in effects_of('bump()', namespace).binds
+
+
+@pytest.mark.parametrize('source, read', [
+    ('board = make_board()\nboard', {'board_html', 'SQUARE'}),      # IPython shows it
+    ('print(make_board())', {'board_html', 'SQUARE'}),
+    ('make_board()', {'board_html', 'SQUARE'}),
+    ('f"{make_board()}"', {'board_html', 'SQUARE'}),
+    ('game = make_list()\ngame.plays("x")', {'ALPHABET'}),
+    ('make_list().plays("x")', {'ALPHABET'}),
+])
+def test_a_value_whose_class_is_not_known_yet_may_run_any_notebook_class_method(
+        namespace, source, read):
+    # What a notebook function returns is known once the cell has run: till
+    # then its display and its methods may be any notebook class's.
+    assert read <= effects_of(source, namespace).reads
 
 
 def test_calling_a_function_reads_the_globals_it_and_its_callees_use(namespace):

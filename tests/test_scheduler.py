@@ -145,6 +145,17 @@ def test_a_class_changed_in_place_is_seen_by_its_instances_also_on_copies(worker
     assert results[1][2] == '7\n' and capsys.readouterr().out == 'True\n'
 
 
+def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(workers):
+    # Until the cell runs, `b`'s class is not known: printing it may run any
+    # notebook class's __str__, and board_text, defined in the host, must be at hand.
+    session = Session(workers)
+    session.run_all('class Board(list):\n    def __str__(self):\n        return board_text(self)\n'
+                    'def make_board():\n    return Board("ab")')
+    session.run_all('def board_text(board):\n    return "-".join(board)', host={0})
+    [(cell, outcome, text)] = session.run_all('b = make_board()\nprint(b)')
+    assert cell.where != HOST and outcome.status == 'ok' and text == 'a-b\n'
+
+
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     # A generator the analysis does not see made: a value that cannot move the

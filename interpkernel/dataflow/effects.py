@@ -176,15 +176,36 @@ class Summaries:
     def __init__(self):
         self._files = {}
         self._class_files = {}    # (qualname, line) -> files defining such a class
+        self._methods = {}        # method names -> `methods_named`, until a file is added
 
     def add(self, filename, effects):
         if effects.functions:
             self._files[filename] = effects.functions
         else:   # no summary key names a file that defines no code (one entry less a cell)
             self._files.pop(filename, None)
+        self._methods.clear()
         for key, summary in effects.functions.items():
             if isinstance(summary, ClassSummary):
                 self._class_files.setdefault(key, set()).add(filename)
+
+    def methods_named(self, methods):
+        """For every notebook class known here that defines one of `methods`, the
+        summary of the first it defines: what calling them on a value whose class is
+        not known yet may run."""
+        found = self._methods.get(methods)
+        if found is None:
+            found = []
+            for filename, functions in self._files.items():
+                for summary in functions.values():
+                    if not isinstance(summary, ClassSummary):
+                        continue
+                    key = next((summary.methods[m] for m in methods if m in summary.methods),
+                               None)
+                    function = key and functions.get(key)
+                    if isinstance(function, FunctionSummary):
+                        found.append(function)
+            self._methods[methods] = found
+        return found
 
     def get(self, key):
         """The summary of `key`, or None.  A class with no function written in its
@@ -199,6 +220,7 @@ class Summaries:
         functions = self._files.get(filename)
         if functions is None:
             functions = self._files[filename] = _analyse_file(filename)
+            self._methods.clear()
         return functions.get((qualname, line))
 
 
@@ -313,7 +335,8 @@ class _Resolver:
         for call in effects.calls:
             self.call(call, self._cell_names)
         if effects.shows_result:     # IPython shows the value: its _repr_*_ methods run
-            for name in self._cell_names(effects.result_flow):
+            flow = effects.result_flow
+            for name in self._cell_names(flow) | self._unfollowed(flow):
                 for method in _DISPLAY_METHODS:
                     self._special(name, (method,), [])
         for kind in knowledge.STATES.values():
@@ -343,6 +366,12 @@ class _Resolver:
         """The names of a flow in the cell, and the objects it made that are followed."""
         return frozenset(n for n in flow if n != CLOSURE and not (
             n.startswith('<made ') and self.known(n).kind != 'instance'))
+
+    def _unfollowed(self, flow):
+        """The objects in `flow` that notebook functions made in the cell, whose class
+        is not known till it runs (`_cell_names` leaves them out)."""
+        return frozenset(n for n in flow
+                         if n.startswith('<made ') and self.known(n).kind != 'instance')
 
     def _close(self, names):
         """`names` and the names whose objects they may share, through this cell's flows.
@@ -394,7 +423,8 @@ class _Resolver:
             self._iterate(everything)
             return
         if callee and callee[0] == OPERATOR:
-            self._operator(callee[1:], args)
+            self._operator(callee[1:], [arg | self._unfollowed(flow)
+                                        for arg, flow in zip(args, call.args)])
             return
         if callee and callee[0] == GETITEM:
             for name in everything:
@@ -404,9 +434,20 @@ class _Resolver:
         path = callee[1:]
         if not roots:
             self._unknown_call(None, args, keywords, 'it calls an object made in the call')
+            if len(path) == 1:    # make_board().render(): any notebook class's render
+                for made in self._unfollowed(call.root):
+                    self._any_class_method(made, path, args, keywords)
             return
         for root in roots:
             self._call_on(root, path, args, keywords, call.starred)
+        if not path and any(self._shows(root) for root in roots):
+            for made in self._unfollowed(set().union(*call.args)):
+                self._special(made, _STR_METHODS, [])
+
+    def _shows(self, name):
+        """Is `name` a builtin that formats its arguments (print, str, repr ...)?"""
+        return any(known.kind == 'callable' and known.module == 'builtins' and
+                   known.qualname in _SHOWING for known in self.knowns(name))
 
     def _call_on(self, name, path, args, keywords, starred):
         """Call ``name.path...(args)``, whatever `name` may hold."""
@@ -426,7 +467,10 @@ class _Resolver:
                               'it calls into an object a notebook function made')
             return
         if kind == 'unknown':
-            if path:          # a method of a value not known yet
+            if len(path) == 1:    # a method of a value not known yet
+                self._method(name, path[0], args, keywords, starred, known)
+                return
+            if path:
                 self._unknown_call({name}, args, keywords, None)
                 return
             self.result.unknown = self.result.unknown or f'it calls {name}, not known yet'
@@ -637,9 +681,10 @@ class _Resolver:
             return
         if known.kind == 'unknown':
             # What the value is will be known when it runs; a method of it can
-            # change it and what it is given.  (A read of a global it makes is
-            # not bound for the cell, so it fails loudly instead of silently.)
+            # change it and what it is given, and it may be any notebook class's
+            # method of that name, reading that method's globals.
             self._unknown_call({name}, args, keywords, None)
+            self._any_class_method(name, (method,), args, keywords)
             return
         if known.kind == 'missing':
             return
@@ -682,6 +727,9 @@ class _Resolver:
     def _special(self, name, methods, args):
         """Apply the first of `methods` a notebook class of `name` defines (none: nothing)."""
         for known in self.knowns(name):
+            if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
+                self._any_class_method(name, methods, args, [])
+                continue
             if known.kind != 'instance':
                 continue   # builtin types' operators change nothing
             classes = [c for c in map(self.summaries.get, known.code)
@@ -691,6 +739,12 @@ class _Resolver:
                 if summary is not None:
                     self._apply(summary, {name}, _params(summary, [{name}, *args], []))
                     break
+
+    def _any_class_method(self, name, methods, args, keywords):
+        """Apply, for every notebook class, the first of `methods` it defines, on
+        `name`, a value whose class is not known yet."""
+        for summary in self.summaries.methods_named(tuple(methods)):
+            self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
 
     def _iterate(self, names):
         for name in names:
