@@ -8,7 +8,7 @@ finds that error anywhere in an exception chain and turns it into a
 
 from ..errors import SubinterpreterImportError
 
-__all__ = ['refusal', 'refuses_subinterpreters', 'find_refusal', 'REFUSAL']
+__all__ = ['refusal', 'refusal_words', 'refuses_subinterpreters', 'find_refusal', 'REFUSAL']
 
 REFUSAL = r'module ([\w.]+) does not support loading in subinterpreters'
 
@@ -26,17 +26,32 @@ def refuses_subinterpreters(reason):
 
 def refusal(exc):
     """Return a SubinterpreterImportError if `exc` (or its chain) is a refusal, else None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, SubinterpreterImportError):
-            return exc
-        if isinstance(exc, ImportError):
-            match = find_refusal(str(exc))
+    for link in _chain(exc):
+        if isinstance(link, SubinterpreterImportError):
+            return link
+        if isinstance(link, ImportError):
+            match = find_refusal(str(link))
             if match:
                 extension = match.group(1)
                 top = extension.partition('.')[0]
                 detail = f'its extension module {extension} does not support subinterpreters'
                 return SubinterpreterImportError(top, detail)
-        exc = exc.__cause__ or exc.__context__
     return None
+
+
+def refusal_words(exc):
+    """CPython's words for the refusal in `exc`'s chain (as a probe reports it, so
+    that `refuses_subinterpreters` knows it), or None."""
+    for link in _chain(exc):
+        match = find_refusal(str(link)) if isinstance(link, ImportError) else None
+        if match:
+            return match.group(0)
+    return None
+
+
+def _chain(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__

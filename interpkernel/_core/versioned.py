@@ -12,7 +12,7 @@ import pickle
 import time
 
 from . import execution, protocol, reloading, transfer, values
-from .refusal import refusal
+from .refusal import refusal, refusal_words
 
 __all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
 
@@ -126,7 +126,9 @@ def _import_first(modules):
         except ImportError as exc:
             refused = refusal(exc)
             if refused is not None:
-                return module, str(refused)
+                # In CPython's words if they are there, as a probe reports the module:
+                # the host records it, and later cells importing it know it refuses.
+                return module, refusal_words(exc) or str(refused)
         except Exception:   # noqa: BLE001 - the cell's own import raises it, in its place
             pass
     return None
