@@ -95,6 +95,12 @@ def board_html(board):
     return SQUARE.join(board)
 def make_board():
     return Board('ab')
+class Tile:
+    def __repr__(self):
+        return tile_text(self)
+def tile_text(tile):
+    return LETTERS[0]
+tiles = [Tile()]
 '''
 
 
@@ -185,8 +191,12 @@ def test_a_function_setting_a_global_binds_it(namespace):
     ('f"{make_board()}"', {'board_html', 'SQUARE'}),
     ('game = make_list()\ngame.plays("x")', {'ALPHABET'}),
     ('make_list().plays("x")', {'ALPHABET'}),
+    ('print([Tile()])', {'tile_text', 'LETTERS'}),     # a list shows its items' reprs
+    ('row = {"k": Tile()}\nrow', {'tile_text', 'LETTERS'}),
+    ('print(tiles)', {'tile_text', 'LETTERS'}),
+    ('tiles', {'tile_text', 'LETTERS'}),
 ])
-def test_a_value_whose_class_is_not_known_yet_may_run_any_notebook_class_method(
+def test_a_value_whose_class_is_not_known_yet_or_a_container_may_run_any_notebook_class_method(
         namespace, source, read):
     # What a notebook function returns is known once the cell has run: till
     # then its display and its methods may be any notebook class's.

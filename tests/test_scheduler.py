@@ -160,6 +160,18 @@ def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(w
     assert cell.where != HOST and outcome.status == 'ok' and text == 'a-b\n'
 
 
+def test_showing_a_container_shows_its_items_with_the_globals_their_class_reads(workers):
+    session = Session(workers)
+    session.run_all('class Tile:\n    def __repr__(self):\n        return tile_text(self)\n'
+                    'def make():\n    return Tile()')
+    session.run_all('def tile_text(tile):\n    return "T"', host={0})
+    results = session.run_all('row = [Tile(), Tile()]\nprint(row)', 'print({"k": make()})',
+                              'print(row)')
+    assert [(outcome.status, text) for _, outcome, text in results] == \
+        [('ok', '[T, T]\n'), ('ok', "{'k': T}\n"), ('ok', '[T, T]\n')]
+    assert all(cell.where != HOST for cell, _, _ in results)
+
+
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     # A generator the analysis does not see made: a value that cannot move the

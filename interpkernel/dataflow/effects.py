@@ -261,6 +261,9 @@ def resolve(effects, lookup, summaries, previous=None):
 # Builtins that turn their arguments into text, and the methods that does.
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
 _STR_METHODS = ('__str__', '__repr__', '__format__')
+_ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
+_CONTAINERS = frozenset({'list', 'tuple', 'dict', 'set', 'frozenset', 'deque', 'defaultdict',
+                         'OrderedDict', 'Counter', 'ChainMap'})
 _DISPLAY_METHODS = ('__repr__', '_repr_pretty_', '_repr_html_', '_repr_markdown_', '_repr_latex_',
                     '_repr_svg_', '_repr_png_', '_repr_jpeg_', '_repr_json_', '_repr_mimebundle_')
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
@@ -339,6 +342,7 @@ class _Resolver:
             for name in self._cell_names(flow) | self._unfollowed(flow):
                 for method in _DISPLAY_METHODS:
                     self._special(name, (method,), [])
+                self._show_items(name, _ITEM_DISPLAY_METHODS)
         for kind in knowledge.STATES.values():
             if kind.every_cell_reads:
                 result.reads_state.add(state_name(kind.name))
@@ -443,6 +447,7 @@ class _Resolver:
         if not path and any(self._shows(root) for root in roots):
             for made in self._unfollowed(set().union(*call.args)):
                 self._special(made, _STR_METHODS, [])
+                self._show_items(made, ('__repr__',))
 
     def _shows(self, name):
         """Is `name` a builtin that formats its arguments (print, str, repr ...)?"""
@@ -508,6 +513,7 @@ class _Resolver:
                 for flow in args:
                     for shown in flow:
                         self._special(shown, _STR_METHODS, [])
+                        self._show_items(shown, ('__repr__',))
             return
         # a value of a known type
         if not path and known.code:     # a notebook function taken out of a container
@@ -742,9 +748,29 @@ class _Resolver:
 
     def _any_class_method(self, name, methods, args, keywords):
         """Apply, for every notebook class, the first of `methods` it defines, on
-        `name`, a value whose class is not known yet."""
+        `name`, a value whose class is not known yet.
+
+        Only a value the cell makes is such a value.  An earlier cell's value is
+        not known yet only while that cell has not made it: this cell waits for
+        it, and is resolved again once it is made.
+        """
+        if is_marker(name) or name in self.effects.binds:
+            self._every_class_method(name, methods, args, keywords)
+
+    def _every_class_method(self, name, methods, args, keywords):
         for summary in self.summaries.methods_named(tuple(methods)):
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
+
+    def _show_items(self, name, methods):
+        """Showing a container shows what it holds (a list's repr is its items'
+        reprs): they may be objects of any notebook class."""
+        for known in self.knowns(name):
+            if known.kind == 'value' and known.module in ('builtins', 'collections') and \
+                    known.qualname in _CONTAINERS or \
+                    known.kind == 'unknown' and (is_marker(name) or name in self.effects.binds):
+                for method in methods:
+                    self._every_class_method(name, (method,), [], [])
+                return
 
     def _iterate(self, names):
         for name in names:
