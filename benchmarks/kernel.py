@@ -132,6 +132,27 @@ def _round_trips(kernel_name, runs, code, setup=None):
         return times[20:]
 
 
+FAILING = 'def f():\n    return undefined_name\nf()'
+
+
+def _first_failure(name):
+    """Seconds from execute_request to execute_reply of the first failing cell of a
+    fresh kernel (after one trivial cell)."""
+    with _kernel(name) as (client, _):
+        _run_all(client, ['x = 1'])
+        start = time.perf_counter()
+        msg_id = client.execute(FAILING)
+        while True:
+            try:
+                reply = client.get_shell_msg(timeout=10)
+            except queue.Empty:
+                raise TimeoutError('no execute_reply within 10 s') from None
+            if reply['parent_header'].get('msg_id') == msg_id:
+                if reply['content']['status'] != 'error':
+                    raise RuntimeError(f'the failing cell did not fail on {name}')
+                return time.perf_counter() - start
+
+
 def _cpu_notebook(k):
     return [WORK.format(i=i) for i in range(k)] + \
         ['print(' + ' + '.join(f'total_{i}' for i in range(k)) + ')']
@@ -247,10 +268,12 @@ def rows(ctx):
         trips = ctx.reps(300, 50)
         trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
         small = {n: _round_trips(n, trips, 'y = x + 1', setup='x = 41') for n in KERNELS}
+        failures = _interleaved(_first_failure, rounds)
         corpus = _corpus_rows(ctx)
     added = percentile(trivial[KERNEL_NAME], 50) - percentile(trivial['python3'], 50)
     added_small = percentile(small[KERNEL_NAME], 50) - percentile(small['python3'], 50)
     ipy_shared, interp_shared = (median([r[0] for r in shared[n]]) for n in KERNELS)
+    ipy_failure, interp_failure = (median(failures[n]) for n in KERNELS)
     same_shared = {tuple(r[1]) for r in shared['python3']} == \
         {tuple(r[1]) for r in shared[KERNEL_NAME]}
     return [
@@ -269,6 +292,11 @@ def rows(ctx):
             anchors=f'ipykernel {fmt_latency(small["python3"])}',
             ratios=f'added p50 {added_small * 1e3:+.2f} ms',
             goal='within 1 ms of ipykernel', met=added_small <= 1e-3),
+        Row(figure=f'10c. round trip of the first failing cell of a fresh kernel (a NameError '
+                   f'in a function, its traceback shown), {rounds} interleaved trials',
+            value=fmt_time(interp_failure), anchors=f'ipykernel {fmt_time(ipy_failure)}',
+            ratios=f'interp/ipykernel {interp_failure / ipy_failure:.2f}',
+            goal='<= ipykernel', met=interp_failure <= ipy_failure),
         Row(figure=f'11. shared-data notebook (5M-element list and 1M-entry dict built once, '
                    f'read by 5 later cells), Run All on fresh kernels, {rounds} interleaved '
                    f'trials',

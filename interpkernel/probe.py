@@ -16,7 +16,7 @@ from ._core import _xi
 from ._core.refusal import REFUSAL, find_refusal
 from ._core.values import comes_with_python
 
-__all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'remember']
+__all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'answered', 'remember']
 
 _cache = {}
 _cache_lock = threading.Lock()
@@ -166,6 +166,12 @@ def importable_first(name):
     except (ImportError, ValueError):
         return False
     return comes_with_python(spec)
+
+
+def answered(name):
+    """Has a probe answered for module `name` already (asking again costs nothing)?"""
+    with _cache_lock:
+        return name in _cache
 
 
 def remember(name, reason):

@@ -5,6 +5,7 @@ ipykernel (nbclient) and with every cell submitted at once on the interp
 kernel: the outputs must be the same, cell by cell.
 """
 
+import asyncio
 import json
 import os
 import queue
@@ -23,6 +24,7 @@ from jupyter_client.session import Session
 from nbclient import NotebookClient
 
 from interpkernel.kernel._ipykernel import OutStream
+from interpkernel.kernel.kernel import _Turns
 from interpkernel.kernel.install import DISPLAY_NAME, KERNEL_NAME
 from interpkernel.notebook import Kernel, comparable, run_all
 
@@ -157,6 +159,52 @@ def test_every_request_gets_its_own_status_input_and_reply_in_order(kernel):
     known = set(ids)
     assert all(m['parent_header'].get('msg_id') in known for m in client.messages
                if m['msg_type'] != 'status' or m['parent_header'])
+
+
+def test_requests_submit_in_turn_in_arrival_order_with_queued_work_run_between():
+    # Under Run All, a worker's report queued while one request is analysed
+    # runs before the next request's analysis, not after all of them.
+    log = []
+
+    async def request(name, turns, cancel=False):
+        turn = turns.join()
+        try:
+            await turn.begin()
+            if cancel:
+                raise asyncio.CancelledError
+            log.append(name)
+            asyncio.get_running_loop().call_soon(log.append, f'report during {name}')
+        finally:
+            turn.end()
+
+    async def run_all():
+        turns = _Turns()
+        waiting = asyncio.ensure_future(request('never', turns))
+        results = await asyncio.gather(request('a', turns), request('b', turns, cancel=True),
+                                       request('c', turns), request('d', turns),
+                                       return_exceptions=True)
+        return waiting, results
+
+    waiting, results = asyncio.run(run_all())
+    assert log == ['never', 'report during never', 'a', 'report during a', 'c',
+                   'report during c', 'd', 'report during d']
+    assert isinstance(results[1], asyncio.CancelledError) and waiting.done()
+
+
+def test_a_failure_aborts_the_requests_after_it_that_are_not_cells_yet():
+    async def run_all():
+        turns = _Turns()
+        first, second, third = turns.join(), turns.join(), turns.join()
+        await first.begin()
+        first.end()            # its cell submitted
+        await second.begin()   # its cell not submitted yet (a module being probed)
+        turns.abort_after(first)       # the first cell failed
+        second.end()
+        await third.begin()
+        fourth = turns.join()          # came in after the failure: ipykernel aborts it
+        return [turn.aborted for turn in (first, second, third, fourth)]
+
+    assert asyncio.run(run_all()) == [False, True, True, False]
 
 
 def test_a_failed_cell_keeps_what_it_assigned_before_the_exception(kernel):

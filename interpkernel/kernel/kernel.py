@@ -93,6 +93,7 @@ class InterpKernel(IPythonKernel):
         self._engine = None
         self._scheduler = None
         self._tasks = set()
+        self._turns = _Turns()       # execute_requests submit their cells in turn
         self._executing = 0          # execute_requests not replied to yet
         self._interrupts = 0         # SIGINTs so far
         self._epochs = {}            # msg_id -> _interrupts when its request came in
@@ -198,6 +199,8 @@ class InterpKernel(IPythonKernel):
             self.log.error('%s', exc)
         # So does the interpreter the first cell's imports are probed in.
         threading.Thread(target=probe.prepare, name='interpkernel-probe', daemon=True).start()
+        threading.Thread(target=tracebacks.warm_up, name='interpkernel-tracebacks',
+                         daemon=True).start()
         # %interp status / timeline show this kernel's workers and dataflow.
         # Registered directly, not through the extension manager: a notebook's own
         # `%load_ext interpkernel` then loads quietly, as on ipykernel.
@@ -294,28 +297,41 @@ class InterpKernel(IPythonKernel):
 
     async def _execute_cell(self, code, silent, store_history, user_expressions,
                             allow_stdin=False):
-        shell = self.shell
         parent = self.get_parent('shell')
-        # Everything up to scheduler.submit runs without awaiting, so cells are
-        # recorded (and numbered) in the order their requests arrived.
-        count = shell.execution_count
-        if not isinstance(code, str):
-            return self._error_reply(TypeError(
-                f'the code of an execute_request must be a string, got {type(code).__name__}'),
-                count, parent)
-        if user_expressions is not None and not (
-                isinstance(user_expressions, dict) and
-                all(isinstance(e, str) for e in user_expressions.values())):
-            return self._error_reply(TypeError(
-                f'user_expressions must be a dict of names to expression strings, got '
-                f'{user_expressions!r:.60}; nothing ran'), count, parent)
+        count = self.shell.execution_count
+        problem = _request_problem(code, user_expressions)
+        if problem is not None:
+            return self._error_reply(problem, count, parent)
+        numbered = store_history and not silent
+        if numbered:   # now: ipykernel announced the cell under this number as it arrived
+            self.shell.execution_count += 1
+        turn = self._turns.join()     # now too, so that turns follow the order of arrival
+        try:
+            await turn.begin()
+            if turn.aborted:
+                return {'status': 'aborted'}
+            reply = await self._execute_in_turn(code, silent, numbered, user_expressions,
+                                                allow_stdin, count, parent, turn)
+            if reply['status'] == 'error' and not silent and \
+                    parent['content'].get('stop_on_error', True):
+                # The requests come in after it that are not cells yet (the
+                # scheduler aborts those that are) are aborted too, as ipykernel does.
+                self._turns.abort_after(turn)
+            return reply
+        finally:
+            turn.end()
+
+    async def _execute_in_turn(self, code, silent, numbered, user_expressions, allow_stdin,
+                               count, parent, turn):
+        # Everything up to scheduler.submit runs in this request's turn, so
+        # cells are recorded in the order their requests arrived.
+        shell = self.shell
         try:
             source = shell.transform_cell(code)
         except SyntaxError:
             source = code
-        if store_history and not silent:
+        if numbered:
             shell.history_manager.store_inputs(count, source, code)
-            shell.execution_count += 1
         label = f'In[{count}]'
         try:
             effects = analysis.analyse(source, f'<cell {label}>')
@@ -328,7 +344,7 @@ class InterpKernel(IPythonKernel):
         host = self._host_reason(code, source, effects, silent)
         any_process_will_do, first_imports = False, ()
         if host is None:
-            host, any_process_will_do, first_imports = _import_placement(effects)
+            host, any_process_will_do, first_imports = await _import_placement(effects)
         if self._cluster_starting is not None and self._cluster_starting.done():
             self._attach_started_cluster(parent)
         barrier = effects.barrier
@@ -350,9 +366,10 @@ class InterpKernel(IPythonKernel):
                                     filename=filename, host=host, barrier=barrier,
                                     any_process_will_do=any_process_will_do,
                                     first_imports=first_imports)
-            if self._epochs.get(parent['header']['msg_id'], self._interrupts) != \
-                    self._interrupts:
-                cell.abort()    # interrupted between its arrival and now
+            if turn.aborted or self._epochs.get(parent['header']['msg_id'],
+                                                self._interrupts) != self._interrupts:
+                cell.abort()    # an earlier cell failed, or an interrupt came, since it arrived
+            turn.end()
             self._parents[cell.seq] = parent
             if self._cluster_starting is not None and \
                     (any_process_will_do or _uses_ipython(code, source)):
@@ -653,6 +670,64 @@ class InterpKernel(IPythonKernel):
         return dict(content, status='error', execution_count=count)
 
 
+class _Turns:
+    """Execute requests submit their cells one at a time, in the order they arrived,
+    and the event loop runs what it has queued between two of them: under Run All,
+    a worker's report of a finished cell waits behind one request's analysis, not
+    behind those of every request still coming in."""
+
+    def __init__(self):
+        self._last = None     # the turn joined last
+        self._waiting = {}    # turns joined that have not ended, by serial
+        self._serials = itertools.count()
+
+    def join(self):
+        """The next turn (call it as the request arrives, before any await)."""
+        turn = _Turn(next(self._serials), self._last, self._waiting)
+        self._last = self._waiting[turn.serial] = turn
+        return turn
+
+    def abort_after(self, turn):
+        """Abort the turns joined after `turn` that have not ended."""
+        for serial, waiting in self._waiting.items():
+            if serial > turn.serial:
+                waiting.aborted = True
+
+
+class _Turn:
+    def __init__(self, serial, previous, waiting):
+        self.serial, self._waiting = serial, waiting
+        self._previous = previous.ended if previous is not None else None
+        self.ended = asyncio.get_running_loop().create_future()
+        self.aborted = False
+
+    async def begin(self):
+        """Wait for the turn: after what the event loop has queued, and after the
+        turn before has ended (however it ended)."""
+        await asyncio.sleep(0)
+        if self._previous is not None:
+            # wait(), not await: this request cancelled must not cancel the turn before.
+            await asyncio.wait((self._previous,))
+
+    def end(self):
+        self._waiting.pop(self.serial, None)
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+def _request_problem(code, user_expressions):
+    """The TypeError an execute_request's content deserves, or None."""
+    if not isinstance(code, str):
+        return TypeError(
+            f'the code of an execute_request must be a string, got {type(code).__name__}')
+    if user_expressions is not None and not (
+            isinstance(user_expressions, dict) and
+            all(isinstance(e, str) for e in user_expressions.values())):
+        return TypeError(f'user_expressions must be a dict of names to expression strings, got '
+                         f'{user_expressions!r:.60}; nothing ran')
+    return None
+
+
 # Modules whose cells and values may go to a cluster engine instead of the host:
 # what they do stays in the engine's process (matplotlib's figures, by contrast,
 # show through the host's IPython).
@@ -670,7 +745,7 @@ class _ImportPlacement(NamedTuple):
     first_imports: tuple           # standard-library modules a worker imports before it
 
 
-def _import_placement(effects):
+async def _import_placement(effects):
     """The `_ImportPlacement` of a cell: a module refusing subinterpreters, or failing
     in a worker, keeps it out of them (a cluster engine may run it if every such
     module is one of `CLUSTER_MODULES`); standard-library modules are imported by
@@ -680,7 +755,7 @@ def _import_placement(effects):
         if probe.importable_first(module):
             first.append(module)
             continue
-        reason = fails_in_workers(module)
+        reason = await _fails_in_workers(module)
         if reason is not None:
             refuses = refuses_subinterpreters(reason)
             reasons.append(_refuses(module) if refuses
@@ -690,6 +765,14 @@ def _import_placement(effects):
     if reasons:
         return _ImportPlacement(reasons[0], anywhere, ())
     return _ImportPlacement(None, False, tuple(first))
+
+
+async def _fails_in_workers(module):
+    if probe.answered(module):   # a dictionary look-up
+        return fails_in_workers(module)
+    # A probe imports the module in a scratch interpreter (~0.1 s for numpy, more
+    # for matplotlib): in a thread, while the event loop takes worker reports.
+    return await asyncio.to_thread(fails_in_workers, module)
 
 
 def _refuses(module):
