@@ -113,23 +113,24 @@ def _interleaved(run, rounds):
     return results
 
 
+def _round_trip(client, code):
+    """(seconds from execute_request to its execute_reply, the reply)."""
+    start = time.perf_counter()
+    msg_id = client.execute(code)
+    while True:
+        try:
+            reply = client.get_shell_msg(timeout=10)
+        except queue.Empty:
+            raise TimeoutError('no execute_reply within 10 s') from None
+        if reply['parent_header'].get('msg_id') == msg_id:
+            return time.perf_counter() - start, reply
+
+
 def _round_trips(kernel_name, runs, code, setup=None):
     with _kernel(kernel_name) as (client, _):
         if setup:
             _run_all(client, [setup])
-        times = []
-        for _ in range(20 + runs):
-            start = time.perf_counter()
-            msg_id = client.execute(code)
-            while True:
-                try:
-                    reply = client.get_shell_msg(timeout=10)
-                except queue.Empty:
-                    raise TimeoutError('no execute_reply within 10 s') from None
-                if reply['parent_header'].get('msg_id') == msg_id:
-                    break
-            times.append(time.perf_counter() - start)
-        return times[20:]
+        return [_round_trip(client, code)[0] for _ in range(20 + runs)][20:]
 
 
 FAILING = 'def f():\n    return undefined_name\nf()'
@@ -140,17 +141,10 @@ def _first_failure(name):
     fresh kernel (after one trivial cell)."""
     with _kernel(name) as (client, _):
         _run_all(client, ['x = 1'])
-        start = time.perf_counter()
-        msg_id = client.execute(FAILING)
-        while True:
-            try:
-                reply = client.get_shell_msg(timeout=10)
-            except queue.Empty:
-                raise TimeoutError('no execute_reply within 10 s') from None
-            if reply['parent_header'].get('msg_id') == msg_id:
-                if reply['content']['status'] != 'error':
-                    raise RuntimeError(f'the failing cell did not fail on {name}')
-                return time.perf_counter() - start
+        seconds, reply = _round_trip(client, FAILING)
+        if reply['content']['status'] != 'error':
+            raise RuntimeError(f'the failing cell did not fail on {name}')
+        return seconds
 
 
 def _cpu_notebook(k):
