@@ -172,6 +172,19 @@ def test_showing_a_container_shows_its_items_with_the_globals_their_class_reads(
     assert all(cell.where != HOST for cell, _, _ in results)
 
 
+def test_changing_the_working_directory_waits_for_running_cells_that_read_files(
+        workers, tmp_path, monkeypatch):
+    # One working directory per process: a cell reading a relative path while
+    # it runs must not see a later cell's chdir.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'here.txt').write_text('x')
+    session = Session(workers)
+    results = session.run_all('import os, time\ntime.sleep(0.3)\nfound = os.path.exists("here.txt")',
+                              f'import os\nos.chdir({str(tmp_path.parent)!r})', 'print(found)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 3
+    assert results[2][2] == 'True\n'
+
+
 def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_reasons(workers):
     session = Session(workers)
     # A generator the analysis does not see made: a value that cannot move the

@@ -26,12 +26,19 @@ import time
 import types
 
 from ..engine import HOST
+from . import knowledge
 from .analysis import CellEffects
-from .effects import MISSING, Resolved, known_builtin, known_from_info, static_known
+from .effects import MISSING, Resolved, known_builtin, known_from_info, state_name, static_known
 
 __all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS']
 
 UNDERS = ('_', '__', '___')
+
+# States one per process (the working directory, the frontend's prompts): a cell
+# reads them while it runs, not from a copy bound for it.
+_PROCESS_WIDE = frozenset(state_name(kind.name) for kind in knowledge.STATES.values()
+                          if kind.process_wide)
+
 EMPTY_UNDER = ''    # what IPython's _, __ and ___ hold before any result
 
 # What is left of a finished cell kept only for its shown result
@@ -162,6 +169,8 @@ class Cell:
     def may_read(self, name):
         if self.state == 'aborted':
             return False
+        if self.state == 'running' and name in _PROCESS_WIDE and name in self.resolved.reads_state:
+            return True     # never bound for its run: it reads it as it runs
         if self.done or self.state == 'running':
             return name in self.bound
         if self.ordered_after_all:
