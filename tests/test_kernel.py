@@ -326,6 +326,24 @@ def test_a_quick_worker_cell_shows_its_prints_then_its_warnings_as_ipykernel_doe
     assert streams == [('stdout', 'a\nc\n'), ('stderr', 'b\n')]
 
 
+def test_a_prompt_comes_after_the_cells_before_it_and_the_cells_after_wait_for_its_answer(kernel):
+    # As in order: the question is asked once the cells above have run, and the
+    # cells below (which could run at once) run after it was answered.
+    client, _ = kernel
+    ids = [client.client.execute(code, allow_stdin=True) for code in (
+        'import time\ntime.sleep(0.3)\nabove_ended = time.time()',
+        'import time\nasked = time.time()\nreply = input("name? ")\nanswered = time.time()',
+        'import time\nbelow_started = time.time()',
+        'print(asked >= above_ended, below_started >= answered, reply)')]
+    request = client.client.get_stdin_msg(timeout=30)
+    assert request['parent_header']['msg_id'] == ids[1]
+    time.sleep(0.2)     # the cell below would have run meanwhile
+    client.client.input('Ada')
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok'] * 4
+    assert client.text(ids[3]) == 'True True Ada\n'
+
+
 def test_input_asks_the_frontend_that_allows_it_and_fails_as_ipykernel_where_not(kernel):
     client, _ = kernel
     asking = client.client.execute('name = input("name? ")\nprint("hello", name)',

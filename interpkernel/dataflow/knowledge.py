@@ -198,6 +198,10 @@ STATES = {kind.name: kind for kind in [
     # The kernel's IPython shell, in the host: how results show
     # (``InteractiveShell.ast_node_interactivity``) is decided when a cell is placed.
     StateKind('ipython', "IPython's shell settings", every_cell_reads=True, process_wide=True),
+    # What the user is asked (input(), getpass), and answers, in the order of the
+    # notebook: every cell counts as reading it, so a prompt comes after the cells
+    # before it have run, and the cells after it wait for the answer.
+    StateKind('frontend', "the frontend's prompts", every_cell_reads=True, process_wide=True),
     StateKind('cwd', 'the working directory', process_wide=True),
     StateKind('files', 'files and the outside world', process_wide=True),
 ]}
@@ -331,11 +335,13 @@ _FUNCTIONS = {
         **_each(_effect(0), 'delattr setattr'),
         'print': _effect('file'),
         'open': _WRITES_FILES,
-        'input': Effect(host_only="input() reads the frontend's stdin, which only the host "
-                                  'interpreter can reach'),
-        'help': Effect(host_only='help() pages through the frontend and may read its stdin'),
-        'breakpoint': replace(UNKNOWN, host_only='breakpoint() starts a debugger that talks to '
-                                                 'the frontend'),
+        'input': _effect(writes='frontend', host_only="input() reads the frontend's stdin, "
+                                                      'which only the host interpreter can reach'),
+        'help': _effect(writes='frontend',
+                        host_only='help() pages through the frontend and may read its stdin'),
+        'breakpoint': replace(UNKNOWN, writes_state=frozenset({'frontend'}),
+                              host_only='breakpoint() starts a debugger that talks to the '
+                                        'frontend'),
         # Code that runs, or hands out namespaces: the analysis makes these barriers
         **_each(UNKNOWN, '__import__ eval exec globals locals vars'),
         # Exceptions keep their arguments
@@ -383,6 +389,11 @@ _FUNCTIONS = {
         # These set attributes on the function or class they are given
         'update_wrapper': _effect(0, 'wrapper', result_shares=True),
         'total_ordering': _effect(0, 'cls', result_shares=True),
+    },
+    'getpass': {
+        'getpass': _effect(writes='frontend', host_only="getpass() reads the frontend's stdin, "
+                                                        'which only the host interpreter can reach'),
+        'getuser': _effect(reads='environ'),
     },
     'heapq': {
         # The heap functions reorder the list they are given (and return one of its items)
