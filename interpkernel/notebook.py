@@ -170,7 +170,8 @@ class Kernel:
         for cell in notebook.cells:
             if cell.cell_type == 'code':
                 allowed = 'raises-exception' in cell.metadata.get('tags', [])
-                msg_id = self.client.execute(cell.source,
+                # No one answers input() here: it fails, as under nbclient.
+                msg_id = self.client.execute(cell.source, allow_stdin=False,
                                              stop_on_error=stop_on_error and not allowed)
                 runs[msg_id] = CellRun(cell.source)
         return runs

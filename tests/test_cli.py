@@ -105,6 +105,13 @@ def test_a_failing_cell_names_itself_and_fails_the_run(tmp_path, capsys):
     assert executed.cells[1].outputs[0]['ename'] == 'ZeroDivisionError'
 
 
+def test_a_cell_asking_for_input_fails_as_under_nbclient_instead_of_waiting(tmp_path, capsys):
+    asking = _notebook(tmp_path / 'asking.ipynb', 'x = 1', 'name = input("name? ")', 'y = 2')
+    status, out, err = _run(capsys, asking, '-o', tmp_path / 'out.ipynb')
+    assert status == 1
+    assert err.startswith('error on interp: In[2] (code cell 2) failed: StdinNotImplementedError')
+
+
 def test_a_cell_tagged_raises_exception_may_fail(tmp_path, capsys):
     allowed = _notebook(tmp_path / 'allowed.ipynb', 'x = 1 / 0', 'print("after")',
                         tags={0: ['raises-exception']})
