@@ -754,8 +754,11 @@ class _Resolver:
         not known yet only while that cell has not made it: this cell waits for
         it, and is resolved again once it is made.
         """
-        if is_marker(name) or name in self.effects.binds:
+        if self._made_here(name):
             self._every_class_method(name, methods, args, keywords)
+
+    def _made_here(self, name):
+        return is_marker(name) or name in self.effects.binds
 
     def _every_class_method(self, name, methods, args, keywords):
         for summary in self.summaries.methods_named(tuple(methods)):
@@ -767,7 +770,7 @@ class _Resolver:
         for known in self.knowns(name):
             if known.kind == 'value' and known.module in ('builtins', 'collections') and \
                     known.qualname in _CONTAINERS or \
-                    known.kind == 'unknown' and (is_marker(name) or name in self.effects.binds):
+                    known.kind == 'unknown' and self._made_here(name):
                 for method in methods:
                     self._every_class_method(name, (method,), [], [])
                 return
