@@ -1,5 +1,8 @@
 """The Jupyter project's kernel test suite (jupyter_kernel_test), run on the interp kernel."""
 
+import os
+import tempfile
+
 import jupyter_kernel_test
 import pytest
 
@@ -30,3 +33,22 @@ class InterpKernelConformance(jupyter_kernel_test.KernelTests):
     supported_history_operations = ('tail', 'search')   # as ipykernel's own suite
     code_inspect_sample = 'zip'
     code_clear_output = 'from IPython.display import clear_output\nclear_output()'
+
+    @classmethod
+    def setUpClass(cls):
+        # An IPython directory of its own: the history the kernel searches is its
+        # own cells', not those of every kernel this machine ran ('1<2 and 2<3'
+        # from another notebook matched the suite's pattern '1?2*').
+        cls._ipython_dir = tempfile.TemporaryDirectory()
+        cls._ipython_dir_before = os.environ.get('IPYTHONDIR')
+        os.environ['IPYTHONDIR'] = cls._ipython_dir.name
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if cls._ipython_dir_before is None:
+            os.environ.pop('IPYTHONDIR', None)
+        else:
+            os.environ['IPYTHONDIR'] = cls._ipython_dir_before
+        cls._ipython_dir.cleanup()
