@@ -21,6 +21,9 @@ loudly, naming what changed, if an ipykernel release moves them:
   raise StdinNotImplementedError, as the kernel's ``_allow_stdin`` says;
   ipykernel sets it around each cell, `allow_stdin` sets it here for each host
   cell (cells of several requests are in flight at once);
+- the kernel's ``iopub_thread`` (an ``IOPubThread``) sends what is published in
+  the order its ``schedule`` queue says: `flush_iopub` waits for what was
+  queued before;
 - ``Kernel._abort_queues(subshell_id)``, called once a failed request's reply
   is out, aborts the requests queued until a "stop aborting" message it
   posts comes through: `begin_aborting` calls it before the reply instead
@@ -29,6 +32,7 @@ loudly, naming what changed, if an ipykernel release moves them:
 
 import contextvars
 import inspect
+import threading
 
 from ipykernel import iostream
 from ipykernel.displayhook import ZMQShellDisplayHook
@@ -37,7 +41,8 @@ from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
 
 __all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
-           'OutStream', 'begin_aborting', 'aborting_begun', 'forward_input', 'allow_stdin']
+           'OutStream', 'begin_aborting', 'aborting_begun', 'flush_iopub', 'forward_input',
+           'allow_stdin']
 
 # Set in the context of a request that called `begin_aborting`.
 _aborting_begun = contextvars.ContextVar('interpkernel_aborting_begun', default=False)
@@ -62,6 +67,17 @@ def publish_status(kernel, state, parent):
     else:
         kernel.session.send(kernel.iopub_socket, 'status', {'execution_state': state},
                             parent=None, ident=kernel._topic('status'))
+
+
+def flush_iopub(kernel, timeout=1.0):
+    """Wait (at most `timeout` s) until the IOPub thread has sent the messages
+    published so far."""
+    thread = kernel.iopub_thread
+    if thread is None or thread.thread is None or not thread.thread.is_alive():
+        return
+    sent = threading.Event()
+    thread.schedule(sent.set)
+    sent.wait(timeout)
 
 
 def begin_aborting(kernel):
@@ -140,6 +156,8 @@ def check():
     abort = getattr(Kernel, '_abort_queues', None)
     if not callable(abort) or list(inspect.signature(abort).parameters)[1:] != ['subshell_id']:
         problems.append('Kernel._abort_queues(subshell_id) is gone')
+    if not callable(getattr(iostream.IOPubThread, 'schedule', None)):
+        problems.append('IOPubThread.schedule is gone')
     names = set(iostream.OutStream.__init__.__code__.co_names)
     if not {'_flush_pending', '_subprocess_flush_pending', '_buffers'} <= names:
         problems.append('OutStream no longer keeps _buffers, _flush_pending and '

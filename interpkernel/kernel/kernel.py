@@ -288,6 +288,11 @@ class InterpKernel(IPythonKernel):
         if reply['status'] == 'error' and not silent and \
                 self.get_parent('shell')['content'].get('stop_on_error', True):
             _ipykernel.begin_aborting(self)
+            # The requests after it announced themselves (execute_input) as they
+            # came in; those messages go out before this reply, so that a frontend
+            # that clears the cells after a failed one does not see them numbered
+            # after it cleared them (the IOPub thread lags behind under load).
+            _ipykernel.flush_iopub(self)
         return reply
 
     def _abort_queues(self, subshell_id=None):
