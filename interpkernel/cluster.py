@@ -139,6 +139,7 @@ class ClusterEngine(Engine):
         self._gone = (IndexError, _ipyparallel().error.NoEnginesRegistered)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._sending = threading.local()    # .now: this thread sends a request, lock held
         self._closed = False
         ids = sorted(client.ids)
         if not ids:
@@ -169,8 +170,11 @@ class ClusterEngine(Engine):
             n = os.process_cpu_count() or 1
         if type(n) is not int or n < 1:
             raise ValueError(f'the number of engines must be a positive int, got {n!r}')
-        cluster = ipp.Cluster(**{**START_OPTIONS, 'log_level': logging.WARNING, **options,
-                                 'n': n})
+        # ipyparallel logs to the stdout it finds when the cluster is made, in an
+        # IPython session: the cell that started it, and then whichever cell runs
+        # when an engine stops ("Output for 0: ..."). The package's log instead.
+        cluster = ipp.Cluster(**{**START_OPTIONS, 'log_level': logging.WARNING,
+                                 'log': _IPYPARALLEL_LOG, **options, 'n': n})
         client = watcher = None
         try:
             cluster.start_cluster_sync()
@@ -369,10 +373,13 @@ class ClusterEngine(Engine):
             if not job.future.set_running_or_notify_cancel():
                 continue
             home.current = job
+            self._sending.now = True
             try:
                 _send_apply(self._client, home.engine_id, job.data, self._listener(home, job))
             except self._gone:
                 return self._lose(home, f'its process ended before {job.future.label} was sent')
+            finally:
+                self._sending.now = False
             return []
         return []
 
@@ -388,9 +395,23 @@ class ClusterEngine(Engine):
         """The hook that makes `job`'s request report to this engine before it is sent."""
         def hook(message):
             message.iopub_callbacks.append(lambda msg: self._on_iopub(home, job, msg))
-            message.add_done_callback(lambda done: self._on_reply(home, job, done))
-            message.output.add_done_callback(lambda done: self._settle(home, job, output=True))
+            message.add_done_callback(self._once_sent(lambda done: self._on_reply(home, job, done)))
+            message.output.add_done_callback(
+                self._once_sent(lambda done: self._settle(home, job, output=True)))
         return hook
+
+    def _once_sent(self, callback):
+        """`callback` for a request's future: called as it is done, but not inside
+        the send that holds the lock (ipyparallel answers a request to an engine
+        it knows is dead as it sends it, calling back at once: the lock, taken
+        again, would never be let go), then in a thread of its own."""
+        def called(done):
+            if getattr(self._sending, 'now', False):
+                threading.Thread(target=callback, args=(done,), daemon=True,
+                                 name='interpkernel-cluster-reply').start()
+            else:
+                callback(done)
+        return called
 
     # -- what comes back (on the ipyparallel client's thread) --
 
@@ -413,8 +434,16 @@ class ClusterEngine(Engine):
         if not job.settled:
             # iopub's idle comes right after the reply, unless it was lost (a
             # publisher drops messages past its high-water mark): do not wait
-            # for it forever.  This runs on the client's thread, an asyncio loop.
-            asyncio.get_running_loop().call_later(OUTPUT_WAIT, self._output_overdue, home, job)
+            # for it forever.  This runs on the client's thread, an asyncio loop,
+            # or on a thread of its own for a reply given as the request was sent.
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                overdue = threading.Timer(OUTPUT_WAIT, self._output_overdue, (home, job))
+                overdue.daemon = True
+                overdue.start()
+            else:
+                loop.call_later(OUTPUT_WAIT, self._output_overdue, home, job)
 
     def _output_overdue(self, home, job):
         if not job.settled:
@@ -530,6 +559,10 @@ def _launched_groups(cluster):
                                        for launcher in getattr(engine_set, 'launchers', {}).values())]
     return [launcher.process.pid for launcher in launchers
             if getattr(launcher, 'process', None) is not None]
+
+
+_IPYPARALLEL_LOG = log.getChild('ipyparallel')
+_IPYPARALLEL_LOG.setLevel(logging.WARNING)
 
 
 def _stop(cluster, client, watcher=None):
