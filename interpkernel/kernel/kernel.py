@@ -283,17 +283,8 @@ class InterpKernel(IPythonKernel):
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None,
                          allow_stdin=False, *, cell_meta=None, cell_id=None):
-        reply = await self._execute_cell(code, silent, store_history, user_expressions,
-                                         allow_stdin)
-        if reply['status'] == 'error' and not silent and \
-                self.get_parent('shell')['content'].get('stop_on_error', True):
-            _ipykernel.begin_aborting(self)
-            # The requests after it announced themselves (execute_input) as they
-            # came in; those messages go out before this reply, so that a frontend
-            # that clears the cells after a failed one does not see them numbered
-            # after it cleared them (the IOPub thread lags behind under load).
-            _ipykernel.flush_iopub(self)
-        return reply
+        return await self._execute_cell(code, silent, store_history, user_expressions,
+                                        allow_stdin)
 
     def _abort_queues(self, subshell_id=None):
         if subshell_id is None and _ipykernel.aborting_begun():
@@ -322,6 +313,12 @@ class InterpKernel(IPythonKernel):
                 # The requests come in after it that are not cells yet (the
                 # scheduler aborts those that are) are aborted too, as ipykernel does.
                 self._turns.abort_after(turn)
+                _ipykernel.begin_aborting(self)
+                # The requests after it announced themselves (execute_input) as they
+                # came in; those messages go out before this reply, so that a frontend
+                # that clears the cells after a failed one does not see them numbered
+                # after it cleared them (the IOPub thread lags behind under load).
+                _ipykernel.flush_iopub(self)
             return reply
         finally:
             turn.end()
