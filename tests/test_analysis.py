@@ -53,6 +53,18 @@ def test_a_local_alias_of_a_parameter_counts_as_the_parameter():
     assert summary.mutates == {'xs'}
 
 
+@pytest.mark.parametrize('body, changed', [
+    ('s.v = v', {'s'}),
+    ('s.v = v\n    s.v[0] = 1', {'s', 'v'}),
+    ('s.v = v\n    t = s.v\n    t[0] = 1', {'s', 'v'}),
+    ('s.v = v\n    w = s\n    w.v.x = 1', {'s', 'v'}),
+])
+def test_setting_an_attribute_changes_the_object_not_what_is_stored_into_it(body, changed):
+    summary = analyse(f'def f(s, v):\n    {body}').functions[('f', 1)]
+    assert summary.mutates == changed
+    assert any('s' in roots and 'v' in sources for roots, sources in summary.stores)
+
+
 def test_state_kept_in_a_closure_or_a_mutable_default_is_kept_by_the_function():
     effects = analyse('def counter():\n    n = 0\n    def inc():\n        nonlocal n\n'
                       '        n += 1\n        return n\n    return inc\n'

@@ -101,6 +101,15 @@ class Tile:
 def tile_text(tile):
     return LETTERS[0]
 tiles = [Tile()]
+class Box:
+    def __init__(self, content):
+        self.content = content
+def link(a, b):
+    a.next = b
+class Keeper:
+    def __init__(self, items):
+        self.items = items
+        self.items.append(0)
 '''
 
 
@@ -150,6 +159,28 @@ def test_calls_that_change_what_they_are_given(namespace, source, changed):
 ])
 def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source):
     assert effects_of(source, namespace).mutates <= {'x', 'r', 'n', 's'}
+
+
+def test_storing_an_argument_into_a_new_object_leaves_the_argument_as_it_was(namespace):
+    assert 'numbers' not in effects_of('b = Box(numbers)', namespace).mutates
+
+
+def test_a_new_object_changing_what_it_was_given_changes_it(namespace):
+    assert 'numbers' in effects_of('k = Keeper(numbers)', namespace).mutates
+
+
+@pytest.mark.parametrize('source, holder, held', [
+    ('numbers.append(queue)', 'numbers', 'queue'),
+    ('heapq.heappush(queue, numbers)', 'queue', 'numbers'),
+    ('setattr(stack, "top", numbers)', 'stack', 'numbers'),
+    ('REGISTRY.update(k=numbers)', 'REGISTRY', 'numbers'),
+    ('link(stack, numbers)', 'stack', 'numbers'),
+    ('stack.push(numbers)', 'stack', 'numbers'),
+])
+def test_a_call_storing_one_argument_into_another_links_them(namespace, source, holder, held):
+    effects = effects_of(source, namespace)
+    assert {holder, held} <= effects.mutates
+    assert held in effects.links[holder] and holder in effects.links[held]
 
 
 def test_a_decorator_is_a_call_that_may_change_globals(namespace):

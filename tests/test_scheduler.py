@@ -172,6 +172,47 @@ def test_showing_a_container_shows_its_items_with_the_globals_their_class_reads(
     assert all(cell.where != HOST for cell, _, _ in results)
 
 
+SLOW = 'import time\ntime.sleep(0.2)\n'
+
+
+@pytest.mark.parametrize('made, stored, read, expected', [
+    ('L = []; q = []', 'L.append(q)', 'print(L)', '[[1]]'),
+    ('import heapq\nh = []; q = []', 'heapq.heappush(h, q)', 'print(h)', '[[1]]'),
+    ('class P:\n    pass\np = P(); q = []', 'setattr(p, "x", q)', 'print(p.x)', '[1]'),
+    ('d = {}; q = []', 'd.update(k=q)', 'print(d)', "{'k': [1]}"),
+    ('def link(a, b):\n    a.x = b\nclass P:\n    pass\np = P(); q = []', 'link(p, q)',
+     'print(p.x)', '[1]'),
+    ('class Node:\n    def __init__(self):\n        self.kids = []\n'
+     '    def add(self, kid):\n        self.kids.append(kid)\nroot = Node(); q = []',
+     'root.add(q)', 'print(root.kids)', '[[1]]'),
+])
+def test_an_object_a_call_stored_into_another_changes_there_too(workers, made, stored, read,
+                                                                  expected):
+    session = Session(workers)
+    results = session.run_all(made, stored, SLOW + 'q.append(1)', read)
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 4
+    assert results[3][2] == expected + '\n'
+
+
+def test_what_a_cell_found_sharing_a_name_is_known_to_the_cells_after_it(workers):
+    # The cell appending 0 found that `d` holds `q`; the one appending 1 learns it there.
+    session = Session(workers)
+    results = session.run_all('d = {}; q = []', 'd["k"] = q', 'q.append(0)',
+                              SLOW + 'q.append(1)', 'print(d)')
+    assert results[4][2] == "{'k': [0, 1]}\n"
+
+
+def test_a_chain_of_objects_made_from_one_another_reads_only_the_last(workers):
+    session = Session(workers)
+    results = session.run_all(
+        'class E:\n    def __init__(self, v):\n        self.v = v\n'
+        '    def __add__(self, n):\n        return E(self.v + n)\nx0 = E(0)',
+        *[f'x{i} = x{i - 1} + 1' for i in range(1, 30)], 'print(x29.v)')
+    assert results[-1][2] == '29\n'
+    last = results[-2][0].resolved
+    assert not last.mutates and last.reads == {'E', 'x28'}
+
+
 def test_changing_the_working_directory_waits_for_running_cells_that_read_files(
         workers, tmp_path, monkeypatch):
     # One working directory per process: a cell reading a relative path while

@@ -58,6 +58,9 @@ class VersionedTask(NamedTuple):
     imports: tuple = ()
     # The fields of the `AutoreloadSettings` to follow, or () (records cross as plain tuples).
     autoreload: tuple = ()
+    # Names to keep a new version of even if they still hold what they held: the
+    # cell may have stored their objects into others, or others into them.
+    relinked: tuple = ()
 
 
 # In a `VersionedTask`'s load: this name holds the very object an earlier name of

@@ -99,6 +99,9 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     for key in changed:
         if key[0] not in kept:
             keep_version(key[0], store.get(key))
+    for name in task.relinked:
+        if name not in kept and name in namespace:
+            keep_version(name, namespace[name])
     shown = None
     if result is not None and error is None:
         if task.result_name:

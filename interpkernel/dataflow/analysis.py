@@ -104,6 +104,8 @@ class FunctionSummary:
         reads: globals it may read when called (functions it defines included).
         binds, deletes: globals it rebinds or deletes (``global x``).
         mutates: parameters, globals and `CLOSURE` it may change in place.
+        stores: ``(roots, sources)``: it may store objects of `sources` into
+            (a part of) an object of `roots` (``def link(a, b): a.next = b``).
         calls: the calls it makes.
         returns: the names its result may share objects with.
         keeps_state: calling it changes the function object itself (``nonlocal``
@@ -125,6 +127,7 @@ class FunctionSummary:
     binds: frozenset = frozenset()
     deletes: frozenset = frozenset()
     mutates: frozenset = frozenset()
+    stores: tuple = ()
     calls: tuple = ()
     returns: frozenset = frozenset()
     keeps_state: bool = False
@@ -313,9 +316,12 @@ class _Scope:
         self.declared_nonlocal = set(declared_nonlocal)
         self.reads = _Ordered()               # global names read
         self.binds, self.deletes = _Ordered(), _Ordered()
-        self.mutated = _Ordered()             # raw names changed in place
+        self.mutated = _Ordered()             # raw names changed in place, anywhere in them
+        self.set_into = _Ordered()            # ... whose own attributes or items were set
         self.calls = []
         self.edges = {}                       # raw name -> raw names it may share objects with
+        self.holds = {}                       # raw name -> raw names stored into its object
+        self.held_by = {}                     # the reverse of `holds`
         self.returns = set()
         self.keeps_state = False
         self.generator = False
@@ -332,6 +338,13 @@ class _Scope:
                 self.edges.setdefault(name, set()).add(source)
                 self.edges.setdefault(source, set()).add(name)
 
+    def hold(self, root, sources):
+        """The object of `root` may now hold objects of `sources` (``root.a = s``)."""
+        for source in sources:
+            if source != root:
+                self.holds.setdefault(root, set()).add(source)
+                self.held_by.setdefault(source, set()).add(root)
+
     def closure(self, names, *, through_markers=True):
         """`names` with every name they may share objects with, transitively (not
         through a flow marker unless `through_markers`: two objects made by
@@ -343,16 +356,43 @@ class _Scope:
                 seen.add(name)
                 if through_markers or name in names or not is_marker(name):
                     stack.extend(self.edges.get(name, ()))
+                    stack.extend(self.holds.get(name, ()))
+                    stack.extend(self.held_by.get(name, ()))
         return seen
 
-    def visible(self, names):
-        """Closed flows reduced to what a caller sees: parameters, globals, CLOSURE
-        and `made_by` markers."""
-        closed = self.closure(names)
+    def changed(self, anywhere, set_into=()):
+        """The raw names whose objects change when those of `anywhere` may change
+        anywhere in them and those of `set_into` only have an attribute or item
+        set (``s.v = v`` changes ``s``, not ``v``).
+
+        What a changed object is held by changes with it; what it shares
+        objects with in some other way (``b = a.f``: `b` may be `a`, or a part
+        of it) may change anywhere; only what changes anywhere changes what it holds.
+        """
+        whole = {}                  # name -> may it change anywhere in it
+        stack = [(name, True) for name in anywhere] + [(name, False) for name in set_into]
+        while stack:
+            name, anywhere_in_it = stack.pop()
+            if name in whole and (whole[name] or not anywhere_in_it):
+                continue
+            whole[name] = anywhere_in_it
+            stack.extend((other, True) for other in self.edges.get(name, ()))
+            stack.extend((other, False) for other in self.held_by.get(name, ()))
+            if anywhere_in_it:
+                stack.extend((other, True) for other in self.holds.get(name, ()))
+        return set(whole)
+
+    def exposed(self, names):
+        """`names` reduced to what a caller sees: parameters, globals, CLOSURE and
+        `made_by` markers."""
         if self.kind == 'cell':
-            return frozenset(closed)
-        return frozenset(n for n in closed
+            return frozenset(names)
+        return frozenset(n for n in names
                          if n in self.params or n == CLOSURE or n not in self.local)
+
+    def visible(self, names):
+        """Closed flows reduced to what a caller sees."""
+        return self.exposed(self.closure(names))
 
 
 class _Hidden(dict):
@@ -497,14 +537,15 @@ class _Visitor(ast.NodeVisitor):
             for bound in self._bound:
                 bound.discard(name)
 
-    def _mutate(self, names):
-        # In a function, a local that aliases a parameter or global changes it;
-        # at the cell's level, what a name shares is resolved with what it holds.
+    def _mutate(self, names, set_into=False):
+        """The objects of `names` change (`set_into`: only an attribute or item of
+        theirs is set or deleted).  In a function, what that changes of the
+        parameters and globals is closed in its summary (`_Scope.changed`); at the
+        cell's level, what a name shares is resolved with what it holds."""
         scope = self.scope
-        for name in scope.closure(names) if scope.kind == 'function' else names:
-            if name == CLOSURE:
-                scope.keeps_state = True
-            scope.mutated.add(name)
+        changed = scope.set_into if set_into and scope.kind == 'function' else scope.mutated
+        for name in names:
+            changed.add(name)
 
     # -- expressions: visiting them returns what their value may share objects with --
 
@@ -540,7 +581,7 @@ class _Visitor(ast.NodeVisitor):
         names = self.flow(node.value)
         if isinstance(node.ctx, ast.Load):
             return names
-        self._mutate(names)
+        self._mutate(names, set_into=isinstance(node.value, ast.Name))
         return set()
 
     def _flow_Subscript(self, node):
@@ -552,7 +593,7 @@ class _Visitor(ast.NodeVisitor):
             if isinstance(node.value, ast.Name):   # the name's own object is indexed
                 self._call((GETITEM,), (), (frozenset(names),), (), False, node)
             return names
-        self._mutate(names)
+        self._mutate(names, set_into=isinstance(node.value, ast.Name))
         return set()
 
     def _flow_Starred(self, node):
@@ -794,9 +835,11 @@ class _Visitor(ast.NodeVisitor):
             self._dynamic(DAEMON_THREAD)
         if roots is None:
             roots = self._target_roots(target)
-        self._mutate(roots)
+        # ``s.v = v`` sets an attribute of `s` itself; ``s.items[0] = v``, of
+        # whatever `s.items` holds, which may be anything `s` holds.
+        self._mutate(roots, set_into=isinstance(target.value, ast.Name))
         for root in roots:
-            self.scope.link(root, sources)
+            self.scope.hold(root, sources)
 
     def visit_Assign(self, node):
         value = node.value
@@ -1031,7 +1074,10 @@ class _Visitor(ast.NodeVisitor):
         finally:
             self.scopes.pop()
             self.hidden, self._bound, self.qualname = saved
-        mutates = scope.visible(scope.mutated)
+        changed = scope.changed(scope.mutated, scope.set_into)
+        mutates = scope.exposed(changed)
+        stores = tuple((scope.exposed(scope.changed((), {root})), scope.visible(sources))
+                       for root, sources in scope.holds.items())
         summary = FunctionSummary(
             key=key, params=positional, kwonly=kwonly,
             vararg=args.vararg.arg if args.vararg else None,
@@ -1039,9 +1085,10 @@ class _Visitor(ast.NodeVisitor):
             defaults=frozenset(with_defaults), default_flows=tuple(default_flows),
             reads=frozenset(scope.reads),
             binds=frozenset(scope.binds), deletes=frozenset(scope.deletes), mutates=mutates,
+            stores=tuple((roots, sources) for roots, sources in stores if roots and sources),
             calls=tuple(_visible_call(scope, call) for call in scope.calls),
             returns=scope.visible(scope.returns),
-            keeps_state=scope.keeps_state or bool(mutates & with_defaults),
+            keeps_state=scope.keeps_state or CLOSURE in changed or bool(mutates & with_defaults),
             nested=tuple(scope.nested), imports=tuple(scope.imports), generator=scope.generator,
             dynamic=scope.dynamic)
         self.functions[key] = summary
@@ -1087,6 +1134,9 @@ class _Visitor(ast.NodeVisitor):
             scope.binds.update(dict.fromkeys(summary.binds))
             scope.deletes.update(dict.fromkeys(summary.deletes))
         self._mutate(mapped(summary.mutates))
+        for roots, sources in summary.stores:
+            for root in mapped(roots):
+                scope.hold(root, mapped(sources))
         for call in summary.calls:
             scope.calls.append(call._replace(
                 root=mapped(call.root), args=tuple(mapped(flow) for flow in call.args),

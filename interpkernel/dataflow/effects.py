@@ -149,6 +149,10 @@ class Resolved:
         reads_anything: why it may read names no analysis can list (it calls
             notebook code through an object made on the way, or a library
             that calls back into the notebook), or None.
+        links: name -> the names a call may have stored into its object, or
+            stored it into (``L.append(q)``, ``link(a, b)``), both ways.
+        shares: name -> the names sharing its objects when the cell changed
+            them, for the cells after it (the scheduler sets it).
     """
     reads: set = field(default_factory=set)
     binds: set = field(default_factory=set)
@@ -160,6 +164,8 @@ class Resolved:
     host_only: list = field(default_factory=list)
     unknown: str | None = None
     reads_anything: str | None = None
+    links: dict = field(default_factory=dict)
+    shares: dict = field(default_factory=dict)
     looked_up: dict = field(default_factory=dict, compare=False, repr=False)
     looked_up_others: dict = field(default_factory=dict, compare=False, repr=False)
     unrefined: object = field(default=None, compare=False, repr=False)
@@ -348,6 +354,9 @@ class _Resolver:
                 result.reads_state.add(state_name(kind.name))
         # What the cell changes in place, it changes in whatever shares it.
         result.mutates = self._close(result.mutates)
+        result.links = {name: {other for other in others if self._may_share(other)}
+                        for name, others in result.links.items() if self._may_share(name)}
+        result.links = {name: others for name, others in result.links.items() if others}
         result.mutates = {n for n in result.mutates if not self.known(n).immutable
                           or n in result.binds}
         for name in list(result.mutates):
@@ -389,11 +398,14 @@ class _Resolver:
             if name in seen:
                 continue
             seen.add(name)
-            known = self.known(name)
-            if name in names or not (known.immutable or known.kind in _NOT_SHARED):
+            if name in names or self._may_share(name):
                 stack.extend(self.aliases.get(name, ()))
-        return {n for n in seen if n in names or not (self.known(n).immutable or
-                                                     self.known(n).kind in _NOT_SHARED)}
+        return {n for n in seen if n in names or self._may_share(n)}
+
+    def _may_share(self, name):
+        """May `name` hold an object that changes in place, which others can hold?"""
+        known = self.known(name)
+        return not (known.immutable or known.kind in _NOT_SHARED)
 
     def _read_name(self, name):
         for known in self.knowns(name):
@@ -498,8 +510,8 @@ class _Resolver:
         if kind == 'instance':
             method = path[0] if path else '__call__'
             if len(path) > 1:
-                self._mutate({name})   # a method of an attribute: the attribute is part of it
-                self._unknown_call(None, args, keywords, None)
+                # A method of an attribute: the attribute is part of it.
+                self._unknown_call({name}, args, keywords, None)
                 return
             self._method(name, method, args, keywords, starred, known)
             return
@@ -526,8 +538,7 @@ class _Resolver:
             self._unknown_call({name}, args, keywords, None)
             return
         if len(path) > 1:
-            self._mutate({name})
-            self._unknown_call(None, args, keywords, None)
+            self._unknown_call({name}, args, keywords, None)
             return
         self._method(name, path[0], args, keywords, starred, known)
 
@@ -798,15 +809,22 @@ class _Resolver:
         if effect.host_only:
             result.host_only.append(effect.host_only)
         certain = effect is not knowledge.UNKNOWN
+        given = set().union(*args, *(f for _, f in keywords))
         for target in effect.mutates:
+            # What a call changes, it may store the rest of what it is given into
+            # (``L.append(q)``, ``heapq.heappush(h, item)``, ``setattr(o, 'a', v)``).
             if target == knowledge.ALL_ARGUMENTS:
-                self._mutate(set().union(*args, *(f for _, f in keywords), receiver or set()),
-                             certain)
+                changed = given | (receiver or set())
+                self._mutate(changed, certain)
+                self._link(changed, changed)
             elif target == knowledge.RECEIVER:
                 self._mutate(receiver or set(), certain)
+                self._link(receiver or set(), given)
             elif isinstance(target, int):
                 if target < len(args):
                     self._mutate(args[target], certain)
+                    self._link(args[target], set().union(*args[:target], *args[target + 1:],
+                                                         *(f for _, f in keywords)))
             else:
                 self._mutate(set().union(*(f for k, f in keywords if k == target)), certain)
         if effect.calls_arguments:
@@ -832,6 +850,19 @@ class _Resolver:
         self.result.mutates |= names
         if certain:
             self.result.certain |= names
+
+    def _link(self, holders, held):
+        """Objects of `held` may now be stored in objects of `holders`: changing one
+        may change the other, in this cell and in the cells after it.  An object
+        the call made holds them only through the call's result, whose flow
+        says so already."""
+        holders = {n for n in holders if not is_marker(n)}
+        for holder in holders:
+            for name in held:
+                if name != holder and not is_marker(name):
+                    for one, other in ((holder, name), (name, holder)):
+                        self.aliases.setdefault(one, set()).add(other)
+                        self.result.links.setdefault(one, set()).add(other)
 
     def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
         """Apply a notebook function's summary, its parameters bound by `mapping`."""
@@ -878,6 +909,8 @@ class _Resolver:
             result.binds |= set(summary.binds)
             result.deletes |= set(summary.deletes)
             self._mutate(bind(summary.mutates), certain=True)
+            for roots, sources in summary.stores:
+                self._link(bind(roots), bind(sources))
             if summary.keeps_state:
                 self._mutate(callee, certain=True)
             if summary.imports:

@@ -247,11 +247,14 @@ class Scheduler:
         # and whatever else earlier cells made share those objects.
         effects = cell.effects
         incoming = {n for n in resolved.mutates if n not in effects.binds or n in effects.reads}
-        shared = self._shared_with(cell, incoming)
         # Names later cells made out of them (``c = a``), or instances of a class
         # changed in place (``f = Foo()``, then ``Foo.bump = ...``), change too.
-        shared |= {other for name in incoming
-                   for other, _ in self._made_from_later(cell, name, instances=True)}
+        # Kept per name for the cells after this one, which find them here.
+        resolved.shares = {
+            name: self._shared_with(cell, {name}) |
+            {other for other, _ in self._made_from_later(cell, name, instances=True)}
+            for name in incoming}
+        shared = set().union(*resolved.shares.values())
         resolved.mutates |= shared
         resolved.reads |= incoming | shared
         return resolved
@@ -267,12 +270,9 @@ class Scheduler:
             writer = self.graph.writer_before(cell, name)
             if writer is None or writer.ordered_after_all:
                 continue
-            for target, sources in writer.effects.aliases:
-                related = set(sources) if target == name else {target} if name in sources \
-                    else set()
-                for other in related - shared - set(names):
-                    shared.add(other)
-                    stack.append(other)
+            for other in _shared_by(writer, name) - shared - set(names):
+                shared.add(other)
+                stack.append(other)
             version = writer.versions.get(name) if writer.done else None
             if version is not None and version.info is not None:
                 for other_name, other in self._same_object(version):
@@ -949,7 +949,8 @@ class Scheduler:
 
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
-                                 capture, cell.result_name or '', check, imports, autoreload)
+                                 capture, cell.result_name or '', check, imports, autoreload,
+                                 tuple(cell.resolved.links))
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future
@@ -1161,6 +1162,19 @@ def _stays_home(version):
     """Is `version` known not to move from where it is?"""
     return version is not None and bool(
         version.unmovable or version.info is not None and not version.info.movable)
+
+
+def _shared_by(writer, name):
+    """The names `writer`, the last cell to write `name`, may have made share
+    objects with it: by binding (``b = a``, ``d['k'] = q``), by a call storing
+    one into the other (``L.append(q)``), or as it found them when it changed it."""
+    related = set(writer.resolved.links.get(name, ())) | writer.resolved.shares.get(name, set())
+    for target, sources in writer.effects.aliases:
+        if target == name:
+            related |= sources
+        elif name in sources:
+            related.add(target)
+    return related
 
 
 def _mark_host_only(cell):
