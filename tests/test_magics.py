@@ -65,6 +65,20 @@ def test_mutation_through_a_call_comes_back(shell, ns):
     assert ns['h'] == [3, 5] and ns['L'] == [7]
 
 
+@pytest.mark.parametrize('cell', ['L.append(q)', 'link(L, q)', 'L[:] = [q]'])
+def test_an_object_the_cell_stored_into_another_is_one_object_here(shell, ns, cell):
+    run(shell, 'L = []\nq = []\ndef link(a, b):\n    a.append(b)')
+    assert run(shell, f'%%interp\n{cell}').success
+    ns['q'].append(1)
+    assert ns['L'] == [[1]]
+
+
+def test_names_holding_one_object_are_one_object_in_the_worker(shell, ns):
+    run(shell, 'a = [1]\nb = a')
+    assert run(shell, '%%interp\nsame = a is b').success
+    assert ns['same'] is True
+
+
 def test_a_function_that_sets_a_global_sets_it_here(shell, ns):
     run(shell, 'hits = 0\ndef hit():\n    global hits\n    hits += 1')
     assert run(shell, '%%interp\nhit()\nhit()').success

@@ -207,6 +207,20 @@ def test_value_that_cannot_cross_names_the_variable_and_assigns_nothing(
         bad.close()
 
 
+def test_values_moved_together_keep_the_objects_they_share(shared_pool):
+    inner = [1]
+    result = shared_pool.run('held = outer["k"] is inner\ninner.append(2)',
+                             {'outer': {'k': inner}, 'inner': inner}, ['held', 'outer', 'inner'])
+    assert result['held'] is True and result['outer']['k'] is result['inner'] == [1, 2]
+    assert inner == [1]    # copies: the host's own stay as they were
+
+
+def test_a_value_that_cannot_move_among_others_is_the_one_named(shared_pool):
+    with pytest.raises(TransferError) as info:
+        shared_pool.submit('pass', {'a': [1], 'b': {2: 3}, 'lock': threading.Lock()})
+    assert info.value.name == 'lock'
+
+
 def test_output_that_cannot_cross_names_the_variable(shared_pool):
     with pytest.raises(TransferError, match=r"'gen' \(generator\) out of the worker"):
         shared_pool.run('gen = (i for i in range(3))', outputs=['gen'])

@@ -18,6 +18,8 @@ the cheapest way that keeps Python's copy semantics:
 
 `encode_values`/`decode_values` move a whole set of named values all or
 nothing: if one cannot move, a `TransferError` names it and nothing is assigned.
+The values of builtin, standard-library and notebook types among them go in
+one pickle, so that objects they share stay shared (``d['k'] is q``).
 """
 
 import array
@@ -264,13 +266,43 @@ def reason(exc):
     return str(exc) if isinstance(exc, set_order.OrderNotKept) else f'{type(exc).__name__}: {exc}'
 
 
-def encode_values(values, *, snapshot=True, notebook=False, direction='into the worker'):
+# In `encode_values`' pairs: the pickle of several values (the first of them
+# carries it), and the others that came in it.
+_TOGETHER, _WITH = 'together', 'with'
+
+
+def _pickled_together(value):
+    """Would `encode` pickle `value`, and can its type load wherever it can itself
+    (a builtin, standard-library or notebook type)?  A third party's value is
+    encoded on its own: one that cannot load then names itself."""
+    if _is_native(value) or type(value) in (memoryview, bytearray, array.array,
+                                           types.ModuleType):
+        return False
+    module = type(value).__module__ or ''
+    return module == '__main__' or module.partition('.')[0] in sys.stdlib_module_names
+
+
+def encode_values(values, *, snapshot=True, notebook=False, direction='into the worker',
+                  together=True):
     """Encode a mapping of names to values; a tuple of (name, payload) pairs.
 
+    With ``together=False`` each value gets a payload `decode` reads on its own.
     Raises TransferError for the first value that cannot move.
     """
+    grouped = [name for name, value in values.items()
+               if together and _pickled_together(value)]
+    pickled = None
+    if len(grouped) > 1:
+        try:
+            pickled = _dumps({name: values[name] for name in grouped}, notebook)
+        except Exception:   # noqa: BLE001 - encoded one by one below, which names the culprit
+            pickled = None
     encoded = []
     for name, value in values.items():
+        if pickled is not None and name in grouped:
+            encoded.append((name, (_TOGETHER, pickled, tuple(grouped)) if name == grouped[0]
+                            else (_WITH, grouped[0])))
+            continue
         try:
             encoded.append((name, encode(value, snapshot=snapshot, notebook=notebook)))
         except Exception as exc:
@@ -282,9 +314,17 @@ def decode_values(encoded, *, namespace=None, direction='into the worker'):
     """Decode the pairs from `encode_values` into a dict, all or nothing."""
     values = {}
     for name, payload in encoded:
+        if payload[0] == _WITH:
+            continue    # it came with the first of its pickle
         try:
-            values[name] = decode(payload, namespace)
+            if payload[0] == _TOGETHER:
+                values.update(decode(('p', payload[1], 'dict'), namespace))
+            else:
+                values[name] = decode(payload, namespace)
         except Exception as exc:
-            type_name = {'m': 'module', 'p': payload[-1]}.get(payload[0], 'buffer')
+            if payload[0] == _TOGETHER:
+                name, type_name = ', '.join(payload[2]), 'values pickled together'
+            else:
+                type_name = {'m': 'module', 'p': payload[-1]}.get(payload[0], 'buffer')
             raise TransferError(name, type_name, reason(exc), direction) from exc
     return values

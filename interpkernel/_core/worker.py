@@ -314,6 +314,12 @@ def _collect_outputs(namespace, outputs, strict, notebook):
         found = {name: namespace[name] for name in outputs}
         return transfer.encode_values(found, snapshot=False, notebook=notebook,
                                       direction='out of the worker'), ()
+    found = {name: namespace[name] for name in outputs if name in namespace}
+    try:    # together if they can: objects they share stay shared
+        return transfer.encode_values(found, snapshot=False, notebook=notebook,
+                                      direction='out of the worker'), ()
+    except TransferError:
+        pass   # one stays here: each that can move moves on its own
     encoded, skipped = [], []
     for name in outputs:
         if name in namespace:

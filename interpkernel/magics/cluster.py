@@ -124,7 +124,8 @@ class ClusterCells:
         Raises:
             TransferError: an input cannot be encoded (nothing was sent).
         """
-        encoded = transfer.encode_values(inputs, notebook=True, direction=INTO)
+        # Each is decoded on its own there (`cluster_home`).
+        encoded = transfer.encode_values(inputs, notebook=True, direction=INTO, together=False)
         with self._lock:
             if name is None:
                 place = _Place(home or self._idle_home())
