@@ -27,6 +27,32 @@ def test_the_check_covers_notebook_objects_and_containers_not_library_code():
     assert checked == {'items', 'table', 'f', 'C', 'c'}
 
 
+def test_pickling_a_class_or_its_instances_leaves_its_fingerprint_as_it_was():
+    from interpkernel._core import transfer
+    _, cls, _ = _notebook_objects()
+    before = values.fingerprint(cls)
+    transfer.encode(cls, notebook=True)
+    transfer.encode(cls(), notebook=True)
+    assert values.fingerprint(cls) == before
+    cls.__annotations__['x'] = int      # a cell's own change still shows
+    assert values.fingerprint(cls) != before
+
+
+def test_a_store_reuses_the_fingerprints_a_checked_cell_left_until_a_value_is_put_again():
+    store = values.Store()
+    store.put(('a', 1), [1])
+    store.put(('b', 1), [2])
+    taken = store.fingerprints()
+    store.remember_fingerprints(taken)
+    store.get(('a', 1)).append(9)      # between cells nothing runs: what was taken stands
+    assert store.fingerprints() == taken
+    store.put(('a', 1), [1, 9])
+    assert store.fingerprints()[('a', 1)] == values.fingerprint([1, 9])
+    store.forget_fingerprints()
+    store.get(('b', 1)).append(9)
+    assert store.fingerprints()[('b', 1)] != taken[('b', 1)]
+
+
 def test_a_notebook_functions_fingerprint_follows_its_mutable_default():
     function, _, _ = _notebook_objects()
     before = values.fingerprint(function)

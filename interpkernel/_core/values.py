@@ -319,8 +319,12 @@ def fingerprint(value, depth=_DEPTH):
                 tuple(_cell(c, depth) for c in value.__closure__ or ()),
                 _item(value.__dict__, depth))
     if isinstance(value, type):
+        # Pickling a class, or an instance, leaves these on the class (copyreg
+        # caches __slotnames__; a class with no annotations gets an empty dict).
         return ('class', tuple((name, _item(member, depth))
-                               for name, member in list(vars(value).items())[:_FULL]))
+                               for name, member in list(vars(value).items())[:_FULL]
+                               if name != '__slotnames__' and
+                               not (name == '__annotations__' and member == {})))
     if isinstance(value, types.GeneratorType):
         frame = value.gi_frame
         return ('generator', value.gi_running, frame.f_lasti if frame is not None else -1)
@@ -398,6 +402,7 @@ class Store:
 
     def __init__(self):
         self.versions = {}
+        self._fingerprints = {}     # key -> its value's fingerprint as the last checked cell ended
 
     def __contains__(self, key):
         return key in self.versions
@@ -407,10 +412,27 @@ class Store:
 
     def put(self, key, value):
         self.versions[key] = value
+        self._fingerprints.pop(key, None)
 
     def drop(self, keys):
         for key in keys:
             self.versions.pop(key, None)
+            self._fingerprints.pop(key, None)
+
+    def fingerprints(self):
+        """key -> `fingerprint` of each value a cell could change in place
+        (`mutable_keys`); those taken as the last checked cell ended are reused."""
+        taken = self._fingerprints
+        return {key: taken[key] if key in taken else fingerprint(self.versions[key])
+                for key in self.mutable_keys()}
+
+    def remember_fingerprints(self, fingerprints):
+        """Keep the `fingerprints` taken as a checked cell ended for the next one:
+        no cell runs here between the two (after a cell run unchecked, `forget_fingerprints`)."""
+        self._fingerprints = fingerprints
+
+    def forget_fingerprints(self):
+        self._fingerprints = {}
 
     def keys_holding(self, value):
         """Every key whose version is `value` itself."""

@@ -72,8 +72,11 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         del namespace[name]
     namespace.update(view)
     identities = {name: id(value) for name, value in namespace.items()}
-    before = {key: values.fingerprint(store.get(key)) for key in store.mutable_keys()} \
-        if task.check else {}
+    if not task.check or any(payload[0] == 'p' for _, _, payload in task.load):
+        # What a cell changes unchecked is not seen; and unpickling an object of a
+        # notebook class updates that class here in place (cloudpickle).
+        store.forget_fingerprints()
+    before = store.fingerprints() if task.check else {}
     if task.autoreload:
         reloading.before_cell(protocol.AutoreloadSettings(*task.autoreload))
     result, error = execute(task.source, task.label, namespace)
@@ -81,8 +84,10 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         reloading.after_cell()
     # Fingerprints first: encoding values below may touch them (pickling a
     # class fills in its __annotations__).
-    changed = tuple(key for key, fingerprint in before.items()
-                    if key in store and values.fingerprint(store.get(key)) != fingerprint)
+    after = {key: values.fingerprint(store.get(key)) for key in before if key in store}
+    changed = tuple(key for key, fingerprint in after.items() if fingerprint != before[key])
+    if task.check:
+        store.remember_fingerprints(after)
     written, kept = [], set()
 
     def keep_version(name, value):
