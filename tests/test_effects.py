@@ -183,6 +183,16 @@ def test_a_call_storing_one_argument_into_another_links_them(namespace, source, 
     assert held in effects.links[holder] and holder in effects.links[held]
 
 
+@pytest.mark.parametrize('source', [
+    "word = 'plumage!'\nword = word.strip('!')\nword", 't = [1, 2]\nt = t.copy()',
+    'p = Point(1)\np = p.norm()', 'a = numbers.copy()\nb = a.copy()\na = b.copy()',
+])
+def test_a_name_rebound_from_a_method_of_its_own_value_resolves(namespace, source):
+    effects = effects_of(source, namespace)
+    assert effects.binds >= {name.split(' =')[0] for name in source.splitlines()
+                             if ' = ' in name}
+
+
 def test_a_decorator_is_a_call_that_may_change_globals(namespace):
     effects = effects_of('@register\ndef new():\n    pass', namespace)
     assert 'REGISTRY' in effects.mutates and 'REGISTRY' in effects.reads

@@ -275,6 +275,24 @@ def test_a_cell_kept_for_its_shown_result_lets_go_of_the_rest(workers):
     assert outcome.status == 'ok' and printed == '1000 1 [1] 0\n'
 
 
+def test_a_cell_the_analysis_fails_on_runs_in_order_in_the_host(workers, monkeypatch, capsys):
+    import interpkernel.dataflow.scheduler as scheduler_module
+    real = scheduler_module.resolve
+
+    def failing_on_boom(effects, *args):   # a fault of the analysis, on one cell
+        if 'boom' in effects.reads:
+            raise RecursionError('maximum recursion depth exceeded')
+        return real(effects, *args)
+
+    monkeypatch.setattr(scheduler_module, 'resolve', failing_on_boom)
+    session = Session(workers)
+    results = session.run_all('boom = [1]', 'import time\ntime.sleep(0.2)\nboom.append(2)',
+                              'x = len(boom)\nprint(x)', 'print(x * 2, boom)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 4
+    assert all(cell.where == HOST for cell, _, _ in results[1:])
+    assert capsys.readouterr().out == '2\n4 [1, 2]\n'
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

@@ -1016,7 +1016,18 @@ def in_cell(effects, filename, before):
     reads it first, and, if the cell's code may call it before rebinding it,
     what it held before.
     """
+    resolving = set()    # names whose value after the cell is being worked out
+
     def after(name):
+        if name in resolving:      # ``x = 'a'; x = x.upper()``: made from itself
+            return static_known(effects, filename, name)
+        resolving.add(name)
+        try:
+            return _made_by_call(name)
+        finally:
+            resolving.discard(name)
+
+    def _made_by_call(name):
         path = effects.constructed.get(name)
         if path is not None and len(path) == 1:
             made_by = lookup(path[0])

@@ -38,7 +38,7 @@ from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
 from . import knowledge
-from .analysis import ClassSummary
+from .analysis import CellEffects, ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
                       state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
@@ -228,7 +228,14 @@ class Scheduler:
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
                     first_imports=first_imports)
-        cell.resolved = self._resolve(cell)
+        try:
+            cell.resolved = self._resolve(cell)
+        except Exception as exc:   # noqa: BLE001 - a fault of ours: run it as ipykernel would
+            log.exception('the analysis of %s failed; it runs in order, in the host', label)
+            why = f'the kernel could not analyse it ({type(exc).__name__})'
+            cell = Cell(seq, count, label, source, CellEffects((), (), (), barrier=why), None,
+                        host=host or why, barrier=why, filename=filename)
+            cell.resolved = self._resolve(cell)
         _mark_host_only(cell)
         self.graph.add(cell)
         return cell
