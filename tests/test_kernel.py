@@ -464,6 +464,17 @@ def test_a_result_is_numbered_like_its_input(kernel, code):
     assert result['content']['execution_count'] == execute_input['content']['execution_count']
 
 
+def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]
+    first, empty, blank, last = client.wait(ids)
+    assert empty['status'] == blank['status'] == 'ok'
+    assert empty['execution_count'] == blank['execution_count'] == first['execution_count']
+    assert last['execution_count'] == first['execution_count'] + 1
+    [result] = client.of(ids[3], 'execute_result')
+    assert result['content']['execution_count'] == last['execution_count']
+
+
 def test_cells_aborted_after_an_error_have_no_execution_count(kernel):
     client, _ = kernel
     ids = [client.client.execute('import time\ntime.sleep(0.3)\nvalue = 1 / 0'),

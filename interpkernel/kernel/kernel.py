@@ -298,6 +298,13 @@ class InterpKernel(IPythonKernel):
         problem = _request_problem(code, user_expressions)
         if problem is not None:
             return self._error_reply(problem, count, parent)
+        if not code or code.isspace():
+            # IPython runs nothing and numbers nothing; ipykernel replies with the
+            # number before. (Expressions asked for are evaluated as for any cell.)
+            if not user_expressions:
+                return {'status': 'ok', 'execution_count': count - 1, 'payload': [],
+                        'user_expressions': {}}
+            store_history = False
         numbered = store_history and not silent
         if numbered:   # now: ipykernel announced the cell under this number as it arrived
             self.shell.execution_count += 1
