@@ -464,6 +464,18 @@ def test_a_result_is_numbered_like_its_input(kernel, code):
     assert result['content']['execution_count'] == execute_input['content']['execution_count']
 
 
+def test_out_read_by_a_cell_also_given_a_result_from_a_worker_holds_it(kernel):
+    # dir() makes it a barrier: it is given every value, `_2` among them, which
+    # counts as in the host before it lands there.
+    client, _ = kernel
+    for _ in range(10):     # it failed in about half the runs
+        ids = [client.client.execute(code) for code in
+               ('x = 41', 'x + 1', 'print(len(Out) > 0, len(dir()) > 0)')]
+        replies = client.wait(ids)
+        assert [reply['status'] for reply in replies] == ['ok'] * 3
+        assert client.text(ids[2]) == 'True True\n'
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -878,7 +878,9 @@ class Scheduler:
         """The encoded value, made once (in a home that holds it) and kept."""
         if version.payload is not None:
             return version.payload
-        sources = sorted(version.homes, key=lambda h: (h in self._busy, h != HOST, h))
+        # (The host may be a home only as the cell it is given to begins: see `_compose`.)
+        sources = sorted((h for h in version.homes if h != HOST or version.key in self.host.store),
+                         key=lambda h: (h in self._busy, h != HOST, h))
         if not sources:
             raise errors.TransferError(version.key[0], _type_of(version),
                                        'no interpreter holds it any more', 'to another worker')
@@ -895,7 +897,9 @@ class Scheduler:
         """IPython's ``Out``: every result shown before, gathered in the host."""
         values = {}
         for count, version in composite.results.items():
-            if HOST not in version.homes:
+            # The store, not `homes`: a result the same cell is given (``_2``) counts
+            # as in the host already, though it lands there only as the cell begins.
+            if version.key not in self.host.store:
                 payload = await self._payload(version, HOST)
                 self.host.store.put(version.key, transfer.decode(payload, self.host.namespace))
                 version.homes.add(HOST)
