@@ -11,7 +11,7 @@ __all__ = [
     'ChannelClosed', 'ChannelEmpty', 'ChannelFull',
     'SubinterpreterImportError', 'UnknownWorkerError', 'WorkerBusyError',
     'WorkerLost', 'WorkerStartError', 'PoolClosed', 'ExecutionFailed', 'CellTimeout',
-    'ClusterError', 'EngineLost',
+    'ClusterError', 'EngineLost', 'ForkWhileWorkersRun',
 ]
 
 
@@ -139,6 +139,16 @@ class WorkerStartError(InterpkernelError, RuntimeError):
     def __str__(self):
         return (f'worker {self.name!r} could not start ({self.detail}); the process may be '
                 f'out of memory or threads: free some, or use fewer workers')
+
+
+class ForkWhileWorkersRun(InterpkernelError, RuntimeError):
+    """os.fork was called while subinterpreter workers live in the process: CPython
+    aborts the child of such a process, so it is refused."""
+
+    def __str__(self):
+        return ('cannot fork while interpkernel workers run in this process (CPython aborts '
+                "the child); use multiprocessing's 'spawn' or 'forkserver' start method "
+                "(multiprocessing.get_context('spawn')), or close the Pool first")
 
 
 class PoolClosed(InterpkernelError, RuntimeError):

@@ -8,18 +8,18 @@ lives in `interpkernel.interpreters`.
 """
 
 import atexit
+import functools
 import itertools
 import keyword
 import os
 import queue
 import threading
 import time
-import warnings
 import weakref
 
 from ._core import execution, protocol, transfer
 from .engine import Engine, HomeStatus
-from .errors import PoolClosed, UnknownWorkerError, WorkerBusyError
+from .errors import ForkWhileWorkersRun, PoolClosed, UnknownWorkerError, WorkerBusyError
 from .futures import CellFuture
 from .interpreters import JOIN_TIMEOUT, Pump, WorkerHandle, WorkerStatus
 from .log import log
@@ -64,15 +64,20 @@ def _close_pools_at_exit():
         pool.close()
 
 
-def _warn_before_fork():
-    if _pools:
-        warnings.warn('forking while interpkernel workers run: CPython aborts the child '
-                      '("PyThreadState_Get" fatal error); close the Pool first, or use '
-                      "multiprocessing's 'forkserver' or 'spawn' start method",
-                      RuntimeWarning, stacklevel=2)
+def _guard(fork):
+    """`fork`, refusing while workers live: CPython aborts the child of a process
+    running subinterpreters ("PyThreadState_Get" fatal error), so a
+    multiprocessing Pool would respawn its dying children forever."""
+    @functools.wraps(fork)
+    def guarded(*args):
+        if _pools:
+            raise ForkWhileWorkersRun()
+        return fork(*args)
+    return guarded
 
 
-os.register_at_fork(before=_warn_before_fork)
+# The main interpreter's os module; a worker's has its own, where CPython refuses fork.
+os.fork, os.forkpty = _guard(os.fork), _guard(os.forkpty)
 
 
 class Pool:

@@ -476,6 +476,17 @@ def test_out_read_by_a_cell_also_given_a_result_from_a_worker_holds_it(kernel):
         assert client.text(ids[2]) == 'True True\n'
 
 
+def test_a_cell_forking_processes_fails_at_once_and_one_spawning_them_works(kernel):
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in (
+        'import multiprocessing as mp',
+        "with mp.get_context('spawn').Pool(1) as pool:\n    print(pool.map(abs, [-1, -2]))",
+        'with mp.Pool(2) as pool:\n    print(pool.map(abs, [-1]))')]
+    _, spawned, forked = client.wait(ids, timeout=60)
+    assert spawned['status'] == 'ok' and client.text(ids[1]) == '[1, 2]\n'
+    assert forked['status'] == 'error' and forked['ename'] == 'ForkWhileWorkersRun'
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -272,11 +272,20 @@ def test_a_broken_worker_is_replaced_and_the_loss_is_stated():
             own.run('kept', worker='fragile')
 
 
-def test_forking_while_workers_run_warns():
-    from interpkernel import pool as pool_module
+def test_forking_while_workers_run_fails_at_once_and_spawning_works():
+    import multiprocessing
     with Pool(1):
-        with pytest.warns(RuntimeWarning, match="close the Pool first"):
-            pool_module._warn_before_fork()
+        with pytest.raises(RuntimeError, match="cannot fork while interpkernel workers run"):
+            multiprocessing.get_context('fork').Pool(2)
+        with multiprocessing.get_context('spawn').Pool(1) as spawned:
+            assert spawned.map(abs, [-1, -2]) == [1, 2]
+    script = ('import multiprocessing\nfrom interpkernel import Pool\n'
+              'with Pool(1) as pool:\n    pool.run("x = 1")\n'
+              "with multiprocessing.get_context('fork').Pool(1) as forked:\n"
+              '    print(forked.map(abs, [-3]))')
+    once_closed = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                                 timeout=60)
+    assert once_closed.stdout == '[3]\n', once_closed.stderr
 
 
 def test_an_exception_that_cannot_be_shown_does_not_break_the_worker():

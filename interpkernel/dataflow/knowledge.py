@@ -1002,6 +1002,21 @@ def _module(name):
     return _MODULE_ALIASES.get(name, name)
 
 
+# CPython forks only in the main interpreter: in a subinterpreter a
+# multiprocessing Pool hangs and a Process's child aborts. Whatever such code
+# is given, it may call back (a Pool's map runs notebook functions).
+_FORKS = Effect(mutates=frozenset({ALL_ARGUMENTS}), writes_state=frozenset({'files'}),
+                calls_arguments=True,
+                host_only='it starts processes by forking (multiprocessing, os.fork), which '
+                          'CPython allows only in the main interpreter')
+
+
+def _forks(module, qualname):
+    return module.partition('.')[0] == 'multiprocessing' or \
+        (module.startswith('concurrent.futures') and qualname.startswith('ProcessPoolExecutor')) \
+        or (module in ('os', 'posix', 'pty') and qualname in ('fork', 'forkpty'))
+
+
 def function_effect(module, qualname):
     """The `Effect` of calling ``module.qualname``, or None if unknown.
 
@@ -1011,7 +1026,10 @@ def function_effect(module, qualname):
     for a class method).  Functions bound to a hidden instance, like
     ``random.random``, are known only by the name they are imported as.
     """
-    return _FUNCTIONS.get(_module(module), {}).get(qualname)
+    module = _module(module)
+    if _forks(module, qualname):
+        return _FORKS
+    return _FUNCTIONS.get(module, {}).get(qualname)
 
 
 # numpy functions that return an array (a numpy scalar for scalar arguments,
