@@ -52,6 +52,14 @@ def test_rich_repr_of_last_expression(pool):
     assert future.execute_result['data'] == {'text/plain': 'Card()', 'text/html': '<b>card</b>'}
 
 
+def test_each_statement_is_compiled_on_its_own_as_in_ipython(pool):
+    # Equal constants of one code object are one object; IPython compiles each
+    # top-level statement apart, so teaching notebooks show `is` differing from `==`.
+    result = pool.run("a = 999\nb = 999\ns = 'hello world!'\nt = 'hello world!'\n"
+                      'same = (a is b, s is t, a == b)', outputs=['same'])
+    assert result == {'same': (False, False, True)}
+
+
 def test_top_level_await_runs(pool):
     assert pool.run('import asyncio\nawait asyncio.sleep(0)\nv = 3', outputs=['v']) == {'v': 3}
 

@@ -33,7 +33,9 @@ def check_syntax(source, label):
 def execute(source, label, namespace):
     """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
 
-    As in IPython: the last statement, if an expression, is evaluated apart
+    As in IPython: each top-level statement is compiled on its own (two equal
+    constants in two statements are two objects: ``a = 999; b = 999; a is b``
+    is False); the last statement, if an expression, is evaluated apart
     and its value returned, unless it is None or the line ends with ``;``;
     top-level ``await`` works; the source is put in linecache so tracebacks
     and ``inspect`` show its lines.
@@ -45,7 +47,8 @@ def execute(source, label, namespace):
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
-    _run_code(compile(tree, filename, 'exec', flags), namespace)
+    for statement in tree.body:
+        _run_code(compile(ast.Module([statement], []), filename, 'exec', flags), namespace)
     if last is None:
         return None
     value = _run_code(compile(last, filename, 'eval', flags), namespace)
