@@ -193,6 +193,14 @@ def test_a_name_rebound_from_a_method_of_its_own_value_resolves(namespace, sourc
                              if ' = ' in name}
 
 
+@pytest.mark.parametrize('source', [
+    "import unittest\nunittest.main(argv=[''], exit=False)", 'import doctest\ndoctest.testmod()',
+    'from doctest import testmod\ntestmod()',
+])
+def test_running_the_tests_of_the_notebook_may_read_every_name(namespace, source):
+    assert 'looks for what to run among every name' in effects_of(source, namespace).reads_anything
+
+
 def test_a_decorator_is_a_call_that_may_change_globals(namespace):
     effects = effects_of('@register\ndef new():\n    pass', namespace)
     assert 'REGISTRY' in effects.mutates and 'REGISTRY' in effects.reads

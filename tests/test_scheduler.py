@@ -293,6 +293,15 @@ def test_a_cell_the_analysis_fails_on_runs_in_order_in_the_host(workers, monkeyp
     assert capsys.readouterr().out == '2\n4 [1, 2]\n'
 
 
+def test_unittest_main_in_a_later_cell_finds_the_tests_earlier_cells_defined(workers):
+    results = Session(workers).run_all(
+        'import unittest\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n'
+        '        self.assertEqual(2 + 2, 4)',
+        "def run_tests():\n    unittest.main(argv=[''], verbosity=0, exit=False)",
+        'run_tests()')
+    assert 'Ran 1 test' in results[2][2] and results[2][2].endswith('OK\n')
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

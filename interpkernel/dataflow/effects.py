@@ -93,8 +93,9 @@ def imported_function(effects, name):
     (or class) of Python's own that the knowledge describes: ``from random
     import randint`` is random's, whose calls change its state; else None."""
     module, attribute = effects.imported.get(name, ('', ''))
-    if module.partition('.')[0] in sys.stdlib_module_names and \
-            knowledge.function_effect(module, attribute) is not None:
+    if module.partition('.')[0] in sys.stdlib_module_names and (
+            knowledge.function_effect(module, attribute) is not None or
+            knowledge.searches_main(module, attribute)):
         return Known('callable', module, attribute)
     return None
 
@@ -519,6 +520,10 @@ class _Resolver:
             if path:
                 self._unknown_call({name}, args, keywords, None)
                 return
+            if knowledge.searches_main(known.module, known.qualname):
+                self._unseen_code({name}, args, keywords,
+                                  _searching(known.module, known.qualname))
+                return
             effect = knowledge.function_effect(known.module, known.qualname)
             self._effect(effect or knowledge.UNKNOWN, None, args, keywords)
             if known.module == 'builtins' and known.qualname in _SHOWING:
@@ -569,6 +574,9 @@ class _Resolver:
                 self.result.reads_state.add(state_name(state))
             return
         qualname = '.'.join(path)
+        if knowledge.searches_main(module, qualname):
+            self._unseen_code(None, args, keywords, _searching(module, qualname))
+            return
         effect = knowledge.function_effect(module, qualname)
         if effect is None and len(path) > 1:
             effect = knowledge.function_effect(f'{module}.{path[0]}', '.'.join(path[1:]))
@@ -928,6 +936,10 @@ class _Resolver:
                 self.call(call, bind)
         finally:
             self.active.discard(id(summary))
+
+
+def _searching(module, qualname):
+    return f'it calls {module}.{qualname}, which looks for what to run among every name'
 
 
 def _params(summary, args, keywords):

@@ -1017,6 +1017,17 @@ def _forks(module, qualname):
         or (module in ('os', 'posix', 'pty') and qualname in ('fork', 'forkpty'))
 
 
+# Library functions that look for what to run among the names of ``__main__``
+# (the notebook's): the tests of unittest.main, the docstrings of doctest.testmod.
+_SEARCH_MAIN = frozenset({('unittest', 'main'), ('unittest', 'TestProgram'),
+                          ('unittest.main', 'TestProgram'), ('doctest', 'testmod')})
+
+
+def searches_main(module, qualname):
+    """Does calling ``module.qualname`` look through every name the notebook defines?"""
+    return (_module(module), qualname) in _SEARCH_MAIN
+
+
 def function_effect(module, qualname):
     """The `Effect` of calling ``module.qualname``, or None if unknown.
 
