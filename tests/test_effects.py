@@ -106,6 +106,9 @@ class Box:
         self.content = content
 def link(a, b):
     a.next = b
+class Displayed:
+    def _ipython_display_(self):
+        show_it(self)
 class Keeper:
     def __init__(self, items):
         self.items = items
@@ -199,6 +202,10 @@ def test_a_name_rebound_from_a_method_of_its_own_value_resolves(namespace, sourc
 ])
 def test_running_the_tests_of_the_notebook_may_read_every_name(namespace, source):
     assert 'looks for what to run among every name' in effects_of(source, namespace).reads_anything
+
+
+def test_showing_a_value_runs_its_ipython_display_method(namespace):
+    assert 'show_it' in effects_of('Displayed()', namespace).reads
 
 
 def test_a_decorator_is_a_call_that_may_change_globals(namespace):

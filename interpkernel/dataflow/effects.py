@@ -272,7 +272,8 @@ _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty print
 _CONTAINERS = frozenset({'list', 'tuple', 'dict', 'set', 'frozenset', 'deque', 'defaultdict',
                          'OrderedDict', 'Counter', 'ChainMap'})
 _DISPLAY_METHODS = ('__repr__', '_repr_pretty_', '_repr_html_', '_repr_markdown_', '_repr_latex_',
-                    '_repr_svg_', '_repr_png_', '_repr_jpeg_', '_repr_json_', '_repr_mimebundle_')
+                    '_repr_svg_', '_repr_png_', '_repr_jpeg_', '_repr_json_', '_repr_javascript_',
+                    '_repr_pdf_', '_repr_mimebundle_', '_ipython_display_')
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
