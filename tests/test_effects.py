@@ -271,6 +271,9 @@ def test_calling_a_function_reads_the_globals_it_and_its_callees_use(namespace):
     ('sys.path.append("..")', '<sys.path>', True),
     ('os.environ["X"] = "1"', '<environ>', True),
     ('print(os.environ.get("X"))', '<environ>', False),
+    ('os.getcwd = lambda: "/home/dinsdale"', '<attributes of os>', True),
+    ('import os\nos.getcwd()', '<attributes of os>', False),   # as a cell that patched it left it
+    ('from os import getcwd\ngetcwd()', '<attributes of os>', False),
 ])
 def test_module_state_is_read_and_written_like_a_variable(namespace, source, state, writes):
     effects = effects_of(source, namespace)

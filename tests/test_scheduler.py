@@ -302,6 +302,15 @@ def test_unittest_main_in_a_later_cell_finds_the_tests_earlier_cells_defined(wor
     assert 'Ran 1 test' in results[2][2] and results[2][2].endswith('OK\n')
 
 
+def test_a_module_attribute_a_cell_rebinds_is_seen_by_later_cells_importing_it(workers):
+    results = Session(workers).run_all(
+        "import os\nreal = os.getcwd\nos.getcwd = lambda: '/home/dinsdale'",
+        'import os\nprint(os.getcwd())', "from os import getcwd\nprint(getcwd())",
+        'os.getcwd = real')   # the worker is shared with the tests after this one
+    assert [text for _, _, text in results[1:3]] == ['/home/dinsdale\n'] * 2
+    assert len({cell.where for cell, _, _ in results}) == 1
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

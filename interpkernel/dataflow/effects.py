@@ -37,6 +37,12 @@ def module_state(module):
     return f'<module {module.partition(".")[0]}>'
 
 
+def module_attributes(module):
+    """The pseudo-variable for the attributes of a module, which a cell may rebind
+    (``os.getcwd = fake``): no copy is made, so its readers run where it changed."""
+    return f'<attributes of {module.partition(".")[0]}>'
+
+
 class Known(NamedTuple):
     """What a name holds, as far as the dataflow knows.
 
@@ -338,6 +344,9 @@ class _Resolver:
         result, effects = self.result, self.effects
         for name in effects.reads:
             self._read_name(name)
+        # An import gives the module as earlier cells left it (``os.getcwd = fake``).
+        for module in {*effects.modules.values(), *(m for m, _ in effects.imported.values())}:
+            result.reads_state |= self._module_states(module)
         if effects.imports:
             outside = [m for m in effects.imports if m not in sys.stdlib_module_names]
             result.reads_state.add(state_name('sys.path'))
@@ -427,7 +436,8 @@ class _Resolver:
                   if top in k.imports and not k.process_wide}
         if not states or top in knowledge.PARTLY_KNOWN:
             states.add(module_state(top))
-        return states
+        # Its attributes, which a cell may rebind (``os.getcwd = fake``).
+        return states | {module_attributes(top)}
 
     # -- calls --
 
