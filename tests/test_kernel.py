@@ -487,6 +487,17 @@ def test_a_cell_forking_processes_fails_at_once_and_one_spawning_them_works(kern
     assert forked['status'] == 'error' and forked['ename'] == 'ForkWhileWorkersRun'
 
 
+def test_a_class_a_magic_changed_is_seen_by_its_instances_in_workers(kernel):
+    # As ThinkPython's %%add_method_to: only the run-time check sees the change.
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in (
+        'class Time:\n    def __init__(self, h):\n        self.h = h', 'start = Time(9)',
+        "%time setattr(Time, 'hours', lambda self: self.h)", 'print(start.hours())')]
+    replies = client.wait(ids)
+    assert [reply['status'] for reply in replies] == ['ok'] * 4
+    assert client.text(ids[3]) == '9\n'
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -104,6 +104,13 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     for key in changed:
         if key[0] not in kept:
             keep_version(key[0], store.get(key))
+    # Instances of a class the cell changed (``Time.hours = ...``, even by a magic)
+    # change with it: a new version here, which later readers come for.
+    classes = tuple(store.get(key) for key in changed if isinstance(store.get(key), type))
+    if classes:
+        for name, value in list(namespace.items()):
+            if name not in kept and not keep(name) and isinstance(value, classes):
+                keep_version(name, value)
     for name in task.relinked:
         if name not in kept and name in namespace:
             keep_version(name, namespace[name])
