@@ -106,6 +106,8 @@ class Box:
         self.content = content
 def link(a, b):
     a.next = b
+from IPython.core.formatters import PlainTextFormatter
+text_formatter = PlainTextFormatter()
 class Displayed:
     def _ipython_display_(self):
         show_it(self)
@@ -202,6 +204,12 @@ def test_a_name_rebound_from_a_method_of_its_own_value_resolves(namespace, sourc
 ])
 def test_running_the_tests_of_the_notebook_may_read_every_name(namespace, source):
     assert 'looks for what to run among every name' in effects_of(source, namespace).reads_anything
+
+
+def test_changing_an_object_of_ipython_changes_the_shell_and_needs_the_host(namespace):
+    # ip.display_formatter.formatters['text/latex'].for_type_by_name(...)
+    effects = effects_of('text_formatter.for_type(int, repr)', namespace)
+    assert effects.host_only and '<ipython>' in effects.writes_state
 
 
 def test_showing_a_value_runs_its_ipython_display_method(namespace):

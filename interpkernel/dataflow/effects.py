@@ -375,7 +375,8 @@ class _Resolver:
             if known.kind == 'module':
                 result.writes_state |= self._module_states(known.module)
             origin = effects.imported.get(name, (effects.modules.get(name),))[0] or \
-                (known.module if known.kind in ('module', 'callable') else known.defined_in)
+                (known.module if known.kind in ('module', 'callable', 'value')
+                 and known.module != 'builtins' else known.defined_in)
             if origin.partition('.')[0] == 'IPython':
                 # ``InteractiveShell.ast_node_interactivity = 'all'``: a worker's
                 # copy of IPython is not the shell that runs the notebook.
