@@ -40,7 +40,14 @@ def module_state(module):
 def module_attributes(module):
     """The pseudo-variable for the attributes of a module, which a cell may rebind
     (``os.getcwd = fake``): no copy is made, so its readers run where it changed."""
-    return f'<attributes of {module.partition(".")[0]}>'
+    return f'{_ATTRIBUTES_OF}{module.partition(".")[0]}>'
+
+
+_ATTRIBUTES_OF = '<attributes of '
+
+
+def is_module_attributes(state):
+    return state.startswith(_ATTRIBUTES_OF)
 
 
 class Known(NamedTuple):

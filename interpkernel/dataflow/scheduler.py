@@ -39,8 +39,8 @@ from ..engine import HOST
 from ..log import log
 from . import knowledge
 from .analysis import CellEffects, ClassSummary
-from .effects import (Known, Summaries, fills_its_cache, in_cell, known_after, resolve,
-                      state_name)
+from .effects import (Known, Summaries, fills_its_cache, in_cell, is_module_attributes,
+                      known_after, resolve, state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
 
 __all__ = ['Scheduler', 'Outcome']
@@ -144,6 +144,11 @@ class Scheduler:
         self._holding_size = 0     # versions indexed there (at most)
         self._holding_limit = 64   # the size at which to drop those no longer kept
         self._unmovable_home = None    # where values that cannot move are made
+        # Modules whose attributes a cell rebound (``os.getcwd = fake``): any later
+        # cell may use them through other code (shelve calls os.getcwd), so every
+        # later cell reads them (`_patched_before`, by seq; only once there are any).
+        self._patched = frozenset()
+        self._patched_before = {}
 
     def _initial_info(self, name):
         if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name) or \
@@ -228,6 +233,8 @@ class Scheduler:
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
                     first_imports=first_imports)
+        if self._patched:
+            self._patched_before[seq] = self._patched
         try:
             cell.resolved = self._resolve(cell)
         except Exception as exc:   # noqa: BLE001 - a fault of ours: run it as ipykernel would
@@ -236,6 +243,8 @@ class Scheduler:
             cell = Cell(seq, count, label, source, CellEffects((), (), (), barrier=why), None,
                         host=host or why, barrier=why, filename=filename)
             cell.resolved = self._resolve(cell)
+        self._patched |= {state for state in cell.resolved.writes_state
+                          if is_module_attributes(state)}
         _mark_host_only(cell)
         self.graph.add(cell)
         return cell
@@ -248,7 +257,9 @@ class Scheduler:
             return previous       # nothing it depends on is known any better
         unrefined = resolved
         resolved = dataclasses.replace(resolved, reads=set(resolved.reads),
-                                       mutates=set(resolved.mutates))
+                                       mutates=set(resolved.mutates),
+                                       reads_state=resolved.reads_state |
+                                       self._patched_before.get(cell.seq, frozenset()))
         resolved.unrefined = unrefined
         # What the cell changes of what earlier cells made (it reads it first),
         # and whatever else earlier cells made share those objects.
