@@ -14,6 +14,8 @@ two kernels take turns (interleaved), and the figures are medians.
 - Row 10: round trips of a trivial cell, and of a cell reading one small value.
 - Row 11: a notebook whose first cell builds a 5-million-element list and a
   1-million-entry dict, and whose later cells compute small things from them.
+- Row 11b: a chain of cells, each making an object of a notebook class from
+  the one before (``x_i = x_{i-1} + 1``, ``__add__`` returning a new object).
 - Row 12: every real notebook in tests/notebooks/real, each on fresh kernels:
   the total, the worst ratio, and whether any is slower than ipykernel by more
   than the interp kernel takes to start.
@@ -44,6 +46,12 @@ SLEEPERS = [WORK.format(i=0), SLEEPS.format(i=0), WORK.format(i=1), SLEEPS.forma
 SHARED = ['data = list(range(5_000_000))\nindex = {i: i * 2 for i in range(1_000_000)}',
           's = sum(data)', 'm = max(data)', 'c = len(index)', 't = sum(index.values())',
           'evens = sum(1 for x in data if x % 2 == 0)', 'print(s, m, c, t, evens)']
+CHAIN_LENGTH = 150
+CHAIN = ['class Step:\n    def __init__(self, value):\n        self.value = value\n'
+         '    def __add__(self, n):\n        return Step(self.value + n)\n'
+         '    def __repr__(self):\n        return f"Step({self.value})"\nx0 = Step(0)',
+         *[f'x{i} = x{i - 1} + 1' for i in range(1, CHAIN_LENGTH)],
+         f'print(x{CHAIN_LENGTH - 1})']
 REAL = Path(__file__).resolve().parent.parent / 'tests' / 'notebooks' / 'real'
 
 
@@ -259,6 +267,7 @@ def rows(ctx):
         sleepers = _interleaved(lambda name: _fresh(name, SLEEPERS), rounds)
         bare = _bare_interpreter_row(ctx, k)
         shared = _interleaved(lambda name: _fresh(name, SHARED), rounds)
+        chain = _interleaved(lambda name: _fresh(name, CHAIN), rounds)
         trips = ctx.reps(300, 50)
         trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
         small = {n: _round_trips(n, trips, 'y = x + 1', setup='x = 41') for n in KERNELS}
@@ -270,6 +279,9 @@ def rows(ctx):
     ipy_failure, interp_failure = (median(failures[n]) for n in KERNELS)
     same_shared = {tuple(r[1]) for r in shared['python3']} == \
         {tuple(r[1]) for r in shared[KERNEL_NAME]}
+    ipy_chain, interp_chain = (median([r[0] for r in chain[n]]) for n in KERNELS)
+    same_chain = {tuple(r[1]) for r in chain['python3']} == {tuple(r[1]) for r in chain[KERNEL_NAME]}
+    added_chain = (interp_chain - ipy_chain) / len(CHAIN)
     return [
         _cpu_row('a (fresh kernels)', fresh, k),
         _cpu_row('b (warm kernel)', warm, k),
@@ -299,5 +311,14 @@ def rows(ctx):
             anchors=f'ipykernel {fmt_time(ipy_shared)}',
             ratios=f'interp/ipykernel {interp_shared / ipy_shared:.2f}',
             goal='<= 1.0', met=same_shared and interp_shared <= ipy_shared),
+        Row(figure=f'11b. chain of {len(CHAIN)} cells, each making an object of a notebook class '
+                   f'from the one before (`x2 = x1 + 1`, `__add__` making a new object), Run All '
+                   f'on fresh kernels, {rounds} interleaved trials',
+            value=f'{fmt_time(interp_chain)} (outputs '
+                  f'{"identical" if same_chain else "DIFFERENT"})',
+            anchors=f'ipykernel {fmt_time(ipy_chain)}',
+            ratios=f'interp/ipykernel {interp_chain / ipy_chain:.2f}, added per cell '
+                   f'{added_chain * 1e3:+.2f} ms',
+            goal='within 1 ms of ipykernel per cell', met=same_chain and added_chain <= 1e-3),
         *corpus,
     ]
