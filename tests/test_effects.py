@@ -288,6 +288,13 @@ def test_module_state_is_read_and_written_like_a_variable(namespace, source, sta
     assert state in (effects.writes_state if writes else effects.reads_state)
 
 
+@pytest.mark.parametrize('source', ['decimal.getcontext().prec = 6', 'sys.path.append(".")',
+                                    'x = os.getcwd()'])
+def test_only_rebinding_a_module_attribute_changes_the_modules_attributes(namespace, source):
+    assert not any(state.startswith('<attributes of') for state in
+                   effects_of(source, namespace).writes_state)
+
+
 def test_every_cell_reads_the_warning_filters(namespace):
     assert '<warnings>' in effects_of('x = 1', namespace).reads_state
 

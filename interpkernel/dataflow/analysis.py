@@ -164,6 +164,8 @@ class CellEffects:
             may be in both (``x = 1; del x`` may fail between the two).
         mutates: names whose objects the cell changes in place through syntax
             (``x[0] = 1``, ``x.a = 1``, ``x[0] += 1``); what they share is in `aliases`.
+        set_into: those among them whose own attribute or item the cell sets
+            (``os.getcwd = fake``, not ``decimal.getcontext().prec = 6``).
         calls: every call at top level (and in class bodies); calls inside
             functions are in their summaries.
         aliases: ``(name, sources)``: `name` was bound from an expression that
@@ -191,6 +193,7 @@ class CellEffects:
     binds: tuple
     deletes: tuple
     mutates: tuple = ()
+    set_into: tuple = ()
     calls: tuple = ()
     aliases: tuple = ()
     functions: dict = field(default_factory=dict)
@@ -436,7 +439,8 @@ class _Visitor(ast.NodeVisitor):
         aliases = tuple((name, sources) for name, sources in sharing.items() if sources)
         return CellEffects(
             reads=tuple(cell.reads), binds=tuple(cell.binds), deletes=tuple(cell.deletes),
-            mutates=mutates, calls=tuple(cell.calls), aliases=aliases,
+            mutates=mutates, set_into=tuple(cell.set_into), calls=tuple(cell.calls),
+            aliases=aliases,
             functions=dict(self.functions), definitions=dict(self.definitions),
             every_definition={name: tuple(keys) for name, keys in self.every_definition.items()},
             modules=dict(self.modules), imported=dict(self.imported),
@@ -546,6 +550,8 @@ class _Visitor(ast.NodeVisitor):
         changed = scope.set_into if set_into and scope.kind == 'function' else scope.mutated
         for name in names:
             changed.add(name)
+            if set_into and scope.kind == 'cell':
+                scope.set_into.add(name)
 
     # -- expressions: visiting them returns what their value may share objects with --
 

@@ -353,7 +353,7 @@ class _Resolver:
             self._read_name(name)
         # An import gives the module as earlier cells left it (``os.getcwd = fake``).
         for module in {*effects.modules.values(), *(m for m, _ in effects.imported.values())}:
-            result.reads_state |= self._module_states(module)
+            result.reads_state |= self._module_states(module) | {module_attributes(module)}
         if effects.imports:
             outside = [m for m in effects.imports if m not in sys.stdlib_module_names]
             result.reads_state.add(state_name('sys.path'))
@@ -381,9 +381,13 @@ class _Resolver:
             known = self.known(name)
             if known.kind == 'module':
                 result.writes_state |= self._module_states(known.module)
+                if name in effects.set_into:    # ``os.getcwd = fake``
+                    result.writes_state.add(module_attributes(known.module))
+            # Where it comes from: a class's or function's own module, else its
+            # type's (an IPython formatter's).
             origin = effects.imported.get(name, (effects.modules.get(name),))[0] or \
-                (known.module if known.kind in ('module', 'callable', 'value')
-                 and known.module != 'builtins' else known.defined_in)
+                known.defined_in or (known.module if known.kind in ('module', 'callable', 'value')
+                                     and known.module != 'builtins' else '')
             if origin.partition('.')[0] == 'IPython':
                 # ``InteractiveShell.ast_node_interactivity = 'all'``: a worker's
                 # copy of IPython is not the shell that runs the notebook.
@@ -429,7 +433,8 @@ class _Resolver:
     def _read_name(self, name):
         for known in self.knowns(name):
             if known.kind == 'module':
-                self.result.reads_state |= self._module_states(known.module)
+                self.result.reads_state |= self._module_states(known.module) | \
+                    {module_attributes(known.module)}
             elif known.kind in ('value', 'instance'):
                 touched = knowledge.type_state(known.module, known.qualname)
                 if touched is not None:
@@ -444,8 +449,7 @@ class _Resolver:
                   if top in k.imports and not k.process_wide}
         if not states or top in knowledge.PARTLY_KNOWN:
             states.add(module_state(top))
-        # Its attributes, which a cell may rebind (``os.getcwd = fake``).
-        return states | {module_attributes(top)}
+        return states
 
     # -- calls --
 
