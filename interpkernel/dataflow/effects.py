@@ -353,7 +353,7 @@ class _Resolver:
             self._read_name(name)
         # An import gives the module as earlier cells left it (``os.getcwd = fake``).
         for module in {*effects.modules.values(), *(m for m, _ in effects.imported.values())}:
-            result.reads_state |= self._module_states(module) | {module_attributes(module)}
+            result.reads_state |= self._module_reads(module)
         if effects.imports:
             outside = [m for m in effects.imports if m not in sys.stdlib_module_names]
             result.reads_state.add(state_name('sys.path'))
@@ -372,9 +372,9 @@ class _Resolver:
                 result.reads_state.add(state_name(kind.name))
         # What the cell changes in place, it changes in whatever shares it.
         result.mutates = self._close(result.mutates)
-        result.links = {name: {other for other in others if self._may_share(other)}
-                        for name, others in result.links.items() if self._may_share(name)}
-        result.links = {name: others for name, others in result.links.items() if others}
+        result.links = {name: shared for name, others in result.links.items()
+                        if self._may_share(name)
+                        if (shared := {other for other in others if self._may_share(other)})}
         result.mutates = {n for n in result.mutates if not self.known(n).immutable
                           or n in result.binds}
         for name in list(result.mutates):
@@ -433,14 +433,18 @@ class _Resolver:
     def _read_name(self, name):
         for known in self.knowns(name):
             if known.kind == 'module':
-                self.result.reads_state |= self._module_states(known.module) | \
-                    {module_attributes(known.module)}
+                self.result.reads_state |= self._module_reads(known.module)
             elif known.kind in ('value', 'instance'):
                 touched = knowledge.type_state(known.module, known.qualname)
                 if touched is not None:
                     state, writes = touched
                     (self.result.writes_state if writes else self.result.reads_state).add(
                         state_name(state))
+
+    @classmethod
+    def _module_reads(cls, module):
+        """The states a cell reads by using `module`: its states and its attributes."""
+        return cls._module_states(module) | {module_attributes(module)}
 
     @staticmethod
     def _module_states(module):
