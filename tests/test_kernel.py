@@ -498,6 +498,24 @@ def test_a_class_a_magic_changed_is_seen_by_its_instances_in_workers(kernel):
     assert client.text(ids[3]) == '9\n'
 
 
+def test_a_method_a_magic_defined_on_a_class_finds_the_globals_it_reads_in_workers(kernel):
+    # ThinkPython's %%add_method_to: the method is defined by a nested run_cell in the
+    # host and set on the class; no cell's syntax shows it.
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in (
+        'class Card:\n    def __init__(self, x):\n        self.x = x',
+        'from IPython.core.magic import register_cell_magic\n@register_cell_magic\n'
+        'def add_method_to(args, cell):\n    ns = get_ipython().user_ns\n'
+        '    get_ipython().run_cell(cell)\n    name = cell.split("def ")[1].split("(")[0]\n'
+        '    setattr(ns[args], name, ns.pop(name))',
+        "SUFFIX = '!'",
+        "%%add_method_to Card\ndef __str__(self):\n    return f'{Card.__name__}<{self.x}{SUFFIX}>'",
+        'queen = Card(12)', 'import time; time.sleep(0.3); SUFFIX = "?"', 'print(queen)')]
+    replies = client.wait(ids)
+    assert [reply['status'] for reply in replies] == ['ok'] * 7
+    assert client.text(ids[6]) == 'Card<12?>\n'
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -202,6 +202,32 @@ def test_what_a_cell_found_sharing_a_name_is_known_to_the_cells_after_it(workers
     assert results[4][2] == "{'k': [0, 1]}\n"
 
 
+@pytest.mark.parametrize('set_on', [
+    'Card.__str__ = card_str',                          # under another name
+    'Card.show = card_str',                             # a method of the class calls it
+    'setattr(Card, "__str__", card_str)',
+])
+def test_a_function_set_on_a_class_is_run_by_its_instances_with_its_globals(workers, set_on):
+    session = Session(workers)
+    results = session.run_all(
+        'class Card:\n    def __init__(self, x):\n        self.x = x\n'
+        '    def __str__(self):\n        return self.show() if hasattr(self, "show") else "plain"',
+        'p = Card(1)', "def card_str(self):\n    return f'{Card.__name__}:{self.x}:{SUFFIX}'",
+        "SUFFIX = '!'", set_on, 'q = Card(2)', SLOW + "SUFFIX = '?'", 'print(p, q, Card(3))')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 8
+    assert results[7][2] == 'Card:1:? Card:2:? Card:3:?\n'
+
+
+def test_a_method_whose_code_the_kernel_cannot_see_may_read_anything(workers):
+    session = Session(workers)
+    results = session.run_all(
+        'class Card:\n    pass', "SUFFIX = '!'",
+        'exec("def card_str(self):\\n    return SUFFIX")\nCard.__str__ = card_str',
+        SLOW + "SUFFIX = '?'", 'print(Card())')
+    assert results[4][2] == '?\n'
+    assert 'cannot see' in results[4][0].resolved.reads_anything
+
+
 def test_a_chain_of_objects_made_from_one_another_reads_only_the_last(workers):
     session = Session(workers)
     results = session.run_all(

@@ -39,7 +39,8 @@ class ValueInfo(NamedTuple):
         iterator: iterating it consumes it (iterators, generators, files).
         identity: ``id()`` in the interpreter that holds it, to find aliases.
         code: `code_key` of notebook code the value is or calls (a function, a
-            class, an instance's class, a decorated function's original ...).
+            class, an instance's class and the functions set on it from outside
+            its body, a decorated function's original ...).
         movable: False if it is known not to cross interpreters (a generator,
             a lock, an open file); True if it may (tried when needed).
         is_class: it is a class.
@@ -142,6 +143,7 @@ def _notebook_code(value):
         # the notebook's: only those of a class statement count (`__firstlineno__`).
         if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
             keys.append(_class_key(klass))
+            keys.extend(_set_on(klass))
     if isinstance(value, (list, tuple, set, frozenset, dict)):
         # A container of notebook functions (`ops = {'add': add}`): calling one
         # of its items runs their code.
@@ -151,6 +153,17 @@ def _notebook_code(value):
             if function is not None and is_notebook_function(function):
                 keys.append(code_key(function))
     return tuple(dict.fromkeys(keys))
+
+
+def _set_on(cls):
+    """Keys of notebook functions set on class `cls` from outside its body
+    (``Card.__str__ = card_str``, or by a magic): a call of any of its methods may
+    run them.  A decorator's (dataclass's ``__init__``) say they are the class's."""
+    for member in vars(cls).values():
+        function = _function_of(member)
+        if function is not None and is_notebook_function(function) and \
+                not function.__qualname__.startswith(f'{cls.__qualname__}.'):
+            yield code_key(function)
 
 
 _UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'lock', 'RLock',

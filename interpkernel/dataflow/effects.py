@@ -636,6 +636,7 @@ class _Resolver:
             return
         if self._remade(name, classes, args, keywords):
             return
+        self._set_on_class(name, known, args, keywords)
         summary = self._find_method(classes, known.code, method)
         if summary is None:
             if path:
@@ -714,6 +715,19 @@ class _Resolver:
         knowns = list(self.knowns(path[0]))
         return bool(knowns) and all(map(holds, knowns))
 
+    def _set_on_class(self, name, known, args, keywords):
+        """Apply the functions set on the classes of `name` from outside their bodies
+        (`ValueInfo.code`): which name each went under, so which of them a call
+        runs, is not known, so each may run, given any of the arguments."""
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if isinstance(summary, FunctionSummary):
+                self._apply(summary, {name}, _every_param(summary, [{name}, *args], keywords))
+            elif summary is None and key[0] is not None:   # (None: a class, `Summaries.get`)
+                self._unseen_code({name}, args, keywords,
+                                  f'it calls into {name}, whose class has a method '
+                                  f'the kernel cannot see')
+
     def _find_method(self, classes, code, method):
         for summary, key in zip(classes, [k for k in code if isinstance(self.summaries.get(k),
                                                                          ClassSummary)]):
@@ -748,6 +762,7 @@ class _Resolver:
                 return
             if self._remade(name, classes, args, keywords):
                 return
+            self._set_on_class(name, known, args, keywords)
             summary = self._find_method(classes, known.code, method)
             if summary is not None:
                 mapping = _params(summary, [{name}, *args], keywords) if not starred else \
@@ -786,6 +801,7 @@ class _Resolver:
                 continue   # builtin types' operators change nothing
             classes = [c for c in map(self.summaries.get, known.code)
                        if isinstance(c, ClassSummary)]
+            self._set_on_class(name, known, args, [])
             for method in methods:
                 summary = self._find_method(classes, known.code, method)
                 if summary is not None:
