@@ -33,8 +33,8 @@ class HostEngine(Engine):
 
     Args:
         namespace: the namespace versioned tasks run in (the engine's home).
-        execute: ``execute(source, label, namespace)`` -> ``(shown value as
-            (value,) or None, exception or None)`` for versioned tasks
+        execute: ``execute(source, label, namespace, compile_flags)`` -> ``(shown
+            value as (value,) or None, exception or None)`` for versioned tasks
             (default: run the code as IPython would, catching its exception).
         keep: names that stay bound in `namespace` whatever a task binds
             (default: dunder names).
@@ -146,8 +146,8 @@ class HostEngine(Engine):
             self._context.run(variable.set, value)
         return self._context.run(function)
 
-    def _execute_within(self, source, label, namespace):
-        return self._within(lambda: self._execute(source, label, namespace))
+    def _execute_within(self, source, label, namespace, flags):
+        return self._within(lambda: self._execute(source, label, namespace, flags))
 
     def export(self, home, keys):
         return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))
@@ -164,9 +164,9 @@ class HostEngine(Engine):
         self.store.drop(list(self.store.versions))
 
 
-def _execute(source, label, namespace):
+def _execute(source, label, namespace, flags):
     try:
-        return execution.execute(source, label, namespace), None
+        return execution.execute(source, label, namespace, flags), None
     except BaseException as exc:
         return None, exc
 

@@ -516,6 +516,17 @@ def test_a_method_a_magic_defined_on_a_class_finds_the_globals_it_reads_in_worke
     assert client.text(ids[6]) == 'Card<12?>\n'
 
 
+def test_a_future_import_in_a_worker_cell_applies_to_later_host_cells(kernel):
+    client, _ = kernel
+    ids = [client.client.execute(code) for code in (
+        'from __future__ import annotations\nx = 1',
+        '%%capture out\ndef k(y: Later): pass', 'k.__annotations__')]
+    replies = client.wait(ids)
+    assert [reply['status'] for reply in replies] == ['ok'] * 3
+    [result] = client.of(ids[2], 'execute_result')
+    assert result['content']['data']['text/plain'] == "{'y': 'Later'}"
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -60,6 +60,12 @@ def test_each_statement_is_compiled_on_its_own_as_in_ipython(pool):
     assert result == {'same': (False, False, True)}
 
 
+def test_a_future_import_applies_to_the_statements_after_it_in_the_cell(pool):
+    result = pool.run('from __future__ import annotations\ndef f(x: Undefined) -> int: pass\n'
+                      'found = f.__annotations__', outputs=['found'])
+    assert result == {'found': {'x': 'Undefined', 'return': 'int'}}
+
+
 def test_top_level_await_runs(pool):
     assert pool.run('import asyncio\nawait asyncio.sleep(0)\nv = 3', outputs=['v']) == {'v': 3}
 

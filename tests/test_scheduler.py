@@ -228,6 +228,21 @@ def test_a_method_whose_code_the_kernel_cannot_see_may_read_anything(workers):
     assert 'cannot see' in results[4][0].resolved.reads_anything
 
 
+def test_a_future_import_applies_to_every_later_cell_wherever_it_runs(workers):
+    # IPython's compiler keeps the __future__ flags of every cell it compiled.
+    session = Session(workers)
+    results = session.run_all(
+        'import time', 'from __future__ import annotations',
+        'def f(x: Undefined) -> int: pass\nprint(f.__annotations__)',
+        'class Tree:\n    def add(self, t: Tree) -> Tree: pass\nprint(Tree.add.__annotations__)',
+        'def g(x: Later): pass\nfound = g.__annotations__', 'print(found)', host=(4,))
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
+    assert [text for _, _, text in results[2:]] == [
+        "{'x': 'Undefined', 'return': 'int'}\n", "{'t': 'Tree', 'return': 'Tree'}\n",
+        '', "{'x': 'Later'}\n"]
+    assert results[4][0].where == HOST
+
+
 def test_a_chain_of_objects_made_from_one_another_reads_only_the_last(workers):
     session = Session(workers)
     results = session.run_all(

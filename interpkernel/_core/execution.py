@@ -3,6 +3,7 @@
 Shared by the worker loop (inside subinterpreters) and the host engine.
 """
 
+import __future__
 import ast
 import linecache
 import os
@@ -10,13 +11,16 @@ import os
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
-__all__ = ['cell_filename', 'check_syntax', 'execute', 'hides_result', 'describe_error',
-           'async_raise']
+__all__ = ['cell_filename', 'check_syntax', 'execute', 'future_flags', 'hides_result',
+           'describe_error', 'async_raise']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
 _CELL_FRAME = r'File "<cell (.*?)>", line (\d+)'
 _CHAIN_LIMIT = 16             # exceptions of a chain kept for the host to format
+_FUTURE_FLAGS = 0             # the compiler flags of every ``from __future__ import``
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 
 
 def cell_filename(label):
@@ -30,9 +34,23 @@ def check_syntax(source, label):
                    ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
-def execute(source, label, namespace):
+def future_flags(tree):
+    """The compiler flags the ``from __future__ import`` statements at the top
+    level of module `tree` turn on (unknown features: none; compiling fails)."""
+    flags = 0
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == '__future__':
+            for alias in statement.names:
+                if alias.name in __future__.all_feature_names:
+                    flags |= getattr(__future__, alias.name).compiler_flag
+    return flags
+
+
+def execute(source, label, namespace, flags=0):
     """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
 
+    `flags`: the ``__future__`` compiler flags earlier cells turned on; the
+    cell's own ``from __future__`` imports apply to the statements after them.
     As in IPython: each top-level statement is compiled on its own (two equal
     constants in two statements are two objects: ``a = 999; b = 999; a is b``
     is False); the last statement, if an expression, is evaluated apart
@@ -42,13 +60,15 @@ def execute(source, label, namespace):
     """
     filename = cell_filename(label)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    flags = (flags & _FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     tree = check_syntax(source, label)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
     for statement in tree.body:
-        _run_code(compile(ast.Module([statement], []), filename, 'exec', flags), namespace)
+        code = compile(ast.Module([statement], []), filename, 'exec', flags)
+        flags |= code.co_flags & _FUTURE_FLAGS     # as IPython's compiler keeps them
+        _run_code(code, namespace)
     if last is None:
         return None
     value = _run_code(compile(last, filename, 'eval', flags), namespace)

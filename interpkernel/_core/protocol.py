@@ -61,6 +61,8 @@ class VersionedTask(NamedTuple):
     # Names to keep a new version of even if they still hold what they held: the
     # cell may have stored their objects into others, or others into them.
     relinked: tuple = ()
+    # The ``__future__`` compiler flags earlier cells turned on (``annotations``).
+    compile_flags: int = 0
 
 
 # In a `VersionedTask`'s load: this name holds the very object an earlier name of

@@ -28,8 +28,8 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     Args:
         store: the `values.Store` of this interpreter.
         namespace: the dict the cell runs in (``__main__``'s).
-        execute: ``execute(source, label, namespace)`` -> ``(shown value as
-            (value,) or None, exception or None)``.
+        execute: ``execute(source, label, namespace, compile_flags)`` -> ``(shown
+            value as (value,) or None, exception or None)``.
         keep: names for which it is true stay bound whatever the view
             (dunders; in the host, IPython's own names).
         format_result: put the shown value's mimebundle in the report (the
@@ -79,7 +79,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     before = store.fingerprints() if task.check else {}
     if task.autoreload:
         reloading.before_cell(protocol.AutoreloadSettings(*task.autoreload))
-    result, error = execute(task.source, task.label, namespace)
+    result, error = execute(task.source, task.label, namespace, task.compile_flags)
     if task.autoreload:
         reloading.after_cell()
     # Fingerprints first: encoding values below may touch them (pickling a

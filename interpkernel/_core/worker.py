@@ -190,7 +190,7 @@ class _Runtime:
         self.outbox.flush()
         self._emit((task.seq, 'done', protocol.send(report)))
 
-    def _execute(self, seq, label, source, namespace, before=None):
+    def _execute(self, seq, label, source, namespace, before=None, flags=0):
         """Run one cell's code, interruptibly: ``(shown value or None, exception or None)``.
 
         `before`, if given, is called first inside the interruptible part.
@@ -206,7 +206,7 @@ class _Runtime:
                     before()
                 # One context for all cells, as in a sequential session: state kept in
                 # context variables (decimal's context) lives from cell to cell.
-                result = self._context.run(execution.execute, source, label, namespace)
+                result = self._context.run(execution.execute, source, label, namespace, flags)
             except BaseException as exc:
                 error = exc
             finally:
@@ -246,8 +246,8 @@ class _Runtime:
     def _run_versioned(self, task):
         namespace = sys.modules['__main__'].__dict__
 
-        def execute(source, label, namespace):
-            return self._execute(task.seq, label, source, namespace)
+        def execute(source, label, namespace, flags):
+            return self._execute(task.seq, label, source, namespace, flags=flags)
 
         return versioned.run(task, self.store, namespace, execute, within=self._context.run)
 

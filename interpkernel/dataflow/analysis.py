@@ -188,6 +188,8 @@ class CellEffects:
         result_flow: the names the shown value may share objects with
             (showing it runs its ``__repr__``).
         barrier: why the cell's effects cannot be known statically, or None.
+        future_flags: the compiler flags its ``from __future__`` imports turn
+            on, for it and every cell after it (as IPython's compiler keeps them).
     """
     reads: tuple
     binds: tuple
@@ -207,6 +209,7 @@ class CellEffects:
     shows_result: bool = False
     result_flow: frozenset = frozenset()
     barrier: str | None = None
+    future_flags: int = 0
 
     @property
     def writes(self):
@@ -223,7 +226,7 @@ def analyse(source, filename='<cell>'):
     A cell nested too deeply for the analysis to recurse through (a sum of
     thousands of terms) is a barrier, not an error: Python may still run it.
     """
-    from .._core.execution import hides_result
+    from .._core.execution import future_flags, hides_result
     try:
         tree = compile(source, filename, 'exec',
                        ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
@@ -237,13 +240,14 @@ def analyse(source, filename='<cell>'):
     except RecursionError:
         return _too_deep(tree)
     shows = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not hides_result(source)
-    return visitor.effects(shows)
+    return visitor.effects(shows, future_flags(tree))
 
 
 def _too_deep(tree):
     """The barrier effects of a cell too deep to analyse: every name it mentions
     (``ast.walk`` does not recurse), so that a caller moving values in and out
     (the ``%%interp`` magic) still moves all it may use and change."""
+    from .._core.execution import future_flags
     reads, binds, deletes = _Ordered(), _Ordered(), _Ordered()
     imports = _Ordered()
     for node in ast.walk(tree):
@@ -273,7 +277,8 @@ def _too_deep(tree):
             binds.add(node.rest)
     # Anything read may be changed in place: what calls do is unknown here.
     return CellEffects(reads=tuple(reads), binds=tuple(binds), deletes=tuple(deletes),
-                       mutates=tuple(reads), imports=tuple(imports), barrier=TOO_DEEP)
+                       mutates=tuple(reads), imports=tuple(imports), barrier=TOO_DEEP,
+                       future_flags=future_flags(tree))
 
 
 class _Ordered(dict):
@@ -429,7 +434,7 @@ class _Visitor(ast.NodeVisitor):
     def scope(self):
         return self.scopes[-1]
 
-    def effects(self, shows_result):
+    def effects(self, shows_result, future_flags=0):
         cell = self.cell
         mutates = tuple(cell.mutated)
         changed = (*cell.binds, *mutates)
@@ -447,7 +452,7 @@ class _Visitor(ast.NodeVisitor):
             imports=tuple(cell.imports), literal_types=dict(self.literal_types),
             constructed=dict(self.constructed), shows_result=shows_result,
             result_flow=frozenset(self.last_flow) if shows_result else frozenset(),
-            barrier=self.barrier)
+            barrier=self.barrier, future_flags=future_flags)
 
     def _dynamic(self, why):
         """Effects no analysis can know: the cell's own code makes it a barrier;

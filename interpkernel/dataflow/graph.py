@@ -107,11 +107,13 @@ class Cell:
         bound: name -> the `Version` it read.  versions: name -> the
             `Version` it made.  deleted: names it deleted.
         where: the home it ran in.  waited_for: (cell, why) it waited for.
+        compile_flags: the ``__future__`` flags earlier cells turned on.
     """
 
     def __init__(self, seq, count, label, source, effects, resolved, *, host=None, barrier=None,
-                 filename=None, any_process_will_do=False, first_imports=()):
+                 filename=None, any_process_will_do=False, first_imports=(), compile_flags=0):
         self.seq, self.count, self.label, self.source = seq, count, label, source
+        self.compile_flags = compile_flags
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier
         self.any_process_will_do = any_process_will_do and host is not None

@@ -148,6 +148,7 @@ class Scheduler:
         # cell may use them through other code (shelve calls os.getcwd), so every
         # later cell reads them (`_patched_before`, by seq; only once there are any).
         self._patched = frozenset()
+        self._compile_flags = 0      # the __future__ flags cells so far turned on
         self._patched_before = {}
 
     def _initial_info(self, name):
@@ -232,7 +233,8 @@ class Scheduler:
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
-                    first_imports=first_imports)
+                    first_imports=first_imports, compile_flags=self._compile_flags)
+        self._compile_flags |= effects.future_flags
         if self._patched:
             self._patched_before[seq] = self._patched
         try:
@@ -241,7 +243,8 @@ class Scheduler:
             log.exception('the analysis of %s failed; it runs in order, in the host', label)
             why = f'the kernel could not analyse it ({type(exc).__name__})'
             cell = Cell(seq, count, label, source, CellEffects((), (), (), barrier=why), None,
-                        host=host or why, barrier=why, filename=filename)
+                        host=host or why, barrier=why, filename=filename,
+                        compile_flags=cell.compile_flags)
             cell.resolved = self._resolve(cell)
         self._patched |= {state for state in cell.resolved.writes_state
                           if is_module_attributes(state)}
@@ -972,7 +975,7 @@ class Scheduler:
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
-                                 tuple(cell.resolved.links))
+                                 tuple(cell.resolved.links), cell.compile_flags)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

@@ -498,8 +498,10 @@ class InterpKernel(IPythonKernel):
 
     # -- the host interpreter --
 
-    def _run_host_cell(self, source, label, namespace):
-        """The host engine's way to run a cell: IPython's own ``run_cell``."""
+    def _run_host_cell(self, source, label, namespace, flags):
+        """The host engine's way to run a cell: IPython's own ``run_cell``, its
+        compiler given the ``__future__`` flags cells run anywhere turned on."""
+        self.shell.compile.flags |= flags
         count = int(label[3:-1])
         _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
         result = self._run_in_host(source, count, False)
