@@ -297,6 +297,10 @@ class InterpKernel(IPythonKernel):
         count = self.shell.execution_count
         problem = _request_problem(code, user_expressions)
         if problem is not None:
+            if not silent and parent['content'].get('stop_on_error', True):
+                # Before the reply, as for a failed cell: a request sent once the
+                # reply is out is not caught by the abort that follows it.
+                _ipykernel.begin_aborting(self)
             return self._error_reply(problem, count, parent)
         if not code or code.isspace():
             # IPython runs nothing and numbers nothing; ipykernel replies with the
