@@ -527,6 +527,27 @@ def test_a_future_import_in_a_worker_cell_applies_to_later_host_cells(kernel):
     assert result['content']['data']['text/plain'] == "{'y': 'Later'}"
 
 
+def test_a_full_output_history_loses_its_oldest_results_as_on_ipykernel(kernel):
+    # IPython's display hook culls Out (cache_size, 1000 by default) before storing
+    # the result that finds it full, with a warning, once; the culled _N are gone.
+    client, _ = kernel
+    [setup] = client.wait([client.client.execute('get_ipython().displayhook.cache_size = 3')])
+    assert setup['status'] == 'ok'
+    ids = [client.client.execute(code, stop_on_error=False) for code in (
+        '10', '20', '30', '40', '50', 'print(sorted(Out))', '_2', '_4 + _5')]
+    replies = client.wait(ids)
+    assert [reply['status'] for reply in replies] == ['ok'] * 6 + ['error', 'ok']
+    assert replies[6]['ename'] == 'NameError'
+    warned = [i for i, msg_id in enumerate(ids) if 'Output cache limit' in client.text(msg_id)]
+    assert warned == [3]
+    kinds = [message['msg_type'] for message in client.of(ids[3])
+             if message['msg_type'] in ('stream', 'execute_result')]
+    assert kinds == ['stream', 'execute_result']    # the warning first, as IPython
+    assert client.text(ids[5]) == '[4, 5, 6]\n'    # the setup cell took count 1
+    [result] = client.of(ids[7], 'execute_result')
+    assert result['content']['data']['text/plain'] == '70'
+
+
 def test_an_empty_cell_takes_no_number_as_on_ipykernel(kernel):
     client, _ = kernel
     ids = [client.client.execute(code) for code in ('x = 41', '', '  \n', 'x + 1')]

@@ -258,6 +258,10 @@ class Graph:
         self._reads_anything = []      # cells that may read names no analysis can list
         self._results = []             # cells that may show a result or set _, __, ___
         self._result_names = set()     # '_5' for each cell that may show a result
+        self._culled = {}              # '_5' -> seq of the cell that culled it from Out
+        # IPython's output history holds at most this many results (0: no limit);
+        # a cell whose result finds it full culls the oldest (`cull_results`).
+        self.output_cache_size = 0
         self._plain_names = {}         # the names in _writers but '<state>', _, _5 ...,
                                        # in the order of _writers
         self._initial_info = initial
@@ -419,10 +423,10 @@ class Graph:
                     if earlier.seq < cell.seq and not earlier.done:
                         needed.setdefault(earlier, f'reads {name}')
                 continue
-            if name == 'Out':
-                for earlier in self._results:
-                    if earlier.seq < cell.seq and not earlier.done and earlier.result_name:
-                        needed.setdefault(earlier, 'reads Out')
+            if name == 'Out' or name in self._result_names and self._may_cull_before(cell):
+                # A full Out loses its oldest results to the cells that show the next.
+                for earlier in self.results_pending_before(cell):
+                    needed.setdefault(earlier, f'reads {name}')
                 continue
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
@@ -497,7 +501,25 @@ class Graph:
         cleared = max((c.seq for c in self._results if c.flushed_results and c.seq < cell.seq),
                       default=-1)
         return {c.count: c.versions[c.result_name] for c in self._results
-                if cleared < c.seq < cell.seq and c.result_name in c.versions}
+                if cleared < c.seq < cell.seq and c.result_name in c.versions
+                and self._culled.get(c.result_name, cell.seq) >= cell.seq}
+
+    def results_pending_before(self, cell):
+        """The cells before `cell`, not finished, that may yet show a result."""
+        return [c for c in self._results if c.seq < cell.seq and not c.done and c.result_name]
+
+    def _may_cull_before(self, cell):
+        """May a cell before `cell` find IPython's output history full?"""
+        return bool(self.output_cache_size) and self.output_cache_size <= sum(
+            1 for c in self._results if c.seq < cell.seq and c.result_name)
+
+    def cull_results(self, cell, names):
+        """`cell`, which has run, culled the results `names` (``_5``) from IPython's
+        output history, full (its ``cache_size``): as if it had deleted them."""
+        cell.deleted = set(cell.deleted) | set(names)
+        for name in names:
+            self._culled[name] = cell.seq
+            self._add_writer(name, cell)
 
     def flush_results(self, cell):
         """`cell`, running, cleared IPython's output history (``%reset``): the results
@@ -574,6 +596,9 @@ class Graph:
         if readable:
             cell.keep_only(kept)
             return False
+        if cell in self._results:     # no result, or culled from Out: _ skips it
+            self._results.remove(cell)
+            self._result_names.discard(cell.result_name)
         self.cells.pop(cell.seq, None)
         return True
 

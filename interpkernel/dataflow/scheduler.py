@@ -1109,7 +1109,31 @@ class Scheduler:
         """The execution counts of the results in ``Out`` for the host cell of
         execution count `count`, running now (none if no such cell runs)."""
         cell = self._running_host_cell(count)
-        return sorted(self.graph.results_before(cell)) if cell is not None else []
+        return self.results_before(cell) if cell is not None else []
+
+    def results_before(self, cell):
+        """The execution counts of the results in ``Out`` for `cell`, in order."""
+        return sorted(self.graph.results_before(cell))
+
+    def set_output_cache_size(self, size):
+        """IPython's output history holds at most `size` results (0: no limit)."""
+        self.graph.output_cache_size = size
+
+    async def results_before_settled(self, cell, at_least):
+        """`results_before(cell)`, once the unfinished cells before it that may show
+        a result cannot change whether it holds `at_least` (else once they finished)."""
+        while True:
+            shown = self.results_before(cell)
+            pending = self.graph.results_pending_before(cell)
+            if len(shown) + len(pending) < at_least or not pending:
+                return shown
+            await cell.wait_for_change(pending)
+
+    def cull_results(self, cell, counts):
+        """`cell`, which has run, culled the results of execution counts `counts`
+        from IPython's output history (full): they are gone from ``Out`` and their
+        ``_5``, and their versions are dropped once `cell` ends."""
+        self.graph.cull_results(cell, [f'_{count}' for count in counts])
 
     def output_history_cleared(self, count):
         """The host cell of execution count `count`, running now, cleared IPython's

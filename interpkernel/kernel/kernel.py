@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from contextvars import copy_context
 from typing import NamedTuple
@@ -375,6 +376,8 @@ class InterpKernel(IPythonKernel):
         cell = None
         self._allow_stdin_of[count] = allow_stdin     # until it has run, in the host or not
         try:
+            hook = self.shell.displayhook      # its limit as the cells before left it
+            scheduler.set_output_cache_size(hook.cache_size if hook.do_full_cache else 0)
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier,
                                     any_process_will_do=any_process_will_do,
@@ -394,6 +397,8 @@ class InterpKernel(IPythonKernel):
             async def show_result(cell):
                 # Before the cell counts as finished: a later %precision waits for it.
                 streams.flush()     # what it printed, before its result and reply
+                if cell.result_name in cell.versions:    # before the result, as IPython
+                    await self._cull_output_history(cell, streams)
                 if held:
                     await self._show_result(cell, held.pop(), parent, count)
 
@@ -595,6 +600,33 @@ class InterpKernel(IPythonKernel):
         scheduler.host.store.put(version.key, value)
         version.homes.add(HOST)
         return (value,)
+
+    async def _cull_output_history(self, cell, streams):
+        """As IPython's display hook does before it stores a result: once ``Out``
+        holds ``cache_size`` results, the oldest go (IPython's own `cull_cache`
+        decides which, and its warning is shown in `cell`)."""
+        hook, user_ns = self.shell.displayhook, self.shell.user_ns
+        if not hook.do_full_cache:
+            return
+        shown = await self.scheduler.results_before_settled(cell, hook.cache_size)
+        if len(shown) < hook.cache_size:
+            return
+        held, counted = user_ns.get('_oh'), dict.fromkeys(shown)
+        user_ns['_oh'] = counted
+
+        def show_warning(message, category, filename, lineno, file=None, line=None):
+            streams.write('stderr', warnings.formatwarning(message, category, filename,
+                                                           lineno, line))
+
+        # Python's filters decide whether its warning shows (once, by default), as
+        # on ipykernel; shown, it goes to this cell's output.
+        saved, warnings.showwarning = warnings.showwarning, show_warning
+        try:
+            hook.cull_cache()
+        finally:
+            user_ns['_oh'], warnings.showwarning = held, saved
+        streams.flush()
+        self.scheduler.cull_results(cell, [count for count in shown if count not in counted])
 
     async def _show_result(self, cell, shown, parent, count):
         """Publish `cell`'s result: `shown`, the worker's formatting, unless the host's
