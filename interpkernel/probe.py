@@ -73,8 +73,9 @@ import importlib, sys
 sys.path[:] = {path!r}
 watch = sys.modules.get('_interpkernel_probe_watch')
 if watch is None:
-    import builtins, importlib.util, re, types, warnings
-    warnings.simplefilter('ignore')     # a probe shows nothing
+    import builtins, importlib.util, os, re, types, warnings
+    warnings.simplefilter('ignore')     # a probe shows nothing: not even what a
+    sys.stdout = sys.stderr = open(os.devnull, 'w')   # module prints (``import this``)
     watch = types.ModuleType('_interpkernel_probe_watch')
     watch.imports, watch.refused = {{}}, {{}}
     real_import = builtins.__import__

@@ -115,3 +115,12 @@ def test_a_module_that_does_without_a_refusing_extension_counts_as_refusing(
         'module _curses does not support loading in subinterpreters'
     # readline only edits typed lines: doing without it changes no result.
     assert probe_import('optional_readline') is None
+
+
+def test_a_probe_shows_nothing_a_module_prints_as_it_imports(tmp_path, monkeypatch, capfd):
+    # `import this`: the check that a module imports in a subinterpreter printed the
+    # Zen again, and the kernel showed it in whichever cell ran next.
+    (tmp_path / 'prints_as_it_imports.py').write_text('print("The Zen")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert probe_import('prints_as_it_imports') is None
+    assert capfd.readouterr() == ('', '')
