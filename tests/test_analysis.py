@@ -28,6 +28,29 @@ def test_reads_and_binds(source, reads, binds):
     assert effects.barrier is None
 
 
+def test_private_names_in_a_class_are_the_mangled_globals_the_compiler_makes():
+    # wtfpython's "Name mangling": the method reads the global _A__variable.
+    effects = analyse('class A:\n    x = __y\n    def f(self, __p):\n        return __variable, __p\n'
+                      '    def g(self):\n        global __z\n        __z = __dunder__\n'
+                      'v = __top')
+    assert list(effects.reads) == ['_A__y', '__top']
+    summaries = {key[0]: summary for key, summary in effects.functions.items()}
+    assert summaries['A.f'].reads == {'_A__variable'}
+    assert summaries['A.g'].binds == {'_A__z'} and summaries['A.g'].reads == {'__dunder__'}
+
+
+@pytest.mark.parametrize('body, shares', [
+    ('tricks = []', True), ('index: dict = {}', True), ('seen = set()', True),
+    ('counts = collections.Counter()', True), ('kinds = [k for k in "ab"]', True),
+    ('name = "dog"', False), ('legs = 4', False), ('pair = (1, 2)', False),
+    ('def f(self):\n        return []', False),
+])
+def test_a_class_whose_body_binds_a_container_shares_it_with_its_instances(body, shares):
+    [summary] = [s for s in analyse(f'class Dog:\n    {body}').functions.values()
+                 if isinstance(s, ClassSummary)]
+    assert summary.shares_state is shares
+
+
 def test_annotations_evaluated_when_a_def_runs_are_reads():
     effects = analyse('def area(s: Shape, n: int = 1) -> float:\n    return 1.0\n'
                       'x: Alias = 3\n'

@@ -243,6 +243,44 @@ def test_a_future_import_applies_to_every_later_cell_wherever_it_runs(workers):
     assert results[4][0].where == HOST
 
 
+def test_a_method_reading_a_private_global_name_is_given_its_mangled_name(workers):
+    session = Session(workers)
+    results = session.run_all(SLOW + '_A__variable = "Some value"',
+                              'class A:\n    def some_func(self):\n        return __variable',
+                              'print(A().some_func())')
+    assert results[2][2] == 'Some value\n'
+
+
+@pytest.mark.parametrize('change', [
+    'def add_trick(self, trick):\n        self.tricks.append(trick)',
+    'def add_trick(self, trick):\n        self.tricks += [trick]',
+])
+def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, change):
+    # The Python tutorial's 9.3.5 (and wtfpython's "class attributes"): one list
+    # for every Dog.
+    session = Session(workers)
+    results = session.run_all(
+        f'class Dog:\n    tricks = []\n    def __init__(self, name):\n        self.name = name\n'
+        f'    {change}', "d = Dog('Fido')", SLOW + "e = Dog('Buddy')",
+        "d.add_trick('roll over')", SLOW + "e.add_trick('play dead')", 'print(d.tricks)',
+        'print(e.tricks is d.tricks, Dog.tricks)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 7
+    assert [text for _, _, text in results[5:]] == [
+        "['roll over', 'play dead']\n", "True ['roll over', 'play dead']\n"]
+
+
+def test_timeit_importing_from_main_finds_every_name_the_notebook_made(workers):
+    # adventofcode notebooks: setup='from __main__ import checksum, sheet'.
+    session = Session(workers)
+    results = session.run_all(
+        'def checksum(rows):\n    return sum(rows)', SLOW + 'sheet = [1, 2]',
+        "from timeit import timeit\n"
+        "t = timeit('checksum(sheet)', setup='from __main__ import checksum, sheet', number=5)\n"
+        "print(t >= 0)")
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 3
+    assert results[2][2] == 'True\n'
+
+
 def test_a_chain_of_objects_made_from_one_another_reads_only_the_last(workers):
     session = Session(workers)
     results = session.run_all(

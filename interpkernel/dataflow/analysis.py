@@ -143,13 +143,16 @@ class ClassSummary:
 
     `decorators` are the dotted paths of its decorators (``('?',)`` for one
     that is no dotted name); `factories`, those of the ``default_factory=``
-    callables its body names, or None if one is no dotted name (a lambda).
+    callables its body names, or None if one is no dotted name (a lambda);
+    `shares_state`: its body binds a list, dict or set, one object that all
+    its instances share (``tricks = []``; ``self.tricks.append(t)`` changes it).
     """
     key: tuple
     methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
     bases: tuple = ()                             # base class names, as written
     decorators: tuple = ()
     factories: tuple | None = ()
+    shares_state: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,12 +238,51 @@ def analyse(source, filename='<cell>'):
         return CellEffects((), (), (), barrier=TOO_DEEP)
     visitor = _Visitor()
     try:
+        if 'class' in source and '__' in source:
+            _mangle_private_names(tree)
         for statement in tree.body:
             visitor.visit(statement)
     except RecursionError:
         return _too_deep(tree)
     shows = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not hides_result(source)
     return visitor.effects(shows, future_flags(tree))
+
+
+def _mangle_private_names(tree):
+    """Rename in `tree` the private names (``__x``) that class bodies and the
+    functions in them use, as the compiler does (``_A__x`` in ``class A``): a
+    method reading ``__x`` reads the global ``_A__x``."""
+    classes = []
+
+    def mangled(name):
+        owner = classes[-1] if classes else ''
+        if owner and name.startswith('__') and not name.endswith('__'):
+            return f'_{owner}{name}'
+        return name
+
+    class Mangler(ast.NodeVisitor):
+        def visit_ClassDef(self, node):
+            # Its decorators, bases and keywords belong to the scope around it.
+            for expr in (*node.decorator_list, *node.bases, *node.keywords):
+                self.visit(expr)
+            classes.append(node.name.lstrip('_'))
+            for statement in node.body:
+                self.visit(statement)
+            classes.pop()
+
+        def visit_Name(self, node):
+            node.id = mangled(node.id)
+
+        def visit_arg(self, node):
+            node.arg = mangled(node.arg)
+            self.generic_visit(node)
+
+        def visit_Global(self, node):
+            node.names = [mangled(name) for name in node.names]
+
+        visit_Nonlocal = visit_Global
+
+    Mangler().visit(tree)
 
 
 def _too_deep(tree):
@@ -1198,7 +1240,8 @@ class _Visitor(ast.NodeVisitor):
         decorators = tuple(_path(d.func if isinstance(d, ast.Call) else d) or ('?',)
                            for d in node.decorator_list)
         self.functions[key] = ClassSummary(key, methods, bases, decorators,
-                                           _default_factories(node.body))
+                                           _default_factories(node.body),
+                                           _binds_a_container(node.body))
         self._decorate(node.decorator_list, node, node.name)
         self._store(node.name)
         if self.scope.kind == 'cell' and not self.hidden:
@@ -1210,6 +1253,21 @@ def _first_line(node):
     ``__firstlineno__``): that of its first decorator, if it has any."""
     decorators = getattr(node, 'decorator_list', None)
     return decorators[0].lineno if decorators else node.lineno
+
+
+_CONTAINER_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+_CONTAINER_MAKERS = frozenset({'list', 'dict', 'set', 'bytearray', 'defaultdict', 'Counter',
+                               'deque', 'OrderedDict'})
+
+
+def _binds_a_container(body):
+    """Does class `body` bind a name to a new list, dict or set (``tricks = []``)?"""
+    for statement in body:
+        value = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, _CONTAINER_NODES) or isinstance(value, ast.Call) and \
+                _path(value.func)[-1:] and _path(value.func)[-1] in _CONTAINER_MAKERS:
+            return True
+    return False
 
 
 def _default_factories(body):

@@ -37,6 +37,13 @@ def module_state(module):
     return f'<module {module.partition(".")[0]}>'
 
 
+def shared_state(key):
+    """The pseudo-variable for the objects that the instances of the notebook class
+    of code key `key` share through it (``'<shared by Dog at <cell In[3]>:1>'``)."""
+    filename, qualname, line = key
+    return f'<shared by {qualname} at {filename}:{line}>'
+
+
 def module_attributes(module):
     """The pseudo-variable for the attributes of a module, which a cell may rebind
     (``os.getcwd = fake``): no copy is made, so its readers run where it changed."""
@@ -432,6 +439,7 @@ class _Resolver:
 
     def _read_name(self, name):
         for known in self.knowns(name):
+            self.result.reads_state |= self._class_states(known)
             if known.kind == 'module':
                 self.result.reads_state |= self._module_reads(known.module)
             elif known.kind in ('value', 'instance'):
@@ -440,6 +448,16 @@ class _Resolver:
                     state, writes = touched
                     (self.result.writes_state if writes else self.result.reads_state).add(
                         state_name(state))
+
+    def _class_states(self, known):
+        """The states of the notebook classes of `known` (a class or an instance)
+        whose instances share a changeable object (`ClassSummary.shares_state`):
+        whatever uses one reads it, whatever calls into one changes it, so they
+        run in order, where that object is."""
+        if known.kind not in ('class', 'instance'):
+            return set()
+        return {shared_state(key) for key in known.code
+                if getattr(self.summaries.get(key), 'shares_state', False)}
 
     @classmethod
     def _module_reads(cls, module):
@@ -625,18 +643,13 @@ class _Resolver:
             self._apply(summary, {name}, mapping, closure_code=code[1:], closure_names=closure)
 
     def _class_call(self, name, known, path, args, keywords, starred):
-        classes = [self.summaries.get(key) for key in known.code]
-        classes = [c for c in classes if isinstance(c, ClassSummary)]
-        if not classes:
-            self._unseen_class(name, args, keywords)
+        classes = self._calling_into(name, known, args, keywords)
+        if classes is None:
             return
         method = path[0] if path else '__init__'
         if len(path) > 1:
             self._mutate({name})
             return
-        if self._remade(name, classes, args, keywords):
-            return
-        self._set_on_class(name, known, args, keywords)
         summary = self._find_method(classes, known.code, method)
         if summary is None:
             if path:
@@ -715,6 +728,20 @@ class _Resolver:
         knowns = list(self.knowns(path[0]))
         return bool(knowns) and all(map(holds, knowns))
 
+    def _calling_into(self, name, known, args, keywords):
+        """Count what any call into the notebook classes of `known` (a class or an
+        instance) does, whichever method it runs; return their summaries, or None
+        if that call may run anything (their code unseen, or remade by a decorator)."""
+        classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
+        if not classes:
+            self._unseen_class(name, args, keywords)
+            return None
+        if self._remade(name, classes, args, keywords):
+            return None
+        self.result.writes_state |= self._class_states(known)
+        self._set_on_class(name, known, args, keywords)
+        return classes
+
     def _set_on_class(self, name, known, args, keywords):
         """Apply the functions set on the classes of `name` from outside their bodies
         (`ValueInfo.code`): which name each went under, so which of them a call
@@ -755,14 +782,9 @@ class _Resolver:
         if known.kind == 'missing':
             return
         if known.kind == 'instance':
-            classes = [self.summaries.get(key) for key in known.code]
-            classes = [c for c in classes if isinstance(c, ClassSummary)]
-            if not classes:
-                self._unseen_class(name, args, keywords)
+            classes = self._calling_into(name, known, args, keywords)
+            if classes is None:
                 return
-            if self._remade(name, classes, args, keywords):
-                return
-            self._set_on_class(name, known, args, keywords)
             summary = self._find_method(classes, known.code, method)
             if summary is not None:
                 mapping = _params(summary, [{name}, *args], keywords) if not starred else \
@@ -801,6 +823,7 @@ class _Resolver:
                 continue   # builtin types' operators change nothing
             classes = [c for c in map(self.summaries.get, known.code)
                        if isinstance(c, ClassSummary)]
+            self.result.writes_state |= self._class_states(known)
             self._set_on_class(name, known, args, [])
             for method in methods:
                 summary = self._find_method(classes, known.code, method)

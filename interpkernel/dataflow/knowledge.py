@@ -644,10 +644,8 @@ _FUNCTIONS = {
         **_each(UNKNOWN, 'get_objects get_referrers'),
     },
     'timeit': {
-        # These run the statement they are given, a callable or source code, in globals=
-        'timeit': _effect(4, 'globals', calls_arguments=True),
-        'repeat': _effect(5, 'globals', calls_arguments=True),
-        'Timer': _SHARES,
+        # timeit, repeat and Timer run source code that may import from __main__
+        # (`_SEARCH_MAIN`).
         'default_timer': PURE,
     },
     'inspect': {
@@ -1018,9 +1016,11 @@ def _forks(module, qualname):
 
 
 # Library functions that look for what to run among the names of ``__main__``
-# (the notebook's): the tests of unittest.main, the docstrings of doctest.testmod.
+# (the notebook's): the tests of unittest.main, the docstrings of doctest.testmod,
+# and timeit's source strings (``setup='from __main__ import f, data'``).
 _SEARCH_MAIN = frozenset({('unittest', 'main'), ('unittest', 'TestProgram'),
-                          ('unittest.main', 'TestProgram'), ('doctest', 'testmod')})
+                          ('unittest.main', 'TestProgram'), ('doctest', 'testmod'),
+                          ('timeit', 'timeit'), ('timeit', 'repeat'), ('timeit', 'Timer')})
 
 
 def searches_main(module, qualname):
