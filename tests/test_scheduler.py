@@ -32,11 +32,12 @@ class Session:
         self.refusals.append((module, reason))
         return f'it imports {module}, which refuses subinterpreters'
 
-    def run_all(self, *sources, host=(), first_imports=(), timeout=120):
-        """`host`, `first_imports`: for the cells at those indexes (from 0)."""
-        return asyncio.run(asyncio.wait_for(self._run_all(sources, host, first_imports), timeout))
+    def run_all(self, *sources, host=(), barriers=(), first_imports=(), timeout=120):
+        """`host`, `barriers`, `first_imports`: for the cells at those indexes (from 0)."""
+        return asyncio.run(asyncio.wait_for(
+            self._run_all(sources, host, barriers, first_imports), timeout))
 
-    async def _run_all(self, sources, host, first_imports):
+    async def _run_all(self, sources, host, barriers, first_imports):
         cells, outputs = [], {}
         for index, source in enumerate(sources):
             self.count += 1
@@ -45,6 +46,7 @@ class Session:
                                          analyse(source, f'<cell {label}>'),
                                          filename=f'<cell {label}>',
                                          host='it must' if index in host else None,
+                                         barrier='it must' if index in barriers else None,
                                          first_imports=first_imports if index == 0 else ())
             outputs[label] = []
             cells.append(cell)
@@ -267,6 +269,18 @@ def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, ch
     assert [outcome.status for _, outcome, _ in results] == ['ok'] * 7
     assert [text for _, _, text in results[5:]] == [
         "['roll over', 'play dead']\n", "True ['roll over', 'play dead']\n"]
+
+
+def test_a_name_error_for_a_value_that_could_not_move_says_why(workers):
+    # As `%time n = len(big)` in the host: a barrier gets what can move.
+    session = Session(workers)
+    results = session.run_all('big = set(str(i) for i in range(60_000))',
+                              'exec("n = len(big)")', host=(1,), barriers=(1,))
+    assert results[1][1].status == 'error' and results[1][1].error['ename'] == 'NameError'
+    [(label, text)] = session.notes
+    assert label == results[1][0].label and text.startswith(
+        '`big` cannot move into the host, where In[2] ran: it must stay in worker #')
+    assert 'would iterate in another order' in text
 
 
 def test_timeit_importing_from_main_finds_every_name_the_notebook_made(workers):

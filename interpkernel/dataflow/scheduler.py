@@ -51,6 +51,7 @@ _MIN_WAIT = 0.01         # seconds a busy worker is assumed to need still, at le
 SPARE_RETRY_AFTER = 30   # seconds no spare worker starts after one could not
 _HISTORY = re.compile(r'_i+|_i\d+|In|_ih')
 _RESULT = re.compile(r'_\d+')
+_NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
 
 
 @dataclass
@@ -809,6 +810,22 @@ class Scheduler:
                         f'with it, though running the cells in order it may share its object, '
                         f'so cells reading `{other}` may show something different'))
 
+    def _explain_missing_name(self, cell, home, error):
+        """Say why, when `cell` failed with a NameError for a name an earlier cell
+        made where `cell` could not have it: a value that cannot move (a cell the
+        analysis cannot read, as ``%time n = len(big)``, is given what can move)."""
+        found = _NAME_ERROR.fullmatch(error.get('evalue', '')) \
+            if error.get('ename') == 'NameError' else None
+        if found is None:
+            return
+        name = found.group(1)
+        writer = self.graph.writer_before(cell, name)
+        version = writer.versions.get(name) if writer is not None and writer.done else None
+        if version is not None and home not in version.homes and version.unmovable:
+            self._on_note(cell, f'`{name}` cannot move into {self._where({home})}, where '
+                                f'{cell.label} ran: it must stay in '
+                                f'{self._where(version.homes)} ({version.unmovable})')
+
     def _best_home(self, cell, inputs, allowed):
         """(the free home that costs least, or None; seconds after which to choose again).
 
@@ -1034,7 +1051,9 @@ class Scheduler:
         self._check_foreseen(cell, report)
         self._check_copies_left_behind(cell, home, report)
         if report.error is not None:
-            return Outcome('error', pickle.loads(report.error))
+            error = pickle.loads(report.error)
+            self._explain_missing_name(cell, home, error)
+            return Outcome('error', error)
         return Outcome('ok')
 
     def _forget_copies_of_instances(self, cell, home, report):
