@@ -43,7 +43,8 @@ class Session:
             self.count += 1
             label = f'In[{self.count}]'
             cell = self.scheduler.submit(self.count, label, source,
-                                         analyse(source, f'<cell {label}>'),
+                                         analyse(source, f'<cell {label}>',
+                                                 self.scheduler.compile_flags),
                                          filename=f'<cell {label}>',
                                          host='it must' if index in host else None,
                                          barrier='it must' if index in barriers else None,
@@ -243,6 +244,12 @@ def test_a_future_import_applies_to_every_later_cell_wherever_it_runs(workers):
         "{'x': 'Undefined', 'return': 'int'}\n", "{'t': 'Tree', 'return': 'Tree'}\n",
         '', "{'x': 'Later'}\n"]
     assert results[4][0].where == HOST
+
+
+def test_a_future_import_that_changes_the_syntax_applies_to_later_cells(workers):
+    session = Session(workers)
+    results = session.run_all('from __future__ import barry_as_FLUFL', 'print("Ruby" <> "Python")')
+    assert [text for _, _, text in results] == ['', 'True\n']
 
 
 def test_a_method_reading_a_private_global_name_is_given_its_mangled_name(workers):

@@ -11,16 +11,16 @@ import os
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
-__all__ = ['cell_filename', 'check_syntax', 'execute', 'future_flags', 'hides_result',
-           'describe_error', 'async_raise']
+__all__ = ['cell_filename', 'check_syntax', 'execute', 'future_flags', 'FUTURE_FLAGS',
+           'hides_result', 'describe_error', 'async_raise']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
 _CELL_FRAME = r'File "<cell (.*?)>", line (\d+)'
 _CHAIN_LIMIT = 16             # exceptions of a chain kept for the host to format
-_FUTURE_FLAGS = 0             # the compiler flags of every ``from __future__ import``
+FUTURE_FLAGS = 0             # the compiler flags of every ``from __future__ import``
 for _feature in __future__.all_feature_names:
-    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+    FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 
 
 def cell_filename(label):
@@ -28,10 +28,11 @@ def cell_filename(label):
     return f'<cell {label}>'
 
 
-def check_syntax(source, label):
-    """Raise SyntaxError (naming the cell) if `source` does not parse; else return its tree."""
+def check_syntax(source, label, flags=0):
+    """Raise SyntaxError (naming the cell) if `source` does not parse (under the
+    ``__future__`` `flags`: ``barry_as_FLUFL`` parses ``<>``); else return its tree."""
     return compile(source, cell_filename(label), 'exec',
-                   ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+                   ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | (flags & FUTURE_FLAGS))
 
 
 def future_flags(tree):
@@ -60,14 +61,14 @@ def execute(source, label, namespace, flags=0):
     """
     filename = cell_filename(label)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    flags = (flags & _FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    tree = check_syntax(source, label)
+    flags = (flags & FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = check_syntax(source, label, flags)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
     for statement in tree.body:
         code = compile(ast.Module([statement], []), filename, 'exec', flags)
-        flags |= code.co_flags & _FUTURE_FLAGS     # as IPython's compiler keeps them
+        flags |= code.co_flags & FUTURE_FLAGS     # as IPython's compiler keeps them
         _run_code(code, namespace)
     if last is None:
         return None

@@ -223,16 +223,17 @@ class CellEffects:
 TOO_DEEP = 'it is too deeply nested to analyse'
 
 
-def analyse(source, filename='<cell>'):
-    """Return the `CellEffects` of cell `source` (raises SyntaxError).
+def analyse(source, filename='<cell>', flags=0):
+    """Return the `CellEffects` of cell `source` (raises SyntaxError), parsed
+    under the ``__future__`` compiler `flags` earlier cells turned on.
 
     A cell nested too deeply for the analysis to recurse through (a sum of
     thousands of terms) is a barrier, not an error: Python may still run it.
     """
-    from .._core.execution import future_flags, hides_result
+    from .._core.execution import FUTURE_FLAGS, future_flags, hides_result
     try:
         tree = compile(source, filename, 'exec',
-                       ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+                       ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | (flags & FUTURE_FLAGS))
     except RecursionError:
         # Python cannot compile it either: running it fails the same way.
         return CellEffects((), (), (), barrier=TOO_DEEP)

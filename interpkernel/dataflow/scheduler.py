@@ -1130,6 +1130,11 @@ class Scheduler:
         cell = self._running_host_cell(count)
         return self.results_before(cell) if cell is not None else []
 
+    @property
+    def compile_flags(self):
+        """The ``__future__`` compiler flags the cells submitted so far turned on."""
+        return self._compile_flags
+
     def results_before(self, cell):
         """The execution counts of the results in ``Out`` for `cell`, in order."""
         return sorted(self.graph.results_before(cell))

@@ -348,7 +348,8 @@ class InterpKernel(IPythonKernel):
             shell.history_manager.store_inputs(count, source, code)
         label = f'In[{count}]'
         try:
-            effects = analysis.analyse(source, f'<cell {label}>')
+            effects = analysis.analyse(source, f'<cell {label}>', self._scheduler.compile_flags
+                                       if self._scheduler is not None else 0)
         except SyntaxError:
             effects = None
         if effects is None:
