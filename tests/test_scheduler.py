@@ -260,21 +260,24 @@ def test_a_method_reading_a_private_global_name_is_given_its_mangled_name(worker
     assert results[2][2] == 'Some value\n'
 
 
-@pytest.mark.parametrize('change', [
-    'def add_trick(self, trick):\n        self.tricks.append(trick)',
-    'def add_trick(self, trick):\n        self.tricks += [trick]',
+@pytest.mark.parametrize('change, call', [
+    ('def add_trick(self, trick):\n        self.tricks.append(trick)', "e.add_trick(trick)"),
+    ('def add_trick(self, trick):\n        self.tricks += [trick]', "e.add_trick(trick)"),
+    ('pass', "e.tricks.append(trick)"),
+    ('pass', "Dog.tricks.append(trick)"),
 ])
-def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, change):
+def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, change, call):
     # The Python tutorial's 9.3.5 (and wtfpython's "class attributes"): one list
     # for every Dog.
     session = Session(workers)
     results = session.run_all(
         f'class Dog:\n    tricks = []\n    def __init__(self, name):\n        self.name = name\n'
-        f'    {change}', "d = Dog('Fido')", SLOW + "e = Dog('Buddy')",
-        "d.add_trick('roll over')", SLOW + "e.add_trick('play dead')", 'print(d.tricks)',
+        f'    def add_trick(self, trick):\n        self.tricks.append(trick)\n    {change}',
+        "d = Dog('Fido')", SLOW + "e = Dog('Buddy')", "d.add_trick('roll over')",
+        SLOW + SLOW + "trick = 'play dead'", call, 'print(d.tricks)',
         'print(e.tricks is d.tricks, Dog.tricks)')
-    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 7
-    assert [text for _, _, text in results[5:]] == [
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 8
+    assert [text for _, _, text in results[6:]] == [
         "['roll over', 'play dead']\n", "True ['roll over', 'play dead']\n"]
 
 
