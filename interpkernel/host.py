@@ -58,6 +58,10 @@ class HostEngine(Engine):
         self._format_result = format_result
         self._context = context
         self._running = None   # (future, started) of the versioned task running now
+        # Names to unbind once the running task ends, if they still hold these values:
+        # while it runs, its thread owns the namespace (it may bind or delete them).
+        self._unbind_later = []
+        self._lock = threading.Lock()
 
     def submit(self, source, namespace, *, label=None, background=False):
         """Run `source` in `namespace`; return its (done, if not background) CellFuture.
@@ -124,7 +128,8 @@ class HostEngine(Engine):
         future = CellFuture(seq, label, self._interrupt, task, on_event=on_event)
         future.start(HOST)
         future.set_running_or_notify_cancel()
-        self._running = (future, time.perf_counter())
+        with self._lock:
+            self._running = (future, time.perf_counter())
         self._threads[seq] = threading.get_ident()
         try:
             report = versioned.run(task, self.store, self.namespace, self._execute_within,
@@ -133,7 +138,11 @@ class HostEngine(Engine):
             future.set_exception(exc)
             raise
         finally:
-            self._running = None
+            with self._lock:
+                for name, value in self._unbind_later:
+                    if name in self.namespace and self.namespace[name] is value:
+                        del self.namespace[name]
+                self._unbind_later, self._running = [], None
             del self._threads[seq]
             future.release_task()
         future.set_report(report)
@@ -153,7 +162,13 @@ class HostEngine(Engine):
         return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))
 
     def drop(self, home, keys):
-        versioned.drop(protocol.DropTask(0, tuple(keys)), self.store, self.namespace)
+        with self._lock:
+            if self._running is not None:    # unbound as it ends, not under its feet
+                self._unbind_later += [(key[0], self.store.get(key)) for key in keys
+                                       if key in self.store]
+                self.store.drop(keys)
+                return
+            versioned.drop(protocol.DropTask(0, tuple(keys)), self.store, self.namespace)
 
     def interrupt(self, home=None):
         running = self._running

@@ -6,6 +6,9 @@ like CPython's executor tests run over every executor.
 """
 
 import pickle
+import sys
+import threading
+import types
 
 import pytest
 
@@ -218,3 +221,36 @@ def test_the_most_workers_an_engine_accepts_can_be_raised_and_its_error_says_how
         assert len(engine.homes) == 3
     finally:
         engine.close()
+
+
+def test_a_version_dropped_while_a_host_cell_runs_is_unbound_only_once_it_ends(monkeypatch):
+    # The kernel drops versions from its event loop while a host cell runs in another
+    # thread; unbinding them then raced the cell (KeyError: 'some_list', wtfpython).
+    engine = HostEngine({'__name__': '__main__'})
+    gate = types.SimpleNamespace(entered=threading.Event(), go=threading.Event())
+    monkeypatch.setitem(sys.modules, '_host_gate', gate)
+    first, _ = run((engine, 'host'), 'x = [1]\ny = [2]')
+    found = []
+    cell = threading.Thread(target=lambda: found.append(run(
+        (engine, 'host'), 'import _host_gate\n_host_gate.entered.set()\n_host_gate.go.wait(10)\n'
+                          'seen = x', bind=[('x', ('x', first)), ('y', ('y', first))])))
+    cell.start()
+    assert gate.entered.wait(10)
+    engine.drop('host', [('x', first), ('y', first)])
+    assert engine.namespace['x'] == [1]     # still there for the running cell
+    gate.go.set()
+    cell.join(10)
+    [(_, report)] = found
+    assert report.error is None and 'seen' in written(report)
+    assert 'x' not in engine.namespace and 'y' not in engine.namespace
+    engine.close()
+
+
+def test_dropping_a_version_holding_none_of_a_name_not_bound_is_quiet(home):
+    # wtfpython: some_list = some_list.append(4) keeps None; the name was unbound since.
+    first, _ = run(home, 'some_list = None')
+    run(home, 'del some_list', bind=[('some_list', ('some_list', first))])
+    engine, name = home
+    engine.drop(name, [('some_list', first)])
+    _, report = run(home, 'after = 1')
+    assert report.error is None

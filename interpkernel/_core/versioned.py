@@ -193,8 +193,8 @@ def export(task, store):
 def drop(task, store, namespace):
     """Forget the versions `task` names, and unbind the names still bound to them."""
     for key in task.keys:
-        if key in store and namespace.get(key[0]) is store.get(key):
-            del namespace[key[0]]
+        if key in store and key[0] in namespace and namespace[key[0]] is store.get(key):
+            del namespace[key[0]]     # (a version may hold None, a name absent from it)
     store.drop(task.keys)
     return protocol.ExportReport((), ())
 
