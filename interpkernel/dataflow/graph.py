@@ -504,6 +504,10 @@ class Graph:
                 if cleared < c.seq < cell.seq and c.result_name in c.versions
                 and self._culled.get(c.result_name, cell.seq) >= cell.seq}
 
+    def result_cells(self):
+        """How many cells kept may show a result (at most the results ``Out`` holds)."""
+        return len(self._results)
+
     def results_pending_before(self, cell):
         """The cells before `cell`, not finished, that may yet show a result."""
         return [c for c in self._results if c.seq < cell.seq and not c.done and c.result_name]

@@ -1146,6 +1146,8 @@ class Scheduler:
     async def results_before_settled(self, cell, at_least):
         """`results_before(cell)`, once the unfinished cells before it that may show
         a result cannot change whether it holds `at_least` (else once they finished)."""
+        if self.graph.result_cells() < at_least:    # far from it: nothing to count
+            return []
         while True:
             shown = self.results_before(cell)
             pending = self.graph.results_pending_before(cell)
