@@ -102,6 +102,10 @@ class Client:
     def __init__(self, client):
         self.client, self.messages, self.replies = client, [], {}
 
+    def execute_all(self, *cells, **options):
+        """Send every cell at once, as Run All does; their msg_ids."""
+        return [self.client.execute(code, **options) for code in cells]
+
     def pump(self, seconds=0.05):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -490,9 +494,9 @@ def test_a_cell_forking_processes_fails_at_once_and_one_spawning_them_works(kern
 def test_a_class_a_magic_changed_is_seen_by_its_instances_in_workers(kernel):
     # As ThinkPython's %%add_method_to: only the run-time check sees the change.
     client, _ = kernel
-    ids = [client.client.execute(code) for code in (
+    ids = client.execute_all(
         'class Time:\n    def __init__(self, h):\n        self.h = h', 'start = Time(9)',
-        "%time setattr(Time, 'hours', lambda self: self.h)", 'print(start.hours())')]
+        "%time setattr(Time, 'hours', lambda self: self.h)", 'print(start.hours())')
     replies = client.wait(ids)
     assert [reply['status'] for reply in replies] == ['ok'] * 4
     assert client.text(ids[3]) == '9\n'
@@ -502,7 +506,7 @@ def test_a_method_a_magic_defined_on_a_class_finds_the_globals_it_reads_in_worke
     # ThinkPython's %%add_method_to: the method is defined by a nested run_cell in the
     # host and set on the class; no cell's syntax shows it.
     client, _ = kernel
-    ids = [client.client.execute(code) for code in (
+    ids = client.execute_all(
         'class Card:\n    def __init__(self, x):\n        self.x = x',
         'from IPython.core.magic import register_cell_magic\n@register_cell_magic\n'
         'def add_method_to(args, cell):\n    ns = get_ipython().user_ns\n'
@@ -510,7 +514,7 @@ def test_a_method_a_magic_defined_on_a_class_finds_the_globals_it_reads_in_worke
         '    setattr(ns[args], name, ns.pop(name))',
         "SUFFIX = '!'",
         "%%add_method_to Card\ndef __str__(self):\n    return f'{Card.__name__}<{self.x}{SUFFIX}>'",
-        'queen = Card(12)', 'import time; time.sleep(0.3); SUFFIX = "?"', 'print(queen)')]
+        'queen = Card(12)', 'import time; time.sleep(0.3); SUFFIX = "?"', 'print(queen)')
     replies = client.wait(ids)
     assert [reply['status'] for reply in replies] == ['ok'] * 7
     assert client.text(ids[6]) == 'Card<12?>\n'
@@ -518,9 +522,8 @@ def test_a_method_a_magic_defined_on_a_class_finds_the_globals_it_reads_in_worke
 
 def test_a_future_import_in_a_worker_cell_applies_to_later_host_cells(kernel):
     client, _ = kernel
-    ids = [client.client.execute(code) for code in (
-        'from __future__ import annotations\nx = 1',
-        '%%capture out\ndef k(y: Later): pass', 'k.__annotations__')]
+    ids = client.execute_all('from __future__ import annotations\nx = 1',
+                             '%%capture out\ndef k(y: Later): pass', 'k.__annotations__')
     replies = client.wait(ids)
     assert [reply['status'] for reply in replies] == ['ok'] * 3
     [result] = client.of(ids[2], 'execute_result')
@@ -533,8 +536,8 @@ def test_a_full_output_history_loses_its_oldest_results_as_on_ipykernel(kernel):
     client, _ = kernel
     [setup] = client.wait([client.client.execute('get_ipython().displayhook.cache_size = 3')])
     assert setup['status'] == 'ok'
-    ids = [client.client.execute(code, stop_on_error=False) for code in (
-        '10', '20', '30', '40', '50', 'print(sorted(Out))', '_2', '_4 + _5')]
+    ids = client.execute_all('10', '20', '30', '40', '50', 'print(sorted(Out))', '_2', '_4 + _5',
+                             stop_on_error=False)
     replies = client.wait(ids)
     assert [reply['status'] for reply in replies] == ['ok'] * 6 + ['error', 'ok']
     assert replies[6]['ename'] == 'NameError'

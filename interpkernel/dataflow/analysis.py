@@ -1266,7 +1266,7 @@ def _binds_a_container(body):
     for statement in body:
         value = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
         if isinstance(value, _CONTAINER_NODES) or isinstance(value, ast.Call) and \
-                _path(value.func)[-1:] and _path(value.func)[-1] in _CONTAINER_MAKERS:
+                (_path(value.func) or ('',))[-1] in _CONTAINER_MAKERS:
             return True
     return False
 

@@ -456,8 +456,12 @@ class _Resolver:
         run in order, where that object is."""
         if known.kind not in ('class', 'instance'):
             return set()
-        return {shared_state(key) for key in known.code
-                if getattr(self.summaries.get(key), 'shares_state', False)}
+        states = set()
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if isinstance(summary, ClassSummary) and summary.shares_state:
+                states.add(shared_state(key))
+        return states
 
     @classmethod
     def _module_reads(cls, module):
