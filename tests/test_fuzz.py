@@ -881,9 +881,12 @@ def test_any_cell_magic_line_runs_or_fails_in_one_line_changing_nothing(shell, m
         if failed is not None:
             counts['usage error'] += 1
             assert after == before, f'{line!r} failed but changed the namespace'
-            # And IPython shows it as that one line, no traceback.
+            # And IPython shows it as that one line, no traceback (a cell may beat a
+            # timeout of 1e-300 s the second time: the race is the cell's, not ours).
             result, printed = _shown(lambda: shell.run_cell(f'%%interp {line}\nx = 1'))
-            assert not result.success and _shown_in_one_line(printed), printed
+            if not (result.success and 'ran past --timeout' in failed):
+                assert not result.success and _shown_in_one_line(printed), printed
+            shell.user_ns.pop('x', None)
         else:
             counts['ran'] += 1
             # Nothing changed but x, brought back as such (SPMD with --out x: one per rank).
