@@ -371,7 +371,8 @@ def rows(ctx):
             goal='0 lost', met=losses == 0),
         Row(figure=f'channel stress: randomized rounds, {tally.messages} messages '
                    f'({tally.rounds} rounds, {tally.interrupts} interrupts)',
-            value=f'{len(tally.problems)} breaches ({fmt_time(rounds_time)})', anchors='',
+            value=f'{len(tally.problems)} breaches ({fmt_time(rounds_time)})'
+                  + ''.join(f'; {problem}' for problem in tally.problems[:3]), anchors='',
             ratios='', goal='0 breaches', met=not tally.problems)]
 
 

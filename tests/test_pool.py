@@ -395,3 +395,18 @@ def test_pools_started_and_closed_from_several_threads_at_once_all_start():
     for thread in threads:
         thread.join()
     assert failures == [] and answers == ['[1]'] * 20
+
+
+def test_running_cells_does_not_import_the_test_suite_of_cpython():
+    """3.13's _interpqueues imports test.support (and unittest), 15-20 ms, to raise
+    its first QueueEmpty in an interpreter; the host looks at the count instead."""
+    script = ('import sys\nfrom interpkernel import Pool\n'
+              'with Pool(2) as pool:\n'
+              '    for name in ("a", "b"):\n'
+              '        pool.run("print(1)", worker=name)\n'
+              '    seen = pool.run("import sys\\nseen = \\"unittest\\" in sys.modules",'
+              ' outputs=["seen"])["seen"]\n'
+              'print(seen, "unittest" in sys.modules)\n')
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.splitlines()[-1] == 'False False', done.stderr[-500:]
