@@ -33,9 +33,10 @@ class HostEngine(Engine):
 
     Args:
         namespace: the namespace versioned tasks run in (the engine's home).
-        execute: ``execute(source, label, namespace, compile_flags)`` -> ``(shown
-            value as (value,) or None, exception or None)`` for versioned tasks
-            (default: run the code as IPython would, catching its exception).
+        execute: ``execute(source, label, namespace, compile_flags, code_name)``
+            -> ``(shown value as (value,) or None, exception or None)`` for
+            versioned tasks (default: run the code as IPython would, catching
+            its exception).
         keep: names that stay bound in `namespace` whatever a task binds
             (default: dunder names).
         format_result: put a shown value's mimebundle in the report (an
@@ -155,8 +156,8 @@ class HostEngine(Engine):
             self._context.run(variable.set, value)
         return self._context.run(function)
 
-    def _execute_within(self, source, label, namespace, flags):
-        return self._within(lambda: self._execute(source, label, namespace, flags))
+    def _execute_within(self, source, label, namespace, flags, code_name):
+        return self._within(lambda: self._execute(source, label, namespace, flags, code_name))
 
     def export(self, home, keys):
         return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))
@@ -179,9 +180,9 @@ class HostEngine(Engine):
         self.store.drop(list(self.store.versions))
 
 
-def _execute(source, label, namespace, flags):
+def _execute(source, label, namespace, flags, code_name):
     try:
-        return execution.execute(source, label, namespace, flags), None
+        return execution.execute(source, label, namespace, flags, code_name), None
     except BaseException as exc:
         return None, exc
 

@@ -11,6 +11,7 @@ expressions in the kernel without adding a cell to the notebook.
 
 import datetime
 import queue
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -249,16 +250,22 @@ def run_all(notebook, kernel_name, *, timeout=120, stop_on_error=True, cwd=None)
         return kernel.run_all(notebook, timeout=timeout, stop_on_error=stop_on_error)
 
 
+# ipykernel names a cell's code (its warnings show that name) with its process id.
+_CELL_FILE_PROCESS = re.compile(r'(?<=ipykernel_)\d+(?=[/\\])')
+
+
 def comparable(outputs):
-    """Outputs as comparable tuples: streams merged, errors by name and value."""
+    """Outputs as comparable tuples: streams merged, errors by name and value,
+    the process id in cells' file names (``/tmp/ipykernel_<pid>/...``) left out."""
     result = []
     for output in outputs:
         kind = output['output_type']
         if kind == 'stream':
+            text = _CELL_FILE_PROCESS.sub('<pid>', output['text'])
             if result and result[-1][:2] == ('stream', output['name']):
-                result[-1] = ('stream', output['name'], result[-1][2] + output['text'])
+                result[-1] = ('stream', output['name'], result[-1][2] + text)
             else:
-                result.append(('stream', output['name'], output['text']))
+                result.append(('stream', output['name'], text))
         elif kind == 'error':
             result.append(('error', output['ename'], output['evalue']))
         else:

@@ -79,9 +79,10 @@ def _message(exception):
 
 
 def _frame(record):
-    """A real frame whose code has the record's file name, function name and parameters."""
-    raiser = _raiser(record.filename, record.firstlineno, record.name, record.args,
-                     record.varargs, record.varkw)
+    """A real frame whose code has the record's file name, function name and
+    parameters, stopped at the record's line."""
+    raiser = _raiser(record.filename, record.firstlineno, record.lineno, record.name,
+                     record.args, record.varargs, record.varkw)
     try:
         raiser(*[None] * len(record.args))
     except _FrameWanted as wanted:
@@ -94,14 +95,18 @@ class _FrameWanted(Exception):
 
 
 @functools.lru_cache(maxsize=1024)
-def _raiser(filename, firstlineno, qualname, args, varargs, varkw):
-    """A function that raises `_FrameWanted`, with the worker frame's file name,
-    name and parameters (any names: ``.0`` of a comprehension too)."""
+def _raiser(filename, firstlineno, lineno, qualname, args, varargs, varkw):
+    """A function that raises `_FrameWanted` at line `lineno`, with the worker
+    frame's file name, name and parameters (any names: ``.0`` of a comprehension
+    too).  IPython reads the line of a frame in a file it cannot open (a cell's,
+    named as ipykernel names it) from the frame, not its traceback entry."""
     parameters = [f'p{i}' for i in range(len(args))]
     parameters += ['*v'] if varargs else []
     parameters += ['**k'] if varkw else []
     namespace = {'_FrameWanted': _FrameWanted}
-    exec(compile(f'def _raiser({", ".join(parameters)}):\n    raise _FrameWanted\n',
+    # The raise as many lines below the def as the line is below the first line.
+    below = '\n' * max(lineno - firstlineno, 0) + ' ' * 4
+    exec(compile(f'def _raiser({", ".join(parameters)}):{below}raise _FrameWanted\n',
                  filename, 'exec'), namespace)
     raiser = namespace['_raiser']
     names = (*args, *filter(None, (varargs, varkw)))

@@ -865,3 +865,23 @@ def test_a_worker_count_above_max_workers_is_each_cells_one_line_error(
         for reply in replies:
             assert reply['status'] == 'error' and reply['ename'] == 'ValueError'
             assert reply['evalue'].startswith(expected) and len(reply['traceback']) == 1
+
+
+def test_a_function_that_moved_to_another_worker_shows_the_lines_of_its_cell():
+    # Its warnings and inspect.getsource read the lines of the cell that made it,
+    # which that worker never ran.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        'import warnings\n\ndef careful(x):\n    warnings.warn(f"careful with {x}")\n'
+        '    return x\n\nbox = []',
+        # Changing box in place, it runs where box is, and keeps careful's worker busy.
+        'import time\nbox.append(1)\ntime.sleep(1)',
+        'import inspect\nprint(inspect.getsource(careful))\ncareful(2)',
+    ]])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert runs[1].dataflow.ran_on == runs[0].dataflow.ran_on != runs[2].dataflow.ran_on
+    stdout, stderr, result = comparable(runs[2].outputs)
+    assert stdout[2] == ('def careful(x):\n    warnings.warn(f"careful with {x}")\n'
+                         '    return x\n\n')
+    assert re.fullmatch(r'\S*ipykernel_<pid>/\d+\.py:4: UserWarning: careful with 2\n'
+                        r'  warnings.warn\(f"careful with \{x\}"\)\n', stderr[2])
+    assert result == ('execute_result', {'text/plain': '2'})

@@ -99,7 +99,7 @@ class _Home:
         if self.phase == _SETUP:
             self.interrupted = True
 
-    def _execute(self, source, label, namespace, flags):
+    def _execute(self, source, label, namespace, flags, code_name):
         try:
             try:
                 self.phase = _CELL
@@ -108,7 +108,8 @@ class _Home:
                 # In the home's context, where the states were restored and are
                 # captured (numpy's print options and decimal's context live in
                 # context variables).
-                result = self.context.run(execution.execute, source, label, namespace, flags)
+                result = self.context.run(execution.execute, source, label, namespace, flags,
+                                          code_name)
             finally:
                 self.phase = _AFTER
         except BaseException as exc:   # the cell's failure, reported (KeyboardInterrupt too)

@@ -5,18 +5,25 @@ Shared by the worker loop (inside subinterpreters) and the host engine.
 
 import __future__
 import ast
+import contextlib
 import linecache
 import os
+import re
+import warnings
 
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
 __all__ = ['cell_filename', 'check_syntax', 'execute', 'future_flags', 'FUTURE_FLAGS',
-           'hides_result', 'describe_error', 'async_raise']
+           'hides_result', 'describe_error', 'async_raise', 'remember_cell',
+           'warnings_of_file_ignored']
 
 _RUNTIME_DIR = os.path.dirname(__file__)
 _CO_COROUTINE = 0x80
-_CELL_FRAME = r'File "<cell (.*?)>", line (\d+)'
+_FRAME = r'File "(.*?)", line (\d+)'
+# The labels of the cells run here under a code name (their file names): the
+# frames of their code are the cell's own, shown as ``Cell In[3], line 2``.
+_LABELS_OF_CODE_NAMES = {}
 _CHAIN_LIMIT = 16             # exceptions of a chain kept for the host to format
 FUTURE_FLAGS = 0             # the compiler flags of every ``from __future__ import``
 for _feature in __future__.all_feature_names:
@@ -28,11 +35,37 @@ def cell_filename(label):
     return f'<cell {label}>'
 
 
-def check_syntax(source, label, flags=0):
+def remember_cell(filename, label, source):
+    """Put cell `source` in linecache as file `filename`: tracebacks, warnings and
+    ``inspect.getsource`` show the lines of its code; tracebacks name it `label`."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if filename != cell_filename(label):
+        _LABELS_OF_CODE_NAMES[filename] = label
+
+
+def check_syntax(source, label, flags=0, filename=None):
     """Raise SyntaxError (naming the cell) if `source` does not parse (under the
-    ``__future__`` `flags`: ``barry_as_FLUFL`` parses ``<>``); else return its tree."""
-    return compile(source, cell_filename(label), 'exec',
+    ``__future__`` `flags`: ``barry_as_FLUFL`` parses ``<>``); else return its tree.
+    `filename`: the cell's file name, if not ``<cell LABEL>``."""
+    return compile(source, filename or cell_filename(label), 'exec',
                    ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | (flags & FUTURE_FLAGS))
+
+
+@contextlib.contextmanager
+def warnings_of_file_ignored(filename):
+    """Ignore, while the block runs, the warnings of code in file `filename`: those
+    of compiling code under that name (the SyntaxWarnings of an invalid escape
+    sequence ...), which are a cell's to show once, as it is compiled to run."""
+    # Into the filter list itself, and out again: filterwarnings would also bump
+    # the filters' version, and so show again every warning shown once already.
+    ignored = ('ignore', None, Warning, re.compile(re.escape(filename) + r'\Z'), 0)
+    filters = warnings.filters
+    filters.insert(0, ignored)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):   # a cell's resetwarnings() took it out
+            filters.remove(ignored)
 
 
 def future_flags(tree):
@@ -47,11 +80,15 @@ def future_flags(tree):
     return flags
 
 
-def execute(source, label, namespace, flags=0):
+def execute(source, label, namespace, flags=0, code_name=None):
     """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
 
     `flags`: the ``__future__`` compiler flags earlier cells turned on; the
     cell's own ``from __future__`` imports apply to the statements after them.
+    `code_name`: the file name ipykernel gives a kernel cell's code (else
+    ``<cell LABEL>``); with one, the cell is compiled as ipykernel compiles
+    it, whole under ``<>`` twice first (IPython's checks for top-level
+    ``await``), so that its SyntaxWarnings show as on ipykernel.
     As in IPython: each top-level statement is compiled on its own (two equal
     constants in two statements are two objects: ``a = 999; b = 999; a is b``
     is False); the last statement, if an expression, is evaluated apart
@@ -59,10 +96,16 @@ def execute(source, label, namespace, flags=0):
     top-level ``await`` works; the source is put in linecache so tracebacks
     and ``inspect`` show its lines.
     """
-    filename = cell_filename(label)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    filename = code_name or cell_filename(label)
+    remember_cell(filename, label, source)
     flags = (flags & FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    tree = check_syntax(source, label, flags)
+    if code_name:
+        for _ in range(2):
+            try:   # under IPython's flags, not the cell's
+                compile(source, '<>', 'exec', ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            except (SyntaxError, MemoryError, RecursionError):   # the compile below reports it
+                break
+    tree = check_syntax(source, label, flags, filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
@@ -105,6 +148,19 @@ def _user_traceback(tb):
     return tb
 
 
+def _cell_label(filename):
+    """The label of the cell whose code has file name `filename`, or None."""
+    if filename.startswith('<cell ') and filename.endswith('>'):
+        return filename[len('<cell '):-1]
+    return _LABELS_OF_CODE_NAMES.get(filename)
+
+
+def _cell_frame_named(frame):
+    """``File "<cell In[3]>", line 2`` as IPython shows it: ``Cell In[3], line 2``."""
+    label = _cell_label(frame[1])
+    return frame[0] if label is None else f'Cell {label}, line {frame[2]}'
+
+
 def _safe_str(exc):
     try:
         return str(exc)
@@ -120,7 +176,6 @@ def describe_error(exc):
     subinterpreter is reported as a `SubinterpreterImportError` that says what
     to do, in place of the ImportError.
     """
-    import re
     import traceback
     replacement = refusal(exc) if isinstance(exc, ImportError) else None
     if replacement is not None and replacement is not exc:
@@ -128,19 +183,22 @@ def describe_error(exc):
         replacement.__suppress_context__ = True
         exc = replacement.with_traceback(exc.__traceback__)
     tb = _user_traceback(exc.__traceback__)
+    # The traceback module parses the lines it shows (where to put carets),
+    # under the name '<unknown>'.
     try:
-        if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
-            lines = traceback.format_exception_only(exc)
-        elif replacement is not None:
-            # A refusal: the cell's own lines, not the module's import machinery.
-            frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith('<cell ')]
-            lines = ['Traceback (most recent call last):\n', *traceback.format_list(frames),
-                     *traceback.format_exception_only(exc)]
-        else:
-            lines = traceback.format_exception(exc.with_traceback(tb))
+        with warnings_of_file_ignored('<unknown>'):
+            if tb is None:  # raised by the runtime itself (bad input or output): the message says it all
+                lines = traceback.format_exception_only(exc)
+            elif replacement is not None:
+                # A refusal: the cell's own lines, not the module's import machinery.
+                frames = [f for f in traceback.extract_tb(tb) if _cell_label(f.filename)]
+                lines = ['Traceback (most recent call last):\n', *traceback.format_list(frames),
+                         *traceback.format_exception_only(exc)]
+            else:
+                lines = traceback.format_exception(exc.with_traceback(tb))
     except Exception as broken:   # an exception whose __str__ or __repr__ raises
         lines = [f'{type(exc).__name__}: <cannot show the exception: {broken!r}>']
-    text = re.sub(_CELL_FRAME, r'Cell \1, line \2', ''.join(lines).rstrip('\n'))
+    text = re.sub(_FRAME, _cell_frame_named, ''.join(lines).rstrip('\n'))
     content = {'ename': type(exc).__name__, 'evalue': _safe_str(exc),
                'traceback': text.split('\n'),
                # Nothing to format for a failure of the runtime's own (no cell frame).
@@ -177,7 +235,7 @@ def _frames(tb, cells_only):
     while tb is not None:
         code = tb.tb_frame.f_code
         if not code.co_filename.startswith(_RUNTIME_DIR) and \
-                (not cells_only or code.co_filename.startswith('<cell ')):
+                (not cells_only or _cell_label(code.co_filename)):
             args, varargs, varkw = inspect.getargs(code)
             frames.append(ErrorFrame(code.co_filename, tb.tb_lineno or code.co_firstlineno,
                                      code.co_firstlineno, code.co_qualname, tuple(args),

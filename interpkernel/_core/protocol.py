@@ -63,6 +63,19 @@ class VersionedTask(NamedTuple):
     relinked: tuple = ()
     # The ``__future__`` compiler flags earlier cells turned on (``annotations``).
     compile_flags: int = 0
+    # The file name the cell's code is compiled under, as ipykernel names it
+    # (see `execution.execute`); '' for ``<cell LABEL>``.
+    code_name: str = ''
+    # The `CellSource` fields of cells before, which the worker may not have: a function
+    # of theirs that moved here shows its lines (warnings, printed tracebacks).
+    sources: tuple = ()
+
+
+class CellSource(NamedTuple):
+    """A kernel cell's code, as linecache and tracebacks need it."""
+    filename: str
+    label: str
+    source: str
 
 
 # In a `VersionedTask`'s load: this name holds the very object an earlier name of

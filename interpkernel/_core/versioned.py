@@ -28,8 +28,8 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     Args:
         store: the `values.Store` of this interpreter.
         namespace: the dict the cell runs in (``__main__``'s).
-        execute: ``execute(source, label, namespace, compile_flags)`` -> ``(shown
-            value as (value,) or None, exception or None)``.
+        execute: ``execute(source, label, namespace, compile_flags, code_name)``
+            -> ``(shown value as (value,) or None, exception or None)``.
         keep: names for which it is true stay bound whatever the view
             (dunders; in the host, IPython's own names).
         format_result: put the shown value's mimebundle in the report (the
@@ -77,9 +77,12 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         # notebook class updates that class here in place (cloudpickle).
         store.forget_fingerprints()
     before = store.fingerprints() if task.check else {}
+    for cell in map(protocol.CellSource._make, task.sources):
+        execution.remember_cell(cell.filename, cell.label, cell.source)
     if task.autoreload:
         reloading.before_cell(protocol.AutoreloadSettings(*task.autoreload))
-    result, error = execute(task.source, task.label, namespace, task.compile_flags)
+    result, error = execute(task.source, task.label, namespace, task.compile_flags,
+                            task.code_name)
     if task.autoreload:
         reloading.after_cell()
     # Fingerprints first: encoding values below may touch them (pickling a

@@ -190,7 +190,7 @@ class _Runtime:
         self.outbox.flush()
         self._emit((task.seq, 'done', protocol.send(report)))
 
-    def _execute(self, seq, label, source, namespace, before=None, flags=0):
+    def _execute(self, seq, label, source, namespace, before=None, flags=0, code_name=None):
         """Run one cell's code, interruptibly: ``(shown value or None, exception or None)``.
 
         `before`, if given, is called first inside the interruptible part.
@@ -206,7 +206,8 @@ class _Runtime:
                     before()
                 # One context for all cells, as in a sequential session: state kept in
                 # context variables (decimal's context) lives from cell to cell.
-                result = self._context.run(execution.execute, source, label, namespace, flags)
+                result = self._context.run(execution.execute, source, label, namespace, flags,
+                                           code_name)
             except BaseException as exc:
                 error = exc
             finally:
@@ -246,8 +247,9 @@ class _Runtime:
     def _run_versioned(self, task):
         namespace = sys.modules['__main__'].__dict__
 
-        def execute(source, label, namespace, flags):
-            return self._execute(task.seq, label, source, namespace, flags=flags)
+        def execute(source, label, namespace, flags, code_name):
+            return self._execute(task.seq, label, source, namespace, flags=flags,
+                                 code_name=code_name)
 
         return versioned.run(task, self.store, namespace, execute, within=self._context.run)
 

@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse',
+__all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
            'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
            'made_in_cell',
            'literal_name', 'is_marker', 'TOO_DEEP']
@@ -221,6 +221,19 @@ class CellEffects:
 
 
 TOO_DEEP = 'it is too deeply nested to analyse'
+_PARSED = '<interpkernel analysis>'   # the file name cells are parsed under here
+
+
+def parse(source, filename='<cell>', flags=0):
+    """The tree of cell `source`, parsed under the compiler `flags`, showing no
+    warning (raises SyntaxError naming `filename`, as compile would)."""
+    from .._core.execution import warnings_of_file_ignored
+    try:
+        with warnings_of_file_ignored(_PARSED):
+            return compile(source, _PARSED, 'exec', ast.PyCF_ONLY_AST | flags)
+    except SyntaxError as error:
+        error.filename = filename
+        raise
 
 
 def analyse(source, filename='<cell>', flags=0):
@@ -232,8 +245,7 @@ def analyse(source, filename='<cell>', flags=0):
     """
     from .._core.execution import FUTURE_FLAGS, future_flags, hides_result
     try:
-        tree = compile(source, filename, 'exec',
-                       ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | (flags & FUTURE_FLAGS))
+        tree = parse(source, filename, ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | (flags & FUTURE_FLAGS))
     except RecursionError:
         # Python cannot compile it either: running it fails the same way.
         return CellEffects((), (), (), barrier=TOO_DEEP)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from .. import errors
 from .._core import transfer
-from .._core.protocol import SAME_OBJECT, VersionedTask
+from .._core.protocol import SAME_OBJECT, CellSource, VersionedTask
 from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
@@ -151,6 +151,11 @@ class Scheduler:
         self._patched = frozenset()
         self._compile_flags = 0      # the __future__ flags cells so far turned on
         self._patched_before = {}
+        # The code of every cell with a file name, in submission order, and how many
+        # of them each home was sent: a function that moves shows its lines there
+        # (warnings, tracebacks a cell prints, inspect.getsource).
+        self._sources = []           # CellSource
+        self._sources_sent = {}      # home -> how many of _sources
 
     def _initial_info(self, name):
         if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name) or \
@@ -231,6 +236,7 @@ class Scheduler:
         """
         if filename is not None:
             self.summaries.add(filename, effects)
+            self._sources.append(CellSource(filename, label, source))
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
@@ -599,6 +605,7 @@ class Scheduler:
 
     def _forget_home(self, home):
         """No value or state is in `home` any more (its worker stopped, or never started)."""
+        self._sources_sent.pop(home, None)
         if self._unmovable_home == home:
             self._unmovable_home = None
         for version in self.graph.versions():
@@ -989,10 +996,16 @@ class Scheduler:
         # The host's IPython reloads changed modules there itself.
         autoreload = tuple(self._autoreload() or ()) if home != HOST else ()
 
+        sources = ()
+        if home != HOST:    # where the cells' lines are in linecache already
+            sources = tuple(map(tuple, self._sources[self._sources_sent.get(home, 0):]))
+            self._sources_sent[home] = len(self._sources)
+
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
-                                 tuple(cell.resolved.links), cell.compile_flags)
+                                 tuple(cell.resolved.links), cell.compile_flags,
+                                 cell.filename or '', sources)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

@@ -15,7 +15,6 @@ import asyncio
 import concurrent.futures
 import contextvars
 import itertools
-import linecache
 import logging
 import re
 import signal
@@ -31,7 +30,7 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
 
 from .. import __version__, cluster, load_ipython_extension, probe, tracebacks
-from .._core import execution, output, transfer, values, versioned
+from .._core import output, transfer, values, versioned
 from .._core.protocol import AutoreloadSettings
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
@@ -371,9 +370,10 @@ class InterpKernel(IPythonKernel):
             return self._error_reply(exc, count, parent)
         filename = None
         if host is None:
-            # The host shows a worker cell's failure: its lines must be at hand here.
-            filename = execution.cell_filename(label)
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            # Named as ipykernel names a cell's code (warnings show that name) and
+            # put in linecache: the host shows a worker cell's failure, as IPython
+            # shows its own (``Cell In[3], line 2``).
+            filename = self.shell.compile.cache(source, count, raw_code=code)
         cell = None
         self._allow_stdin_of[count] = allow_stdin     # until it has run, in the host or not
         try:
@@ -508,9 +508,10 @@ class InterpKernel(IPythonKernel):
 
     # -- the host interpreter --
 
-    def _run_host_cell(self, source, label, namespace, flags):
+    def _run_host_cell(self, source, label, namespace, flags, code_name):
         """The host engine's way to run a cell: IPython's own ``run_cell``, its
-        compiler given the ``__future__`` flags cells run anywhere turned on."""
+        compiler given the ``__future__`` flags cells run anywhere turned on
+        (and naming the code `code_name` itself)."""
         self.shell.compile.flags |= flags
         count = int(label[3:-1])
         _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
@@ -524,6 +525,15 @@ class InterpKernel(IPythonKernel):
 
     def _run_in_host(self, code, count, silent):
         shell = self.shell
+        try:
+            transformed = shell.transform_cell(code)
+        except Exception:   # noqa: BLE001 - run_cell reports it, as on ipykernel
+            transformed = None
+        if transformed is not None:
+            # ipykernel asks this before run_cell asks it again: each compiles the
+            # cell under '<>', so its SyntaxWarnings show twice as '<>:LINE: ...'.
+            shell.should_run_async(code, transformed_cell=transformed,
+                                   preprocessing_exc_tuple=None)
         following = shell.execution_count
         shell.execution_count = shell.displayhook.count = count
         shell.displayhook.source = code
@@ -895,7 +905,7 @@ def _shown_otherwise(source, mode):
     in it shows its value, nested in a loop or not.
     """
     try:
-        body = ast.parse(source).body
+        body = analysis.parse(source).body
     except SyntaxError:
         return False
     if not body:
