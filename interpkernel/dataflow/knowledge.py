@@ -204,6 +204,10 @@ STATES = {kind.name: kind for kind in [
     StateKind('frontend', "the frontend's prompts", every_cell_reads=True, process_wide=True),
     StateKind('cwd', 'the working directory', process_wide=True),
     StateKind('files', 'files and the outside world', process_wide=True),
+    # File descriptors 1 and 2, one per process: what a program a cell runs prints
+    # there reaches the frontend through the host's capture of them.
+    StateKind('output', "the process's standard output and error (file descriptors 1 and 2)",
+              process_wide=True),
 ]}
 
 
@@ -241,7 +245,7 @@ _SELF_CALLS = _effect(RECEIVER, result_shares=True, calls_arguments=True)
 # Relative paths are resolved against the working directory.
 _READS_FILES = _effect(reads='files cwd')
 _WRITES_FILES = _effect(reads='files cwd', writes='files')    # and open(), which may do either
-_RUNS_PROGRAM = _effect(reads='files cwd environ', writes='files')
+_RUNS_PROGRAM = _effect(reads='files cwd environ', writes='files output')
 _LOGS = _effect(reads='logging', writes='logging')
 _READS_LOGGING = _effect(reads='logging')
 # Decimal arithmetic rounds and traps by the context, and records its flags there.
@@ -584,8 +588,11 @@ _FUNCTIONS = {
         **_each(_READS_FILES, 'access listdir lstat readlink scandir stat'),
         'walk': _effect(reads='files cwd', calls_arguments=True),       # onerror=
         **_each(_WRITES_FILES, 'chmod close link makedirs mkdir open read remove removedirs rename '
-                               'renames replace rmdir symlink truncate unlink utime write'),
-        'system': _RUNS_PROGRAM,
+                               'renames replace rmdir symlink truncate unlink utime'),
+        'write': _effect(reads='files cwd', writes='files output'),    # os.write(1, ...)
+        **_each(_RUNS_PROGRAM, 'system popen execl execle execlp execlpe execv execve execvp '
+                               'execvpe posix_spawn posix_spawnp spawnl spawnle spawnlp spawnlpe '
+                               'spawnv spawnve spawnvp spawnvpe'),
         # Environment variables
         **_each(_effect(reads='environ'), 'get_exec_path getenv'),
         **_each(_effect(reads='environ', writes='environ'), 'putenv unsetenv'),
@@ -613,8 +620,10 @@ _FUNCTIONS = {
         'ignore_patterns': PURE,
     },
     # subprocess: a program can do anything to files
-    'subprocess': {**_each(_RUNS_PROGRAM, 'Popen call check_call check_output getoutput '
-                                          'getstatusoutput run'),
+    # (getoutput and getstatusoutput take both of the program's outputs)
+    'subprocess': {**_each(_RUNS_PROGRAM, 'Popen call check_call check_output run'),
+                   **_each(replace(_RUNS_PROGRAM, writes_state=frozenset({'files'})),
+                           'getoutput getstatusoutput'),
                    'list2cmdline': PURE, 'CompletedProcess': _SHARES},
     'glob': {**_each(_READS_FILES, 'glob iglob'), **_each(PURE, 'escape has_magic translate')},
     'logging': {

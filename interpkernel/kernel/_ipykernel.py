@@ -16,6 +16,11 @@ loudly, naming what changed, if an ipykernel release moves them:
 - an ``OutStream`` keeps what was written in ``_buffers`` until its IO thread
   sends it, with ``_flush_pending`` (and ``_subprocess_flush_pending``) set
   meanwhile: `OutStream` reads them to skip a flush with nothing to send;
+- an ``OutStream`` that watches its file descriptor (1 or 2) reads it from the
+  pipe ``_fid`` in a thread of its own, which writes what it reads with the
+  stream's global parent header (the ``parent_header`` setter sets it):
+  `OutStream.take_process_output` points it at a host cell that runs a
+  program, `OutStream.wait_for_process_output` waits for the pipe to empty;
 - ``IPythonKernel._forward_input`` points ``input`` and ``getpass`` at the
   kernel's ``raw_input``/``getpass``, which ask the request's frontend, or
   raise StdinNotImplementedError, as the kernel's ``_allow_stdin`` says;
@@ -31,8 +36,12 @@ loudly, naming what changed, if an ipykernel release moves them:
 """
 
 import contextvars
+import fcntl
 import inspect
+import struct
+import termios
 import threading
+import time
 
 from ipykernel import iostream
 from ipykernel.displayhook import ZMQShellDisplayHook
@@ -128,6 +137,27 @@ class OutStream(iostream.OutStream):
         if self._flush_pending or self._subprocess_flush_pending or self._buffers:
             super().flush()
 
+    def take_process_output(self):
+        """Send what comes to this stream's file descriptor (a program's output) to the
+        cell the calling thread writes for, as ipykernel sends it to the cell it runs."""
+        self.parent_header = self.parent_header   # the thread's, made the global one too
+
+    def wait_for_process_output(self, timeout=1.0):
+        """Wait (at most `timeout` s) until the watcher has passed on what was written
+        to this stream's file descriptor so far."""
+        if self._fid is None:    # not watched: it goes where the descriptor goes
+            return
+        deadline = time.monotonic() + timeout
+        while _unread(self._fid) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        # It may hold what it read last: the GIL given up, it writes it now.
+        time.sleep(0.001)
+
+
+def _unread(fd):
+    """How many bytes wait in pipe `fd`."""
+    return struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0\0\0\0'))[0]
+
 
 def check():
     """Raise RuntimeError naming what moved if ipykernel no longer offers the above."""
@@ -159,9 +189,13 @@ def check():
     if not callable(getattr(iostream.IOPubThread, 'schedule', None)):
         problems.append('IOPubThread.schedule is gone')
     names = set(iostream.OutStream.__init__.__code__.co_names)
-    if not {'_flush_pending', '_subprocess_flush_pending', '_buffers'} <= names:
-        problems.append('OutStream no longer keeps _buffers, _flush_pending and '
-                        '_subprocess_flush_pending')
+    if not {'_flush_pending', '_subprocess_flush_pending', '_buffers', '_fid'} <= names:
+        problems.append('OutStream no longer keeps _buffers, _flush_pending, '
+                        '_subprocess_flush_pending and _fid')
+    watcher = getattr(iostream.OutStream, '_watch_pipe_fd', None)
+    if watcher is None or not {'_fid', 'write'} <= set(watcher.__code__.co_names):
+        problems.append("OutStream._watch_pipe_fd no longer passes on its pipe's output with "
+                        'write()')
     if problems:
         raise RuntimeError('interpkernel needs ipykernel 7.4 internals that changed: '
                            + '; '.join(problems) + '; pin ipykernel>=7.4,<8')

@@ -34,6 +34,7 @@ from .._core import output, transfer, values, versioned
 from .._core.protocol import AutoreloadSettings
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
+from ..dataflow.effects import state_name
 from ..dataflow.scheduler import Scheduler
 from ..engine import HOST
 from ..errors import EngineLost
@@ -54,6 +55,8 @@ _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 _IPYTHON_OWN = frozenset({'In', 'Out', '_ih', '_oh', '_dh', 'get_ipython', 'exit', 'quit'})
 _COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
 _FINISHED_KEPT = 1000           # finished cells %interp status and timeline still show
+# The state a cell writes by writing to file descriptors 1 and 2 (see _host_needed).
+_PROCESS_OUTPUT = state_name('output')
 
 
 class InterpKernel(IPythonKernel):
@@ -101,6 +104,7 @@ class InterpKernel(IPythonKernel):
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
         self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
+        self._running_programs = set()   # execution counts of host cells that may run one
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
@@ -135,7 +139,7 @@ class InterpKernel(IPythonKernel):
                                     host_only_type=self._host_only_type,
                                     cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
-                                    host_needed=self._shows_otherwise,
+                                    host_needed=self._host_needed,
                                     autoreload=self._autoreload_settings,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -149,14 +153,24 @@ class InterpKernel(IPythonKernel):
         return AutoreloadSettings(bool(reloader.check_all), tuple(reloader.modules),
                                   tuple(reloader.skip_modules))
 
-    def _shows_otherwise(self, cell):
-        """Why `cell` must run in the host: IPython's ``ast_node_interactivity``
-        (as the cells before it left it) shows other results of it than its last
-        expression, all a worker shows; else None."""
+    def _host_needed(self, cell):
+        """Why `cell`, as the cells before it left things, must run in the host, or None:
+
+        - IPython's ``ast_node_interactivity`` shows other results of it than its
+          last expression, all a worker shows;
+        - it writes to the process's file descriptors 1 and 2 (a program it
+          runs, os.write): ipykernel's capture of them, in the host, sends what
+          comes there to one cell, and to the host's stream, in order with the
+          cell's own prints.
+        """
         mode = self.shell.ast_node_interactivity
         if mode != 'last_expr' and _shown_otherwise(cell.source, mode):
             return (f'InteractiveShell.ast_node_interactivity is {mode!r}: IPython shows '
                     f'its results')
+        if _PROCESS_OUTPUT in cell.resolved.writes_state:
+            self._running_programs.add(cell.count)
+            return ('it may write to the standard output of the process (a program it runs), '
+                    'which the host passes on')
         return None
 
     def _keeps(self, name):
@@ -415,6 +429,7 @@ class InterpKernel(IPythonKernel):
             return self._error_reply(exc, count, parent)
         finally:
             self._allow_stdin_of.pop(count, None)
+            self._running_programs.discard(count)
             if cell is not None:
                 self._parents.pop(cell.seq, None)
                 if cell.done:
@@ -515,7 +530,21 @@ class InterpKernel(IPythonKernel):
         self.shell.compile.flags |= flags
         count = int(label[3:-1])
         _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
-        result = self._run_in_host(source, count, False)
+        streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, _ipykernel.OutStream)] \
+            if count in self._running_programs else []
+        def wait_for_process_output():
+            for stream in streams:
+                stream.wait_for_process_output()
+
+        for stream in streams:
+            stream.take_process_output()
+        # In the cell's output before its result and its reply, as on ipykernel.
+        self.shell.displayhook.before_result = wait_for_process_output if streams else None
+        try:
+            result = self._run_in_host(source, count, False)
+        finally:
+            self.shell.displayhook.before_result = None
+            wait_for_process_output()
         if self.shell.displayhook.take_flushed():
             self.scheduler.output_history_cleared(count)
         self._host_results[count] = result

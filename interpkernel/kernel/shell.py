@@ -54,12 +54,19 @@ class InterpDisplayHook(ZMQShellDisplayHook):
     The kernel sets ``count`` and ``source`` to that cell's execution count and
     code: IPython would number the result from the shell's count and look for
     a ``;`` in the last cell submitted, which with cells running out of order
-    is often another cell.
+    is often another cell.  ``before_result``, if set, is called before the
+    cell's printed text is sent ahead of its result.
     """
 
     count = None
     source = None
+    before_result = None
     _flushed = False
+
+    def finish_displayhook(self):
+        if self.before_result is not None:
+            self.before_result()
+        super().finish_displayhook()
 
     @property
     def prompt_count(self):
