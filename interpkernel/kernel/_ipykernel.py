@@ -142,16 +142,17 @@ class OutStream(iostream.OutStream):
         cell the calling thread writes for, as ipykernel sends it to the cell it runs."""
         self.parent_header = self.parent_header   # the thread's, made the global one too
 
-    def wait_for_process_output(self, timeout=1.0):
+    def wait_for_process_output(self, settle, timeout=1.0):
         """Wait (at most `timeout` s) until the watcher has passed on what was written
-        to this stream's file descriptor so far."""
+        to this stream's file descriptor so far; with `settle`, also what it may
+        have read last and not written yet (a millisecond more)."""
         if self._fid is None:    # not watched: it goes where the descriptor goes
             return
         deadline = time.monotonic() + timeout
         while _unread(self._fid) and time.monotonic() < deadline:
             time.sleep(0.001)
-        # It may hold what it read last: the GIL given up, it writes it now.
-        time.sleep(0.001)
+        if settle:    # the GIL given up, it writes that now
+            time.sleep(0.001)
 
 
 def _unread(fd):

@@ -104,7 +104,7 @@ class InterpKernel(IPythonKernel):
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
         self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
-        self._running_programs = set()   # execution counts of host cells that may run one
+        self._running_programs = set()   # execution counts of cells in the host to run one
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
@@ -530,16 +530,18 @@ class InterpKernel(IPythonKernel):
         self.shell.compile.flags |= flags
         count = int(label[3:-1])
         _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
-        streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, _ipykernel.OutStream)] \
-            if count in self._running_programs else []
+        # What comes to file descriptors 1 and 2 meanwhile is this cell's output, and
+        # shows before its result and its reply, as on ipykernel.
+        streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, _ipykernel.OutStream)]
+        runs_programs = count in self._running_programs
+
         def wait_for_process_output():
             for stream in streams:
-                stream.wait_for_process_output()
+                stream.wait_for_process_output(settle=runs_programs)
 
         for stream in streams:
             stream.take_process_output()
-        # In the cell's output before its result and its reply, as on ipykernel.
-        self.shell.displayhook.before_result = wait_for_process_output if streams else None
+        self.shell.displayhook.before_result = wait_for_process_output
         try:
             result = self._run_in_host(source, count, False)
         finally:
