@@ -151,9 +151,9 @@ class Scheduler:
         self._patched = frozenset()
         self._compile_flags = 0      # the __future__ flags cells so far turned on
         self._patched_before = {}
-        # The code of every cell with a file name, in submission order, and how many
-        # of them each home was sent: a function that moves shows its lines there
-        # (warnings, tracebacks a cell prints, inspect.getsource).
+        # The code of the cells with a file name that define functions or classes, in
+        # submission order, and how many of them each home was sent: a function that
+        # moves shows its lines there (warnings, tracebacks a cell prints, getsource).
         self._sources = []           # CellSource
         self._sources_sent = {}      # home -> how many of _sources
 
@@ -236,7 +236,8 @@ class Scheduler:
         """
         if filename is not None:
             self.summaries.add(filename, effects)
-            self._sources.append(CellSource(filename, label, source))
+            if effects.functions:
+                self._sources.append(CellSource(filename, label, source))
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
