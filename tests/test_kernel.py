@@ -44,12 +44,17 @@ def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     assert KERNEL_NAME in listed.stdout
 
 
+def _kernels_capture_process_output(monkeypatch):
+    """ipykernel passes on what programs write to file descriptors 1 and 2 unless it
+    runs under pytest: the kernels a test starts must not know they do.  (Called by
+    the test itself: pytest sets the variable again as the test's call begins.)"""
+    monkeypatch.delenv('PYTEST_CURRENT_TEST')
+
+
 @pytest.mark.parametrize('path', NOTEBOOKS + REAL_NOTEBOOKS,
                          ids=[p.stem for p in NOTEBOOKS + REAL_NOTEBOOKS])
 def test_run_all_gives_the_outputs_of_running_in_order(path, tmp_path, monkeypatch):
-    # ipykernel passes on what programs write to file descriptors 1 and 2 unless
-    # it runs under pytest: the kernels must not know they do.
-    monkeypatch.delenv('PYTEST_CURRENT_TEST')
+    _kernels_capture_process_output(monkeypatch)
     # Each kernel works in a directory of its own: what one notebook writes
     # (%%writefile) is not there for the other, nor left in the tests.
     reference = nbformat.read(path, as_version=4)
@@ -888,3 +893,22 @@ def test_a_function_that_moved_to_another_worker_shows_the_lines_of_its_cell():
     assert re.fullmatch(r'\S*ipykernel_<pid>/\d+\.py:4: UserWarning: careful with 2\n'
                         r'  warnings.warn\(f"careful with \{x\}"\)\n', stderr[2])
     assert result == ('execute_result', {'text/plain': '2'})
+
+
+def test_a_cell_running_a_program_runs_in_the_host_if_what_it_reads_can_go_there(monkeypatch):
+    _kernels_capture_process_output(monkeypatch)
+    # A set this big cannot move (a copy would iterate in another order): the cell
+    # reading it runs where it is, its program's output in the wrong cell maybe.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        'data = [1, 2]\nimport subprocess',
+        "data.append(subprocess.run(['echo', 'ran']).returncode)\nprint(data)",
+        'big = set(str(i) for i in range(60_000))',
+        "completed = subprocess.run(['true'])\nprint(len(big), completed.returncode)",
+    ]])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert [r.reply['status'] for r in runs] == ['ok'] * 4
+    assert runs[0].dataflow.ran_on != 'host' and runs[1].dataflow.ran_on == 'host'
+    assert 'the host passes on' in runs[1].dataflow.note
+    assert runs[1].outputs[0]['text'] == 'ran\n[1, 2, 0]\n'    # in order, in its cell
+    assert runs[3].dataflow.ran_on == runs[2].dataflow.ran_on != 'host'
+    assert runs[3].outputs[0]['text'] == '60000 0\n'

@@ -117,6 +117,8 @@ class Cell:
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier
         self.any_process_will_do = any_process_will_do and host is not None
+        # Why it had better run in the host, if it may (what it reads can go there).
+        self.host_preferred = None
         # Modules a worker imports before it runs (see Scheduler.submit).
         self.first_imports = tuple(first_imports)
         self.filename = filename

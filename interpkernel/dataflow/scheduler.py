@@ -105,6 +105,8 @@ class Scheduler:
         host_needed: ``host_needed(cell)`` -> why `cell` must run in the host as
             things stand once the cells before it have run (how IPython shows
             results then), or None.
+        host_preferred: ``host_preferred(cell)`` -> why `cell` had better run in
+            the host, where it runs if what it reads can go there, or None.
         on_refusal: ``on_refusal(module, reason)`` -> why the cell must leave
             the workers: a module its worker imported before it (its
             `first_imports`) refuses subinterpreters.
@@ -113,9 +115,11 @@ class Scheduler:
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None, cluster_takes=lambda module: False,
                  on_refusal=lambda module, reason: f'it imports {module}: {reason}',
-                 host_needed=lambda cell: None, autoreload=lambda: None):
+                 host_needed=lambda cell: None, host_preferred=lambda cell: None,
+                 autoreload=lambda: None):
         self.workers, self.host = workers, host
         self._host_needed = host_needed
+        self._host_preferred = host_preferred
         self._autoreload = autoreload
         self.cluster = None        # the cluster `Engine` attached, if any
         self._cluster_homes = frozenset()   # every home it had when attached
@@ -398,6 +402,8 @@ class Scheduler:
             await self._settle(cell)
             if cell.host is None and (reason := self._host_needed(cell)) is not None:
                 cell.host, cell.any_process_will_do = reason, False
+            if cell.host is None:
+                cell.host_preferred = self._host_preferred(cell)
             try:
                 inputs = self._bind(cell)
                 # What it reads stays alive while it waits (and `_loads` adds the
@@ -629,11 +635,23 @@ class Scheduler:
         """(homes the cell may run in, why none if none): what cannot move pins it.
 
         A cell runs in a worker if it may, else on a cluster engine (if one is
-        attached), else in the host.
+        attached), else in the host.  One that had better run in the host
+        (`Cell.host_preferred`) runs there if what it reads can go there.
         """
-        if cell.host is not None:
+        if cell.host is None and cell.host_preferred is not None:
+            allowed, why = self._homes_for(cell, inputs, cell.host_preferred)
+            if allowed:
+                note = f'in the host: {cell.host_preferred}'
+                if note not in cell.notes:
+                    cell.notes.append(note)
+                return allowed, why
+        return self._homes_for(cell, inputs, cell.host)
+
+    def _homes_for(self, cell, inputs, host):
+        """`_allowed_homes` for `cell`, which must run in the host if `host` says why."""
+        if host is not None:
             homes = self._process_homes() if cell.any_process_will_do else {HOST}
-            allowed, pins = set(homes), [(None, None, cell.host, homes)]
+            allowed, pins = set(homes), [(None, None, host, homes)]
         else:
             allowed = {*self._process_homes(), *self.workers.homes, *self.workers.spare_homes}
             pins = []
@@ -688,7 +706,7 @@ class Scheduler:
         if pins[0][0] is None:    # the cell itself must run in the host
             return set(), (first[0], _type_of(first[1]),
                            f'it must stay in {self._where(first[3])} ({first[2]}), while '
-                           f'{cell.label} must run in {self._where(pins[0][3])} ({cell.host})',
+                           f'{cell.label} must run in {self._where(pins[0][3])} ({host})',
                            'into the host')
         second = pinned[-1]
         return set(), (first[0], _type_of(first[1]),

@@ -19,8 +19,8 @@ loudly, naming what changed, if an ipykernel release moves them:
 - an ``OutStream`` that watches its file descriptor (1 or 2) reads it from the
   pipe ``_fid`` in a thread of its own, which writes what it reads with the
   stream's global parent header (the ``parent_header`` setter sets it):
-  `OutStream.take_process_output` points it at a host cell that runs a
-  program, `OutStream.wait_for_process_output` waits for the pipe to empty;
+  `OutStream.passing_process_output` points it at the host cell running,
+  `OutStream.wait_for_process_output` waits for the pipe to empty;
 - ``IPythonKernel._forward_input`` points ``input`` and ``getpass`` at the
   kernel's ``raw_input``/``getpass``, which ask the request's frontend, or
   raise StdinNotImplementedError, as the kernel's ``_allow_stdin`` says;
@@ -35,6 +35,7 @@ loudly, naming what changed, if an ipykernel release moves them:
   (see there).
 """
 
+import contextlib
 import contextvars
 import fcntl
 import inspect
@@ -137,10 +138,28 @@ class OutStream(iostream.OutStream):
         if self._flush_pending or self._subprocess_flush_pending or self._buffers:
             super().flush()
 
-    def take_process_output(self):
-        """Send what comes to this stream's file descriptor (a program's output) to the
-        cell the calling thread writes for, as ipykernel sends it to the cell it runs."""
+    _behind_programs = None   # the thread whose writes come after what programs wrote
+
+    @contextlib.contextmanager
+    def passing_process_output(self, settle):
+        """While the block runs, send what comes to this stream's file descriptor (a
+        program's output) to the cell the calling thread writes for, as ipykernel
+        sends it to the cell it runs; at its end, wait until it is passed on.
+        With `settle` (a cell that runs programs), what the thread writes waits
+        for what came before it there."""
         self.parent_header = self.parent_header   # the thread's, made the global one too
+        if settle:
+            self._behind_programs = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._behind_programs = None
+            self.wait_for_process_output(settle)
+
+    def write(self, string):
+        if self._behind_programs == threading.get_ident():
+            self.wait_for_process_output(settle=True)
+        return super().write(string)
 
     def wait_for_process_output(self, settle, timeout=1.0):
         """Wait (at most `timeout` s) until the watcher has passed on what was written

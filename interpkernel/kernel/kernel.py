@@ -13,6 +13,7 @@ orders it, places it where its data lives and runs it.
 import ast
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import itertools
 import logging
@@ -55,7 +56,7 @@ _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 _IPYTHON_OWN = frozenset({'In', 'Out', '_ih', '_oh', '_dh', 'get_ipython', 'exit', 'quit'})
 _COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
 _FINISHED_KEPT = 1000           # finished cells %interp status and timeline still show
-# The state a cell writes by writing to file descriptors 1 and 2 (see _host_needed).
+# The state a cell writes by writing to file descriptors 1 and 2 (see _runs_programs).
 _PROCESS_OUTPUT = state_name('output')
 
 
@@ -139,7 +140,8 @@ class InterpKernel(IPythonKernel):
                                     host_only_type=self._host_only_type,
                                     cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
-                                    host_needed=self._host_needed,
+                                    host_needed=self._shows_otherwise,
+                                    host_preferred=self._runs_programs,
                                     autoreload=self._autoreload_settings,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -153,25 +155,28 @@ class InterpKernel(IPythonKernel):
         return AutoreloadSettings(bool(reloader.check_all), tuple(reloader.modules),
                                   tuple(reloader.skip_modules))
 
-    def _host_needed(self, cell):
-        """Why `cell`, as the cells before it left things, must run in the host, or None:
-
-        - IPython's ``ast_node_interactivity`` shows other results of it than its
-          last expression, all a worker shows;
-        - it writes to the process's file descriptors 1 and 2 (a program it
-          runs, os.write): ipykernel's capture of them, in the host, sends what
-          comes there to one cell, and to the host's stream, in order with the
-          cell's own prints.
-        """
+    def _shows_otherwise(self, cell):
+        """Why `cell` must run in the host: IPython's ``ast_node_interactivity``
+        (as the cells before it left it) shows other results of it than its last
+        expression, all a worker shows; else None."""
         mode = self.shell.ast_node_interactivity
         if mode != 'last_expr' and _shown_otherwise(cell.source, mode):
             return (f'InteractiveShell.ast_node_interactivity is {mode!r}: IPython shows '
                     f'its results')
-        if _PROCESS_OUTPUT in cell.resolved.writes_state:
-            self._running_programs.add(cell.count)
-            return ('it may write to the standard output of the process (a program it runs), '
-                    'which the host passes on')
         return None
+
+    def _runs_programs(self, cell):
+        """Why `cell` had better run in the host: it writes to the process's file
+        descriptors 1 and 2 (a program it runs, os.write), which ipykernel's
+        capture, in the host, passes on to the cell running there, in order with
+        its prints; else None.  (Changing in place, or reading, a value that must
+        stay in its worker, it runs there: what the program prints may then show
+        in another cell.)"""
+        if _PROCESS_OUTPUT not in cell.resolved.writes_state:
+            return None
+        self._running_programs.add(cell.count)
+        return ('it may write to the standard output of the process (a program it runs), '
+                'which the host passes on')
 
     def _keeps(self, name):
         return versioned.is_dunder(name) or name in _IPYTHON_OWN
@@ -461,7 +466,7 @@ class InterpKernel(IPythonKernel):
                 'cell': cell.label, 'state': cell.state,
                 'ran_on': cell.where or ('host' if cell.host else None),
                 'waited_for': [[other.label, why] for other, why in cell.waited_for],
-                'host_reason': cell.host,
+                'host_reason': cell.host or (cell.host_preferred if cell.where == HOST else None),
                 'queued': cell.queued, 'started': cell.started, 'ended': cell.ended}
         return metadata
 
@@ -539,14 +544,14 @@ class InterpKernel(IPythonKernel):
             for stream in streams:
                 stream.wait_for_process_output(settle=runs_programs)
 
-        for stream in streams:
-            stream.take_process_output()
         self.shell.displayhook.before_result = wait_for_process_output
         try:
-            result = self._run_in_host(source, count, False)
+            with contextlib.ExitStack() as passing:
+                for stream in streams:
+                    passing.enter_context(stream.passing_process_output(settle=runs_programs))
+                result = self._run_in_host(source, count, False)
         finally:
             self.shell.displayhook.before_result = None
-            wait_for_process_output()
         if self.shell.displayhook.take_flushed():
             self.scheduler.output_history_cleared(count)
         self._host_results[count] = result
