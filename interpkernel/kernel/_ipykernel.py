@@ -139,6 +139,7 @@ class OutStream(iostream.OutStream):
             super().flush()
 
     _behind_programs = None   # the thread whose writes come after what programs wrote
+    _written_behind = 0.0     # when it last wrote (time.monotonic())
 
     @contextlib.contextmanager
     def passing_process_output(self, settle):
@@ -158,7 +159,11 @@ class OutStream(iostream.OutStream):
 
     def write(self, string):
         if self._behind_programs == threading.get_ident():
-            self.wait_for_process_output(settle=True)
+            # Settled only after a pause long enough to run a program: a loop that
+            # prints line after line waits once, not a millisecond per line.
+            now = time.monotonic()
+            self.wait_for_process_output(settle=now - self._written_behind > _PROGRAM_TIME)
+            self._written_behind = time.monotonic()
         return super().write(string)
 
     def wait_for_process_output(self, settle, timeout=1.0):
@@ -172,6 +177,9 @@ class OutStream(iostream.OutStream):
             time.sleep(0.001)
         if settle:    # the GIL given up, it writes that now
             time.sleep(0.001)
+
+
+_PROGRAM_TIME = 0.001   # seconds: less than any program takes to start and end
 
 
 def _unread(fd):
