@@ -406,14 +406,19 @@ def test_unittest_main_in_a_later_cell_finds_the_tests_earlier_cells_defined(wor
 
 
 def test_a_module_attribute_a_cell_rebinds_is_seen_by_later_cells_importing_it(workers):
-    results = Session(workers).run_all(
+    # In the host, where every later cell can run: one that must run there (a
+    # magic, ThinkPython's chapter 13) reads the patched module too.
+    session = Session(workers)
+    results = session.run_all(
         "import os\nreal = os.getcwd\nos.getcwd = lambda: '/home/dinsdale'",
-        'import os\nprint(os.getcwd())', "from os import getcwd\nprint(getcwd())",
-        "import posixpath\nprint(posixpath.abspath('memo'))",     # os used by other code
-        'os.getcwd = real')   # the worker is shared with the tests after this one
-    assert [text for _, _, text in results[1:4]] == \
-        ['/home/dinsdale\n', '/home/dinsdale\n', '/home/dinsdale/memo\n']
-    assert len({cell.where for cell, _, _ in results}) == 1
+        'import os\nseen = [os.getcwd()]', "from os import getcwd\nseen.append(getcwd())",
+        "import posixpath\nseen.append(posixpath.abspath('memo'))",     # os used by other code
+        'seen.append(os.getcwd())',
+        'os.getcwd = real', host=(4,))   # restored: the tests run in this process
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
+    assert session.namespace['seen'] == \
+        ['/home/dinsdale', '/home/dinsdale', '/home/dinsdale/memo', '/home/dinsdale']
+    assert {cell.where for cell, _, _ in results} == {HOST}
 
 
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):

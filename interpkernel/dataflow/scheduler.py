@@ -736,9 +736,11 @@ class Scheduler:
         lookup = self._lookup(cell)
         # Calling a function with a cache fills it: a full cache cannot move.
         made = {name for name in cell.resolved.mutates if fills_its_cache(lookup(name))}
-        # A module's own state (random's, changed by an unknown call) is not copied.
+        # A module's own state (random's, changed by an unknown call) is not copied,
+        # nor its attributes once a cell rebinds one (``os.getcwd = fake``), which
+        # every later cell reads: in the host, where any of them can run.
         made |= {state for state in cell.resolved.writes_state
-                 if state.startswith('<module ')}
+                 if state.startswith('<module ') or is_module_attributes(state)}
         for name in effects.binds:
             if effects.literal_types.get(name) == ('builtins', 'generator'):
                 made.add(name)
