@@ -605,3 +605,18 @@ def test_a_reader_placed_again_still_finds_the_version_a_later_cell_replaced(wor
     assert outcome.status == 'ok' and reader.where == 'host', outcome
     assert session.namespace['seen'] == [1]
     assert replaced.status == 'ok'
+
+
+def test_special_methods_that_statements_and_builtins_run_read_their_globals(workers):
+    # rasbt's hash table: ``t[k] = v`` runs __setitem__, which reads a global.
+    results = Session(workers).run_all(
+        'size = 17\nitems = ["it"]',
+        'class T:\n    def __init__(self):\n        self.keys = []\n'
+        '    def __setitem__(self, k, v):\n        self.keys.append(k % size)\n'
+        '    def __delitem__(self, k):\n        self.keys.remove(k % size)\n'
+        '    def __iter__(self):\n        return iter(items)\n'
+        '    def __len__(self):\n        return size',
+        't = T()\nt[20] = 1\nprint(t.keys)', 'u = T()\nprint(list(u), len(u))',
+        'del t[37]\nprint(t.keys)', 'size = 5\nitems = []')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
+    assert [text for _, _, text in results[2:5]] == ['[3]\n', "['it'] 17\n", '[]\n']

@@ -659,6 +659,9 @@ class _Visitor(ast.NodeVisitor):
             if isinstance(node.value, ast.Name):   # the name's own object is indexed
                 self._call((GETITEM,), (), (frozenset(names),), (), False, node)
             return names
+        # ``del t[k]`` (a loop's ``for t[k] in ...``) runs a notebook class's method.
+        method = '__delitem__' if isinstance(node.ctx, ast.Del) else '__setitem__'
+        self._call((OPERATOR, method), (), (frozenset(names),), (), False, node)
         self._mutate(names, set_into=isinstance(node.value, ast.Name))
         return set()
 
@@ -901,6 +904,8 @@ class _Visitor(ast.NodeVisitor):
             self._dynamic(DAEMON_THREAD)
         if roots is None:
             roots = self._target_roots(target)
+        if isinstance(target, ast.Subscript):   # a notebook class's __setitem__ runs
+            self._call((OPERATOR, '__setitem__'), (), (frozenset(roots),), (), False, target)
         # ``s.v = v`` sets an attribute of `s` itself; ``s.items[0] = v``, of
         # whatever `s.items` holds, which may be anything `s` holds.
         self._mutate(roots, set_into=isinstance(target.value, ast.Name))

@@ -294,6 +294,18 @@ _CONTAINERS = frozenset({'list', 'tuple', 'dict', 'set', 'frozenset', 'deque', '
 _DISPLAY_METHODS = ('__repr__', '_repr_pretty_', '_repr_html_', '_repr_markdown_', '_repr_latex_',
                     '_repr_svg_', '_repr_png_', '_repr_jpeg_', '_repr_json_', '_repr_javascript_',
                     '_repr_pdf_', '_repr_mimebundle_', '_ipython_display_')
+# Builtins that run special methods of their first argument (the first of those
+# its class defines), and those that iterate their arguments (``__iter__``).
+_BUILTIN_SPECIALS = {
+    'len': ('__len__',), 'abs': ('__abs__',), 'hash': ('__hash__',),
+    'bool': ('__bool__', '__len__'), 'int': ('__int__', '__index__', '__trunc__'),
+    'float': ('__float__', '__index__'), 'complex': ('__complex__', '__float__', '__index__'),
+    'round': ('__round__',), 'reversed': ('__reversed__', '__len__'), 'next': ('__next__',),
+    'iter': ('__iter__', '__getitem__'), 'divmod': ('__divmod__',), 'bin': ('__index__',),
+    'hex': ('__index__',), 'oct': ('__index__',), 'dir': ('__dir__',),
+}
+_ITERATING_BUILTINS = frozenset({'list', 'tuple', 'set', 'frozenset', 'dict', 'sorted', 'sum',
+                                 'any', 'all', 'enumerate', 'zip', 'bytes', 'bytearray'})
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
@@ -575,11 +587,8 @@ class _Resolver:
                 return
             effect = knowledge.function_effect(known.module, known.qualname)
             self._effect(effect or knowledge.UNKNOWN, None, args, keywords)
-            if known.module == 'builtins' and known.qualname in _SHOWING:
-                for flow in args:
-                    for shown in flow:
-                        self._special(shown, _STR_METHODS, [])
-                        self._show_items(shown, ('__repr__',))
+            if known.module == 'builtins':
+                self._builtin_specials(known.qualname, args)
             return
         # a value of a known type
         if not path and known.code:     # a notebook function taken out of a container
@@ -805,6 +814,22 @@ class _Resolver:
             return
         effect = knowledge.method_effect(known.module, known.qualname, method)
         self._effect(effect if effect is not None else knowledge.UNKNOWN, {name}, args, keywords)
+
+    def _builtin_specials(self, builtin, args):
+        """The special methods of notebook classes that calling `builtin` with `args`
+        runs: ``len(t)`` runs ``T.__len__``, ``list(t)`` ``T.__iter__``..."""
+        if builtin in _SHOWING:
+            for flow in args:
+                for shown in flow:
+                    self._special(shown, _STR_METHODS, [])
+                    self._show_items(shown, ('__repr__',))
+        elif builtin in _BUILTIN_SPECIALS and args:
+            for name in args[0]:
+                self._special(name, _BUILTIN_SPECIALS[builtin], [])
+        elif builtin in _ITERATING_BUILTINS:
+            self._iterate(set().union(*args))
+        elif builtin in ('map', 'filter') or builtin in ('min', 'max') and len(args) == 1:
+            self._iterate(set().union(*args[1:] if builtin in ('map', 'filter') else args))
 
     def _operator(self, methods, args):
         """An operator on notebook objects runs their special methods (``a + b``: ``__add__``)."""
