@@ -620,3 +620,17 @@ def test_special_methods_that_statements_and_builtins_run_read_their_globals(wor
         'del t[37]\nprint(t.keys)', 'size = 5\nitems = []')
     assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
     assert [text for _, _, text in results[2:5]] == ['[3]\n', "['it'] 17\n", '[]\n']
+
+
+def test_a_class_redefined_later_is_still_the_old_one_for_a_method_called_before(workers):
+    # rasbt's linked list: what `ll.insert` reads is known only once `ll` is made;
+    # the Node a later cell defines must not replace the one it reads meanwhile.
+    results = Session(workers).run_all(
+        'class Node:\n    def __init__(self, data):\n        self.data = data',
+        'class LL:\n    def __init__(self):\n        self.items = []\n'
+        '    def insert(self, data):\n        self.items.append(Node(data))',
+        SLOW + 'll = LL()', 'll.insert(1)\nprint(ll.items[0].data)',
+        'class Node:\n    def __init__(self, data):\n        self.data = ("v2", data)',
+        'll.insert(2)\nprint(ll.items[1].data)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
+    assert [results[3][2], results[5][2]] == ['1\n', "('v2', 2)\n"]

@@ -864,12 +864,13 @@ class _Resolver:
         """Apply, for every notebook class, the first of `methods` it defines, on
         `name`, a value whose class is not known yet.
 
-        Only a value the cell makes is such a value.  An earlier cell's value is
-        not known yet only while that cell has not made it: this cell waits for
-        it, and is resolved again once it is made.
+        Such a value is one the cell makes, or one an earlier cell has not made
+        yet: this cell waits for it, and is resolved again once it is made.
+        Until then, what those methods read counts: a later cell must not
+        drop or change it meanwhile (a class the method instantiates,
+        defined again below).
         """
-        if self._made_here(name):
-            self._every_class_method(name, methods, args, keywords)
+        self._every_class_method(name, methods, args, keywords)
 
     def _made_here(self, name):
         return is_marker(name) or name in self.effects.binds
