@@ -270,3 +270,14 @@ def test_a_librarys_own_reduce_calling_set_gets_a_plain_set():
 
     for given in ('hello', (3, 1, 2), [1, 1, 2]):
         assert decode(('p', pickle.dumps(Made(given), protocol=3), 'set')) == set(given)
+
+
+def test_moving_an_object_leaves_its_class_as_it_was():
+    # copyreg caches __slotnames__ in the class it pickles an object of; dir()
+    # of the class would list it (Python-Lectures' dir(FirstClass)).
+    namespace = {'__name__': '__main__'}
+    exec('class FirstClass:\n    def __init__(self, name):\n        self.name = name', namespace)
+    cls = namespace['FirstClass']
+    payload = encode(cls('one'), notebook=True)
+    assert '__slotnames__' not in vars(cls)
+    assert decode(payload).name == 'one'

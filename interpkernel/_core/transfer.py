@@ -151,7 +151,13 @@ def _picklers():
         def reducer_override(self, obj):
             if type(obj).__module__ == '__main__' and not isinstance(obj, type) and \
                     getattr(obj, '__dict__', None):
+                cls = type(obj)
+                cached = '__slotnames__' in vars(cls)
                 reduced = obj.__reduce_ex__(_PROTOCOL)
+                if not cached and '__slotnames__' in vars(cls):
+                    # copyreg's cache, which moving the object must not leave in
+                    # the class: dir() of the class or the object would list it.
+                    del cls.__slotnames__
                 if isinstance(reduced, tuple) and len(reduced) >= 2 and \
                         (len(reduced) < 3 or reduced[2] is None):
                     # A library base's own reduce (Counter's) leaves out the
