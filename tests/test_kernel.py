@@ -912,3 +912,22 @@ def test_a_cell_running_a_program_runs_in_the_host_if_what_it_reads_can_go_there
     assert runs[1].outputs[0]['text'] == 'ran\n[1, 2, 0]\n'    # in order, in its cell
     assert runs[3].dataflow.ran_on == runs[2].dataflow.ran_on != 'host'
     assert runs[3].outputs[0]['text'] == '60000 0\n'
+
+
+def test_a_function_a_host_cell_defined_shows_its_lines_in_a_worker():
+    # ThinkPython's %%add_method_to runs the cell with run_cell and puts the
+    # function on a class; unittest's report, printed in a worker, shows its lines.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        'from IPython.core.magic import register_cell_magic\n@register_cell_magic\n'
+        'def add_method_to(line, cell):\n    ns = get_ipython().user_ns\n'
+        '    get_ipython().run_cell(cell)\n    name = cell.split("def ")[1].split("(")[0]\n'
+        '    setattr(ns[line], name, ns.pop(name))',
+        'from unittest import TestCase\nclass TestExample(TestCase):\n    pass',
+        '%%add_method_to TestExample\ndef test_add_broken(self):\n    result = 2 + 2\n'
+        '    self.assertEqual(result, 100)',
+        'import unittest\nunittest.main(argv=[""], verbosity=0, exit=False)',
+    ]])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert runs[3].dataflow.ran_on != 'host'
+    report = ''.join(o.get('text', '') for o in runs[3].outputs)
+    assert 'line 3, in test_add_broken\n    self.assertEqual(result, 100)\n' in report, report

@@ -264,6 +264,11 @@ class Scheduler:
         self.graph.add(cell)
         return cell
 
+    def share_source(self, filename, label, source):
+        """Send the lines of code compiled under `filename` elsewhere (a host cell's)
+        to the workers too, with the cells' own."""
+        self._sources.append(CellSource(filename, label, source))
+
     def _resolve(self, cell):
         previous = cell.resolved
         resolved = resolve(cell.effects, self._lookup(cell), self.summaries,

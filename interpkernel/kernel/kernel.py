@@ -16,7 +16,9 @@ import concurrent.futures
 import contextlib
 import contextvars
 import itertools
+import linecache
 import logging
+import os
 import re
 import signal
 import sys
@@ -106,6 +108,7 @@ class InterpKernel(IPythonKernel):
         self._host_results = {}     # execution count -> IPython's ExecutionResult
         self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
         self._running_programs = set()   # execution counts of cells in the host to run one
+        self._host_code_shared = set()   # file names of host code whose lines workers have
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
@@ -552,12 +555,27 @@ class InterpKernel(IPythonKernel):
                 result = self._run_in_host(source, count, False)
         finally:
             self.shell.displayhook.before_result = None
+        self._share_host_code()
         if self.shell.displayhook.take_flushed():
             self.scheduler.output_history_cleared(count)
         self._host_results[count] = result
         error = result.error_before_exec or result.error_in_exec
         shown = (result.result,) if result.result is not None and error is None else None
         return shown, error
+
+    def _share_host_code(self):
+        """Give the workers the lines of the code host cells compiled (a cell, or one
+        a magic ran itself): a function defined there that moves to a worker shows
+        them there (in warnings, a printed traceback, inspect.getsource)."""
+        compiler = self.shell.compile
+        cells = os.path.dirname(compiler.get_code_name('', '', 0)) + os.sep
+        for filename, entry in list(linecache.cache.items()):
+            if filename.startswith(cells) and filename not in self._host_code_shared and \
+                    len(entry) == 4:
+                self._host_code_shared.add(filename)
+                named = compiler.format_code_name(filename)
+                self.scheduler.share_source(filename, named[1] if named else filename,
+                                            ''.join(entry[2]))
 
     def _run_in_host(self, code, count, silent):
         shell = self.shell
