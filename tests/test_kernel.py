@@ -931,3 +931,14 @@ def test_a_function_a_host_cell_defined_shows_its_lines_in_a_worker():
     assert runs[3].dataflow.ran_on != 'host'
     report = ''.join(o.get('text', '') for o in runs[3].outputs)
     assert 'line 3, in test_add_broken\n    self.assertEqual(result, 100)\n' in report, report
+
+
+def test_two_cells_with_the_same_code_each_name_their_own_cell_in_a_traceback():
+    # ipykernel names a cell's code by a hash of it: the two share a file name.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        'undefined_function()', 'import time\ntime.sleep(0.3)\nx = 1', 'undefined_function()']])
+    runs = run_all(notebook, KERNEL_NAME, stop_on_error=False)
+    for number in (1, 3):
+        [error] = [o for o in runs[number - 1].outputs if o['output_type'] == 'error']
+        plain = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(error['traceback']))
+        assert f'Cell In[{number}], line 1' in plain, plain

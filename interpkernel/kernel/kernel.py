@@ -450,6 +450,10 @@ class InterpKernel(IPythonKernel):
             reply = self._reply(self._host_results.pop(count, None), count, user_expressions,
                                 outcome)
         elif outcome.status == 'error':
+            if filename is not None:
+                # A later cell with the same code took its name meanwhile: the
+                # traceback names this cell, as ipykernel's would.
+                self.shell.compile.cache(source, count, raw_code=code)
             reply = self._error_reply(outcome.error, count, parent)
         else:
             reply = {'status': 'ok', 'execution_count': count, 'payload': [],
