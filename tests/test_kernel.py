@@ -942,3 +942,17 @@ def test_two_cells_with_the_same_code_each_name_their_own_cell_in_a_traceback():
         [error] = [o for o in runs[number - 1].outputs if o['output_type'] == 'error']
         plain = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(error['traceback']))
         assert f'Cell In[{number}], line 1' in plain, plain
+
+
+def test_a_module_of_a_package_that_imports_numpy_sends_its_cell_to_the_host(tmp_path):
+    # aima-python: the package loads in a worker, its module aima.mdp does not.
+    package = tmp_path / 'demopkg'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    (package / 'mod.py').write_text('import numpy\n\ndef f():\n    return int(numpy.arange(4).sum())\n')
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        f'import sys\nsys.path.insert(0, {str(tmp_path)!r})', 'from demopkg.mod import f', 'f()']])
+    runs = run_all(notebook, KERNEL_NAME)
+    assert [r.reply['status'] for r in runs] == ['ok'] * 3
+    assert runs[1].dataflow.ran_on == 'host' and 'demopkg.mod' in runs[1].dataflow.note
+    assert runs[2].outputs[0]['data']['text/plain'] == '6'

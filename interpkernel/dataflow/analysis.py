@@ -182,6 +182,9 @@ class CellEffects:
         modules: names bound to modules by ``import`` -> the module's dotted name.
         imported: names bound by ``from m import a`` -> ``(m, a)``.
         imports: top-level packages the cell imports (anywhere in it).
+        submodules: the modules inside packages it imports by name (``aima.mdp``,
+            from ``from aima.mdp import POMDP``): one may refuse subinterpreters
+            where its package does not.
         literal_types: names bound from an expression whose type the syntax
             shows (``x = []``) -> ``(module, qualname)``.
         constructed: names bound to the result of calling a name path
@@ -207,6 +210,7 @@ class CellEffects:
     modules: dict = field(default_factory=dict)
     imported: dict = field(default_factory=dict)
     imports: tuple = ()
+    submodules: tuple = ()
     literal_types: dict = field(default_factory=dict)
     constructed: dict = field(default_factory=dict)
     shows_result: bool = False
@@ -477,6 +481,7 @@ class _Visitor(ast.NodeVisitor):
         self.definitions = {}
         self.every_definition = {}
         self.modules, self.imported = {}, {}
+        self.submodules = _Ordered()
         self.literal_types = {}
         self.constructed = {}
         self.last_flow = set()
@@ -504,7 +509,8 @@ class _Visitor(ast.NodeVisitor):
             functions=dict(self.functions), definitions=dict(self.definitions),
             every_definition={name: tuple(keys) for name, keys in self.every_definition.items()},
             modules=dict(self.modules), imported=dict(self.imported),
-            imports=tuple(cell.imports), literal_types=dict(self.literal_types),
+            imports=tuple(cell.imports), submodules=tuple(self.submodules),
+            literal_types=dict(self.literal_types),
             constructed=dict(self.constructed), shows_result=shows_result,
             result_flow=frozenset(self.last_flow) if shows_result else frozenset(),
             barrier=self.barrier, future_flags=future_flags)
@@ -1066,6 +1072,8 @@ class _Visitor(ast.NodeVisitor):
             package = alias.name.partition('.')[0]
             self.scope.imports.add(package)
             self.cell.imports.add(package)
+            if package != alias.name:
+                self.submodules.add(alias.name)
             name = alias.asname or package
             self._store(name)
             if self.scope.kind == 'cell' and not self.hidden:
@@ -1080,6 +1088,8 @@ class _Visitor(ast.NodeVisitor):
         if module:
             self.scope.imports.add(module.partition('.')[0])
             self.cell.imports.add(module.partition('.')[0])
+            if '.' in module:
+                self.submodules.add(module)
         for alias in node.names:
             if alias.name == '*':
                 self._dynamic(f'it star-imports from {node.module}')

@@ -58,8 +58,9 @@ _REPORT = re.compile(r'\s*%interp\s+(status|timeline)\s*$')
 _IPYTHON_OWN = frozenset({'In', 'Out', '_ih', '_oh', '_dh', 'get_ipython', 'exit', 'quit'})
 _COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
 _FINISHED_KEPT = 1000           # finished cells %interp status and timeline still show
-# The state a cell writes by writing to file descriptors 1 and 2 (see _runs_programs).
+# The states a cell had better change in the host (see _host_preferred).
 _PROCESS_OUTPUT = state_name('output')
+_IMPORT_PATH = state_name('sys.path')
 
 
 class InterpKernel(IPythonKernel):
@@ -144,7 +145,7 @@ class InterpKernel(IPythonKernel):
                                     cluster_takes=_cluster_takes, on_refusal=_refused_in_a_worker,
                                     history=self._history, on_note=self._note,
                                     host_needed=self._shows_otherwise,
-                                    host_preferred=self._runs_programs,
+                                    host_preferred=self._host_preferred,
                                     autoreload=self._autoreload_settings,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -168,18 +169,26 @@ class InterpKernel(IPythonKernel):
                     f'its results')
         return None
 
-    def _runs_programs(self, cell):
-        """Why `cell` had better run in the host: it writes to the process's file
-        descriptors 1 and 2 (a program it runs, os.write), which ipykernel's
-        capture, in the host, passes on to the cell running there, in order with
-        its prints; else None.  (Changing in place, or reading, a value that must
-        stay in its worker, it runs there: what the program prints may then show
-        in another cell.)"""
-        if _PROCESS_OUTPUT not in cell.resolved.writes_state:
-            return None
-        self._running_programs.add(cell.count)
-        return ('it may write to the standard output of the process (a program it runs), '
-                'which the host passes on')
+    def _host_preferred(self, cell):
+        """Why `cell` had better run in the host, else None:
+
+        - it writes to the process's file descriptors 1 and 2 (a program it
+          runs, os.write), which ipykernel's capture, in the host, passes on to
+          the cell running there, in order with its prints;
+        - it changes the import path: the kernel finds out in the host whether
+          a later cell's imports load in a worker.
+
+        (Changing in place, or reading, a value that must stay in its worker, it
+        runs there: what a program prints may then show in another cell.)
+        """
+        if _PROCESS_OUTPUT in cell.resolved.writes_state:
+            self._running_programs.add(cell.count)
+            return ('it may write to the standard output of the process (a program it '
+                    'runs), which the host passes on')
+        if _IMPORT_PATH in cell.resolved.writes_state:
+            return ('it changes sys.path, where the kernel looks for what later cells '
+                    'import')
+        return None
 
     def _keeps(self, name):
         return versioned.is_dunder(name) or name in _IPYTHON_OWN
@@ -867,7 +876,7 @@ async def _import_placement(effects):
     module is one of `CLUSTER_MODULES`); standard-library modules are imported by
     its worker before it instead of probed here."""
     reasons, anywhere, first = [], True, []
-    for module in effects.imports:
+    for module in (*effects.imports, *effects.submodules):
         if probe.importable_first(module):
             first.append(module)
             continue
