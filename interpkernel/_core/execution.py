@@ -86,9 +86,9 @@ def execute(source, label, namespace, flags=0, code_name=None):
     `flags`: the ``__future__`` compiler flags earlier cells turned on; the
     cell's own ``from __future__`` imports apply to the statements after them.
     `code_name`: the file name ipykernel gives a kernel cell's code (else
-    ``<cell LABEL>``); with one, the cell is compiled as ipykernel compiles
-    it, whole under ``<>`` twice first (IPython's checks for top-level
-    ``await``), so that its SyntaxWarnings show as on ipykernel.
+    ``<cell LABEL>``); with one, its SyntaxWarnings show as on ipykernel,
+    which compiles a cell whole under ``<>`` twice first (IPython's checks
+    for top-level ``await``).
     As in IPython: each top-level statement is compiled on its own (two equal
     constants in two statements are two objects: ``a = 999; b = 999; a is b``
     is False); the last statement, if an expression, is evaluated apart
@@ -100,12 +100,9 @@ def execute(source, label, namespace, flags=0, code_name=None):
     remember_cell(filename, label, source)
     flags = (flags & FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     if code_name:
-        for _ in range(2):
-            try:   # under IPython's flags, not the cell's
-                compile(source, '<>', 'exec', ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            except (SyntaxError, MemoryError, RecursionError):   # the compile below reports it
-                break
-    tree = check_syntax(source, label, flags, filename)
+        tree = _check_syntax_as_ipython(source, label, flags, filename)
+    else:
+        tree = check_syntax(source, label, flags, filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not hides_result(source):
         last = ast.Expression(tree.body.pop().value)
@@ -117,6 +114,30 @@ def execute(source, label, namespace, flags=0, code_name=None):
         return None
     value = _run_code(compile(last, filename, 'eval', flags), namespace)
     return None if value is None else (value,)
+
+
+# What may make compiling, not parsing, warn: ``x is 1``, ``assert (x, 'why')``,
+# a number or string called or indexed (``1(2)``: "perhaps you missed a comma?").
+_COMPILING_MAY_WARN = re.compile(r'\bis\b|\bassert\b|(?<![\w.])\d[\w.]*\s*[\[(]|[\'"]\s*\(')
+
+
+def _check_syntax_as_ipython(source, label, flags, filename):
+    """`check_syntax`, the SyntaxWarnings shown as ipykernel shows them: twice as
+    ``<>:LINE: ...`` (IPython compiles the cell whole twice first), then its
+    parse's own, with their lines.  The compiles under ``<>`` are made only
+    when parsing warned or compiling may (they cost as much as the cell's own)."""
+    with warnings.catch_warnings(record=True) as parsed:
+        tree = check_syntax(source, label, flags, filename)
+    if parsed or _COMPILING_MAY_WARN.search(source):
+        for _ in range(2):
+            try:   # under IPython's flags, not the cell's
+                compile(source, '<>', 'exec', ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            except (SyntaxError, MemoryError, RecursionError):   # its own compile says it
+                break
+    for warning in parsed:    # (another thread's too, caught meanwhile)
+        warnings.showwarning(warning.message, warning.category, warning.filename,
+                             warning.lineno, warning.file, warning.line)
+    return tree
 
 
 def _run_code(code, namespace):

@@ -155,9 +155,10 @@ class Scheduler:
         self._patched = frozenset()
         self._compile_flags = 0      # the __future__ flags cells so far turned on
         self._patched_before = {}
-        # The code of the cells with a file name that define functions or classes, in
-        # submission order, and how many of them each home was sent: a function that
-        # moves shows its lines there (warnings, tracebacks a cell prints, getsource).
+        # The code of the cells with a file name that define functions or classes, and
+        # of host cells (`share_source`), in submission order, and how many of them
+        # each home was sent: a function that moves shows its lines there (warnings,
+        # tracebacks a cell prints, inspect.getsource).
         self._sources = []           # CellSource
         self._sources_sent = {}      # home -> how many of _sources
 
