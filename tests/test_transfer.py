@@ -281,3 +281,15 @@ def test_moving_an_object_leaves_its_class_as_it_was():
     payload = encode(cls('one'), notebook=True)
     assert '__slotnames__' not in vars(cls)
     assert decode(payload).name == 'one'
+
+
+def test_a_set_of_numbers_whose_hashes_crowd_moves_in_its_order():
+    # gjbex's reverse Collatz: powers of two and their kin share slots' low bits.
+    numbers, todo = set(), [1]
+    while todo and len(numbers) < 1000:
+        value = todo.pop(0)
+        for following in ((value - 1) // 3, 2 * value) if (value - 1) % 3 == 0 else (2 * value,):
+            if following not in numbers:
+                numbers.add(following)
+                todo.append(following)
+    assert list(decode(encode(numbers, notebook=True))) == list(numbers)

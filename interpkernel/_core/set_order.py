@@ -113,20 +113,26 @@ def _plans(items, *, placeholders=True):
     # which then grows from one item to the next.
     sizes.sort(key=lambda size: -sum(a < b for a, b in itertools.pairwise(
         [hash_value & (size - 1) for hash_value in hashes])))
-    for size in sizes:
-        looks = _LOOKS if len(items) * size > _EVERY_PROBE_AT_MOST else _LOOKS + (_EVERY_PROBE,)
-        for look in looks:
-            plan = _plan(items, hashes, size, look)
-            # Without placeholders: the slots they would fill may not be passed.
-            barred = set()
-            for _ in range(_BARRING_ROUNDS):
-                if plan is None or placeholders or not plan.placeholders:
-                    break
-                barred.update(plan.placeholders)
-                plan = _plan(items, hashes, size, look, barred)
-            if plan is not None and (placeholders or not plan.placeholders):
-                yield plan
+    # The short looks in every size first: the last one, at every probe, costs
+    # seconds for a thousand items (a set of powers of two, whose hashes crowd).
+    tries = [(look, size) for look in _LOOKS for size in sizes]
+    tries += [(_EVERY_PROBE, size) for size in sizes
+              if len(items) * size <= _EVERY_PROBE_AT_MOST]
+    planned = set()      # the sizes a plan was found for: one plan a size
+    for look, size in tries:
+        if size in planned:
+            continue
+        plan = _plan(items, hashes, size, look)
+        # Without placeholders: the slots they would fill may not be passed.
+        barred = set()
+        for _ in range(_BARRING_ROUNDS):
+            if plan is None or placeholders or not plan.placeholders:
                 break
+            barred.update(plan.placeholders)
+            plan = _plan(items, hashes, size, look, barred)
+        if plan is not None and (placeholders or not plan.placeholders):
+            planned.add(size)
+            yield plan
 
 
 def _not_kept(kind, items):
