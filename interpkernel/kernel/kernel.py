@@ -109,7 +109,10 @@ class InterpKernel(IPythonKernel):
         self._host_results = {}     # execution count -> IPython's ExecutionResult
         self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
         self._running_programs = set()   # execution counts of cells in the host to run one
-        self._host_code_shared = set()   # file names of host code whose lines workers have
+        # File names of the code whose lines workers were given (or need not be): the
+        # cells', and what host cells compiled (see _share_host_code).
+        self._code_files_seen = set()
+        self._cell_files = None          # the directory ipykernel names cells' code in
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
@@ -405,6 +408,7 @@ class InterpKernel(IPythonKernel):
             # put in linecache: the host shows a worker cell's failure, as IPython
             # shows its own (``Cell In[3], line 2``).
             filename = self.shell.compile.cache(source, count, raw_code=code)
+            self._code_files_seen.add(filename)    # the scheduler sends its lines itself
         cell = None
         self._allow_stdin_of[count] = allow_stdin     # until it has run, in the host or not
         try:
@@ -581,11 +585,12 @@ class InterpKernel(IPythonKernel):
         a magic ran itself): a function defined there that moves to a worker shows
         them there (in warnings, a printed traceback, inspect.getsource)."""
         compiler = self.shell.compile
-        cells = os.path.dirname(compiler.get_code_name('', '', 0)) + os.sep
+        if self._cell_files is None:
+            self._cell_files = os.path.dirname(compiler.get_code_name('', '', 0)) + os.sep
         for filename, entry in list(linecache.cache.items()):
-            if filename.startswith(cells) and filename not in self._host_code_shared and \
-                    len(entry) == 4:
-                self._host_code_shared.add(filename)
+            if filename.startswith(self._cell_files) and filename not in self._code_files_seen \
+                    and len(entry) == 4:
+                self._code_files_seen.add(filename)
                 named = compiler.format_code_name(filename)
                 self.scheduler.share_source(filename, named[1] if named else filename,
                                             ''.join(entry[2]))
