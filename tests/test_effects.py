@@ -9,7 +9,7 @@ from interpkernel.dataflow.effects import (Summaries, in_cell, known_builtin, kn
                                            resolve)
 
 SETUP = '''\
-import heapq, random, decimal, sys, os, itertools, collections
+import heapq, random, decimal, sys, os, itertools, collections, hashlib, re
 queue = []
 numbers = [3, 1, 2]
 REGISTRY = {}
@@ -115,6 +115,24 @@ class Keeper:
     def __init__(self, items):
         self.items = items
         self.items.append(0)
+def fill(n):
+    out = []
+    for i in range(n):
+        out.append(i)
+    return out
+def fill_logged(n):
+    out = []
+    LOG.append(out)
+    out.append(n)
+def fill_given(bucket):
+    out = bucket
+    out.append(1)
+def fill_rebound(n):
+    out = []
+    out = numbers
+    out.append(n)
+def digest(text):
+    return hashlib.new('md5', ('%s' % text).encode('utf-8')).hexdigest()
 '''
 
 
@@ -417,3 +435,25 @@ def test_two_objects_made_by_one_class_in_a_cell_are_not_taken_for_one():
     effects = analyse('a = Foo()\nb = Foo()\nc = Foo(a)\nd = c')
     assert dict(effects.aliases) == {'c': frozenset({'a', 'd'}), 'a': frozenset({'c', 'd'}),
                                      'd': frozenset({'a', 'c'})}
+
+
+@pytest.mark.parametrize('source', [
+    "hashlib.new('md5', b'spam').hexdigest()", "h = hashlib.sha256()\nh.update(b'eggs')",
+    "d = digest(name)", "x = fill(3)", "('%s' % name).encode('utf-8')",
+    "re.compile('a+').findall(name)",
+])
+def test_calls_on_values_a_library_or_a_function_just_made_change_nothing_else(namespace,
+                                                                               source):
+    # What a library function returns is known by its type (a hash, a pattern),
+    # and a list a function fills is its own: neither is the module, the outside
+    # world, or anything of the notebook's.
+    resolved = effects_of(source, namespace)
+    assert resolved.mutates <= {'h', 'x', 'd'} and not resolved.writes_state
+
+
+@pytest.mark.parametrize('source, changed', [
+    ('fill_logged(1)', 'LOG'), ('fill_given(numbers)', 'numbers'),
+    ('fill_rebound(1)', 'numbers'),
+])
+def test_a_list_a_function_shares_with_others_changes_theirs(namespace, source, changed):
+    assert changed in effects_of(source, namespace).mutates

@@ -92,6 +92,33 @@ def test_independent_cells_run_at_once_and_a_join_waits_for_both(workers):
     assert printed == 'True True\n' and {c.label for c, _ in join.waited_for} == {'In[1]', 'In[2]'}
 
 
+def test_callers_of_a_function_that_fills_a_list_of_its_own_do_not_wait_for_each_other(workers):
+    results = Session(workers).run_all(
+        'def spread(n):\n    out = []\n    for i in range(n):\n        out.append(i % 3)\n'
+        '    return sum(out)', 'a = spread(10)', 'b = spread(20)', 'print(a, b)')
+    assert [{c.label for c, _ in cell.waited_for} for cell, _, _ in results[1:3]] == \
+        [{'In[1]'}, {'In[1]'}]
+    assert results[3][2] == '9 19\n'
+
+
+def test_hashes_made_in_workers_stay_there_while_their_module_is_used_anywhere(workers):
+    # rasbt's bloom filter: a hash object cannot move, and the cells after it
+    # call hashlib's functions, in and out of a notebook class.
+    results = Session(workers).run_all(
+        "import hashlib\nh1 = hashlib.md5()\nh1.update('hello-world'.encode('utf-8'))\n"
+        "print(int(h1.hexdigest(), 16) % 97)",
+        "print(int(hashlib.new('md5', ('%s' % 'hello-world').encode('utf-8')).hexdigest(), 16)"
+        " % 97)",
+        'class Bloom:\n    def __init__(self, size, names):\n        self.bits = [0] * size\n'
+        '        self.names = names\n    def add(self, value):\n        for name in self.names:\n'
+        "            digest = hashlib.new(name, ('%s' % value).encode('utf-8')).hexdigest()\n"
+        '            self.bits[int(digest, 16) % len(self.bits)] = 1',
+        "bloom = Bloom(10, ('md5', 'sha1'))", "bloom.add('hello world!')\nprint(bloom.bits)")
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
+    assert [printed for _, _, printed in results] == [
+        '3\n', '3\n', '', '', '[0, 1, 0, 0, 0, 0, 0, 1, 0, 0]\n']
+
+
 def test_a_reader_of_a_big_value_runs_where_the_value_lives(workers):
     results = Session(workers).run_all('data = list(range(1_000_000))', 's = sum(data)',
                                        'm = max(data)', 'print(s, m)')

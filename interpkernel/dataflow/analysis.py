@@ -360,6 +360,7 @@ _LITERAL_TYPES = {ast.List: 'list', ast.ListComp: 'list', ast.Dict: 'dict',
                   ast.Tuple: 'tuple', ast.JoinedStr: 'str', ast.GeneratorExp: 'generator'}
 _CONSTRUCTORS = frozenset({'list', 'dict', 'set', 'tuple', 'str', 'int', 'float', 'bytes',
                            'bytearray', 'frozenset', 'range', 'sorted', 'complex', 'bool'})
+_TEXT_TYPES = frozenset({'str', 'bytes'})
 # Builtins whose result shares no object with their arguments (numbers, strings, bools).
 _FRESH_RESULTS = frozenset({'len', 'sum', 'abs', 'int', 'float', 'str', 'repr', 'bool', 'hash',
                             'id', 'isinstance', 'issubclass', 'ord', 'chr', 'round', 'format',
@@ -397,6 +398,7 @@ class _Scope:
         self.imports = _Ordered()
         self.free = set()                     # variables of enclosing functions it uses
         self.rebound_free = set()             # ... and rebinds (``nonlocal``)
+        self.literal_types = {}               # local -> type of every binding, None if mixed
 
     def link(self, name, sources):
         """`name` may now share objects with `sources` (and they with it)."""
@@ -448,6 +450,30 @@ class _Scope:
             if anywhere_in_it:
                 stack.extend((other, True) for other in self.holds.get(name, ()))
         return set(whole)
+
+    def bound(self, name, literal):
+        """Local `name` is bound to an expression of type `literal` (None: not known)."""
+        if name in self.local:
+            earlier = self.literal_types.get(name, literal)
+            self.literal_types[name] = literal if earlier == literal else None
+
+    def private_literal(self, name):
+        """The type of local `name` if every binding of it gives that type and its
+        object is no one else's (no parameter, global, closure variable or made
+        object shares or holds it), else None."""
+        literal = self.literal_types.get(name) if name not in self.params else None
+        if literal is None:
+            return None
+        seen, stack = set(), [name]
+        while stack:
+            other = stack.pop()
+            if other not in seen:
+                seen.add(other)
+                stack.extend(self.edges.get(other, ()))
+                stack.extend(self.held_by.get(other, ()))
+        if any(not other.startswith('<literal ') for other in self.exposed(seen)):
+            return None
+        return literal
 
     def exposed(self, names):
         """`names` reduced to what a caller sees: parameters, globals, CLOSURE and
@@ -564,7 +590,7 @@ class _Visitor(ast.NodeVisitor):
         if self.scope.kind == 'function' or not any(name in b for b in self._bound):
             self.scope.reads.add(name)
 
-    def _store(self, name, sources=()):
+    def _store(self, name, sources=(), literal=None):
         if self.hidden:
             self.hidden[-1][name] = set(sources)
             return
@@ -575,6 +601,8 @@ class _Visitor(ast.NodeVisitor):
             scope.rebound_free.add(name)
             return
         scope.link(name, sources)
+        if scope.kind == 'function':
+            scope.bound(name, literal)
         if kind == 'global':
             # A cell (or call) that fails stops anywhere: a del before this
             # binding may be its last word on the name, so both are kept.
@@ -829,13 +857,14 @@ class _Visitor(ast.NodeVisitor):
         if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
             return set()
         # The result may be (part of) the receiver of a method, or an argument;
-        # the result of calling a global is remembered as made by it (so that
-        # `t = Test(); t.check()` in a function, or `play(Game())` in a cell,
-        # finds Test's or Game's methods).
+        # the result of calling a global (or a global's attribute) is remembered
+        # as made by it (so that `t = Test(); t.check()` in a function, or
+        # `play(Game())` in a cell, finds Test's or Game's methods, and
+        # `hashlib.new(name).hexdigest()` a hash's).
         names = set(root) if len(callee) != 1 else set()
-        if len(callee) == 1 and root == {callee[0]}:
-            names.add(made_by(callee[0]) if self.scope.kind == 'function' else
-                      made_in_cell(callee[0]))
+        if root == {callee[0]} and not is_marker(callee[0]):
+            maker = '.'.join(callee)
+            names.add(made_by(maker) if self.scope.kind == 'function' else made_in_cell(maker))
         for flow in (*args, *(flow for _, flow in keywords)):
             names |= flow
         return names
@@ -855,7 +884,9 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(func, ast.Attribute):
             literal = _literal_type(func.value)
             flow = self.flow(func.value)
-            if literal is not None and not flow:     # "".join(...), [1, 2].count(1)
+            # "".join(...), [1, 2].count(1), f'{x}'.upper(): a container made of
+            # names holds their objects (its methods may call theirs), a string not.
+            if literal is not None and (not flow or literal[1] in _TEXT_TYPES):
                 return (literal_name(literal[1]), func.attr), {literal_name(literal[1])}
             return (EXPR, func.attr), flow
         return (EXPR,), self.flow(func)
@@ -873,9 +904,9 @@ class _Visitor(ast.NodeVisitor):
     def _assign(self, target, sources, value=None):
         """Bind `target` to a value that may share objects with `sources`."""
         if isinstance(target, ast.Name):
-            self._store(target.id, sources)
+            literal = _literal_type(value) if value is not None else None
+            self._store(target.id, sources, literal)
             if self.scope.kind == 'cell' and not self.hidden:
-                literal = _literal_type(value) if value is not None else None
                 if literal is None:
                     self.literal_types.pop(target.id, None)
                 else:
@@ -1315,9 +1346,20 @@ def _default_factories(body):
 
 
 def _visible_call(scope, call):
-    """A call inside a function, its flows reduced to parameters, globals and CLOSURE."""
+    """A call inside a function, its flows reduced to parameters, globals and CLOSURE.
+
+    A method of a local bound only to literals of one type, whose object is
+    the function's own (``out = []`` ... ``out.append(x)``), is that type's.
+    """
+    receiver = call.callee[0]
+    literal = scope.private_literal(receiver) if len(call.callee) == 2 and \
+        call.root == {receiver} else None
+    if literal is not None:
+        call = call._replace(callee=(literal_name(literal[1]), call.callee[1]),
+                             root=frozenset({literal_name(literal[1])}))
+    literal_receiver = receiver.startswith('<literal ') or literal is not None
     return call._replace(
-        root=scope.visible(call.root),
+        root=call.root if literal_receiver else scope.visible(call.root),
         args=tuple(scope.visible(flow) for flow in call.args),
         keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords))
 
@@ -1345,6 +1387,9 @@ def _literal_type(value):
         return ('builtins', kind)
     if isinstance(value, ast.Constant):
         return ('builtins', type(value.value).__name__)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mod) and \
+            isinstance(value.left, ast.Constant) and isinstance(value.left.value, (str, bytes)):
+        return ('builtins', type(value.left.value).__name__)     # '%s' % x: formatting
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
             and value.func.id in _CONSTRUCTORS:
         return ('builtins', 'list' if value.func.id == 'sorted' else value.func.id)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, GETITEM, ITERATE, OPERATOR,
+from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, ITERATE, OPERATOR,
                        ClassSummary, FunctionSummary, analyse, is_marker)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
@@ -351,6 +351,8 @@ class _Resolver:
             return Known('value', 'builtins', type_name, immutable=type_name in _IMMUTABLE_LITERALS)
         made_in_cell = marker.startswith('<made ')
         if made_in_cell or marker.startswith('<new '):
+            if _library_made(marker):
+                return self._library_result(marker)
             maker = self.known(marker[marker.index(' ') + 1:-1])
             if maker.kind == 'class':
                 return Known('instance', '__main__', maker.qualname, maker.code)
@@ -417,16 +419,43 @@ class _Resolver:
         for names in (result.mutates, result.certain, result.reads, result.binds, result.deletes):
             names -= {name for name in names if is_marker(name)}
 
+    def _library_result(self, marker):
+        """What a library function's result marker (`_library_made`) stands for: a
+        value of the type the function is known to return, else nothing more than
+        its module (already in the same flow) says."""
+        root, _, qualname = marker[marker.index(' ') + 1:-1].partition('.')
+        module = self.known(root)
+        made = module.kind == 'module' and knowledge.result_type(module.module, qualname)
+        return Known('value', *made) if made else MISSING
+
     def _cell_names(self, flow):
-        """The names of a flow in the cell, and the objects it made that are followed."""
-        return frozenset(n for n in flow if n != CLOSURE and not (
-            n.startswith('<made ') and self.known(n).kind != 'instance'))
+        """The names of a flow in the cell, and the objects it made that are followed.
+
+        A library function's result of a known type stands for its module as a
+        receiver: ``hashlib.new(name).hexdigest()`` calls a hash's method, not the
+        module's.
+        """
+        names = set()
+        for name in flow:
+            if name == CLOSURE:
+                continue
+            if _library_made(name):
+                if self.known(name).kind == 'value':
+                    names.add(name)
+            elif not (name.startswith('<made ') and self.known(name).kind != 'instance'):
+                names.add(name)
+        return frozenset(names) - self._typed_makers(flow)
+
+    def _typed_makers(self, flow):
+        """The modules in `flow` only as the makers of results whose type is known."""
+        return {name[name.index(' ') + 1:-1].partition('.')[0] for name in flow
+                if _library_made(name) and self.known(name).kind == 'value'}
 
     def _unfollowed(self, flow):
         """The objects in `flow` that notebook functions made in the cell, whose class
         is not known till it runs (`_cell_names` leaves them out)."""
-        return frozenset(n for n in flow
-                         if n.startswith('<made ') and self.known(n).kind != 'instance')
+        return frozenset(n for n in flow if n.startswith('<made ') and not _library_made(n)
+                         and self.known(n).kind != 'instance')
 
     def _close(self, names):
         """`names` and the names whose objects they may share, through this cell's flows.
@@ -446,6 +475,8 @@ class _Resolver:
 
     def _may_share(self, name):
         """May `name` hold an object that changes in place, which others can hold?"""
+        if _library_made(name):
+            return False    # each call makes an object of its own
         known = self.known(name)
         return not (known.immutable or known.kind in _NOT_SHARED)
 
@@ -508,7 +539,15 @@ class _Resolver:
             for name in everything:
                 self._method(name, '__getitem__', [], [], call.starred)
             return
-        roots = bind(call.root)
+        roots = {root for root in bind(call.root)
+                 if not _library_made(root) or self.known(root).kind == 'value'}
+        if callee and callee[0] == EXPR:
+            roots -= self._typed_makers(roots)
+        elif callee and callee[0] in roots and all(
+                known.kind == 'module' for known in self.knowns(callee[0])):
+            # ``hashlib.new(...)``: a module's function, whatever else a function's
+            # flows say the module's name may share objects with.
+            roots = {callee[0]}
         path = callee[1:]
         if not roots:
             self._unknown_call(None, args, keywords, 'it calls an object made in the call')
@@ -1032,6 +1071,11 @@ class _Resolver:
                 self.call(call, bind)
         finally:
             self.active.discard(id(summary))
+
+
+def _library_made(marker):
+    """Is `marker` the result of calling a global's attribute (``<made hashlib.new>``)?"""
+    return (marker.startswith('<made ') or marker.startswith('<new ')) and '.' in marker
 
 
 def _searching(module, qualname):

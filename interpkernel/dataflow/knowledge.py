@@ -1065,12 +1065,26 @@ _NDARRAY_RESULTS = frozenset(
     'vstack zeros zeros_like'.split())
 
 
+# What library functions return, where the type's methods are in `_METHODS`.
+_RESULT_TYPES = {
+    'hashlib': {**{name: ('_hashlib', 'HASH') for name in (
+                    'md5 new sha1 sha224 sha256 sha384 sha3_224 sha3_256 sha3_384 '
+                    'sha3_512 sha512').split()},
+                **{name: ('_hashlib', 'HASHXOF') for name in ('shake_128', 'shake_256')},
+                'blake2b': ('_blake2', 'blake2b'), 'blake2s': ('_blake2', 'blake2s')},
+    're': {'compile': ('re', 'Pattern'),
+           **{name: ('re', 'Match') for name in ('fullmatch', 'match', 'search')}},
+    'zlib': {'compressobj': ('zlib', 'Compress'), 'decompressobj': ('zlib', 'Decompress')},
+}
+
+
 def result_type(module, qualname):
     """``(type module, type qualname)`` of what calling ``module.qualname`` returns,
     where known, else None."""
-    if _module(module) == 'numpy' and qualname in _NDARRAY_RESULTS:
+    module = _module(module)
+    if module == 'numpy' and qualname in _NDARRAY_RESULTS:
         return ('numpy', 'ndarray')
-    return None
+    return _RESULT_TYPES.get(module, {}).get(qualname)
 
 
 def method_effect(type_module, type_qualname, method):
