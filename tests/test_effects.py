@@ -133,6 +133,33 @@ def fill_rebound(n):
     out.append(n)
 def digest(text):
     return hashlib.new('md5', ('%s' % text).encode('utf-8')).hexdigest()
+SCORES = []
+class Player:
+    def score(self):
+        SCORES.append(1)
+class Team:
+    def __init__(self):
+        self.members = [Player()]
+        self.captain = Player()
+        self.handlers = []
+    def fire(self):
+        for handler in self.handlers:
+            handler()
+    def captain_scores(self):
+        score = self.captain.score
+        score()
+team = Team()
+players = [Player()]
+def score_all(t):
+    for member in t.members:
+        member.score()
+class Chain:
+    states = [0, 1]
+    def R(self, state):
+        return REWARDS[state]
+    def T(self, state):
+        return [(1.0, state)]
+chain = Chain()
 '''
 
 
@@ -457,3 +484,31 @@ def test_calls_on_values_a_library_or_a_function_just_made_change_nothing_else(n
 ])
 def test_a_list_a_function_shares_with_others_changes_theirs(namespace, source, changed):
     assert changed in effects_of(source, namespace).mutates
+
+
+@pytest.mark.parametrize('source', [
+    'players[0].score()', 'team.members[0].score()', 'team.captain.score()',
+    'score_all(team)', 'team.captain_scores()', 'def first(t):\n    t.members[0].score()\n'
+                                               'first(team)',
+])
+def test_a_method_of_an_object_another_holds_is_any_notebook_class_s(namespace, source):
+    # The receiver is an item or attribute of the name the syntax shows, or a
+    # local taken out of one: its class may be any of the notebook's.
+    resolved = effects_of(source, namespace)
+    assert 'SCORES' in resolved.reads and 'SCORES' in resolved.mutates
+
+
+@pytest.mark.parametrize('source', ['team.fire()', 'team.handlers[0]()'])
+def test_calling_something_an_object_holds_may_run_any_notebook_code(namespace, source):
+    assert effects_of(source, namespace).reads_anything
+
+
+def test_a_method_taken_into_a_local_is_that_objects_method(namespace):
+    # aima's value iteration: ``R, T = mdp.R, mdp.T`` then ``R(s)``. Before, the
+    # call looked like one of a global R, unknown, which made the cell read
+    # everything (numpy in the host, and the MDP in a worker: a TransferError).
+    resolved = effects_of('def values(mdp):\n    R, T = mdp.R, mdp.T\n'
+                          '    return [R(s) + sum(p for p, _ in T(s)) for s in mdp.states]\n'
+                          'v = values(chain)', namespace)
+    assert resolved.unknown is None and resolved.reads_anything is None
+    assert 'REWARDS' in resolved.reads

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
-           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
+           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES', 'made_by',
            'made_in_cell',
            'literal_name', 'is_marker', 'TOO_DEEP']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
 GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
 APPLY = '()'            # last part of a callee path: call the result of calling the path before it
-EXPR = '<expr>'         # first part of a callee path whose root is no name
+EXPR = '<expr>'         # first part of a callee path whose root is no name: a call's result
+HELD = '<held>'         # ... or what its root's objects may hold (``x[0].f()``, ``f().a.g()``)
+MADE = 'made'           # a local's origin (`_Scope.bound`): a call of a global (``n = Node()``)
 OPERATOR = '<operator>'  # pseudo-callee: an operator calling special methods of its operands
 CLOSURE = '<closure>'   # in a function's flows: variables of an enclosing function
 
@@ -68,9 +70,12 @@ class Call(NamedTuple):
     Attributes:
         callee: the dotted path called, from a name (``('heapq', 'heappush')``,
             ``('L', 'append')``, ``('self', 'items', 'append')``); it starts
-            with `EXPR` when the root is no name (``ops['add'](1)`` is
-            ``(EXPR,)``, ``get().append(1)`` is ``(EXPR, 'append')``), and ends
-            with `APPLY` when the result of a call is called
+            with `EXPR` when the root is no name (``get().append(1)`` is
+            ``(EXPR, 'append')``), or with `HELD` when it is something the
+            root's objects hold (``ops['add'](1)`` is ``(HELD,)``,
+            ``get().items.append(1)`` ``(HELD, 'append')``, and so is a call of
+            a function's local taken out of something, ``for h in hs: h()``),
+            and ends with `APPLY` when the result of a call is called
             (``lru_cache(maxsize=None)(f)``).
         root: the names the object at the root of `callee` may come from
             (``{'L'}`` for a global; parameters, globals or `CLOSURE` inside a
@@ -398,7 +403,7 @@ class _Scope:
         self.imports = _Ordered()
         self.free = set()                     # variables of enclosing functions it uses
         self.rebound_free = set()             # ... and rebinds (``nonlocal``)
-        self.literal_types = {}               # local -> type of every binding, None if mixed
+        self.origins = {}                     # local -> what every binding of it is, or None
 
     def link(self, name, sources):
         """`name` may now share objects with `sources` (and they with it)."""
@@ -451,18 +456,28 @@ class _Scope:
                 stack.extend((other, True) for other in self.holds.get(name, ()))
         return set(whole)
 
-    def bound(self, name, literal):
-        """Local `name` is bound to an expression of type `literal` (None: not known)."""
-        if name in self.local:
-            earlier = self.literal_types.get(name, literal)
-            self.literal_types[name] = literal if earlier == literal else None
+    def bound(self, name, origin):
+        """Local `name` is bound to an expression of `origin`: a literal's
+        ``(module, type)``, `MADE`, ``('.', name, *attributes)``, or None (anything)."""
+        if name in self.local and name not in self.params:
+            earlier = self.origins.get(name, origin)
+            self.origins[name] = origin if earlier == origin else None
+
+    def attribute_alias(self, name):
+        """``(root, *attributes)`` if every binding of local `name` is that attribute
+        of a parameter or global `root` (``R = mdp.R``), else None."""
+        origin = self.origins.get(name)
+        if origin is None or origin[0] != '.' or \
+                origin[1] in self.local and origin[1] not in self.params:
+            return None
+        return origin[1:]
 
     def private_literal(self, name):
         """The type of local `name` if every binding of it gives that type and its
         object is no one else's (no parameter, global, closure variable or made
         object shares or holds it), else None."""
-        literal = self.literal_types.get(name) if name not in self.params else None
-        if literal is None:
+        literal = self.origins.get(name)
+        if literal is None or literal[0] in ('.', MADE):
             return None
         seen, stack = set(), [name]
         while stack:
@@ -590,7 +605,7 @@ class _Visitor(ast.NodeVisitor):
         if self.scope.kind == 'function' or not any(name in b for b in self._bound):
             self.scope.reads.add(name)
 
-    def _store(self, name, sources=(), literal=None):
+    def _store(self, name, sources=(), origin=None):
         if self.hidden:
             self.hidden[-1][name] = set(sources)
             return
@@ -602,7 +617,7 @@ class _Visitor(ast.NodeVisitor):
             return
         scope.link(name, sources)
         if scope.kind == 'function':
-            scope.bound(name, literal)
+            scope.bound(name, origin)
         if kind == 'global':
             # A cell (or call) that fails stops anywhere: a del before this
             # binding may be its last word on the name, so both are kept.
@@ -862,7 +877,8 @@ class _Visitor(ast.NodeVisitor):
         # `play(Game())` in a cell, finds Test's or Game's methods, and
         # `hashlib.new(name).hexdigest()` a hash's).
         names = set(root) if len(callee) != 1 else set()
-        if root == {callee[0]} and not is_marker(callee[0]):
+        if root == {callee[0]} and not is_marker(callee[0]) and (
+                len(callee) == 1 or self._kind(callee[0]) == 'global'):
             maker = '.'.join(callee)
             names.add(made_by(maker) if self.scope.kind == 'function' else made_in_cell(maker))
         for flow in (*args, *(flow for _, flow in keywords)):
@@ -884,12 +900,13 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(func, ast.Attribute):
             literal = _literal_type(func.value)
             flow = self.flow(func.value)
+            holder = EXPR if isinstance(func.value, ast.Call) else HELD
             # "".join(...), [1, 2].count(1), f'{x}'.upper(): a container made of
             # names holds their objects (its methods may call theirs), a string not.
             if literal is not None and (not flow or literal[1] in _TEXT_TYPES):
                 return (literal_name(literal[1]), func.attr), {literal_name(literal[1])}
-            return (EXPR, func.attr), flow
-        return (EXPR,), self.flow(func)
+            return (holder, func.attr), flow
+        return (HELD if isinstance(func, ast.Subscript) else EXPR,), self.flow(func)
 
     def _call(self, callee, root, args, keywords, starred, node):
         self.scope.calls.append(Call(tuple(callee), frozenset(root), tuple(args),
@@ -905,7 +922,7 @@ class _Visitor(ast.NodeVisitor):
         """Bind `target` to a value that may share objects with `sources`."""
         if isinstance(target, ast.Name):
             literal = _literal_type(value) if value is not None else None
-            self._store(target.id, sources, literal)
+            self._store(target.id, sources, literal or self._origin(value))
             if self.scope.kind == 'cell' and not self.hidden:
                 if literal is None:
                     self.literal_types.pop(target.id, None)
@@ -919,12 +936,24 @@ class _Visitor(ast.NodeVisitor):
         elif isinstance(target, (ast.Tuple, ast.List)):
             if sources and not isinstance(value, (ast.Tuple, ast.List)):
                 self._iterate(sources, target)
-            for element in target.elts:
-                self._assign(element, sources)
+            # ``R, T = mdp.R, mdp.T``: each name gets its own expression.
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and \
+                len(value.elts) == len(target.elts) and not any(
+                    isinstance(e, ast.Starred) for e in (*value.elts, *target.elts)) else None
+            for index, element in enumerate(target.elts):
+                self._assign(element, sources, values[index] if values else None)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, sources)
         else:
             self._store_into(target, sources, value)
+
+    def _origin(self, value):
+        """`value`'s origin for `_Scope.bound`, if it is no literal."""
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+                self._kind(value.func.id) == 'global':
+            return (MADE,)
+        path = _path(value) if isinstance(value, ast.Attribute) else ()
+        return ('.', *path) if path else None
 
     def _target_roots(self, target):
         """Visit the object and index of an attribute or item target: its roots."""
@@ -1348,18 +1377,30 @@ def _default_factories(body):
 def _visible_call(scope, call):
     """A call inside a function, its flows reduced to parameters, globals and CLOSURE.
 
-    A method of a local bound only to literals of one type, whose object is
-    the function's own (``out = []`` ... ``out.append(x)``), is that type's.
+    A call of a local, or of its method, says what the local holds:
+    - bound only to literals of one type, and the function's own object
+      (``out = []`` ... ``out.append(x)``): that type's method;
+    - bound only to an attribute of a parameter or global (``R = mdp.R``):
+      that attribute of it;
+    - bound only to calls of globals, or to literals: the local's object, as
+      far as its flows tell;
+    - else (``for h in self.handlers: h()``): something its flows' objects hold.
     """
-    receiver = call.callee[0]
-    literal = scope.private_literal(receiver) if len(call.callee) == 2 and \
-        call.root == {receiver} else None
-    if literal is not None:
-        call = call._replace(callee=(literal_name(literal[1]), call.callee[1]),
-                             root=frozenset({literal_name(literal[1])}))
-    literal_receiver = receiver.startswith('<literal ') or literal is not None
+    callee, root = call.callee, call.root
+    receiver = callee[0]
+    if receiver in scope.local and receiver not in scope.params and root == {receiver}:
+        literal = scope.private_literal(receiver) if len(callee) == 2 else None
+        alias = scope.attribute_alias(receiver)
+        if literal is not None:
+            callee = (literal_name(literal[1]), callee[1])
+            root = frozenset(callee[:1])
+        elif alias is not None:
+            callee, root = (*alias, *callee[1:]), frozenset(alias[:1])
+        elif scope.origins.get(receiver) is None:
+            callee = (HELD, *callee[1:])
     return call._replace(
-        root=call.root if literal_receiver else scope.visible(call.root),
+        callee=callee,
+        root=root if callee[0].startswith('<literal ') else scope.visible(root),
         args=tuple(scope.visible(flow) for flow in call.args),
         keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords))
 

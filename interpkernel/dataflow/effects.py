@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, ITERATE, OPERATOR,
-                       ClassSummary, FunctionSummary, analyse, is_marker)
+from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, ITERATE,
+                       OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -541,7 +541,7 @@ class _Resolver:
             return
         roots = {root for root in bind(call.root)
                  if not _library_made(root) or self.known(root).kind == 'value'}
-        if callee and callee[0] == EXPR:
+        if callee and callee[0] in (EXPR, HELD):
             roots -= self._typed_makers(roots)
         elif callee and callee[0] in roots and all(
                 known.kind == 'module' for known in self.knowns(callee[0])):
@@ -557,10 +557,27 @@ class _Resolver:
             return
         for root in roots:
             self._call_on(root, path, args, keywords, call.starred)
+            # What the root holds, or what a call of it returned, may be called
+            # instead: ``team.members[0].up()``, ``obj.child().run()``.
+            if callee[0] == HELD and not _library_made(root) or \
+                    callee[0] == EXPR and not is_marker(root):
+                self._call_held(root, path, args, keywords)
         if not path and any(self._shows(root) for root in roots):
             for made in self._unfollowed(set().union(*call.args)):
                 self._special(made, _STR_METHODS, [])
                 self._show_items(made, ('__repr__',))
+
+    def _call_held(self, name, path, args, keywords):
+        """Call, with `path`'s last method (or none: call it), an object that `name`'s
+        object holds: of any notebook class, or any library's."""
+        if not any(known.kind == 'instance' or known.kind == 'value' and not known.immutable
+                   for known in self.knowns(name)):
+            return    # functions, classes, modules and numbers hold nothing that is called
+        if not path:
+            self._unseen_code({name}, args, keywords, f'it calls something {name} holds')
+            return
+        self._every_class_method(name, path[-1:], args, keywords)
+        self._unknown_call({name}, args, keywords, None)
 
     def _shows(self, name):
         """Is `name` a builtin that formats its arguments (print, str, repr ...)?"""
@@ -612,7 +629,7 @@ class _Resolver:
             method = path[0] if path else '__call__'
             if len(path) > 1:
                 # A method of an attribute: the attribute is part of it.
-                self._unknown_call({name}, args, keywords, None)
+                self._call_held(name, path, args, keywords)
                 return
             self._method(name, method, args, keywords, starred, known)
             return
