@@ -160,6 +160,12 @@ class Chain:
     def T(self, state):
         return [(1.0, state)]
 chain = Chain()
+class Searcher:
+    def __init__(self, h):
+        self.h = h
+    def run(self, x):
+        return self.h(x)
+searcher = Searcher(len)
 '''
 
 
@@ -498,7 +504,8 @@ def test_a_method_of_an_object_another_holds_is_any_notebook_class_s(namespace, 
     assert 'SCORES' in resolved.reads and 'SCORES' in resolved.mutates
 
 
-@pytest.mark.parametrize('source', ['team.fire()', 'team.handlers[0]()'])
+@pytest.mark.parametrize('source', ['team.fire()', 'team.handlers[0]()', 'searcher.run(1)',
+                                    'searcher.h(2)'])
 def test_calling_something_an_object_holds_may_run_any_notebook_code(namespace, source):
     assert effects_of(source, namespace).reads_anything
 
@@ -512,3 +519,10 @@ def test_a_method_taken_into_a_local_is_that_objects_method(namespace):
                           'v = values(chain)', namespace)
     assert resolved.unknown is None and resolved.reads_anything is None
     assert 'REWARDS' in resolved.reads
+
+
+@pytest.mark.parametrize('source', ['team.members[0].score()', 'score_all(team)',
+                                    'for m in team.members:\n    m.score()'])
+def test_a_method_of_something_held_is_not_looked_up_on_its_holder(namespace, source):
+    # Team defines no `score`: the receiver is a member, not the team.
+    assert effects_of(source, namespace).reads_anything is None

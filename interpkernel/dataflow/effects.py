@@ -556,11 +556,12 @@ class _Resolver:
                     self._any_class_method(made, path, args, keywords)
             return
         for root in roots:
-            self._call_on(root, path, args, keywords, call.starred)
             # What the root holds, or what a call of it returned, may be called
-            # instead: ``team.members[0].up()``, ``obj.child().run()``.
-            if callee[0] == HELD and not _library_made(root) or \
-                    callee[0] == EXPR and not is_marker(root):
+            # instead of the root itself: ``team.members[0].up()``, ``obj.child().run()``.
+            held = callee[0] == HELD and not _library_made(root) or \
+                callee[0] == EXPR and not is_marker(root)
+            self._call_on(root, path, args, keywords, call.starred, direct=not held)
+            if held:
                 self._call_held(root, path, args, keywords)
         if not path and any(self._shows(root) for root in roots):
             for made in self._unfollowed(set().union(*call.args)):
@@ -584,12 +585,13 @@ class _Resolver:
         return any(known.kind == 'callable' and known.module == 'builtins' and
                    known.qualname in _SHOWING for known in self.knowns(name))
 
-    def _call_on(self, name, path, args, keywords, starred):
-        """Call ``name.path...(args)``, whatever `name` may hold."""
+    def _call_on(self, name, path, args, keywords, starred, direct=True):
+        """Call ``name.path...(args)``, whatever `name` may hold (`direct`: surely
+        `name` itself, not perhaps something it holds)."""
         for known in self.knowns(name):
-            self._call_on_known(name, known, path, args, keywords, starred)
+            self._call_on_known(name, known, path, args, keywords, starred, direct)
 
-    def _call_on_known(self, name, known, path, args, keywords, starred):
+    def _call_on_known(self, name, known, path, args, keywords, starred, direct=True):
         """Call ``name.path...(args)``, `name` holding what `known` says."""
         if path and path[-1] == APPLY:
             self._apply_result(name, known, path[:-1], args, keywords)
@@ -631,7 +633,7 @@ class _Resolver:
                 # A method of an attribute: the attribute is part of it.
                 self._call_held(name, path, args, keywords)
                 return
-            self._method(name, method, args, keywords, starred, known)
+            self._method(name, method, args, keywords, starred, known, direct)
             return
         if kind == 'callable':
             if path:
@@ -834,12 +836,12 @@ class _Resolver:
                     return function
         return None
 
-    def _method(self, name, method, args, keywords, starred, known=None):
+    def _method(self, name, method, args, keywords, starred, known=None, direct=True):
         """Call ``name.method(args)``, `name` holding what `known` says (None: whatever
-        it may hold)."""
+        it may hold); `direct` as for `_call_on`."""
         if known is None:
             for known in self.knowns(name):
-                self._method(name, method, args, keywords, starred, known)
+                self._method(name, method, args, keywords, starred, known, direct)
             return
         if known.kind == 'unknown':
             # What the value is will be known when it runs; a method of it can
@@ -865,7 +867,12 @@ class _Resolver:
                 # own methods back (unittest.TestCase.run calls its tests).
                 self._unseen_code({name}, args, keywords,
                                   f'it calls {method} of {name}, inherited from a library class')
-            return   # else no class of ours defines it: calling it raises
+            elif direct and not method.startswith('__'):
+                # No class of ours defines it: an attribute of the object may hold
+                # what is called (``self.h = h`` ... ``self.h(node)``), or it raises.
+                self._unseen_code({name}, args, keywords,
+                                  f'it calls {name}.{method}, which no class of its defines')
+            return
         if known.immutable:
             return
         effect = knowledge.method_effect(known.module, known.qualname, method)
