@@ -106,6 +106,11 @@ if watch is None:
     sys.modules['_interpkernel_probe_watch'] = watch
 try:
     importlib.import_module({name!r})
+except ModuleNotFoundError as exc:
+    if exc.name != {name!r} or '.' not in {name!r}:
+        raise SystemExit(str(exc))
+    # ``from package import name``: no such module, so an attribute; its
+    # package imported (its refusals are found below).
 except ImportError as exc:
     raise SystemExit(str(exc))
 except Exception as exc:   # it needs something workers lack (IPython's get_ipython ...)

@@ -944,15 +944,26 @@ def test_two_cells_with_the_same_code_each_name_their_own_cell_in_a_traceback():
         assert f'Cell In[{number}], line 1' in plain, plain
 
 
-def test_a_module_of_a_package_that_imports_numpy_sends_its_cell_to_the_host(tmp_path):
+@pytest.mark.parametrize('importing, calling', [
+    ('from demopkg.mod import f', 'f()'),
+    ('from demopkg import mod', 'mod.f()'),        # aima's `from aima import nlp`
+])
+def test_a_module_of_a_package_that_imports_numpy_sends_its_cell_to_the_host(
+        tmp_path, importing, calling):
     # aima-python: the package loads in a worker, its module aima.mdp does not.
     package = tmp_path / 'demopkg'
     package.mkdir()
     (package / '__init__.py').write_text('')
     (package / 'mod.py').write_text('import numpy\n\ndef f():\n    return int(numpy.arange(4).sum())\n')
+    (tmp_path / 'plainpkg').mkdir()
+    (tmp_path / 'plainpkg' / '__init__.py').write_text('def twice(x):\n    return 2 * x\n')
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
-        f'import sys\nsys.path.insert(0, {str(tmp_path)!r})', 'from demopkg.mod import f', 'f()']])
+        f'import sys\nsys.path.insert(0, {str(tmp_path)!r})', importing, calling,
+        'from plainpkg import twice\ntwice(1)']])
     runs = run_all(notebook, KERNEL_NAME)
-    assert [r.reply['status'] for r in runs] == ['ok'] * 3
+    assert [r.reply['status'] for r in runs] == ['ok'] * 4
     assert runs[1].dataflow.ran_on == 'host' and 'demopkg.mod' in runs[1].dataflow.note
     assert runs[2].outputs[0]['data']['text/plain'] == '6'
+    # A name that is no module of the package leaves the cell free to go anywhere.
+    assert runs[3].dataflow.ran_on != 'host', runs[3].dataflow
+    assert runs[3].outputs[0]['data']['text/plain'] == '2'

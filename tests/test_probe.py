@@ -39,6 +39,16 @@ def test_probe_tells_in_advance():
     assert 'No module named' in probe_import('no_such_module_anywhere')
 
 
+def test_a_name_imported_from_a_module_is_probed_as_the_module_it_may_be():
+    # ``from numpy import array`` / ``from json import JSONDecoder``: the names
+    # are probed as submodules; one that is none is an attribute of a module
+    # that imports, or of one that refuses.
+    assert probe_import('json.JSONDecoder') is None
+    assert probe_import('json.decoder') is None
+    assert 'does not support loading in subinterpreters' in probe_import('numpy.array')
+    assert 'No module named' in probe_import('no_such_package_anywhere.mod')
+
+
 def test_probe_caches_its_answer(monkeypatch):
     probe_import('csv')
     monkeypatch.setattr(probe._xi, 'run', lambda iid, code: pytest.fail('probed twice'))

@@ -1,6 +1,7 @@
 """The scheduler with real engines: order, placement, moves, and what it reports."""
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -117,6 +118,25 @@ def test_hashes_made_in_workers_stay_there_while_their_module_is_used_anywhere(w
     assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
     assert [printed for _, _, printed in results] == [
         '3\n', '3\n', '', '', '[0, 1, 0, 0, 0, 0, 0, 1, 0, 0]\n']
+
+
+def test_values_and_states_a_worker_is_sent_arrive_states_first(workers, tmp_path,
+                                                                 monkeypatch):
+    # A module a host cell imported from a directory it put on sys.path, sent
+    # to the worker of a cell that calls what it does not know yet (so it sees
+    # every name): the worker imports it on that path. (Before, values loaded
+    # first: the module failed to load, the cell was placed again, and the
+    # path, counted as sent, never came.)
+    monkeypatch.setattr('sys.path', list(sys.path))
+    for package, source in (('first', ''), ('second', 'def twice(x):\n    return 2 * x\n')):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / '__init__.py').write_text(source)
+    (tmp_path / 'first' / 'mod.py').write_text('X = 1\n')
+    results = Session(workers).run_all(
+        f'import sys\nsys.path.insert(0, {str(tmp_path)!r})', 'import first.mod',
+        'from second import twice\nprint(twice(1))', host=(0, 1))
+    assert results[2][0].where != HOST and results[2][1].status == 'ok'
+    assert results[2][2] == '2\n'
 
 
 def test_a_reader_of_a_big_value_runs_where_the_value_lives(workers):

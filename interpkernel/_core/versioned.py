@@ -39,6 +39,9 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     """
     within = within if within is not None else _call
     started = time.perf_counter()
+    # States first: a module among the values imports on the import path the
+    # cell would have (``sys.path``), an object unpickles within its limits.
+    restored = within(lambda: restore_states(task.states))
     view, failed = {}, []
     for name, key in task.bind:
         if key in store:
@@ -67,7 +70,6 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     if refused is not None:
         return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
                                         (), (), (), (), (), refused=refused)
-    restored = within(lambda: restore_states(task.states))
     for name in [n for n in namespace if not keep(n)]:
         del namespace[name]
     namespace.update(view)

@@ -187,8 +187,10 @@ class CellEffects:
         imported: names bound by ``from m import a`` -> ``(m, a)``.
         imports: top-level packages the cell imports (anywhere in it).
         submodules: the modules inside packages it imports by name (``aima.mdp``,
-            from ``from aima.mdp import POMDP``): one may refuse subinterpreters
-            where its package does not.
+            from ``from aima.mdp import POMDP``), and what it imports from a
+            module, which may be one too (``aima.nlp`` from ``from aima import
+            nlp``; ``aima.mdp.POMDP``): one may refuse subinterpreters where
+            its package does not.
         literal_types: names bound from an expression whose type the syntax
             shows (``x = []``) -> ``(module, qualname)``.
         constructed: names bound to the result of calling a name path
@@ -1153,6 +1155,8 @@ class _Visitor(ast.NodeVisitor):
             if alias.name == '*':
                 self._dynamic(f'it star-imports from {node.module}')
                 continue
+            if module:
+                self.submodules.add(f'{module}.{alias.name}')   # ``from aima import nlp``
             name = alias.asname or alias.name
             self._store(name)
             if self.scope.kind == 'cell' and not self.hidden:

@@ -30,6 +30,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .. import errors
 from .._core import transfer
@@ -457,6 +458,7 @@ class Scheduler:
                 continue
             finally:
                 self._release(home)
+            self._arrived(loads, home, report)
             if report.refused is not None:    # nothing of the cell ran: place it again
                 module, reason = report.refused
                 cell.host = self._on_refusal(module, reason)
@@ -893,11 +895,13 @@ class Scheduler:
     # -- moving --
 
     async def _loads(self, cell, inputs, home):
-        """``(bind, load, states, capture)`` for running `cell` in `home`.
+        """The `_Loads` for running `cell` in `home`.
 
         Besides its inputs, the cell sees every value it would see in order
         that is at hand in `home`: a read the analysis missed then works if it
         can, and fails with a NameError (never a stale value) if it cannot.
+        Nothing is counted as in `home` until its task has taken it there
+        (`_arrived`): a cell placed again before it runs sends it again.
         """
         present = self.graph.present(cell, home, inputs,
                                      anywhere=cell.resolved.reads_anything is not None)
@@ -905,8 +909,6 @@ class Scheduler:
         bind = [(name, version.key) for name, version in present.items() if home in version.homes]
         copied = [(name, version, version.payload) for name, version in present.items()
                   if home not in version.homes]
-        for _, version in present.items():
-            version.homes.add(home)
         load = []
         for name, version in inputs.items():
             if isinstance(version, _Given):
@@ -915,11 +917,10 @@ class Scheduler:
                 load.append((name, None, await self._compose(version)))
             elif home in version.homes:
                 bind.append((name, version.key))
-            else:
+            elif all(version is not other for _, other, _ in copied):
                 copied.append((name, version, await self._payload(version, home)))
-                version.homes.add(home)
         load += _one_copy_per_object(copied)
-        states, capture = [], []
+        states, capture, installed = [], [], []
         for state in self._states_of(cell):
             kind = knowledge.STATES.get(state[1:-1])
             if kind is None or kind.process_wide or kind.capture is None:
@@ -930,14 +931,25 @@ class Scheduler:
                     await self._initial_state(kind)
                 if payload is not None:
                     states.append((kind.name, _restore_source(kind), payload))
-                    self._installed[(home, state)] = needed
+                    installed.append(((home, state), needed))
             if state in cell.resolved.writes_state or cell.barrier is not None:
                 capture.append((kind.name, _capture_source(kind)))
         if home in self._cluster_homes:
             # An engine is a process of its own: it works in the kernel's directory
             # (the notebook's, or where %cd went), as the cell would in order.
             states.append(('cwd', 'import os\nos.chdir(state)\n', transfer.encode(os.getcwd())))
-        return tuple(bind), tuple(load), tuple(states), tuple(capture)
+        return _Loads(tuple(bind), tuple(load), tuple(states), tuple(capture),
+                      tuple(version for _, version, _ in copied), tuple(installed))
+
+    def _arrived(self, loads, home, report):
+        """Count what a task took to `home` as there, once the home has reported:
+        the values it loaded, and, if the cell ran, the states it restored."""
+        if report.failed_loads:
+            return        # (those it did load are sent again: it is told nothing)
+        for version in loads.arriving:
+            version.homes.add(home)
+        if report.refused is None:
+            self._installed.update(loads.installed)
 
     async def _payload(self, version, home):
         """The encoded value, made once (in a home that holds it) and kept."""
@@ -1012,7 +1024,7 @@ class Scheduler:
         if cell.aborted:      # interrupted while its values were being fetched
             raise Aborted
         interrupts = self._interrupts
-        bind, load, states, capture = loads
+        bind, load, states, capture = loads.bind, loads.load, loads.states, loads.capture
         cell.state, cell.where, cell.started = 'running', home, time.perf_counter()
         # A cell running code no analysis sees may change what it has at hand too.
         checked = [*cell.bound.values(), *(cell.at_hand.values()
@@ -1253,6 +1265,21 @@ class Scheduler:
         for cell in self.graph.later(failed):
             if cell.state == 'waiting':
                 cell.abort()
+
+
+class _Loads(NamedTuple):
+    """What a cell's task takes to its home (`Scheduler._loads`).
+
+    `bind`, `load`, `states`, `capture` go into its `VersionedTask`; `arriving`
+    are the versions it copies there, and `installed` ``((home, state), version)``
+    the states it restores there.
+    """
+    bind: tuple
+    load: tuple
+    states: tuple
+    capture: tuple
+    arriving: tuple
+    installed: tuple
 
 
 class _Unmovable(Exception):
