@@ -553,7 +553,7 @@ class _Resolver:
             self._unknown_call(None, args, keywords, 'it calls an object made in the call')
             if len(path) == 1:    # make_board().render(): any notebook class's render
                 for made in self._unfollowed(call.root):
-                    self._any_class_method(made, path, args, keywords)
+                    self._every_class_method(made, path, args, keywords)
             return
         for root in roots:
             # What the root holds, or what a call of it returned, may be called
@@ -848,7 +848,7 @@ class _Resolver:
             # change it and what it is given, and it may be any notebook class's
             # method of that name, reading that method's globals.
             self._unknown_call({name}, args, keywords, None)
-            self._any_class_method(name, (method,), args, keywords)
+            self._every_class_method(name, (method,), args, keywords)
             return
         if known.kind == 'missing':
             return
@@ -909,7 +909,7 @@ class _Resolver:
         """Apply the first of `methods` a notebook class of `name` defines (none: nothing)."""
         for known in self.knowns(name):
             if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
-                self._any_class_method(name, methods, args, [])
+                self._every_class_method(name, methods, args, [])
                 continue
             if known.kind != 'instance':
                 continue   # builtin types' operators change nothing
@@ -923,9 +923,12 @@ class _Resolver:
                     self._apply(summary, {name}, _params(summary, [{name}, *args], []))
                     break
 
-    def _any_class_method(self, name, methods, args, keywords):
+    def _made_here(self, name):
+        return is_marker(name) or name in self.effects.binds
+
+    def _every_class_method(self, name, methods, args, keywords):
         """Apply, for every notebook class, the first of `methods` it defines, on
-        `name`, a value whose class is not known yet.
+        `name`, a value whose class is not known yet (or something a value holds).
 
         Such a value is one the cell makes, or one an earlier cell has not made
         yet: this cell waits for it, and is resolved again once it is made.
@@ -933,12 +936,6 @@ class _Resolver:
         drop or change it meanwhile (a class the method instantiates,
         defined again below).
         """
-        self._every_class_method(name, methods, args, keywords)
-
-    def _made_here(self, name):
-        return is_marker(name) or name in self.effects.binds
-
-    def _every_class_method(self, name, methods, args, keywords):
         for summary in self.summaries.methods_named(tuple(methods)):
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
 
