@@ -166,6 +166,13 @@ class Searcher:
     def run(self, x):
         return self.h(x)
 searcher = Searcher(len)
+def trace1(f):
+    def traced():
+        print(f.__name__)
+    return traced
+def step():
+    pass
+step = trace1(step)
 '''
 
 
@@ -526,3 +533,9 @@ def test_a_method_taken_into_a_local_is_that_objects_method(namespace):
 def test_a_method_of_something_held_is_not_looked_up_on_its_holder(namespace, source):
     # Team defines no `score`: the receiver is a member, not the team.
     assert effects_of(source, namespace).reads_anything is None
+
+
+def test_a_wrapper_showing_the_function_it_wraps_resolves(namespace):
+    # pytudes' trace1: the wrapper prints `f.__name__`, `f` a variable of its
+    # closure. Its resolution failed (code keys were taken for names).
+    assert 'step' in effects_of('step()', namespace).reads

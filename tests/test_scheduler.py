@@ -443,6 +443,27 @@ def test_a_cell_the_analysis_fails_on_runs_in_order_in_the_host(workers, monkeyp
     assert capsys.readouterr().out == '2\n4 [1, 2]\n'
 
 
+def test_a_cell_the_analysis_fails_on_once_more_is_known_runs_in_order_in_the_host(
+        workers, monkeypatch, capsys):
+    # The analysis resolves a cell again as the cells it waits for finish; a
+    # fault then (pytudes' trace decorator, once) failed the cell with it.
+    import interpkernel.dataflow.scheduler as scheduler_module
+    real = scheduler_module.resolve
+
+    def failing_once_work_is_known(effects, lookup, *args):
+        if 'work' in effects.reads and lookup('work').kind == 'function':
+            raise AttributeError("'tuple' object has no attribute 'startswith'")
+        return real(effects, lookup, *args)
+
+    monkeypatch.setattr(scheduler_module, 'resolve', failing_once_work_is_known)
+    results = Session(workers).run_all(
+        'import time\ntime.sleep(0.2)\ndef make():\n    return lambda: 3\nwork = make()',
+        'n = work()\nprint(n)', 'print(n + 1)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 3
+    assert results[1][0].where == HOST and results[1][0].barrier is not None
+    assert capsys.readouterr().out == '3\n' and results[2][2] == '4\n'
+
+
 def test_unittest_main_in_a_later_cell_finds_the_tests_earlier_cells_defined(workers):
     results = Session(workers).run_all(
         'import unittest\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n'

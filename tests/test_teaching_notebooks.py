@@ -154,8 +154,13 @@ def test_04_the_deadlocked_cell_stops_at_the_stop_button():
         reply = client.get_shell_msg(timeout=30)
         assert reply['parent_header']['msg_id'] == msg_id
         assert reply['content']['ename'] == 'KeyboardInterrupt'
-        after = client.execute('print("still here")', reply=True, timeout=30)
-        assert after['content']['status'] == 'ok'
+        # ipykernel 7 itself aborts a request that reaches it before its shell
+        # thread ends the abort window an error opens: the next one runs.
+        statuses = []
+        while not statuses or statuses[-1] == 'aborted' and len(statuses) < 3:
+            after = client.execute('print("still here")', reply=True, timeout=30)
+            statuses.append(after['content']['status'])
+        assert statuses[-1] == 'ok', statuses
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

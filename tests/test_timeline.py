@@ -150,6 +150,8 @@ def test_the_timeline_in_jupyterlab_has_tooltips(kernelspec, lab, page, artefact
     while not re.fullmatch(r'\[\d+\]:', cells.first.locator('.jp-InputPrompt').inner_text()
                            .strip()):
         assert time.monotonic() < deadline, 'JupyterLab never ran the cells'
+        dialog = page.locator('.jp-Dialog')
+        assert not dialog.count(), f'JupyterLab shows a dialog: {dialog.first.inner_text()!r}'
         cells.first.locator('.jp-InputPrompt').click()
         page.keyboard.press('Escape')
         for _ in RUN[1:]:

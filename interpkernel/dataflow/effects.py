@@ -710,8 +710,8 @@ class _Resolver:
         for summary in summaries[:1]:   # the function itself; the rest are closures it holds
             mapping = _every_param(summary, args, keywords) if starred else \
                 _params(summary, args, keywords)
-            closure = {name} | {key for key in code[1:]}
-            self._apply(summary, {name}, mapping, closure_code=code[1:], closure_names=closure)
+            # Its closure's variables live in the function object: `name`.
+            self._apply(summary, {name}, mapping, closure_code=code[1:])
 
     def _class_call(self, name, known, path, args, keywords, starred):
         classes = self._calling_into(name, known, args, keywords)
@@ -1028,7 +1028,7 @@ class _Resolver:
                         self.aliases.setdefault(one, set()).add(other)
                         self.result.links.setdefault(one, set()).add(other)
 
-    def _apply(self, summary, callee, mapping, closure_code=(), closure_names=None):
+    def _apply(self, summary, callee, mapping, closure_code=()):
         """Apply a notebook function's summary, its parameters bound by `mapping`."""
         # By identity: a summary's key (qualname, line) is the same for a function
         # of an earlier cell and one the cell defines on the same line.
@@ -1039,7 +1039,7 @@ class _Resolver:
         self.applied.add(application)
         self.active.add(id(summary))
         try:
-            closure = closure_names if closure_names is not None else callee
+            closure = callee
             defaults = dict(summary.default_flows)
 
             def bind(flow):

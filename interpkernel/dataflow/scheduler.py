@@ -254,12 +254,7 @@ class Scheduler:
         try:
             cell.resolved = self._resolve(cell)
         except Exception as exc:   # noqa: BLE001 - a fault of ours: run it as ipykernel would
-            log.exception('the analysis of %s failed; it runs in order, in the host', label)
-            why = f'the kernel could not analyse it ({type(exc).__name__})'
-            cell = Cell(seq, count, label, source, CellEffects((), (), (), barrier=why), None,
-                        host=host or why, barrier=why, filename=filename,
-                        compile_flags=cell.compile_flags)
-            cell.resolved = self._resolve(cell)
+            self._in_order(cell, exc)
         self._patched |= {state for state in cell.resolved.writes_state
                           if is_module_attributes(state)}
         _mark_host_only(cell)
@@ -298,6 +293,17 @@ class Scheduler:
         resolved.mutates |= shared
         resolved.reads |= incoming | shared
         return resolved
+
+    def _in_order(self, cell, exc):
+        """The analysis of `cell` failed with `exc` (a fault of the kernel's): it runs
+        as a barrier in the host, as ipykernel would run it."""
+        log.exception('the analysis of %s failed; it runs in order, in the host', cell.label,
+                      exc_info=exc)
+        why = f'the kernel could not analyse it ({type(exc).__name__})'
+        cell.effects = CellEffects((), (), (), barrier=why)
+        cell.host, cell.barrier, cell.resolved = cell.host or why, why, None
+        cell.any_process_will_do, cell.first_imports = False, ()
+        cell.resolved = self._resolve(cell)
 
     def _lookup(self, cell):
         return in_cell(cell.effects, cell.filename, lambda name: self.graph.known_before(cell, name))
@@ -398,7 +404,10 @@ class Scheduler:
     def _refine(self, cell):
         """Resolve `cell`'s effects again with what is known now; tell waiters if they changed."""
         before = cell.resolved
-        cell.resolved = self._resolve(cell)
+        try:
+            cell.resolved = self._resolve(cell)
+        except Exception as exc:   # noqa: BLE001 - a fault of ours: run it as ipykernel would
+            self._in_order(cell, exc)
         _mark_host_only(cell)
         if cell.resolved != before:
             self.graph.index(cell)
