@@ -298,10 +298,10 @@ class ClusterEngine(Engine):
         self._queue(home, future, task, cell=True)
         return future
 
-    def export(self, home, keys):
+    def export(self, home, keys, together=False):
         seq = next(self._seq)
         future = CellFuture(seq, f'export from {home}', self._interrupt_future)
-        self._queue(home, future, protocol.ExportTask(seq, tuple(keys)), cell=False)
+        self._queue(home, future, protocol.ExportTask(seq, tuple(keys), together), cell=False)
         return future
 
     def drop(self, home, keys):

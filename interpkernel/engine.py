@@ -81,8 +81,9 @@ class Engine(abc.ABC):
         """
 
     @abc.abstractmethod
-    def export(self, home, keys):
-        """Encode the versions `keys` held in `home`: a future of `ExportReport`."""
+    def export(self, home, keys, together=False):
+        """Encode the versions `keys` held in `home` (`together`: as one tuple, whose
+        copy shares objects as they do): a future of `ExportReport`."""
 
     @abc.abstractmethod
     def drop(self, home, keys):

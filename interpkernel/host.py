@@ -159,8 +159,8 @@ class HostEngine(Engine):
     def _execute_within(self, source, label, namespace, flags, code_name):
         return self._within(lambda: self._execute(source, label, namespace, flags, code_name))
 
-    def export(self, home, keys):
-        return _done(versioned.export(protocol.ExportTask(0, tuple(keys)), self.store))
+    def export(self, home, keys, together=False):
+        return _done(versioned.export(protocol.ExportTask(0, tuple(keys), together), self.store))
 
     def drop(self, home, keys):
         with self._lock:

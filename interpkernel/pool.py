@@ -437,8 +437,8 @@ class SubinterpreterEngine(Engine):
     def run(self, home, make_task, *, label, on_event=None):
         return self._queue(home, make_task, label, on_event)
 
-    def export(self, home, keys):
-        return self._queue(home, lambda seq: protocol.ExportTask(seq, tuple(keys)),
+    def export(self, home, keys, together=False):
+        return self._queue(home, lambda seq: protocol.ExportTask(seq, tuple(keys), together),
                            f'export from {home}')
 
     def drop(self, home, keys):

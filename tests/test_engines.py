@@ -13,7 +13,7 @@ import types
 import pytest
 
 from interpkernel._core import transfer
-from interpkernel._core.protocol import VersionedTask
+from interpkernel._core.protocol import TOGETHER, VersionedTask
 from interpkernel._core.values import ValueInfo
 from interpkernel.host import HostEngine
 from interpkernel.pool import SubinterpreterEngine
@@ -111,6 +111,18 @@ def test_values_moved_in_are_kept_for_later_cells(home):
     engine, name = home
     [(_, value)] = engine.export(name, [('again', second)]).result(30).values
     assert transfer.decode(value) == 2
+
+
+def test_values_exported_together_share_their_objects_where_they_are_loaded(home):
+    first, _ = run(home, 'a = [1]\nb = {"k": a}')
+    engine, name = home
+    [(keys, together)] = engine.export(name, [('a', first), ('b', first)],
+                                       together=True).result(30).values
+    assert keys == (('a', first), ('b', first))
+    load = [('a2', ('a2', 5), (TOGETHER, together, 0)), ('b2', ('b2', 5), (TOGETHER, together, 1))]
+    _, report = run(home, 'a2.append(2)\nshared = (b2["k"] is a2, b2)', load=load)
+    [(_, value)] = engine.export(name, [written(report)['shared'][0]]).result(30).values
+    assert transfer.decode(value) == (True, {'k': [1, 2]})
 
 
 def test_exporting_a_value_that_cannot_move_says_why(home):

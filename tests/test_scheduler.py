@@ -139,6 +139,21 @@ def test_values_and_states_a_worker_is_sent_arrive_states_first(workers, tmp_pat
     assert results[2][2] == '2\n'
 
 
+@pytest.mark.parametrize('reads', [
+    ['print(len(a), len(b))'],                    # read together
+    ['print(len(a))', 'print(len(b))'],           # read apart
+])
+def test_values_sharing_objects_are_copied_so_that_the_copies_share_them(workers, capsys,
+                                                                          reads):
+    # pytudes' Anigrams: a host cell that reads `a` and `b` (which holds `a`) got
+    # a copy of each on its own; a later host cell changing `a` missed `b`.
+    results = Session(workers).run_all(
+        "a = [1]\nb = {'k': a}", *reads, "a.append(2)\nprint(b, b['k'] is a)",
+        host=tuple(range(1, len(reads) + 2)))
+    assert results[0][0].where != HOST
+    assert capsys.readouterr().out.splitlines()[-1] == "{'k': [1, 2]} True"
+
+
 def test_a_reader_of_a_big_value_runs_where_the_value_lives(workers):
     results = Session(workers).run_all('data = list(range(1_000_000))', 's = sum(data)',
                                        'm = max(data)', 'print(s, m)')

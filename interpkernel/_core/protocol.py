@@ -48,7 +48,8 @@ class VersionedTask(NamedTuple):
     label: str
     source: str
     bind: tuple             # ((name, key), ...)
-    load: tuple             # ((name, key, payload or (SAME_OBJECT, earlier name)), ...)
+    # ((name, key, payload, or (SAME_OBJECT, earlier name), or (TOGETHER, payload, i)), ...)
+    load: tuple
     states: tuple           # ((state name, restore source, payload), ...) to set first
     capture: tuple          # ((state name, source binding `state`), ...) to read after
     result_name: str        # keep the shown result as this name ('_5'), or '' not to
@@ -81,12 +82,19 @@ class CellSource(NamedTuple):
 # In a `VersionedTask`'s load: this name holds the very object an earlier name of
 # the load does (``b = a`` where they were made), which the copy keeps.
 SAME_OBJECT = 'same object as'
+# ... or item i of a tuple of values encoded together (an `ExportTask` with
+# `together`), whose objects their copies share as the originals do
+# (``b = {'k': a}``).
+TOGETHER = 'encoded together with'
 
 
 class ExportTask(NamedTuple):
-    """Encode versions held here, to move them elsewhere."""
+    """Encode versions held here, to move them elsewhere: each on its own, or
+    `together`, as one tuple (`ExportReport.values` then has one item, keyed by
+    `keys`)."""
     seq: int
     keys: tuple
+    together: bool = False
 
 
 class DropTask(NamedTuple):

@@ -48,16 +48,26 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
             view[name] = store.get(key)
         else:      # dropped meanwhile: the scheduler places the cell again
             failed.append((name, 'missing', 'this interpreter no longer holds it'))
+    # A payload of values encoded together (a tuple's: hashable) -> the decoded tuple.
+    # By value: entries that shared it may reach here as copies of it.
+    together = {}
     for name, key, payload in task.load:
         if payload[0] == protocol.SAME_OBJECT:
             if payload[1] not in view:    # it failed to load: said once, for that name
                 continue
             value = view[payload[1]]
         else:
+            encoded, index = (payload[1], payload[2]) if payload[0] == protocol.TOGETHER \
+                else (payload, None)
             try:
-                value = transfer.decode(payload, namespace)
+                if index is None:
+                    value = transfer.decode(encoded, namespace)
+                else:
+                    if encoded not in together:
+                        together[encoded] = transfer.decode(encoded, namespace)
+                    value = together[encoded][index]
             except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
-                failed.append((name, payload[-1] if payload[0] == 'p' else 'value',
+                failed.append((name, encoded[-1] if encoded[0] == 'p' else 'value',
                                transfer.reason(exc)))
                 continue
         if key is not None:       # None: given for this cell only, not a version
@@ -187,11 +197,19 @@ def export(task, store):
         if key not in store:
             failures.append((key, 'missing', 'this interpreter no longer holds it'))
             continue
+        if task.together:
+            continue
         value = store.get(key)
         try:
             encoded.append((key, transfer.encode(value, notebook=True)))
         except Exception as exc:   # a value that cannot move: the caller decides what to do
             failures.append((key, transfer.type_name(value), transfer.reason(exc)))
+    if task.together and not failures:
+        values = tuple(store.get(key) for key in task.keys)
+        try:
+            encoded.append((task.keys, transfer.encode(values, notebook=True)))
+        except Exception as exc:   # noqa: BLE001 - told to the caller, which sends them apart
+            failures.append((task.keys, 'tuple', transfer.reason(exc)))
     return protocol.ExportReport(tuple(encoded), tuple(failures))
 
 

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from .. import errors
 from .._core import transfer
-from .._core.protocol import SAME_OBJECT, CellSource, VersionedTask
+from .._core.protocol import SAME_OBJECT, TOGETHER, CellSource, VersionedTask
 from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
@@ -916,18 +916,27 @@ class Scheduler:
                                      anywhere=cell.resolved.reads_anything is not None)
         cell.at_hand = {n: v for n, v in present.items() if n not in cell.bound}
         bind = [(name, version.key) for name, version in present.items() if home in version.homes]
-        copied = [(name, version, version.payload) for name, version in present.items()
-                  if home not in version.homes]
+        moving = {name: version for name, version in present.items() if home not in version.homes}
+        regrouped = self._apart_here(cell, inputs, home)
         load = []
         for name, version in inputs.items():
             if isinstance(version, _Given):
                 load.append((name, None, transfer.encode(version.value, notebook=True)))
             elif isinstance(version, _Composite):
                 load.append((name, None, await self._compose(version)))
-            elif home in version.homes:
+            elif home in version.homes and name not in regrouped:
                 bind.append((name, version.key))
-            elif all(version is not other for _, other, _ in copied):
-                copied.append((name, version, await self._payload(version, home)))
+            else:
+                moving[name] = version
+        copied = []
+        for group in self._sharing_groups(cell, moving):
+            together = await self._payload_together(group) if len(group) > 1 else None
+            if together is not None:
+                load += [(name, version.key, (TOGETHER, together, index))
+                         for index, (name, version) in enumerate(group)]
+            else:
+                copied += [(name, version, version.payload if name in present
+                            else await self._payload(version, home)) for name, version in group]
         load += _one_copy_per_object(copied)
         states, capture, installed = [], [], []
         for state in self._states_of(cell):
@@ -948,7 +957,48 @@ class Scheduler:
             # (the notebook's, or where %cd went), as the cell would in order.
             states.append(('cwd', 'import os\nos.chdir(state)\n', transfer.encode(os.getcwd())))
         return _Loads(tuple(bind), tuple(load), tuple(states), tuple(capture),
-                      tuple(version for _, version, _ in copied), tuple(installed))
+                      tuple(moving.values()), tuple(installed))
+
+    def _sharing_groups(self, cell, moving):
+        """`moving` (name -> version) in groups of ``(name, version)``: versions whose
+        objects may be shared (``b = {'k': a}``, or one object), which must move
+        together for their copies to share them too."""
+        group_of = {name: [name] for name in moving}
+        for name in moving:
+            for other in self._shared_with(cell, {name}) & moving.keys():
+                if group_of[other] is not group_of[name]:
+                    merged = group_of[name] + group_of[other]
+                    for member in merged:
+                        group_of[member] = merged
+        groups = {id(group): group for group in group_of.values()}.values()
+        return [[(name, moving[name]) for name in group] for group in groups]
+
+    def _apart_here(self, cell, inputs, home):
+        """The inputs `cell` changes in place, with those sharing their objects, that
+        are in `home` as copies made apart (which would not change together): they
+        are copied again, together."""
+        apart = set()
+        for name in cell.resolved.mutates & inputs.keys():
+            group = {name} | (self._shared_with(cell, {name}) & inputs.keys())
+            versions = [inputs[n] for n in group if isinstance(inputs[n], Version)]
+            if len(versions) > 1 and all(home in version.homes for version in versions) and \
+                    home not in _home_of_one_object(versions):
+                apart |= group
+        return apart
+
+    async def _payload_together(self, group):
+        """One encoding of the values of `group` (``(name, version)``) as a tuple, made in a
+        home holding them all; None if there is none, or one of them cannot move."""
+        versions = [version for _, version in group]
+        holding = set.intersection(*(set(version.homes) for version in versions))
+        sources = sorted((h for h in holding if h != HOST or all(
+            version.key in self.host.store for version in versions)),
+            key=lambda h: (h in self._busy, h != HOST, h))
+        if not sources:
+            return None
+        report = await asyncio.wrap_future(self.engine(sources[0]).export(
+            sources[0], [version.key for version in versions], together=True))
+        return report.values[0][1] if report.values and not report.failures else None
 
     def _arrived(self, loads, home, report):
         """Count what a task took to `home` as there, once the home has reported:
