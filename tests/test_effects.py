@@ -173,6 +173,12 @@ def trace1(f):
 def step():
     pass
 step = trace1(step)
+class Checked:
+    def __init__(self, value):
+        self.value = value
+        self.check()
+    def check(self):
+        LOG.append(self.value)
 '''
 
 
@@ -539,3 +545,10 @@ def test_a_wrapper_showing_the_function_it_wraps_resolves(namespace):
     # pytudes' trace1: the wrapper prints `f.__name__`, `f` a variable of its
     # closure. Its resolution failed (code keys were taken for names).
     assert 'step' in effects_of('step()', namespace).reads
+
+
+def test_a_method_init_calls_on_the_new_object_is_the_class_s(namespace):
+    # pytudes' Advent `answer` class: __init__ calls self.check(), which reads a
+    # global (`time`). The new object had no name, so the call was lost.
+    resolved = effects_of('c = Checked(1)', namespace)
+    assert 'LOG' in resolved.reads and 'LOG' in resolved.mutates

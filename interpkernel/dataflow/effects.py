@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from . import knowledge
 from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, ITERATE,
-                       OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker)
+                       OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -738,7 +738,9 @@ class _Resolver:
         mapping = _params(summary, [set(), *args], keywords) if not starred else \
             _every_param(summary, args, keywords)
         if summary.params:
-            mapping[summary.params[0]] = set()   # self: the new object
+            # self: the new object, an instance of the class (``self.check()`` in
+            # __init__ is the class's check), which no name holds yet.
+            mapping[summary.params[0]] = {made_by(name)} if not is_marker(name) else set()
         self._apply(summary, {name}, mapping)
 
     def _unseen_code(self, callee, args, keywords, why):
