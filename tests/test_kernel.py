@@ -895,6 +895,18 @@ def test_a_function_that_moved_to_another_worker_shows_the_lines_of_its_cell():
     assert result == ('execute_result', {'text/plain': '2'})
 
 
+def test_a_cell_sent_to_the_host_later_names_its_code_in_warnings_as_ipykernel_does():
+    # numpy code that does not import numpy: placed in the host once the array it
+    # reads is known to be numpy's (rasbt's happy_mothers_day, numpy-100).
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        'import numpy as np\nx = np.linspace(-2, 2, 5)', 'y1 = np.sqrt(1 - x**2)']])
+    ours, theirs = run_all(notebook, KERNEL_NAME), run_all(notebook, 'python3')
+    assert ours[1].dataflow.ran_on == 'host'
+    [(_, stream, text)] = comparable(theirs[1].outputs)
+    assert stream == 'stderr' and 'RuntimeWarning' in text
+    assert comparable(ours[1].outputs) == comparable(theirs[1].outputs)
+
+
 def test_a_cell_running_a_program_runs_in_the_host_if_what_it_reads_can_go_there(monkeypatch):
     _kernels_capture_process_output(monkeypatch)
     # A set this big cannot move (a copy would iterate in another order): the cell

@@ -107,7 +107,7 @@ class InterpKernel(IPythonKernel):
         self._host_notes = set()
         self._parents = {}          # cell seq -> parent header, while it runs
         self._host_results = {}     # execution count -> IPython's ExecutionResult
-        self._allow_stdin_of = {}   # execution count -> its request's allow_stdin
+        self._requests = {}         # execution count -> its `_Request`, until it has run
         self._running_programs = set()   # execution counts of cells in the host to run one
         # File names of the code whose lines workers were given (or need not be): the
         # cells', and what host cells compiled (see _share_host_code).
@@ -410,7 +410,7 @@ class InterpKernel(IPythonKernel):
             filename = self.shell.compile.cache(source, count, raw_code=code)
             self._code_files_seen.add(filename)    # the scheduler sends its lines itself
         cell = None
-        self._allow_stdin_of[count] = allow_stdin     # until it has run, in the host or not
+        self._requests[count] = _Request(code, allow_stdin)   # until it has run, anywhere
         try:
             hook = self.shell.displayhook      # its limit as the cells before left it
             scheduler.set_output_cache_size(hook.cache_size if hook.do_full_cache else 0)
@@ -449,7 +449,7 @@ class InterpKernel(IPythonKernel):
             self.log.exception('%s failed in the kernel itself', label)
             return self._error_reply(exc, count, parent)
         finally:
-            self._allow_stdin_of.pop(count, None)
+            self._requests.pop(count, None)
             self._running_programs.discard(count)
             if cell is not None:
                 self._parents.pop(cell.seq, None)
@@ -554,7 +554,11 @@ class InterpKernel(IPythonKernel):
         (and naming the code `code_name` itself)."""
         self.shell.compile.flags |= flags
         count = int(label[3:-1])
-        _ipykernel.allow_stdin(self, self._allow_stdin_of.get(count, False))
+        request = self._requests.get(count)
+        _ipykernel.allow_stdin(self, request is not None and request.allow_stdin)
+        # The cell as it came (a cell the scheduler sent here later has its
+        # transformed source): IPython names its code, as warnings show, by it.
+        source = request.code if request is not None else source
         # What comes to file descriptors 1 and 2 meanwhile is this cell's output, and
         # shows before its result and its reply, as on ipykernel.
         streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, _ipykernel.OutStream)]
@@ -866,6 +870,12 @@ CLUSTER_MODULES = frozenset({'numpy', 'scipy', 'pandas'})
 
 def _cluster_takes(module):
     return module.partition('.')[0] in CLUSTER_MODULES
+
+
+class _Request(NamedTuple):
+    """What an execute_request gave, that running its cell in the host needs."""
+    code: str                      # the cell as it came, before IPython's transforms
+    allow_stdin: bool
 
 
 class _ImportPlacement(NamedTuple):
