@@ -173,6 +173,11 @@ def trace1(f):
 def step():
     pass
 step = trace1(step)
+class Song:
+    def __str__(self):
+        return 'la'
+class Acrostic(Song):
+    pass
 class Checked:
     def __init__(self, value):
         self.value = value
@@ -552,3 +557,10 @@ def test_a_method_init_calls_on_the_new_object_is_the_class_s(namespace):
     # global (`time`). The new object had no name, so the call was lost.
     resolved = effects_of('c = Checked(1)', namespace)
     assert 'LOG' in resolved.reads and 'LOG' in resolved.mutates
+
+
+@pytest.mark.parametrize('source', ['help(Acrostic)', 'a = Acrostic()\nhelp(a)'])
+def test_reading_a_notebook_class_reads_its_bases_names(namespace, source):
+    # pydoc finds an inherited method's class by name: help(Acrostic) in the host
+    # lost the docstrings Song's methods inherit (PythonFreeCourse, hunt 4).
+    assert 'Song' in effects_of(source, namespace).reads

@@ -483,6 +483,7 @@ class _Resolver:
     def _read_name(self, name):
         for known in self.knowns(name):
             self.result.reads_state |= self._class_states(known)
+            self._read_bases(name, known)
             if known.kind == 'module':
                 self.result.reads_state |= self._module_reads(known.module)
             elif known.kind in ('value', 'instance'):
@@ -491,6 +492,20 @@ class _Resolver:
                     state, writes = touched
                     (self.result.writes_state if writes else self.result.reads_state).add(
                         state_name(state))
+
+    def _read_bases(self, name, known):
+        """Reading a notebook class (or an instance of one) reads its bases' names too:
+        inspect and pydoc find an inherited method's class by name (``help(Sub)``
+        shows the docstrings ``Base``'s methods inherit)."""
+        if known.kind not in ('class', 'instance'):
+            return
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if isinstance(summary, ClassSummary):
+                for base in summary.bases:
+                    if base.isidentifier() and base != name and base not in self.result.reads:
+                        self.result.reads.add(base)
+                        self._read_name(base)
 
     def _class_states(self, known):
         """The states of the notebook classes of `known` (a class or an instance)
