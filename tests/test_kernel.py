@@ -895,6 +895,26 @@ def test_a_function_that_moved_to_another_worker_shows_the_lines_of_its_cell():
     assert result == ('execute_result', {'text/plain': '2'})
 
 
+def test_a_traceback_shows_a_cell_frame_at_the_line_it_reached_last_as_ipykernel_does():
+    # A frame that ran on after the exception (a finally clause, an except that
+    # raised anew): IPython shows a cell's frame where it stopped (PythonFreeCourse).
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        "try:\n    1 / 0\nfinally:\n    print('finally')",
+        "def f():\n    try:\n        return [][1]\n    except IndexError:\n"
+        "        raise ValueError('bad')\nf()"]])
+
+    def marked_lines(run):
+        [error] = [o for o in run.outputs if o['output_type'] == 'error']
+        plain = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(error['traceback']))
+        return re.findall(r'Cell In\[\d+\], line \d+|----> \d+', plain)
+
+    ours, theirs = (run_all(notebook, name, stop_on_error=False)
+                    for name in (KERNEL_NAME, 'python3'))
+    assert marked_lines(theirs[0]) == ['Cell In[1], line 4', '----> 4']
+    for mine, reference in zip(ours, theirs):
+        assert marked_lines(mine) == marked_lines(reference)
+
+
 def test_a_cell_sent_to_the_host_later_names_its_code_in_warnings_as_ipykernel_does():
     # numpy code that does not import numpy: placed in the host once the array it
     # reads is known to be numpy's (rasbt's happy_mothers_day, numpy-100).
