@@ -125,6 +125,19 @@ def test_values_exported_together_share_their_objects_where_they_are_loaded(home
     assert transfer.decode(value) == (True, {'k': [1, 2]})
 
 
+def test_a_class_updated_by_values_loaded_together_is_no_change_of_the_cell(home):
+    # Unpickling a notebook class updates the one already here in place
+    # (cloudpickle): not a change the cell made (once reported as one).
+    cls = type('Moved', (), {'__module__': '__main__'})
+    first, _ = run(home, 'pass', load=[('Moved', ('Moved', 3), transfer.encode(cls, notebook=True))])
+    cls.extra = 1
+    together = transfer.encode((cls, cls()), notebook=True)
+    _, report = run(home, 'x = 1', bind=[('Moved', ('Moved', 3))],
+                    load=[('Again', ('Again', 4), (TOGETHER, together, 0)),
+                          ('obj', ('obj', 4), (TOGETHER, together, 1))])
+    assert report.error is None and report.changed == ()
+
+
 def test_exporting_a_value_that_cannot_move_says_why(home):
     first, _ = run(home, 'def g():\n    yield 1\ngen = g()')
     engine, name = home

@@ -84,7 +84,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         del namespace[name]
     namespace.update(view)
     identities = {name: id(value) for name, value in namespace.items()}
-    if not task.check or any(payload[0] == 'p' for _, _, payload in task.load):
+    if not task.check or any(_pickled(payload) for _, _, payload in task.load):
         # What a cell changes unchecked is not seen; and unpickling an object of a
         # notebook class updates that class here in place (cloudpickle).
         store.forget_fingerprints()
@@ -179,6 +179,11 @@ def _small_payload(value, info):
     if payload[0] == 'p' and len(payload[1]) > SMALL:
         return None
     return payload
+
+
+def _pickled(payload):
+    """Is a load's `payload` (or the one it is part of) a pickle?"""
+    return (payload[1] if payload[0] == protocol.TOGETHER else payload)[0] == 'p'
 
 
 def _call(function):
