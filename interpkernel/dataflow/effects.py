@@ -353,7 +353,7 @@ class _Resolver:
         if made_in_cell or marker.startswith('<new '):
             if _library_made(marker):
                 return self._library_result(marker)
-            maker = self.known(marker[marker.index(' ') + 1:-1])
+            maker = self.known(_maker(marker))
             if maker.kind == 'class':
                 return Known('instance', '__main__', maker.qualname, maker.code)
             if made_in_cell:
@@ -423,7 +423,7 @@ class _Resolver:
         """What a library function's result marker (`_library_made`) stands for: a
         value of the type the function is known to return, else nothing more than
         its module (already in the same flow) says."""
-        root, _, qualname = marker[marker.index(' ') + 1:-1].partition('.')
+        root, _, qualname = _maker(marker).partition('.')
         module = self.known(root)
         made = module.kind == 'module' and knowledge.result_type(module.module, qualname)
         return Known('value', *made) if made else MISSING
@@ -448,7 +448,7 @@ class _Resolver:
 
     def _typed_makers(self, flow):
         """The modules in `flow` only as the makers of results whose type is known."""
-        return {name[name.index(' ') + 1:-1].partition('.')[0] for name in flow
+        return {_maker(name).partition('.')[0] for name in flow
                 if _library_made(name) and self.known(name).kind == 'value'}
 
     def _unfollowed(self, flow):
@@ -1109,6 +1109,11 @@ class _Resolver:
                 self.call(call, bind)
         finally:
             self.active.discard(id(summary))
+
+
+def _maker(marker):
+    """What made the object of a `made_by`/`made_in_cell` marker (``'hashlib.new'``)."""
+    return marker[marker.index(' ') + 1:-1]
 
 
 def _library_made(marker):

@@ -964,7 +964,7 @@ class Scheduler:
         objects may be shared (``b = {'k': a}``, or one object), which must move
         together for their copies to share them too."""
         group_of = {name: [name] for name in moving}
-        for name in moving:
+        for name in moving if len(moving) > 1 else ():   # (most cells move one value)
             for other in self._shared_with(cell, {name}) & moving.keys():
                 if group_of[other] is not group_of[name]:
                     merged = group_of[name] + group_of[other]
@@ -978,7 +978,7 @@ class Scheduler:
         are in `home` as copies made apart (which would not change together): they
         are copied again, together."""
         apart = set()
-        for name in cell.resolved.mutates & inputs.keys():
+        for name in cell.resolved.mutates & inputs.keys() if len(inputs) > 1 else ():
             group = {name} | (self._shared_with(cell, {name}) & inputs.keys())
             versions = [inputs[n] for n in group if isinstance(inputs[n], Version)]
             if len(versions) > 1 and all(home in version.homes for version in versions) and \
