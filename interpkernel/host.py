@@ -7,13 +7,15 @@ magics' ``--engine host``) runs a cell on the calling thread, or with
 ``background=True`` on a thread of its own; either way its output goes
 straight to the host's ``sys.stdout``, which IPython kernels already route to
 the right cell.  As an `Engine` (the interp kernel's), it is one home,
-``'host'``, running versioned tasks on the calling thread.
+``'host'``, running versioned tasks on the calling thread (the kernel's: from
+the bottom of its loop, as deep in the stack as ipykernel runs a cell).
 
 Unlike workers, host cells share one GIL: they do not run in parallel with
 each other, only alongside the workers.
 """
 
 import contextvars
+import functools
 import itertools
 import signal
 import threading
@@ -46,10 +48,14 @@ class HostEngine(Engine):
             options) lasts from cell to cell as in a sequential session, when
             each task is started from a context of its own; the variables of
             the calling context are copied in first (where output goes ...).
+        defer: ``defer(function)`` calls `function` soon from the bottom of this
+            thread's stack (an event loop's ``call_soon``); versioned tasks then
+            run there, as shallow in the stack as a plain kernel runs a cell,
+            and `run` returns before they do.  None: `run` runs them at once.
     """
 
     def __init__(self, namespace=None, execute=None, keep=versioned.is_dunder,
-                 format_result=True, context=None):
+                 format_result=True, context=None, defer=None):
         self._seq = itertools.count(1)
         self._threads = {}     # seq -> ident of the thread running that cell
         self.namespace = {} if namespace is None else namespace
@@ -58,6 +64,7 @@ class HostEngine(Engine):
         self._keep = keep
         self._format_result = format_result
         self._context = context
+        self._defer = defer
         self._running = None   # (future, started) of the versioned task running now
         # Names to unbind once the running task ends, if they still hold these values:
         # while it runs, its thread owns the namespace (it may bind or delete them).
@@ -125,39 +132,47 @@ class HostEngine(Engine):
 
     def run(self, home, make_task, *, label, on_event=None):
         seq = next(self._seq)
-        task = make_task(seq)
-        future = CellFuture(seq, label, self._interrupt, task, on_event=on_event)
+        future = CellFuture(seq, label, self._interrupt, make_task(seq), on_event=on_event)
         future.start(HOST)
-        future.set_running_or_notify_cancel()
-        with self._lock:
-            self._running = (future, time.perf_counter())
-        self._threads[seq] = threading.get_ident()
+        if self._defer is None:
+            self._run_versioned(future)
+        else:
+            self._defer(functools.partial(self._run_versioned, future))
+        return future
+
+    def _run_versioned(self, future):
+        """Run `future`'s task unless it was cancelled; resolve it with the report,
+        or with what went wrong outside the cell's code."""
+        if not future.set_running_or_notify_cancel():
+            return
         try:
-            report = versioned.run(task, self.store, self.namespace, self._execute_within,
-                                   self._keep, self._format_result, self._within)
+            # Inside the try: an interrupt aimed at the cell may land as soon as
+            # it counts as running, and must not escape into the caller's loop.
+            with self._lock:
+                self._running = (future, time.perf_counter())
+            self._threads[future.seq] = threading.get_ident()
+            execute, within = self._execute, None
+            if self._context is not None:
+                # The calling context's variables (where output goes ...) first.
+                for variable, value in contextvars.copy_context().items():
+                    self._context.run(variable.set, value)
+                # Called through C, not a frame of ours: a cell runs as deep in the
+                # stack as in a plain kernel.
+                execute, within = functools.partial(self._context.run, execute), self._context.run
+            report = versioned.run(future.task, self.store, self.namespace, execute,
+                                   self._keep, self._format_result, within)
         except BaseException as exc:
             future.set_exception(exc)
-            raise
+        else:
+            future.set_report(report)
         finally:
             with self._lock:
                 for name, value in self._unbind_later:
                     if name in self.namespace and self.namespace[name] is value:
                         del self.namespace[name]
                 self._unbind_later, self._running = [], None
-            del self._threads[seq]
+            self._threads.pop(future.seq, None)
             future.release_task()
-        future.set_report(report)
-        return future
-
-    def _within(self, function):
-        if self._context is None:
-            return function()
-        for variable, value in contextvars.copy_context().items():
-            self._context.run(variable.set, value)
-        return self._context.run(function)
-
-    def _execute_within(self, source, label, namespace, flags, code_name):
-        return self._within(lambda: self._execute(source, label, namespace, flags, code_name))
 
     def export(self, home, keys, together=False):
         return _done(versioned.export(protocol.ExportTask(0, tuple(keys), together), self.store))

@@ -701,6 +701,32 @@ def test_a_worker_cells_traceback_reads_as_ipykernels():
             assert not any('interpkernel' in line for line in got['traceback'])
 
 
+def test_recursion_runs_out_at_ipykernels_depth_in_workers_and_in_the_host():
+    # The stack under a cell is as deep as ipykernel's: the deepest recursion that
+    # works, and the frames a RecursionError shows, are the same (pytudes' How To
+    # Count Things; an AoC notebook's sys.setrecursionlimit with recursion near it).
+    cells = ['def depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\n'
+             'def deepest():\n    low, high = 0, 5000\n    while low < high:\n'
+             '        middle = (low + high + 1) // 2\n        try:\n'
+             '            depth(middle)\n            low = middle\n'
+             '        except RecursionError:\n            high = middle - 1\n    return low',
+             'print(deepest())',
+             'def endless(n):\n    return endless(n + 1)\nendless(0)',
+             'import numpy  # in the host\nprint(deepest())',
+             'import numpy\nendless(0)']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+
+    def shown(run):
+        return [(o['output_type'], o.get('text'), len(o.get('traceback', ())))
+                for o in run.outputs]
+
+    ours, theirs = (run_all(notebook, name, stop_on_error=False)
+                    for name in (KERNEL_NAME, 'python3'))
+    assert [run.dataflow.ran_on == 'host' for run in ours[1:]] == [False, False, True, True]
+    assert [shown(run) for run in ours] == [shown(run) for run in theirs]
+    assert int(theirs[1].outputs[0]['text']) > 900
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

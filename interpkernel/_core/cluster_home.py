@@ -18,6 +18,7 @@ raised as the code starts, one that arrives after the code ended is dropped.
 
 import contextvars
 import io
+import functools
 import os
 import pickle
 import signal
@@ -87,7 +88,8 @@ class _Home:
         engine_main = sys.modules.get('__main__')
         sys.modules['__main__'] = self.module
         try:
-            return versioned.run(task, self.store, self.namespace, self._execute,
+            return versioned.run(task, self.store, self.namespace,
+                                 functools.partial(self._execute, frame_depth=task.frame_depth),
                                  within=self.context.run)
         finally:
             sys.modules['__main__'] = engine_main
@@ -99,7 +101,7 @@ class _Home:
         if self.phase == _SETUP:
             self.interrupted = True
 
-    def _execute(self, source, label, namespace, flags, code_name):
+    def _execute(self, source, label, namespace, flags, code_name, frame_depth=0):
         try:
             try:
                 self.phase = _CELL
@@ -109,7 +111,7 @@ class _Home:
                 # captured (numpy's print options and decimal's context live in
                 # context variables).
                 result = self.context.run(execution.execute, source, label, namespace, flags,
-                                          code_name)
+                                          code_name, frame_depth)
             finally:
                 self.phase = _AFTER
         except BaseException as exc:   # the cell's failure, reported (KeyboardInterrupt too)

@@ -9,12 +9,13 @@ import contextlib
 import linecache
 import os
 import re
+import sys
 import warnings
 
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
-__all__ = ['cell_filename', 'check_syntax', 'execute', 'future_flags', 'FUTURE_FLAGS',
+__all__ = ['call_at_depth', 'cell_filename', 'check_syntax', 'execute', 'future_flags', 'FUTURE_FLAGS',
            'hides_result', 'describe_error', 'async_raise', 'remember_cell',
            'warnings_of_file_ignored']
 
@@ -80,7 +81,7 @@ def future_flags(tree):
     return flags
 
 
-def execute(source, label, namespace, flags=0, code_name=None):
+def execute(source, label, namespace, flags=0, code_name=None, frame_depth=0):
     """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
 
     `flags`: the ``__future__`` compiler flags earlier cells turned on; the
@@ -95,6 +96,10 @@ def execute(source, label, namespace, flags=0, code_name=None):
     and its value returned, unless it is None or the line ends with ``;``;
     top-level ``await`` works; the source is put in linecache so tracebacks
     and ``inspect`` show its lines.
+    `frame_depth`: how many frames deep the cell's code runs, counted from the
+    bottom of this thread's stack, if it would otherwise run shallower: the
+    process it stands in for had that many, and recursion runs out at the same
+    depth (``RecursionError`` and its "similar frames" count as there).
     """
     filename = code_name or cell_filename(label)
     remember_cell(filename, label, source)
@@ -109,10 +114,10 @@ def execute(source, label, namespace, flags=0, code_name=None):
     for statement in tree.body:
         code = compile(ast.Module([statement], []), filename, 'exec', flags)
         flags |= code.co_flags & FUTURE_FLAGS     # as IPython's compiler keeps them
-        _run_code(code, namespace)
+        _run_code(code, namespace, frame_depth)
     if last is None:
         return None
-    value = _run_code(compile(last, filename, 'eval', flags), namespace)
+    value = _run_code(compile(last, filename, 'eval', flags), namespace, frame_depth)
     return None if value is None else (value,)
 
 
@@ -140,12 +145,38 @@ def _check_syntax_as_ipython(source, label, flags, filename):
     return tree
 
 
-def _run_code(code, namespace):
-    value = eval(code, namespace)
+def _run_code(code, namespace, frame_depth=0):
+    value = call_at_depth(frame_depth, eval, code, namespace) if frame_depth \
+        else eval(code, namespace)
     if code.co_flags & _CO_COROUTINE:     # the cell used top-level await
         import asyncio
         value = asyncio.run(value)
     return value
+
+
+def call_at_depth(depth, function, *args, **kwargs):
+    """``function(*args, **kwargs)``, the frame it makes (a builtin like ``eval``:
+    the frame of the code it runs) at least `depth` frames deep in this thread's
+    stack, counted from the bottom.  Recursion in it runs out where it would in
+    a process whose stack was that deep under it."""
+    missing = depth - 1 - _depth_of(sys._getframe())
+    if missing < 1:
+        return function(*args, **kwargs)
+    return _deeper(missing, function, args, kwargs)
+
+
+def _deeper(frames, function, args, kwargs):
+    """``function(*args, **kwargs)`` from `frames` frames deeper than the caller."""
+    if frames > 1:
+        return _deeper(frames - 1, function, args, kwargs)
+    return function(*args, **kwargs)
+
+
+def _depth_of(frame):
+    depth = 0
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
 
 
 def hides_result(source):

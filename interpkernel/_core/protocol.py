@@ -70,6 +70,9 @@ class VersionedTask(NamedTuple):
     # The `CellSource` fields of cells before, which the worker may not have: a function
     # of theirs that moved here shows its lines (warnings, printed tracebacks).
     sources: tuple = ()
+    # How deep the cell's frame is in the process it stands in for (a kernel cell:
+    # ipykernel's), so that recursion runs out at the same depth; 0 for wherever.
+    frame_depth: int = 0
 
 
 class CellSource(NamedTuple):

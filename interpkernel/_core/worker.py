@@ -190,7 +190,8 @@ class _Runtime:
         self.outbox.flush()
         self._emit((task.seq, 'done', protocol.send(report)))
 
-    def _execute(self, seq, label, source, namespace, before=None, flags=0, code_name=None):
+    def _execute(self, seq, label, source, namespace, before=None, flags=0, code_name=None,
+                 frame_depth=0):
         """Run one cell's code, interruptibly: ``(shown value or None, exception or None)``.
 
         `before`, if given, is called first inside the interruptible part.
@@ -207,7 +208,7 @@ class _Runtime:
                 # One context for all cells, as in a sequential session: state kept in
                 # context variables (decimal's context) lives from cell to cell.
                 result = self._context.run(execution.execute, source, label, namespace, flags,
-                                           code_name)
+                                           code_name, frame_depth)
             except BaseException as exc:
                 error = exc
             finally:
@@ -249,7 +250,7 @@ class _Runtime:
 
         def execute(source, label, namespace, flags, code_name):
             return self._execute(task.seq, label, source, namespace, flags=flags,
-                                 code_name=code_name)
+                                 code_name=code_name, frame_depth=task.frame_depth)
 
         return versioned.run(task, self.store, namespace, execute, within=self._context.run)
 

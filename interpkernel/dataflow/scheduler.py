@@ -111,14 +111,18 @@ class Scheduler:
         on_refusal: ``on_refusal(module, reason)`` -> why the cell must leave
             the workers: a module its worker imported before it (its
             `first_imports`) refuses subinterpreters.
+        frame_depth: how deep a cell's code runs in the process the cells stand
+            in for (a kernel's: ipykernel's), where an engine runs it shallower;
+            0 for wherever it lands.
     """
 
     def __init__(self, workers, host, *, initial, host_only_type, history, on_note,
                  on_finished=None, cluster_takes=lambda module: False,
                  on_refusal=lambda module, reason: f'it imports {module}: {reason}',
                  host_needed=lambda cell: None, host_preferred=lambda cell: None,
-                 autoreload=lambda: None):
+                 autoreload=lambda: None, frame_depth=0):
         self.workers, self.host = workers, host
+        self._frame_depth = frame_depth
         self._host_needed = host_needed
         self._host_preferred = host_preferred
         self._autoreload = autoreload
@@ -1103,7 +1107,7 @@ class Scheduler:
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
                                  tuple(cell.resolved.links), cell.compile_flags,
-                                 cell.filename or '', sources)
+                                 cell.filename or '', sources, self._frame_depth)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

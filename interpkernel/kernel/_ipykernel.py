@@ -32,7 +32,8 @@ loudly, naming what changed, if an ipykernel release moves them:
 - ``Kernel._abort_queues(subshell_id)``, called once a failed request's reply
   is out, aborts the requests queued until a "stop aborting" message it
   posts comes through: `begin_aborting` calls it before the reply instead
-  (see there).
+  (see there);
+- the stack under a cell's code (`CELL_FRAME_DEPTH`).
 """
 
 import contextlib
@@ -50,9 +51,19 @@ from ipykernel.ipkernel import IPythonKernel
 from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
 
-__all__ = ['check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
+__all__ = ['CELL_FRAME_DEPTH', 'RUN_CELL_DEPTH', 'check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
            'OutStream', 'begin_aborting', 'aborting_begun', 'flush_iopub', 'forward_input',
            'allow_stdin']
+
+# How deep in ipykernel's main thread (``python -m ipykernel_launcher``) its shell's
+# run_cell runs: under it runpy's 2 frames, the launcher's module, launch_instance,
+# the app's start, tornado's and asyncio's loop (4), shell_main, dispatch_shell,
+# execute_request twice and do_execute.  The host runs it as deep.
+RUN_CELL_DEPTH = 15
+# How deep a cell's code runs there: IPython's 7 frames from run_cell to the code
+# lie between.  Workers run a cell this deep.  So recursion runs out where it does
+# on ipykernel (a test checks both against a real ipykernel).
+CELL_FRAME_DEPTH = RUN_CELL_DEPTH + 7
 
 # Set in the context of a request that called `begin_aborting`.
 _aborting_begun = contextvars.ContextVar('interpkernel_aborting_begun', default=False)

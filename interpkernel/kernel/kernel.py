@@ -33,7 +33,7 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
 
 from .. import __version__, cluster, load_ipython_extension, probe, tracebacks
-from .._core import output, transfer, values, versioned
+from .._core import execution, output, transfer, values, versioned
 from .._core.protocol import AutoreloadSettings
 from .._core.refusal import refuses_subinterpreters
 from ..dataflow import analysis
@@ -132,7 +132,7 @@ class InterpKernel(IPythonKernel):
         # Requests run concurrently, each in a copy of the context; host cells
         # share one, as cells of a sequential session do.
         host = HostEngine(namespace, self._run_host_cell, self._keeps, format_result=False,
-                          context=contextvars.Context())
+                          context=contextvars.Context(), defer=_call_soon)
         for name, value in namespace.items():   # what the host held before any cell
             if not self._keeps(name) and not name.startswith('_'):
                 host.store.put((name, 0), value)
@@ -149,6 +149,7 @@ class InterpKernel(IPythonKernel):
                                     history=self._history, on_note=self._note,
                                     host_needed=self._shows_otherwise,
                                     host_preferred=self._host_preferred,
+                                    frame_depth=_ipykernel.CELL_FRAME_DEPTH,
                                     autoreload=self._autoreload_settings,
                                     on_finished=lambda cell: self._finished.append(
                                         _report_row(cell)))
@@ -614,7 +615,10 @@ class InterpKernel(IPythonKernel):
         shell.execution_count = shell.displayhook.count = count
         shell.displayhook.source = code
         try:
-            return shell.run_cell(code, store_history=False, silent=silent)
+            # As deep in the stack as ipykernel runs it (the host engine runs a cell
+            # from the bottom): recursion in the cell runs out where it does there.
+            return execution.call_at_depth(_ipykernel.RUN_CELL_DEPTH, shell.run_cell, code,
+                                           store_history=False, silent=silent)
         finally:
             shell.displayhook.count = shell.displayhook.source = None
             shell.execution_count = max(following, shell.execution_count)
@@ -866,6 +870,11 @@ def _request_problem(code, user_expressions):
 # what they do stays in the engine's process (matplotlib's figures, by contrast,
 # show through the host's IPython).
 CLUSTER_MODULES = frozenset({'numpy', 'scipy', 'pandas'})
+
+
+def _call_soon(function):
+    """The host engine's cells run from the loop's bottom, as ipykernel's do."""
+    asyncio.get_running_loop().call_soon(function)
 
 
 def _cluster_takes(module):
