@@ -18,7 +18,13 @@ from ._core.values import comes_with_python
 
 __all__ = ['probe_import', 'fails_in_workers', 'prepare', 'importable_first', 'answered', 'remember']
 
-_cache = {}
+# What a probe found per module: the reason it cannot be imported in a worker, or
+# None.  The modules the worker runtime imports itself are known (results and
+# ``display()`` go through IPython's formatters and display): a probe of one
+# would import all of IPython (~50 ms) to say so.
+_cache = dict.fromkeys(('IPython', 'IPython.display', 'IPython.core.display',
+                        'IPython.core.formatters', 'IPython.core.displaypub',
+                        'IPython.core.interactiveshell'))
 _cache_lock = threading.Lock()
 
 

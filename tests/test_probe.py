@@ -55,6 +55,17 @@ def test_probe_caches_its_answer(monkeypatch):
     assert probe_import('csv') is None
 
 
+@pytest.mark.parametrize('name', ['IPython', 'IPython.display', 'IPython.core.display'])
+def test_modules_the_worker_runtime_imports_need_no_probe(pool, monkeypatch, name):
+    # A probe of IPython.display imports all of IPython in the scratch interpreter
+    # (~50 ms of a first cell's wait); workers import it themselves to show results.
+    monkeypatch.setattr(probe._xi, 'run', lambda iid, code: pytest.fail(f'probed {name}'))
+    assert probe_import(name) is None
+    monkeypatch.undo()
+    assert pool.run(f'import {name}\nshown = {name}.__name__', outputs=['shown']) == \
+        {'shown': name}
+
+
 def test_one_scratch_interpreter_serves_every_probe(monkeypatch):
     probe_import('json')
     made = []
