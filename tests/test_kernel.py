@@ -727,6 +727,25 @@ def test_recursion_runs_out_at_ipykernels_depth_in_workers_and_in_the_host():
     assert int(theirs[1].outputs[0]['text']) > 900
 
 
+def test_a_notebook_file_named_like_a_standard_module_does_not_stop_the_kernel(tmp_path):
+    # An exercise folder with its own random.py (or calendar.py): the kernel's own
+    # imports find the standard library's, and a cell's import too, as on ipykernel;
+    # the folder's other modules still import from cells.
+    (tmp_path / 'random.py').write_text("def randint(a, b):\n    return 4\n")
+    (tmp_path / 'calendar.py').write_text("MONTHS = 'mine'\n")
+    (tmp_path / 'helpers.py').write_text("def double(x):\n    return 2 * x\n")
+    cells = ['import random, calendar\nprint(random.__file__ == calendar.__file__, '
+             'hasattr(random, "Random"), calendar.month_name[1])',
+             'import helpers\nprint(helpers.double(21))',
+             'import numpy\nimport helpers\nprint(helpers.double(4))']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    ours, theirs = (run_all(notebook, name, cwd=str(tmp_path))
+                    for name in (KERNEL_NAME, 'python3'))
+    assert [comparable(run.outputs) for run in ours] == \
+        [comparable(run.outputs) for run in theirs]
+    assert comparable(theirs[0].outputs) == [('stream', 'stdout', 'False True January\n')]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.
