@@ -24,6 +24,7 @@ No ipykernel here: the kernel gives the scheduler its engines and callbacks.
 import asyncio
 import bisect
 import dataclasses
+import functools
 import os
 import pickle
 import re
@@ -312,8 +313,9 @@ class Scheduler:
     def _lookup(self, cell):
         return in_cell(cell.effects, cell.filename, lambda name: self.graph.known_before(cell, name))
 
-    def _shared_with(self, cell, names):
-        """Names whose objects earlier cells made part of (or out of) those `names`."""
+    def _shared_with(self, cell, names, holds_objects=lambda name: True):
+        """Names whose objects earlier cells made part of (or out of) those `names`
+        (only those for which `holds_objects(name)` is true, and only through them)."""
         shared, stack = set(), list(names)
         while stack:
             name = stack.pop()
@@ -321,8 +323,9 @@ class Scheduler:
             if writer is None or writer.ordered_after_all:
                 continue
             for other in _shared_by(writer, name) - shared - set(names):
-                shared.add(other)
-                stack.append(other)
+                if holds_objects(other):
+                    shared.add(other)
+                    stack.append(other)
             version = writer.versions.get(name) if writer.done else None
             if version is not None and version.info is not None:
                 for other_name, other in self._same_object(version):
@@ -805,8 +808,10 @@ class Scheduler:
         if reason:
             return reason, homes, None
         if name in cell.resolved.certain and version.home is not None:
-            sharers = self._shared_with(cell, {name}) | \
-                {other for other, _ in self._made_from_later(cell, name) if other in inputs}
+            holds_objects = functools.partial(self._may_share_objects, cell)
+            sharers = self._shared_with(cell, {name}, holds_objects) | \
+                {other for other, _ in self._made_from_later(cell, name)
+                 if other in inputs and holds_objects(other)}
             if sharers:
                 # Best where those it reads are one object (a copy elsewhere would
                 # not change with it), if other pins leave such a home.
@@ -814,6 +819,26 @@ class Scheduler:
                 return ('the cell changes it in place, and other names share it there',
                         homes, read and _home_of_one_object([version, *read]))
         return None
+
+    def _may_share_objects(self, cell, name):
+        """Could `name`, as `cell` would see it, hold objects a change in place reaches?
+
+        Not if it is undefined (a builtin: ``defaultdict(list)``), a module or a
+        library's callable a call went through (``collections.Counter()``,
+        ``random.Random(5)``), or a value that cannot change (``text`` of
+        ``text.split()``, the int a method returned): the analysis links them to
+        what the call made, but none holds a part of it.
+        """
+        try:
+            version = self.graph.version_before(cell, name)
+        except LookupError:    # changed in place since, and no copy left: it may
+            return True
+        if version is None:
+            return False
+        known = version.known
+        if known.kind in ('module', 'callable') or known.immutable:
+            return False
+        return version.info is None or not version.info.immutable
 
     def _keeps_the_object(self, cell, name, version):
         """Must `cell` have the very object `version` holds, not a copy: it may
