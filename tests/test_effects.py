@@ -184,6 +184,30 @@ class Checked:
         self.check()
     def check(self):
         LOG.append(self.value)
+SUBCLASSES = []
+class Plugin:
+    def __init_subclass__(cls, **options):
+        SUBCLASSES.append(cls.__name__)
+CLASSES = {}
+class Registering(type):
+    def __new__(mcls, name, bases, namespace):
+        CLASSES[name] = cls = super().__new__(mcls, name, bases, namespace)
+        return cls
+FIELDS = []
+class Field:
+    def __set_name__(self, owner, name):
+        FIELDS.append(name)
+ENTERED = []
+class Guard:
+    def __enter__(self):
+        ENTERED.append(1)
+    def __exit__(self, *exc):
+        ENTERED.append(0)
+    def __eq__(self, other):
+        ENTERED.append(other)
+        return False
+    __hash__ = None
+guard = Guard()
 '''
 
 
@@ -233,6 +257,26 @@ def test_calls_that_change_what_they_are_given(namespace, source, changed):
 ])
 def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source):
     assert effects_of(source, namespace).mutates <= {'x', 'r', 'n', 's'}
+
+
+@pytest.mark.parametrize('source, changed', [
+    ('class Mine(Plugin):\n    pass', 'SUBCLASSES'),          # the bases' __init_subclass__
+    ('class Mine(Plugin, x=1):\n    pass', 'SUBCLASSES'),
+    ('class Mine(metaclass=Registering):\n    pass', 'CLASSES'),  # the metaclass's __new__
+    ('class Mine:\n    size = Field()', 'FIELDS'),                # its objects' __set_name__
+    ('with guard:\n    pass', 'ENTERED'),                         # __enter__ and __exit__
+    ('found = guard in [1, 2]', 'ENTERED'),                        # the items' __eq__
+])
+def test_methods_python_calls_by_itself_count_as_calls(namespace, source, changed):
+    # A registry of subclasses kept by a base class or a metaclass, a context
+    # manager's log: the cell changes them, though it names none of them.
+    effects = effects_of(source, namespace)
+    assert changed in effects.mutates and changed in effects.reads
+
+
+def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):
+    effects = effects_of('class Mine(Song, metaclass=type):\n    size = len("ab")', namespace)
+    assert effects.mutates <= {'Mine'}
 
 
 def test_storing_an_argument_into_a_new_object_leaves_the_argument_as_it_was(namespace):

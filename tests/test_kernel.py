@@ -767,6 +767,31 @@ def test_an_object_made_by_a_library_call_moves_to_the_cell_that_changes_it():
         ('stream', 'stdout', "Counter({'z': 1}) 1 2\n")]
 
 
+def test_registries_filled_by_methods_python_calls_itself_follow_the_order_of_cells():
+    # __init_subclass__, a metaclass's __new__, __set_name__, __enter__/__exit__:
+    # the cells defining subclasses changed the registry unforeseen, each in its own
+    # worker's copy (hunt 5: Base.subs came out ['C2'] or []).
+    cells = ['x = 1', 'y = 2',
+             'class Base:\n    subs = []\n    def __init_subclass__(cls, **kw):\n'
+             '        super().__init_subclass__(**kw)\n        Base.subs.append(cls.__name__)',
+             'class C1(Base):\n    pass', 'class C2(Base):\n    pass', 'print(Base.subs)',
+             'REGISTRY = {}\nclass Meta(type):\n    def __new__(mcls, name, bases, ns):\n'
+             '        REGISTRY[name] = cls = super().__new__(mcls, name, bases, ns)\n'
+             '        return cls',
+             'class P1(metaclass=Meta):\n    pass', 'class P2(metaclass=Meta):\n    pass',
+             'print(sorted(REGISTRY))',
+             "LOG = []\nclass Guard:\n    def __enter__(self):\n        LOG.append('in')\n"
+             "    def __exit__(self, *exc):\n        LOG.append('out')\nguard = Guard()",
+             'with guard:\n    pass', 'print(LOG)']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    ours, theirs = (run_all(notebook, name) for name in (KERNEL_NAME, 'python3'))
+    assert [comparable(run.outputs) for run in ours] == \
+        [comparable(run.outputs) for run in theirs]
+    assert [comparable(theirs[n].outputs) for n in (5, 9, 12)] == [
+        [('stream', 'stdout', "['C1', 'C2']\n")], [('stream', 'stdout', "['P1', 'P2']\n")],
+        [('stream', 'stdout', "['in', 'out']\n")]]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

@@ -18,11 +18,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
-           'ITERATE', 'GETITEM', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES',
+           'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument
 GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
+# Pseudo-callee ``(IMPLICIT, method)``: a method Python calls itself, of what the
+# first argument's names hold (the rest: its other arguments): a `with` block's
+# __enter__ and __exit__, a class statement's __init_subclass__ of its bases and
+# __new__ and __init__ of its metaclass.
+IMPLICIT = '<implicit>'
 APPLY = '()'            # last part of a callee path: call the result of calling the path before it
 EXPR = '<expr>'         # first part of a callee path whose root is no name: a call's result
 HELD = '<held>'         # ... or what its root's objects may hold (``x[0].f()``, ``f().a.g()``)
@@ -791,6 +796,9 @@ class _Visitor(ast.NodeVisitor):
                 if names:
                     self._call((OPERATOR, '__contains__'), (), (frozenset(names),), (), False,
                                node)
+                if left or names:    # a container's items are compared with it: ==
+                    self._call((OPERATOR, '__eq__', '__eq__'), (),
+                               (frozenset(left), frozenset(names)), (), False, node)
             elif type(op) in _COMPARISONS and (left or names):
                 mine, theirs = _COMPARISONS[type(op)]
                 self._call((OPERATOR, mine, theirs), (), (frozenset(left), frozenset(names)),
@@ -1031,6 +1039,8 @@ class _Visitor(ast.NodeVisitor):
         self._bound.append(set())
         for item in node.items:
             sources = self.flow(item.context_expr)
+            for method in ('__enter__', '__exit__'):
+                self._call((IMPLICIT, method), (), (frozenset(sources),), (), False, node)
             if item.optional_vars is not None:
                 self._assign(item.optional_vars, sources)
         for statement in node.body:
@@ -1313,8 +1323,10 @@ class _Visitor(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node):
-        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+        for expr in node.decorator_list:
             self.visit(expr)
+        base_flows = [frozenset(self.flow(base)) for base in node.bases]
+        keywords = {keyword.arg: frozenset(self.flow(keyword.value)) for keyword in node.keywords}
         key = ('.'.join((*self.qualname, node.name)), _first_line(node))
         saved = self.qualname
         self.qualname = [*self.qualname, node.name]
@@ -1333,6 +1345,25 @@ class _Visitor(ast.NodeVisitor):
         self.functions[key] = ClassSummary(key, methods, bases, decorators,
                                            _default_factories(node.body),
                                            _binds_a_container(node.body))
+        # Python calls the bases' __init_subclass__ (a registry of subclasses) and
+        # the metaclass's __new__ and __init__ with the new class.
+        made = frozenset({node.name})
+        for flow in base_flows:
+            self._call((IMPLICIT, '__init_subclass__'), (), (flow, made), (), False, node)
+        for statement in node.body:   # ``attr = Field()``: the object's __set_name__
+            value = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) \
+                else None
+            path = _path(value.func) if isinstance(value, ast.Call) else ()
+            if path and self._kind(path[0]) == 'global':
+                maker = '.'.join(path)
+                made_object = made_by(maker) if self.scope.kind == 'function' \
+                    else made_in_cell(maker)
+                self._call((IMPLICIT, '__set_name__'), (), (frozenset({made_object}), made),
+                           (), False, statement)
+        if keywords.get('metaclass'):
+            for method in ('__new__', '__init__'):
+                self._call((IMPLICIT, method), (), (keywords['metaclass'], made, *base_flows),
+                           (), False, node)
         self._decorate(node.decorator_list, node, node.name)
         self._store(node.name)
         if self.scope.kind == 'cell' and not self.hidden:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, ITERATE,
+from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IMPLICIT, ITERATE,
                        OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
@@ -554,6 +554,12 @@ class _Resolver:
             for name in everything:
                 self._method(name, '__getitem__', [], [], call.starred)
             return
+        if callee and callee[0] == IMPLICIT:
+            # A class's own (__init_subclass__, a metaclass's __new__) as well as an
+            # instance's; object's and type's do nothing a cell could see.
+            for name in args[0]:
+                self._special(name, callee[1:], args[1:], kinds=('instance', 'class'))
+            return
         roots = {root for root in bind(call.root)
                  if not _library_made(root) or self.known(root).kind == 'value'}
         if callee and callee[0] in (EXPR, HELD):
@@ -922,13 +928,14 @@ class _Resolver:
             for name in args[0]:
                 self._special(name, methods, [])
 
-    def _special(self, name, methods, args):
-        """Apply the first of `methods` a notebook class of `name` defines (none: nothing)."""
+    def _special(self, name, methods, args, kinds=('instance',)):
+        """Apply the first of `methods` a notebook class of `name` defines (none: nothing),
+        where `name` holds one of `kinds` of notebook object."""
         for known in self.knowns(name):
             if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
                 self._every_class_method(name, methods, args, [])
                 continue
-            if known.kind != 'instance':
+            if known.kind not in kinds:
                 continue   # builtin types' operators change nothing
             classes = [c for c in map(self.summaries.get, known.code)
                        if isinstance(c, ClassSummary)]
