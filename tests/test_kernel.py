@@ -809,6 +809,18 @@ def test_worker_results_follow_the_hosts_display_settings():
     assert shown['python3'][1] == [('execute_result', {'text/plain': '3.142'})]
 
 
+def test_precision_rounds_numpys_floats_once_numpy_is_imported_as_on_ipykernel():
+    # IPython's text formatter makes its printers when first asked, with one for
+    # numpy's float64 if numpy is imported by then: the kernel must not ask first
+    # (lijin-THU's numpy notes: a.mean() showed np.float64(3.5), not 3.500).
+    cells = ['import numpy as np\na = np.arange(8.0)\n%precision 3\na', 'a.mean()', '2 / 3']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    ours, theirs = (run_all(notebook, name) for name in (KERNEL_NAME, 'python3'))
+    assert [comparable(run.outputs) for run in ours] == \
+        [comparable(run.outputs) for run in theirs]
+    assert comparable(theirs[1].outputs) == [('execute_result', {'text/plain': '3.500'})]
+
+
 def test_status_sent_with_the_cells_lists_every_one_of_them(kernel):
     # The status cell waits for every earlier cell; it runs as soon as they end, before
     # their requests have replied: it must list them all the same.

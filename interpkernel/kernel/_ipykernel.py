@@ -33,7 +33,10 @@ loudly, naming what changed, if an ipykernel release moves them:
   is out, aborts the requests queued until a "stop aborting" message it
   posts comes through: `begin_aborting` calls it before the reply instead
   (see there);
-- the stack under a cell's code (`CELL_FRAME_DEPTH`).
+- the stack under a cell's code (`CELL_FRAME_DEPTH`);
+- IPython's formatters make their printers when first read, from
+  ``IPython.lib.pretty``'s tables (``_type_pprinters`` ...), the text
+  formatter's float printers in ``_type_printers_default`` (`custom_printers`).
 """
 
 import contextlib
@@ -50,8 +53,10 @@ from ipykernel.displayhook import ZMQShellDisplayHook
 from ipykernel.ipkernel import IPythonKernel
 from ipykernel.kernelbase import Kernel
 from ipykernel.zmqshell import ZMQInteractiveShell
+from IPython.core.formatters import PlainTextFormatter
+from IPython.lib import pretty
 
-__all__ = ['CELL_FRAME_DEPTH', 'RUN_CELL_DEPTH', 'check', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
+__all__ = ['CELL_FRAME_DEPTH', 'RUN_CELL_DEPTH', 'check', 'custom_printers', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
            'OutStream', 'begin_aborting', 'aborting_begun', 'flush_iopub', 'forward_input',
            'allow_stdin']
 
@@ -129,6 +134,27 @@ def forward_input(kernel):
 def allow_stdin(kernel, allowed):
     """Whether the request whose cell runs in the host next lets it ask for input."""
     kernel._allow_stdin = bool(allowed)
+
+
+def custom_printers(formatter, trait):
+    """(key, printer) of `formatter`'s `trait` (a dict of printers) that are not
+    IPython's defaults: none while the formatter has not made them (reading them
+    would make them now, and the text formatter's then lack numpy's float64
+    printer if numpy is imported later)."""
+    if not formatter.trait_has_value(trait):
+        return []
+    defaults = {'type_printers': pretty._type_pprinters,
+                'deferred_printers': pretty._deferred_type_pprinters,
+                'singleton_printers': pretty._singleton_pprinters}[trait]
+    return [(key, printer) for key, printer in getattr(formatter, trait).items()
+            if defaults.get(key) is not printer and not _float_printer(printer)]
+
+
+def _float_printer(printer):
+    """The text formatter's own printer of floats (and numpy's float64), which
+    follows its float_precision (compared apart)."""
+    return getattr(printer, '__qualname__', '').startswith(
+        f'{PlainTextFormatter.__qualname__}._type_printers_default.')
 
 
 def last_traceback(shell):
@@ -235,6 +261,11 @@ def check():
     if watcher is None or not {'_fid', 'write'} <= set(watcher.__code__.co_names):
         problems.append("OutStream._watch_pipe_fd no longer passes on its pipe's output with "
                         'write()')
+    if not all(isinstance(getattr(pretty, table, None), dict) for table in (
+            '_type_pprinters', '_deferred_type_pprinters', '_singleton_pprinters')) or \
+            '_type_printers_default' not in vars(PlainTextFormatter):
+        problems.append("IPython's formatters no longer make their printers from "
+                        "IPython.lib.pretty's tables in _type_printers_default")
     if problems:
         raise RuntimeError('interpkernel needs ipykernel 7.4 internals that changed: '
                            + '; '.join(problems) + '; pin ipykernel>=7.4,<8')

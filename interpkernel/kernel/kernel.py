@@ -1015,15 +1015,21 @@ def _shown_otherwise(source, mode):
 
 def _display_settings(shell):
     """What decides how the shell shows a result: each formatter's printers (by the
-    type's module and name, wherever IPython keeps them) and the text formatter's
-    settings."""
+    type's module and name, wherever IPython keeps them) that are not IPython's own,
+    and the text formatter's settings.
+
+    IPython's own are left out, and a formatter's printers not read yet are not
+    made here: the text formatter makes its defaults when they are first read, with a
+    printer for numpy's float64 (which ``%precision`` then rounds) if numpy is
+    imported by then, as on ipykernel."""
     settings = [shell.display_formatter.active_types]
     for kind, formatter in sorted(shell.display_formatter.formatters.items()):
         printers = {(getattr(t, '__module__', None), getattr(t, '__qualname__', repr(t))): f
-                    for t, f in formatter.type_printers.items()}
-        printers.update(formatter.deferred_printers)
+                    for t, f in _ipykernel.custom_printers(formatter, 'type_printers')}
+        printers.update(_ipykernel.custom_printers(formatter, 'deferred_printers'))
+        singletons = _ipykernel.custom_printers(formatter, 'singleton_printers')
         settings.append((kind, formatter.enabled, printers,
-                         {id(key): f for key, f in formatter.singleton_printers.items()}))
+                         {id(key): f for key, f in singletons}))
     text = shell.display_formatter.formatters['text/plain']
     settings.append((text.pprint, text.float_precision, text.max_width, text.max_seq_length,
                      text.verbose, text.newline))
