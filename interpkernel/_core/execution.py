@@ -15,7 +15,8 @@ import warnings
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
-__all__ = ['call_at_depth', 'cell_filename', 'check_syntax', 'execute', 'future_flags', 'FUTURE_FLAGS',
+__all__ = ['call_at_depth', 'cell_filename', 'check_syntax', 'execute', 'future_flags',
+           'FUTURE_FLAGS',
            'hides_result', 'describe_error', 'async_raise', 'remember_cell',
            'warnings_of_file_ignored']
 

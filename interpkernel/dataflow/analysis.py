@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
-           'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE', 'IPYTHON_NAMES',
+           'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
+           'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
 
 ITERATE = '<iterate>'   # pseudo-callee: a loop, unpacking or `in` iterates its argument

@@ -56,7 +56,8 @@ from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core.formatters import PlainTextFormatter
 from IPython.lib import pretty
 
-__all__ = ['CELL_FRAME_DEPTH', 'RUN_CELL_DEPTH', 'check', 'custom_printers', 'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
+__all__ = ['CELL_FRAME_DEPTH', 'RUN_CELL_DEPTH', 'check', 'custom_printers',
+           'dispatch_concurrently', 'message_type', 'publish_status', 'last_traceback',
            'OutStream', 'begin_aborting', 'aborting_begun', 'flush_iopub', 'forward_input',
            'allow_stdin']
 
