@@ -427,6 +427,29 @@ def test_calling_something_not_known_yet_may_do_anything():
     assert resolved.unknown == 'it calls f, not known yet'
 
 
+@pytest.mark.parametrize('source', [
+    'from IPython.core.magic import register_line_magic\n'
+    '@register_line_magic\ndef shout(line):\n    return line.upper()',
+    'import IPython.core.magic\nIPython.core.magic.register_cell_magic(lambda line, cell: cell)',
+    'from IPython import embed\nembed()',
+    'magic.register_line_magic(print)',     # a module an earlier cell imported
+])
+def test_what_reaches_for_ipythons_shell_needs_the_host(namespace, source):
+    import IPython.core.magic
+    namespace = {**namespace, 'magic': IPython.core.magic}
+    assert "which needs IPython's shell, in the host" in effects_of(source, namespace).host_only[0]
+
+
+@pytest.mark.parametrize('source', [
+    'display(HTML("<b>bold</b>"))', 'IPython.display.clear_output()', 'pretty([1, 2])'])
+def test_ipythons_display_and_formatting_run_anywhere(namespace, source):
+    import IPython.display
+    import IPython.lib.pretty
+    namespace = {**namespace, 'IPython': IPython, 'display': IPython.display.display,
+                 'HTML': IPython.display.HTML, 'pretty': IPython.lib.pretty.pretty}
+    assert not effects_of(source, namespace).host_only
+
+
 def test_input_needs_the_host(namespace):
     assert effects_of('answer = input()', namespace).host_only
 

@@ -792,6 +792,23 @@ def test_registries_filled_by_methods_python_calls_itself_follow_the_order_of_ce
         [('stream', 'stdout', "['in', 'out']\n")]]
 
 
+def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
+    # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
+    # only run in context where `get_ipython` exists", and %shout was not found.
+    cells = ['from IPython.core.magic import register_line_magic, register_cell_magic',
+             '@register_line_magic\ndef shout(line):\n    return line.upper()',
+             '%shout hello',
+             'import IPython.core.magic\n'
+             'IPython.core.magic.register_cell_magic(lambda line, cell: cell[::-1])',
+             '%%<lambda>\nabc',
+             'from IPython.display import display, Markdown\ndisplay(Markdown("*shown*"))']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
+             for name in ('python3', KERNEL_NAME)}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][2] == [('execute_result', {'text/plain': "'HELLO'"})]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

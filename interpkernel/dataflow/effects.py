@@ -110,10 +110,13 @@ def fills_its_cache(known):
 
 def imported_function(effects, name):
     """What `name` holds if the cell bound it with ``from m import f`` to a function
-    (or class) of Python's own that the knowledge describes: ``from random
-    import randint`` is random's, whose calls change its state; else None."""
+    (or class) of Python's own, or of IPython, that the knowledge describes:
+    ``from random import randint`` is random's, whose calls change its state;
+    else None."""
     module, attribute = effects.imported.get(name, ('', ''))
-    if module.partition('.')[0] in sys.stdlib_module_names and (
+    if f'{module}.{attribute}' in sys.modules:
+        return None     # a module (``from IPython.core import magic``), no function
+    if module.partition('.')[0] in {*sys.stdlib_module_names, 'IPython'} and (
             knowledge.function_effect(module, attribute) is not None or
             knowledge.searches_main(module, attribute)):
         return Known('callable', module, attribute)
@@ -409,9 +412,11 @@ class _Resolver:
             origin = effects.imported.get(name, (effects.modules.get(name),))[0] or \
                 known.defined_in or (known.module if known.kind in ('module', 'callable', 'value')
                                      and known.module != 'builtins' else '')
-            if origin.partition('.')[0] == 'IPython':
+            if knowledge.needs_shell(origin) or (origin.partition('.')[0] == 'IPython' and (
+                    not known.defined_in or name in effects.set_into)):
                 # ``InteractiveShell.ast_node_interactivity = 'all'``: a worker's
-                # copy of IPython is not the shell that runs the notebook.
+                # copy of IPython is not the shell that runs the notebook. (Calling
+                # a display class, ``HTML(...)``, changes nothing of the shell.)
                 result.host_only.append(f'it changes {name}, part of IPython, whose shell '
                                         f'is the host')
                 result.writes_state.add(state_name('ipython'))

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 
 __all__ = ['Effect', 'StateKind', 'PURE', 'UNKNOWN', 'RECEIVER', 'ALL_ARGUMENTS', 'STATES',
            'function_effect', 'method_effect', 'attribute_state', 'type_state',
-           'makes_unmovable']
+           'makes_unmovable', 'needs_shell']
 
 RECEIVER = 'self'        # in `Effect.mutates`: the object a method is called on
 ALL_ARGUMENTS = '*'      # in `Effect.mutates`: every argument (and the receiver)
@@ -339,12 +339,13 @@ _FUNCTIONS = {
         **_each(_effect(0), 'delattr setattr'),
         'print': _effect('file'),
         'open': _WRITES_FILES,
-        'input': _effect(writes='frontend', host_only="input() reads the frontend's stdin, "
-                                                      'which only the host interpreter can reach'),
+        'input': _effect(writes='frontend', host_only="input(), which reads the frontend's stdin "
+                                                      '(only the host interpreter can reach it)'),
         'help': _effect(writes='frontend',
-                        host_only='help() pages through the frontend and may read its stdin'),
+                        host_only='help(), which pages through the frontend and may read '
+                                  'its stdin'),
         'breakpoint': replace(UNKNOWN, writes_state=frozenset({'frontend'}),
-                              host_only='breakpoint() starts a debugger that talks to the '
+                              host_only='breakpoint(), which starts a debugger that talks to the '
                                         'frontend'),
         # Code that runs, or hands out namespaces: the analysis makes these barriers
         **_each(UNKNOWN, '__import__ eval exec globals locals vars'),
@@ -395,8 +396,9 @@ _FUNCTIONS = {
         'total_ordering': _effect(0, 'cls', result_shares=True),
     },
     'getpass': {
-        'getpass': _effect(writes='frontend', host_only="getpass() reads the frontend's stdin, "
-                                                        'which only the host interpreter can reach'),
+        'getpass': _effect(writes='frontend',
+                           host_only="getpass(), which reads the frontend's stdin "
+                                     '(only the host interpreter can reach it)'),
         'getuser': _effect(reads='environ'),
     },
     'heapq': {
@@ -1014,7 +1016,7 @@ def _module(name):
 # is given, it may call back (a Pool's map runs notebook functions).
 _FORKS = Effect(mutates=frozenset({ALL_ARGUMENTS}), writes_state=frozenset({'files'}),
                 calls_arguments=True,
-                host_only='it starts processes by forking (multiprocessing, os.fork), which '
+                host_only='what starts processes by forking (multiprocessing, os.fork), which '
                           'CPython allows only in the main interpreter')
 
 
@@ -1037,6 +1039,20 @@ def searches_main(module, qualname):
     return (_module(module), qualname) in _SEARCH_MAIN
 
 
+# IPython's shell is the host's: a worker has only a stand-in that displays.
+# Everything of IPython but its display and formatting may reach for the shell
+# (``register_line_magic`` registers into it, ``embed`` starts one).
+_SHELL_FREE = ('IPython.display.', 'IPython.core.display', 'IPython.lib.display.',
+               'IPython.lib.pretty.', 'IPython.core.formatters.', 'IPython.utils.')
+_USES_SHELL = replace(UNKNOWN, writes_state=frozenset({'files', 'ipython'}))
+
+
+def needs_shell(path):
+    """May what the dotted `path` names (``IPython.core.magic.register_line_magic``)
+    reach for IPython's shell?"""
+    return path.partition('.')[0] == 'IPython' and not f'{path}.'.startswith(_SHELL_FREE)
+
+
 def function_effect(module, qualname):
     """The `Effect` of calling ``module.qualname``, or None if unknown.
 
@@ -1049,6 +1065,9 @@ def function_effect(module, qualname):
     module = _module(module)
     if _forks(module, qualname):
         return _FORKS
+    if needs_shell(f'{module}.{qualname}'):
+        return replace(_USES_SHELL, host_only=f'{module}.{qualname}, which needs IPython\'s '
+                                              f'shell, in the host')
     return _FUNCTIONS.get(module, {}).get(qualname)
 
 
