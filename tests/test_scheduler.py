@@ -717,3 +717,14 @@ def test_a_class_redefined_later_is_still_the_old_one_for_a_method_called_before
         'll.insert(2)\nprint(ll.items[1].data)')
     assert [outcome.status for _, outcome, _ in results] == ['ok'] * 6
     assert [results[3][2], results[5][2]] == ['1\n', "('v2', 2)\n"]
+
+
+def test_a_python_function_under_another_name_is_known_for_what_it_does(workers):
+    # ``raw_input = input`` in a notebook written for Python 2 and 3: the prompt
+    # must come from the host, not fail with EOFError in a worker.
+    session = Session(workers)
+    results = session.run_all('ask = input', 'import heapq\npush = heapq.heappush\nh = []',
+                              'push(h, 3)\npush(h, 1)', 'print(h)', 'ask("name? ")')
+    assert results[2][0].resolved.certain == {'h'}
+    assert results[3][2] == '[1, 3]\n'
+    assert results[4][0].host.startswith("it calls input(), which reads the frontend's stdin")

@@ -51,6 +51,7 @@ class ValueInfo(NamedTuple):
             immutable ones) reaches no value the check could see changed.
         defined_in: the module a class or function says it was defined in
             (its ``__module__``), else ''.
+        defined_as: the name it says it has there (its ``__qualname__``), else ''.
     """
     type_module: str
     type_qualname: str
@@ -63,6 +64,7 @@ class ValueInfo(NamedTuple):
     is_class: bool
     installed: bool
     defined_in: str = ''
+    defined_as: str = ''
 
     @classmethod
     def received(cls, info):
@@ -175,13 +177,16 @@ def describe(value):
     """The `ValueInfo` of `value` (cheap: samples big containers)."""
     kind = type(value)
     module = value.__name__ if isinstance(value, types.ModuleType) else kind.__module__
-    defined_in = getattr(value, '__module__', '') if isinstance(
-        value, (type, types.FunctionType, types.BuiltinFunctionType)) else ''
+    defined_in = defined_as = ''
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        defined_in = getattr(value, '__module__', '')
+        defined_as = getattr(value, '__qualname__', '')
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
                      hasattr(kind, '__next__'), id(value), _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
                      isinstance(value, type), _installed(value),
-                     defined_in if isinstance(defined_in, str) else '')
+                     defined_in if isinstance(defined_in, str) else '',
+                     defined_as if isinstance(defined_as, str) else '')
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).

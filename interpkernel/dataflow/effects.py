@@ -108,6 +108,11 @@ def fills_its_cache(known):
     return known.kind == 'function' and known.qualname in _STATEFUL_WRAPPERS
 
 
+# The libraries whose functions the knowledge describes by the names they have
+# there (numpy's are found through their arrays).
+_DESCRIBED = frozenset({*sys.stdlib_module_names, 'IPython'})
+
+
 def imported_function(effects, name):
     """What `name` holds if the cell bound it with ``from m import f`` to a function
     (or class) of Python's own, or of IPython, that the knowledge describes:
@@ -116,7 +121,7 @@ def imported_function(effects, name):
     module, attribute = effects.imported.get(name, ('', ''))
     if f'{module}.{attribute}' in sys.modules:
         return None     # a module (``from IPython.core import magic``), no function
-    if module.partition('.')[0] in {*sys.stdlib_module_names, 'IPython'} and (
+    if module.partition('.')[0] in _DESCRIBED and (
             knowledge.function_effect(module, attribute) is not None or
             knowledge.searches_main(module, attribute)):
         return Known('callable', module, attribute)
@@ -127,8 +132,20 @@ def known_after(effects, name, info):
     """What `name` holds after its cell ran, its value described by `info`."""
     known = known_from_info(info)
     if known.kind == 'value' and (info.is_class or info.type_qualname in _LIBRARY_CALLABLES):
-        return imported_function(effects, name) or known
+        return imported_function(effects, name) or _python_function(info) or known
     return known
+
+
+def _python_function(info):
+    """What a value that is a function (or class) of Python's own, or of IPython,
+    that the knowledge describes is, whatever name holds it (``ask = input``);
+    else None."""
+    module, qualname = info.defined_in, info.defined_as
+    if info.installed and module.partition('.')[0] in _DESCRIBED and qualname and (
+            knowledge.function_effect(module, qualname) is not None or
+            knowledge.searches_main(module, qualname)):
+        return Known('callable', module, qualname)
+    return None
 
 
 # The types of functions and methods of libraries (``random.randint`` is a bound method).
