@@ -32,7 +32,9 @@ def structured_traceback(shell, chain):
         elif link.raised_from == 'context':
             exception.__context__ = following
     raised = exceptions[0]
-    return shell.InteractiveTB.structured_traceback(type(raised), raised, raised.__traceback__)
+    # No frame of the host's own to skip (IPython's run_code, for a host cell).
+    return shell.InteractiveTB.structured_traceback(type(raised), raised, raised.__traceback__,
+                                                    tb_offset=0)
 
 
 def warm_up():
@@ -64,11 +66,10 @@ def _stand_in(link):
         exception.add_note(note)
     traceback = None
     for frame in reversed(link.frames):
-        traceback = types.TracebackType(traceback, _frame(frame), 0, frame.lineno)
+        traceback = types.TracebackType(traceback, *_frame(frame), frame.lineno)
     return exception.with_traceback(traceback)
 
 
-@functools.lru_cache(maxsize=256)
 def _exception_type(name, module):
     """A class named as the worker's exception (IPython shows its name and module)."""
     return type(name, (Exception,), {'__module__': module, '__str__': _message})
@@ -79,14 +80,18 @@ def _message(exception):
 
 
 def _frame(record):
-    """A real frame whose code has the record's file name, function name and
-    parameters, stopped at the record's line."""
-    raiser = _raiser(record.filename, record.firstlineno, record.lineno, record.name,
-                     record.args, record.varargs, record.varkw)
+    """(A real frame whose code has the record's file name, function name and
+    parameters, stopped at the line the worker's frame reached last; an
+    instruction of it at the line its traceback entry names).  Readers of a
+    traceback take one line or the other: `traceback.extract_tb` (%xmode Plain)
+    the instruction's, IPython's Context mode a cell frame's."""
+    raiser, entry = _raiser(record.filename, record.firstlineno, record.lineno, record.reached,
+                            record.name, record.args, record.varargs, record.varkw)
     try:
         raiser(*[None] * len(record.args))
     except _FrameWanted as wanted:
-        return wanted.__traceback__.tb_next.tb_frame
+        stopped = wanted.__traceback__.tb_next
+        return stopped.tb_frame, stopped.tb_lasti if entry is None else entry
     raise AssertionError('the frame maker did not raise')   # pragma: no cover
 
 
@@ -95,22 +100,40 @@ class _FrameWanted(Exception):
 
 
 @functools.lru_cache(maxsize=1024)
-def _raiser(filename, firstlineno, lineno, qualname, args, varargs, varkw):
-    """A function that raises `_FrameWanted` at line `lineno`, with the worker
+def _raiser(filename, firstlineno, lineno, reached, qualname, args, varargs, varkw):
+    """(A function that raises `_FrameWanted` at line `reached`, with the worker
     frame's file name, name and parameters (any names: ``.0`` of a comprehension
-    too).  IPython reads the line of a frame in a file it cannot open (a cell's,
-    named as ipykernel names it) from the frame, not its traceback entry."""
+    too); the offset of an instruction of it at line `lineno`, or None for the
+    raise's own).  IPython reads the line of a frame in a file it cannot open (a
+    cell's, named as ipykernel names it) from the frame, not its traceback entry."""
     parameters = [f'p{i}' for i in range(len(args))]
     parameters += ['*v'] if varargs else []
     parameters += ['**k'] if varkw else []
     namespace = {'_FrameWanted': _FrameWanted}
-    # The raise as many lines below the def as the line is below the first line.
-    below = '\n' * max(lineno - firstlineno, 0) + ' ' * 4
-    exec(compile(f'def _raiser({", ".join(parameters)}):{below}raise _FrameWanted\n',
-                 filename, 'exec'), namespace)
+    exec(compile(f'def _raiser({", ".join(parameters)}):'
+                 f'{_body(reached - firstlineno, lineno - firstlineno)}\n', filename, 'exec'),
+         namespace)
     raiser = namespace['_raiser']
     names = (*args, *filter(None, (varargs, varkw)))
+    # Lines count from the def: moving it moves them.
     raiser.__code__ = raiser.__code__.replace(
         co_name=qualname.rpartition('.')[2], co_qualname=qualname, co_varnames=names,
         co_firstlineno=firstlineno)
-    return raiser
+    entry = None
+    if lineno != reached:
+        entry = next((2 * index for index, (line, *_) in enumerate(raiser.__code__.co_positions())
+                      if line == lineno), None)
+    return raiser, entry
+
+
+def _body(reached, named):
+    """The body of `_raiser`: the raise `reached` lines below the def, and an
+    instruction `named` lines below it (a name read on its own line, before or
+    inside the raise's parentheses)."""
+    reached, named = max(reached, 0), max(named, 0)
+    if named == reached or named == 0 < reached:
+        return '\n' * reached + '    raise _FrameWanted'
+    if named < reached:
+        return '\n' * named + '    _FrameWanted\n' + '\n' * (reached - named - 1) + \
+            '    raise _FrameWanted'
+    return '\n' * reached + '    raise (' + '\n' * (named - reached) + '_FrameWanted)'

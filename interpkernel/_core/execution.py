@@ -290,10 +290,8 @@ def _frames(tb, cells_only):
         cell = _cell_label(code.co_filename)
         if not code.co_filename.startswith(_RUNTIME_DIR) and (not cells_only or cell):
             args, varargs, varkw = inspect.getargs(code)
-            # IPython shows a cell's frame at the line it reached last (a `finally:`
-            # clause's, an `except` that raised anew), a file's at the line that raised.
-            line = tb.tb_frame.f_lineno if cell else tb.tb_lineno
-            frames.append(ErrorFrame(code.co_filename, line or code.co_firstlineno,
+            frames.append(ErrorFrame(code.co_filename, tb.tb_lineno or code.co_firstlineno,
+                                     tb.tb_frame.f_lineno or code.co_firstlineno,
                                      code.co_firstlineno, code.co_qualname, tuple(args),
                                      varargs, varkw))
         tb = tb.tb_next

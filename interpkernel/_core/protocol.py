@@ -159,7 +159,9 @@ class ExportReport(NamedTuple):
 class ErrorFrame(NamedTuple):
     """One frame of a failed cell's traceback, as the host needs it to format it."""
     filename: str
-    lineno: int
+    lineno: int             # the line its traceback entry names (``tb_lineno``)
+    reached: int            # the line the frame reached last (``f_lineno``; after
+                            # an ``except`` that raised anew, the raise)
     firstlineno: int        # where its function starts (IPython finds the class by it)
     name: str               # the function's qualified name (``<module>`` for a cell)
     args: tuple             # its parameters' names, as `inspect.getargs` gives them
