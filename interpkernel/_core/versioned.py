@@ -131,7 +131,9 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
             keep_version(name, namespace[name])
     shown = None
     if result is not None and error is None:
-        if task.result_name:
+        # IPython keeps no result that is its output history itself (``Out``).
+        if task.result_name and not any(result[0] is namespace.get(name)
+                                        for name in ('Out', '_oh')):
             keep_version(task.result_name, result[0])
         if format_result:
             try:
