@@ -47,7 +47,7 @@ from ..magics.cluster import ClusterCells
 from ..pool import SubinterpreterEngine
 from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
-from .shell import CellCompiler, InterpShell, ResetMagics
+from .shell import CellCompiler, HistoryUpToNow, InterpShell, ResetMagics
 from .streams import CellStreams
 
 __all__ = ['InterpKernel']
@@ -242,7 +242,8 @@ class InterpKernel(IPythonKernel):
         load_ipython_extension(self.shell)
         self.shell.magics_manager.registry['InterpMagics'].attach_kernel(
             lambda: self._engine.workers, self._dataflow_cells, self._use_cluster)
-        self.shell.register_magics(ResetMagics(self.shell, self._results_shown))
+        self.shell.register_magics(ResetMagics(self.shell, self._results_shown),
+                                   HistoryUpToNow(self.shell))
         self.shell.Completer.custom_matchers.append(self._complete_names)
         self._display_defaults = _display_settings(self.shell)
 
@@ -730,6 +731,8 @@ class InterpKernel(IPythonKernel):
         if found and not _holds_notebook_objects(found[0]):
             data, metadata = self.shell.display_formatter.format(found[0])
             shown = {'execution_count': count, 'data': data, 'metadata': metadata}
+        if 'text/plain' in shown['data']:   # for %history -o, as IPython's display hook logs it
+            self.shell.history_manager.output_hist_reprs[count] = shown['data']['text/plain']
         self._send_iopub('execute_result', shown, parent)
 
     def _complete_names(self, completer, text):

@@ -28,6 +28,7 @@ import sys
 import termios
 
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magics.history import HistoryMagics
 from IPython.core.magics.namespace import NamespaceMagics
 from IPython.utils.text import LSString, SList
 from ipykernel.compiler import XCachingCompiler
@@ -147,6 +148,30 @@ class ResetMagics(Magics):
                 user_ns['_oh'] = held
 
     reset.__doc__ = NamespaceMagics.reset.__doc__
+
+
+@magics_class
+class HistoryUpToNow(Magics):
+    """IPython's ``%history`` (``%hist``), which lists the cells up to the one
+    running: under Run All the history holds the cells after it already."""
+
+    def __init__(self, shell):
+        super().__init__(shell)
+        self._ipython_history = HistoryMagics(shell).history
+
+    @line_magic
+    def history(self, parameter_s=''):
+        manager = self.shell.history_manager
+        raw, parsed = manager.input_hist_raw, manager.input_hist_parsed
+        now = self.shell.execution_count + 1
+        # Nothing stores inputs while a host cell runs (the kernel's loop waits for it).
+        manager.input_hist_raw, manager.input_hist_parsed = raw[:now], parsed[:now]
+        try:
+            return self._ipython_history(parameter_s)
+        finally:
+            manager.input_hist_raw, manager.input_hist_parsed = raw, parsed
+
+    history.__doc__ = HistoryMagics.history.__doc__
 
 
 def _user_shell():
