@@ -279,6 +279,7 @@ class InterpKernel(IPythonKernel):
             return False
 
     async def execute_request(self, stream, ident, parent):
+        _with_required(parent, 'code')    # ipykernel drops a request without code, unanswered
         # dispatch_shell(concurrent=True) leaves the status to us: one busy and
         # one idle per request, for clients that wait for their own idle.
         self._epochs[parent['header']['msg_id']] = self._interrupts
@@ -742,6 +743,23 @@ class InterpKernel(IPythonKernel):
         return sorted(name for name in self._scheduler.graph.names()
                       if name.startswith(text) and not name.startswith('<'))
 
+    async def complete_request(self, stream, ident, parent):
+        _with_required(parent, 'code', 'cursor_pos')
+        await super().complete_request(stream, ident, parent)
+
+    async def inspect_request(self, stream, ident, parent):
+        _with_required(parent, 'code', 'cursor_pos')
+        await super().inspect_request(stream, ident, parent)
+
+    async def do_history(self, hist_access_type=None, output=False, raw=False, session=0,
+                         start=0, stop=None, n=None, pattern=None, unique=False):
+        problem = _history_problem(hist_access_type, session=session, start=start, stop=stop,
+                                   n=n, pattern=pattern)
+        if problem is not None:
+            return _error_content(problem)
+        return super().do_history(hist_access_type, output, raw, session, start, stop, n,
+                                  pattern, unique)
+
     async def do_complete(self, code, cursor_pos):
         problem = _cursor_problem(code, cursor_pos)
         if problem is not None:
@@ -752,6 +770,8 @@ class InterpKernel(IPythonKernel):
 
     async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
         problem = _cursor_problem(code, cursor_pos)
+        if problem is None and detail_level not in (0, 1):
+            problem = ValueError(f'detail_level must be 0 or 1, got {detail_level!r:.40}')
         if problem is not None:
             return _error_content(problem)
         for name in _identifiers(code[:cursor_pos + 1])[-3:]:
@@ -761,7 +781,7 @@ class InterpKernel(IPythonKernel):
     def do_is_complete(self, code):
         if not isinstance(code, str):
             return _error_content(TypeError(
-                f'the code of an is_complete_request must be a string, got {type(code).__name__}'))
+                f'the code of an is_complete_request must be a string, got {_kind(code)}'))
         return super().do_is_complete(code)
 
     # -- output --
@@ -856,11 +876,23 @@ class _Turn:
             self.ended.set_result(None)
 
 
+def _with_required(parent, *keys):
+    """Set the `keys` a request's content lacks to None (JSON's null): the handler
+    then replies that they are wrong, where ipykernel's raises KeyError and
+    sends no reply."""
+    content = parent.get('content')
+    if isinstance(content, dict) and not all(key in content for key in keys):
+        parent['content'] = {**dict.fromkeys(keys), **content}
+
+
+def _kind(value):
+    return 'null' if value is None else type(value).__name__
+
+
 def _request_problem(code, user_expressions):
     """The TypeError an execute_request's content deserves, or None."""
     if not isinstance(code, str):
-        return TypeError(
-            f'the code of an execute_request must be a string, got {type(code).__name__}')
+        return TypeError(f'the code of an execute_request must be a string, got {_kind(code)}')
     if user_expressions is not None and not (
             isinstance(user_expressions, dict) and
             all(isinstance(e, str) for e in user_expressions.values())):
@@ -1080,10 +1112,25 @@ def _cursor_problem(code, cursor_pos):
     """What is wrong with a completion or inspection request (ipykernel sends no
     reply at all for these), or None."""
     if not isinstance(code, str):
-        return TypeError(f'code must be a string, got {type(code).__name__}')
+        return TypeError(f'code must be a string, got {_kind(code)}')
     if type(cursor_pos) is not int or not 0 <= cursor_pos <= len(code):
         return ValueError(f'cursor_pos must be an int from 0 to {len(code)} (the length of '
                           f'the code), got {cursor_pos!r:.40}')
+    return None
+
+
+def _history_problem(access, **fields):
+    """What is wrong with a history request's fields (IPython would raise, or
+    take the history database for corrupt and move it aside), or None."""
+    if access not in ('range', 'tail', 'search'):
+        return ValueError(f"hist_access_type must be 'range', 'tail' or 'search', "
+                          f'got {access!r:.40}')
+    for name, value in fields.items():
+        wanted = str if name == 'pattern' else int
+        if not (type(value) is wanted or value is None and name in ('stop', 'n', 'pattern')):
+            kind = 'a string' if wanted is str else 'an int'
+            return TypeError(f'{name} must be {kind}{"" if name in ("session", "start") else " or null"}, '
+                             f'got {value!r:.40}')
     return None
 
 
