@@ -38,6 +38,9 @@ def test_interrupt_raises_keyboard_interrupt_and_the_worker_keeps_its_namespace(
     future.interrupt()
     with pytest.raises(KeyboardInterrupt):
         future.result(timeout=10)
+    # It ends at the cell's line, as Python's own (C) waits show no frame of theirs.
+    shown = '\n'.join(future.error['traceback'])
+    assert 'interpkernel' not in shown and shown.endswith('KeyboardInterrupt')
     assert pool.run('pass', outputs=['kept'], worker='w') == {'kept': 'still here'}
 
 

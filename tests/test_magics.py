@@ -28,6 +28,15 @@ def test_inferred_inputs_and_outputs(shell, ns, capsys):
     assert 'in worker' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize('cell', ['%%interp\n\nlaid_out = 6 * 7\nprint(laid_out)',
+                                  '%%interp\n    laid_out = 6 * 7\n    print(laid_out)',
+                                  '%%interp\n>>> laid_out = 6 * 7\n>>> print(laid_out)'])
+def test_a_body_laid_out_as_ipython_cleans_it_up_runs(shell, ns, capsys, cell):
+    # A blank first line was taken for IPython syntax; an indented body failed.
+    assert run(shell, cell).success
+    assert capsys.readouterr().out == '42\n' and ns['laid_out'] == 42
+
+
 def test_last_expression_is_out(shell, ns):
     ns['x'] = 20
     result = run(shell, '%%interp\nx + 1')
@@ -296,6 +305,8 @@ def test_completion_of_subcommands_and_worker_names(shell, ns):
     ('%interp pool 10000', 'more workers than max_pool_size'),
     ('%%interp -n 10000\nx = 1', 'more workers than max_pool_size'),
     ('%%interp\n!ls', 'line 1 uses IPython syntax'),
+    ('%%interp\n\nx = 1\n!ls', "line 3 uses IPython syntax ('!ls')"),
+    ('%%interp\n   \n', 'the cell body is empty'),
     ('%interp', 'needs a subcommand'),
     ('%interp frobnicate', "unknown %interp subcommand 'frobnicate'"),
     ('%interp wait never_ran', "no %%interp cell ran on 'never_ran'"),

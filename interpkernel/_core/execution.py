@@ -20,7 +20,9 @@ __all__ = ['call_at_depth', 'cell_filename', 'check_syntax', 'execute', 'future_
            'hides_result', 'describe_error', 'async_raise', 'remember_cell',
            'warnings_of_file_ignored']
 
-_RUNTIME_DIR = os.path.dirname(__file__)
+# Our own code (the worker's runtime, channels, pools): a traceback shows none
+# of it, as Python's own functions written in C show no frame.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
 _CO_COROUTINE = 0x80
 _FRAME = r'File "(.*?)", line (\d+)'
 # The labels of the cells run here under a code name (their file names): the
@@ -195,10 +197,22 @@ def hides_result(source):
 
 
 def _user_traceback(tb):
-    """Drop the runtime's own frames from the front of a traceback."""
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+    """Drop our own frames from the front of a traceback (the runtime's), and
+    from its end (a channel's wait, the runtime's stand-in for ``time.sleep``)."""
+    while tb is not None and _runtimes(tb):
         tb = tb.tb_next
+    last, entry = tb, tb
+    while entry is not None:
+        if not _runtimes(entry):
+            last = entry
+        entry = entry.tb_next
+    if last is not None:
+        last.tb_next = None
     return tb
+
+
+def _runtimes(entry):
+    return entry.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR)
 
 
 def _cell_label(filename):
@@ -288,7 +302,7 @@ def _frames(tb, cells_only):
     while tb is not None:
         code = tb.tb_frame.f_code
         cell = _cell_label(code.co_filename)
-        if not code.co_filename.startswith(_RUNTIME_DIR) and (not cells_only or cell):
+        if not code.co_filename.startswith(_PACKAGE_DIR) and (not cells_only or cell):
             args, varargs, varkw = inspect.getargs(code)
             frames.append(ErrorFrame(code.co_filename, tb.tb_lineno or code.co_firstlineno,
                                      tb.tb_frame.f_lineno or code.co_firstlineno,

@@ -373,15 +373,22 @@ class InterpMagics(Magics):
         return self._cluster
 
     def _python_source(self, cell):
-        """The cell as plain Python; IPython-only syntax needs the host's shell."""
+        """The cell as plain Python, as IPython cleans it up (leading blank lines,
+        a common indent and ``>>>`` prompts gone); IPython-only syntax (which
+        IPython turns into calls on its shell) needs the host's shell."""
+        if not cell.strip():
+            raise UsageError('%%interp is a cell magic, but the cell body is empty. Did you '
+                             'mean the line magic %interp (single %)?')
         transformed = self.shell.transform_cell(cell)
-        for number, (before, after) in enumerate(
-                zip(cell.splitlines(), transformed.splitlines()), start=1):
-            if before != after:
-                raise UsageError(
-                    f'line {number} uses IPython syntax ({before.strip()!r}), which a '
-                    f'worker cannot run; move it to a normal cell or use --engine host')
-        return cell
+        if 'get_ipython()' in transformed and 'get_ipython()' not in cell:
+            lines, after = cell.splitlines(), transformed.splitlines()
+            dropped = len(lines) - len(after)      # the leading blank lines
+            number = next(n for n, line in enumerate(after, start=1) if 'get_ipython()' in line)
+            raise UsageError(
+                f'line {number + dropped} uses IPython syntax '
+                f'({lines[number + dropped - 1].strip()!r}), which a worker cannot run; '
+                f'move it to a normal cell or use --engine host')
+        return transformed
 
     def _resolve(self, effects, label):
         """What the cell reads and changes, its calls resolved with the values defined here."""
