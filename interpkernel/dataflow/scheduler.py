@@ -357,7 +357,11 @@ class Scheduler:
     def _index_holding(self, version):
         """Index `version` by the object it holds, for `_same_object`; drop the
         versions no longer kept once the index has doubled (amortized, so that a long
-        session's index stays the size of what it keeps)."""
+        session's index stays the size of what it keeps).  Not an immutable object:
+        names holding one share nothing a cell could change (every ``_5`` holding
+        the int 2 would otherwise be one group, walked name by name)."""
+        if version.info.immutable:
+            return
         self._holding.setdefault((version.home, version.info.identity), []).append(version)
         self._holding_size += 1
         if self._holding_size > self._holding_limit:
