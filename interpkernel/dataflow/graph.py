@@ -254,6 +254,7 @@ class Graph:
     def __init__(self, initial):
         self._seq = itertools.count(1)
         self.cells = {}                # seq -> Cell, in order (finished ones forgotten in time)
+        self._unfinished = {}          # seq -> Cell: those of `cells` not known to be done
         self._writers = {}             # name -> cells that may write it, in order
         self._readers = {}             # name -> cells that may read it, in order
         self._everything = []          # cells ordered after and before every cell, in order
@@ -274,7 +275,7 @@ class Graph:
 
     def add(self, cell):
         """Record a new cell (call in submission order)."""
-        self.cells[cell.seq] = cell
+        self.cells[cell.seq] = self._unfinished[cell.seq] = cell
         if cell.result_name:
             self._result_names.add(cell.result_name)
         self.index(cell)
@@ -542,7 +543,10 @@ class Graph:
     def held_by_unfinished_cells(self):
         """The ids of the versions that cells not finished have bound or have at hand
         (a running cell may yet be placed again, and bind them again)."""
-        return {id(version) for cell in self.cells.values() if not cell.done
+        # A finished cell stays finished: each leaves the index once (not a walk
+        # of every cell kept, one per shown result, for each cell that finishes).
+        self._unfinished = {seq: cell for seq, cell in self._unfinished.items() if not cell.done}
+        return {id(version) for cell in self._unfinished.values()
                 for held in (cell.bound, cell.at_hand) for version in held.values()}
 
     def readable(self, version, held):

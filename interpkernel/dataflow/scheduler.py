@@ -514,14 +514,19 @@ class Scheduler:
         """
         graph, resolved = self.graph, cell.resolved
         names = set(resolved.reads) | set(resolved.deletes)
+        inputs = {}
         if cell.ordered_after_all:
             # What it may read besides, but not values that cannot leave their home
             # (a generator, a filled cache): two in different homes would make it
             # fail.  Those at hand where it runs it sees (`_loads`); should it read
             # another after all, it gets a NameError.
-            names |= {name for name in self._every_name(cell) - names
-                      if not _stays_home(graph.version_before(cell, name))}
-        inputs = {}
+            for name in self._every_name(cell) - names:
+                if name in UNDERS or name in ('Out', '_oh') or _HISTORY.fullmatch(name):
+                    names.add(name)     # IPython's own: below
+                    continue
+                version = graph.version_before(cell, name)
+                if version is not None and not _stays_home(version):
+                    inputs[name] = version
         unders = graph.unders(cell) if names & set(UNDERS) else {}
         for name in names:
             if name in UNDERS:
@@ -540,10 +545,13 @@ class Scheduler:
         return inputs
 
     def _every_name(self, cell):
-        """Every name some earlier cell defined (what a barrier may read)."""
+        """Every name some earlier cell defined (what a barrier may read), but
+        shown results (``_5``) it does not name: one per result in ``Out``, up to
+        a thousand, each to bring into the host for every barrier (``%who``)."""
         names = set()
         for earlier in self.graph.earlier(cell):
-            names |= {n for n in earlier.versions if not n.startswith('<')}
+            names |= {n for n in earlier.versions
+                      if not n.startswith('<') and not _RESULT.fullmatch(n)}
         names |= {n for n in self.host.namespace if self._initial_info(n) is not None
                   and not n.startswith('_')}
         return names
