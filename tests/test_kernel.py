@@ -823,6 +823,18 @@ def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykern
     assert shown['python3'][2] == [('execute_result', {'text/plain': "'HELLO'"})]
 
 
+def test_equal_constants_of_two_cells_are_one_object_as_on_ipykernel():
+    # Python interns name-like string constants: `a is b` (wtfpython's first
+    # example) was False once the two cells had run in two workers.
+    cells = ['a = "abc"', 'b = "abc"', 'a is b', 'made = "".join(["a", "bc"])',
+             'print(made is a, made == a)']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
+             for name in ('python3', KERNEL_NAME)}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][2] == [('execute_result', {'text/plain': 'True'})]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

@@ -21,13 +21,18 @@ import weakref
 
 __all__ = [
     'QueueEmpty', 'Queue', 'create', 'destroy', 'run', 'set_main',
-    'is_shareable', 'NATIVE_TYPES',
+    'is_shareable', 'is_interned', 'NATIVE_TYPES',
 ]
 
 # Types that cross between interpreters without pickling on every supported
 # version.  Tuples cross too when all their items do (checked recursively:
 # 3.13's own ``is_shareable`` only looks at the outer tuple).
 NATIVE_TYPES = (type(None), bool, int, float, str, bytes)
+
+# A str crosses as a new object, which the receiver interns again where the
+# sender's was (the compiler interns name-like constants: ``a = "abc"`` in two
+# cells gives one object, and ``a is b`` is True).  A CPython detail of 3.13+.
+is_interned = sys._is_interned
 
 if sys.version_info >= (3, 14):  # pragma: no cover - not installable on our machines
     from concurrent import interpreters as _ci

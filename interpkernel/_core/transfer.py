@@ -67,7 +67,7 @@ def encode(value, *, snapshot=True, notebook=False):
     Raises whatever pickling raises for a value that cannot move.
     """
     if _is_native(value):
-        return ('n', value)
+        return ('ni', value) if type(value) is str and _xi.is_interned(value) else ('n', value)
     kind = type(value)
     if kind is memoryview:
         return ('v', value)
@@ -251,6 +251,8 @@ def decode(payload, namespace=None):
     tag = payload[0]
     if tag == 'n' or tag == 'v':
         return payload[1]
+    if tag == 'ni':
+        return sys.intern(payload[1])
     if tag == 'ba':
         return bytearray(payload[1])
     if tag == 'a':
