@@ -17,7 +17,9 @@ class Event(NamedTuple):
 
     ``msg_type`` is ``stream``, ``display_data``, ``update_display_data``,
     ``clear_output``, ``execute_result`` or ``error``; ``content`` follows the
-    Jupyter message spec for that type (without ``execution_count``).
+    Jupyter message spec for that type (without ``execution_count``).  A
+    ``stream`` event whose cell then flushed that stream itself also has
+    ``'flushed': True``.
     """
     msg_type: str
     content: dict

@@ -212,8 +212,9 @@ class WorkerHandle:
                 if future is None:
                     continue  # output of a cell whose future nobody holds any more
                 if msg_type == 'stream':
-                    name, text = content
-                    future.deliver('stream', {'name': name, 'text': text})
+                    name, text, flushed = content
+                    future.deliver('stream', {'name': name, 'text': text, 'flushed': flushed}
+                                   if flushed else {'name': name, 'text': text})
                     continue
                 try:
                     content = pickle.loads(content)

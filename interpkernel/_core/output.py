@@ -44,7 +44,7 @@ class Outbox:
         self._wake = wake
         self._current_seq = current_seq
         self._lock = threading.Lock()
-        self._pending = []          # [seq, name, [texts]]
+        self._pending = []          # [seq, name, [texts], flushed by the cell]
         self._pending_size = 0
         self.first_pending = None   # time.monotonic() of the oldest unsent text
 
@@ -52,10 +52,10 @@ class Outbox:
         seq = self._current_seq()
         with self._lock:
             last = self._pending[-1] if self._pending else None
-            if last is not None and last[0] == seq and last[1] == name:
+            if last is not None and last[0] == seq and last[1] == name and not last[3]:
                 last[2].append(text)
             else:
-                self._pending.append([seq, name, [text]])
+                self._pending.append([seq, name, [text], False])
             self._pending_size += len(text)
             first = self.first_pending is None
             if first:
@@ -66,8 +66,16 @@ class Outbox:
         if first:
             self._wake()
 
-    def flush(self):
+    def flush(self, name=None):
+        """Send the text written so far; `name`: the cell flushed that stream itself
+        (``sys.stderr.flush()``, logging after each record), and the host sends
+        what it holds of it at once, as ipykernel sends a stream flushed."""
         with self._lock:
+            if name is not None:
+                for entry in reversed(self._pending):
+                    if entry[1] == name:
+                        entry[3] = True
+                        break
             self._flush_locked()
 
     def flush_due(self):
@@ -82,8 +90,8 @@ class Outbox:
             return None
 
     def _flush_locked(self):
-        for seq, name, texts in self._pending:
-            self._emit((seq, 'stream', (name, ''.join(texts))))
+        for seq, name, texts, flushed in self._pending:
+            self._emit((seq, 'stream', (name, ''.join(texts), flushed)))
         self._pending.clear()
         self._pending_size = 0
         self.first_pending = None
@@ -131,7 +139,7 @@ class CellStream(io.TextIOBase):
         return len(text)
 
     def flush(self):
-        self._outbox.flush()
+        self._outbox.flush(self._stream_name)
 
     def fileno(self):
         raise io.UnsupportedOperation(f'{self.name} of a worker has no file descriptor')

@@ -798,6 +798,8 @@ class InterpKernel(IPythonKernel):
             content = dict(event.content)
             if event.msg_type == 'stream':
                 streams.write(content['name'], content['text'])
+                if content.get('flushed'):   # the cell flushed it: sent now, as ipykernel does
+                    streams.flush(content['name'])
             elif event.msg_type == 'execute_result':
                 content['execution_count'] = count
                 held.append(content)
