@@ -260,10 +260,23 @@ def decode(payload, namespace=None):
         result.frombytes(payload[2])
         return result
     if tag == 'm':
-        return importlib.import_module(payload[1])
+        return _import_moved(payload[1])
     if tag == 'p':
         return _loads(payload[1])
     raise ValueError(f'unknown payload tag {tag!r}')
+
+
+def _import_moved(name):
+    """Module `name`, which the sender had imported: importing it here too is ours
+    to do, not the notebook's, so what its top level prints (``import this``) is
+    not shown again (its first import, in the cell, showed it)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return importlib.import_module(name)
 
 
 def reason(exc):
