@@ -44,6 +44,14 @@ def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     assert KERNEL_NAME in listed.stdout
 
 
+def _outputs_on_both(cells):
+    """kernel name -> the `comparable` outputs of `cells`, cell by cell, run in order
+    on ipykernel and with Run All on the interp kernel."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    return {name: [comparable(run.outputs) for run in run_all(notebook, name)]
+            for name in ('python3', KERNEL_NAME)}
+
+
 def _kernels_capture_process_output(monkeypatch):
     """ipykernel passes on what programs write to file descriptors 1 and 2 unless it
     runs under pytest: the kernels a test starts must not know they do.  (Called by
@@ -816,9 +824,7 @@ def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykern
              'IPython.core.magic.register_cell_magic(lambda line, cell: cell[::-1])',
              '%%<lambda>\nabc',
              'from IPython.display import display, Markdown\ndisplay(Markdown("*shown*"))']
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
-             for name in ('python3', KERNEL_NAME)}
+    shown = _outputs_on_both(cells)
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][2] == [('execute_result', {'text/plain': "'HELLO'"})]
 
@@ -828,9 +834,7 @@ def test_equal_constants_of_two_cells_are_one_object_as_on_ipykernel():
     # example) was False once the two cells had run in two workers.
     cells = ['a = "abc"', 'b = "abc"', 'a is b', 'made = "".join(["a", "bc"])',
              'print(made is a, made == a)']
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
-             for name in ('python3', KERNEL_NAME)}
+    shown = _outputs_on_both(cells)
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][2] == [('execute_result', {'text/plain': 'True'})]
 
@@ -845,9 +849,7 @@ def test_worker_results_follow_the_hosts_display_settings():
              # Notebook code still shows itself where its globals are.
              'class Point:\n    def __repr__(self):\n        return f"Point{SCALE}"\n'
              'SCALE = 7\nPoint()']
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name)]
-             for name in ('python3', KERNEL_NAME)}
+    shown = _outputs_on_both(cells)
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][1] == [('execute_result', {'text/plain': '3.142'})]
 
