@@ -346,16 +346,27 @@ class Pump(threading.Thread):
         removed = threading.Event()
         with self._lock:
             self._workers.pop(worker.doorbell.fileno(), None)
-            self._removals.append(removed)
-        self._bell.ring()
-        if threading.current_thread() is not self and self.is_alive():
+            stopping = self._stopping
+            if not stopping:
+                self._removals.append(removed)
+                self._bell.ring()
+        if threading.current_thread() is self:
+            return
+        if stopping:
+            # A worker closed after its pool (force-closed while busy): the pump
+            # is ending, or has, and then polls nothing; its bell may be closed.
+            if self.ident is not None:
+                self.join()
+        elif self.is_alive():
             removed.wait()
 
     def stop(self):
-        self._stopping = True
-        self._bell.ring()
+        with self._lock:
+            self._stopping = True
+            self._bell.ring()
         self.join()
-        self._bell.close()
+        with self._lock:
+            self._bell.close()
 
     def run(self):
         while not self._stopping:

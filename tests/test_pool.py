@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import interpkernel.pool as pool_module
 from interpkernel import (ExecutionFailed, MissingOutputError, Pool, PoolClosed,
                           UnknownWorkerError, WorkerBusyError, WorkerLost, WorkerStartError)
 
@@ -209,6 +210,22 @@ def test_close_worker_refuses_a_busy_worker_unless_forced():
         with pytest.raises(KeyboardInterrupt):
             future.result(timeout=10)
         assert 'busy' not in [w.name for w in own.workers]
+
+
+def test_a_worker_force_closed_that_ends_after_its_pool_leaves_quietly():
+    # Its interpreter's teardown rang the pool's pump after the pool had closed it
+    # (EBADF in the worker's thread: seen once in a full run under load).
+    own = Pool(1)
+    future = own.submit('import time\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n'
+                        '    time.sleep(0.5)\n    raise', worker='slow')
+    while future.worker is None or not future.running():
+        time.sleep(0.01)
+    time.sleep(0.1)
+    own.close_worker('slow', force=True)
+    own.close()
+    with pytest.raises(KeyboardInterrupt):
+        future.result(timeout=30)
+    time.sleep(0.5)      # its thread tears the interpreter down now
 
 
 def test_submit_after_close_raises():
