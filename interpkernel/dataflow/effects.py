@@ -121,27 +121,24 @@ def imported_function(effects, name):
     module, attribute = effects.imported.get(name, ('', ''))
     if f'{module}.{attribute}' in sys.modules:
         return None     # a module (``from IPython.core import magic``), no function
-    if module.partition('.')[0] in _DESCRIBED and (
-            knowledge.function_effect(module, attribute) is not None or
-            knowledge.searches_main(module, attribute)):
-        return Known('callable', module, attribute)
-    return None
+    return _described_callable(module, attribute)
 
 
 def known_after(effects, name, info):
     """What `name` holds after its cell ran, its value described by `info`."""
     known = known_from_info(info)
     if known.kind == 'value' and (info.is_class or info.type_qualname in _LIBRARY_CALLABLES):
-        return imported_function(effects, name) or _python_function(info) or known
+        # Whatever name holds it (``ask = input``), a function says where it is from.
+        from_itself = _described_callable(info.defined_in, info.defined_as) \
+            if info.installed else None
+        return imported_function(effects, name) or from_itself or known
     return known
 
 
-def _python_function(info):
-    """What a value that is a function (or class) of Python's own, or of IPython,
-    that the knowledge describes is, whatever name holds it (``ask = input``);
-    else None."""
-    module, qualname = info.defined_in, info.defined_as
-    if info.installed and module.partition('.')[0] in _DESCRIBED and qualname and (
+def _described_callable(module, qualname):
+    """``module.qualname`` as a callable, if it is Python's own or IPython's and the
+    knowledge describes it; else None."""
+    if module.partition('.')[0] in _DESCRIBED and qualname and (
             knowledge.function_effect(module, qualname) is not None or
             knowledge.searches_main(module, qualname)):
         return Known('callable', module, qualname)

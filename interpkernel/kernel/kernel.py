@@ -1129,9 +1129,10 @@ def _history_problem(access, **fields):
                           f'got {access!r:.40}')
     for name, value in fields.items():
         wanted = str if name == 'pattern' else int
-        if not (type(value) is wanted or value is None and name in ('stop', 'n', 'pattern')):
+        nullable = name in ('stop', 'n', 'pattern')
+        if not (type(value) is wanted or value is None and nullable):
             kind = 'a string' if wanted is str else 'an int'
-            return TypeError(f'{name} must be {kind}{"" if name in ("session", "start") else " or null"}, '
+            return TypeError(f'{name} must be {kind}{" or null" if nullable else ""}, '
                              f'got {value!r:.40}')
     return None
 
