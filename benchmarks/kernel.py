@@ -11,7 +11,9 @@ two kernels take turns (interleaved), and the figures are medians.
 - Row 9d: a row-9 cell's code in a bare subinterpreter (CPython's, no
   interpkernel code in it) against the main interpreter: what CPython itself
   leaves of the speed-up rows 9a and 9b look for.
-- Row 10: round trips of a trivial cell, and of a cell reading one small value.
+- Row 10: round trips of a trivial cell, and of a cell reading one small value;
+  10d, the latter once the session has defined many names (its cost must not
+  grow with them).
 - Row 11: a notebook whose first cell builds a 5-million-element list and a
   1-million-entry dict, and whose later cells compute small things from them.
 - Row 11b: a chain of cells, each making an object of a notebook class from
@@ -140,6 +142,9 @@ def _round_trips(kernel_name, runs, code, setup=None):
             _run_all(client, [setup])
         return [_round_trip(client, code)[0] for _ in range(20 + runs)][20:]
 
+
+NAMES_DEFINED = 3000
+MANY_NAMES = 'x = 41\n' + '\n'.join(f'v_{i} = {i}' for i in range(NAMES_DEFINED))
 
 FAILING = 'def f():\n    return undefined_name\nf()'
 
@@ -271,10 +276,12 @@ def rows(ctx):
         trips = ctx.reps(300, 50)
         trivial = {n: _round_trips(n, trips, 'x = 1') for n in KERNELS}
         small = {n: _round_trips(n, trips, 'y = x + 1', setup='x = 41') for n in KERNELS}
+        crowded = {n: _round_trips(n, trips, 'y = x + 1', setup=MANY_NAMES) for n in KERNELS}
         failures = _interleaved(_first_failure, rounds)
         corpus = _corpus_rows(ctx)
     added = percentile(trivial[KERNEL_NAME], 50) - percentile(trivial['python3'], 50)
     added_small = percentile(small[KERNEL_NAME], 50) - percentile(small['python3'], 50)
+    added_crowded = percentile(crowded[KERNEL_NAME], 50) - percentile(crowded['python3'], 50)
     ipy_shared, interp_shared = (median([r[0] for r in shared[n]]) for n in KERNELS)
     ipy_failure, interp_failure = (median(failures[n]) for n in KERNELS)
     same_shared = {tuple(r[1]) for r in shared['python3']} == \
@@ -303,6 +310,13 @@ def rows(ctx):
             value=fmt_time(interp_failure), anchors=f'ipykernel {fmt_time(ipy_failure)}',
             ratios=f'interp/ipykernel {interp_failure / ipy_failure:.2f}',
             goal='<= ipykernel', met=interp_failure <= ipy_failure),
+        Row(figure=f'10d. the cell of 10b once the session has defined {NAMES_DEFINED:,} names '
+                   f'(one cell of `v_i = i`)',
+            value=fmt_latency(crowded[KERNEL_NAME]),
+            anchors=f'ipykernel {fmt_latency(crowded["python3"])}',
+            ratios=f'added p50 {added_crowded * 1e3:+.2f} ms',
+            goal='within 1 ms of ipykernel (no growth with the names defined)',
+            met=added_crowded <= 1e-3),
         Row(figure=f'11. shared-data notebook (5M-element list and 1M-entry dict built once, '
                    f'read by 5 later cells), Run All on fresh kernels, {rounds} interleaved '
                    f'trials',

@@ -676,6 +676,24 @@ def test_a_value_stays_at_hand_after_its_last_reader_is_forgotten(workers):
     assert outcome.status == 'ok' and printed == 'abc\n'
 
 
+def test_a_version_replaced_while_a_running_cell_has_it_at_hand_is_dropped_when_that_cell_ends(
+        workers):
+    # Finished cells do not walk what they had at hand (a version of every name
+    # their home holds): the replaced version is looked at again once the cell
+    # holding it ends, and let go then.
+    session = Session(workers)
+    [(first, _, _)] = session.run_all('data = list(range(1000))')
+    old = first.versions['data']
+    (holder, held, _), (replacer, replaced, _), _ = session.run_all(
+        'import time\ntime.sleep(0.5)\nslept = True', 'data = [2]',
+        'import time\nprint(data)')
+    assert held.status == replaced.status == 'ok'
+    assert replacer.ended < holder.ended and holder.where == first.where
+    assert old.gone and not old.homes and old.payload is None
+    [(_, outcome, printed)] = session.run_all('print(data, slept)')
+    assert outcome.status == 'ok' and printed == '[2] True\n'
+
+
 def test_a_reader_placed_again_still_finds_the_version_a_later_cell_replaced(workers):
     # The reader's first home refuses it (curses), and while it goes back to be
     # placed again a later cell replaces the value: the reader must still bind

@@ -540,38 +540,44 @@ class Graph:
 
     # -- forgetting --
 
-    def held_by_unfinished_cells(self):
-        """The ids of the versions that cells not finished have bound or have at hand
-        (a running cell may yet be placed again, and bind them again)."""
-        # A finished cell stays finished: each leaves the index once (not a walk
-        # of every cell kept, one per shown result, for each cell that finishes).
-        self._unfinished = {seq: cell for seq, cell in self._unfinished.items() if not cell.done}
-        return {id(version) for cell in self._unfinished.values()
-                for held in (cell.bound, cell.at_hand) for version in held.values()}
-
-    def readable(self, version, held):
-        """Can any cell, now or later, still read `version`?
-
-        `held`: `held_by_unfinished_cells()`, taken after the last change of a
-        cell's state or bindings.  Once a later cell has replaced the version,
-        only the unfinished cells submitted between the two may read it; a
-        shown result (``_5``) stays, as in IPython's ``Out``.
-        """
+    def still_read(self, version):
+        """Who can still read `version`: ``'later cells'`` (it is the value cells after
+        its writer see), ``'unfinished cells'`` (a finished cell replaced it, but
+        cells not finished may still read it, or have it bound or at hand) or None
+        (no cell, now or later: it can be dropped)."""
         if version.gone:
-            return False
-        if id(version) in held:
-            return True       # bound by a cell that has not finished
-        return not self._replaced(*version.key)
+            return None
+        name, seq = version.key
+        replacer = self._replacer(name, seq)
+        if replacer is None:
+            return 'later cells'
+        if self._read_before(name, seq, replacer) or any(
+                held.get(name) is version for cell in self._unfinished.values() if not cell.done
+                for held in (cell.bound, cell.at_hand)):
+            return 'unfinished cells'
+        return None
+
+    def finished(self, cell):
+        """`cell` is done: no longer one of those whose bound values are held."""
+        self._unfinished.pop(cell.seq, None)
 
     def _replaced(self, name, seq):
         """Has a finished cell after `seq` replaced what `seq` left in `name`, for good?"""
+        replacer = self._replacer(name, seq)
+        return replacer is not None and not self._read_before(name, seq, replacer)
+
+    def _replacer(self, name, seq):
+        """The first finished cell after `seq` that wrote `name`, or None."""
         for writer in self._writers.get(name, ()):
             if writer.seq > seq and writer.done and writer.may_write(name):
-                # A running reader counts: it may yet be placed again and bind anew.
-                return not any(seq < reader.seq < writer.seq and not reader.done
-                               and reader.may_read(name)
-                               for reader in self._readers.get(name, ()))
-        return False
+                return writer
+        return None
+
+    def _read_before(self, name, seq, replacer):
+        """May a cell between `seq` and `replacer` that has not finished read `name`?
+        A running reader counts: it may yet be placed again and bind anew."""
+        return any(seq < reader.seq < replacer.seq and not reader.done and reader.may_read(name)
+                   for reader in self._readers.get(name, ()))
 
     def forget(self, cell):
         """Drop a finished cell from the indexes once no cell can depend on what it did.

@@ -150,6 +150,9 @@ class Scheduler:
         self._running = set()      # cells running now
         self._interrupts = 0       # calls of interrupt() so far
         self._recent = []          # finished cells a running cell may have overlapped
+        # Versions a finished cell replaced that cells not finished may still read
+        # (or have bound, or at hand): `_collect` looks at them again.
+        self._read_by_unfinished = set()
         self._initial_states = {}
         self._holding = {}         # (home, id of the object) -> versions made holding it
         self._holding_size = 0     # versions indexed there (at most)
@@ -209,12 +212,12 @@ class Scheduler:
         engine = self.cluster
         if engine is None:
             return []
-        held, lost = self.graph.held_by_unfinished_cells(), []
+        lost = []
         for version in self.graph.versions():
             if version.gone or not version.homes or not version.homes <= self._cluster_homes \
                     or isinstance(version, _StateVersion):
                 continue
-            if version.writer is not None and not self.graph.readable(version, held):
+            if version.writer is not None and self.graph.still_read(version) is None:
                 continue
             if version.payload is None:
                 source = sorted(version.homes)[0]
@@ -1327,20 +1330,32 @@ class Scheduler:
     # -- forgetting --
 
     def _collect(self, cell):
-        """Drop the versions that `cell` finishing made unreadable."""
-        candidates = [*cell.bound.values(), *cell.at_hand.values()]
+        """Drop the versions that `cell` finishing made unreadable.
+
+        The candidates are what it read, what it made (a later cell may have
+        replaced it already), what it replaced, and what only unfinished cells
+        could still read when an earlier cell finished (`_read_by_unfinished`).
+        Not what it had at hand: that is a version of every name its home holds,
+        and one of them a finished cell replaced is among the last group.
+        """
         cell.at_hand = {}       # what it had at hand mattered only until it ran
+        self.graph.finished(cell)
+        candidates = [*cell.bound.values(), *cell.versions.values(), *self._read_by_unfinished]
         for name in (*cell.versions, *cell.deleted):
             previous = self.graph.writer_before(cell, name)
             version = previous.versions.get(name) if previous is not None else \
                 self.graph.initial(name)
             if version is not None:
                 candidates.append(version)
-        held = self.graph.held_by_unfinished_cells()
+        self._read_by_unfinished = set()
         for version in candidates:
-            if isinstance(version, Version) and version.writer is not None and \
-                    (version.homes or version.payload is not None) and \
-                    not self.graph.readable(version, held):
+            if not isinstance(version, Version) or version.writer is None or \
+                    not (version.homes or version.payload is not None):
+                continue
+            readers = self.graph.still_read(version)
+            if readers == 'unfinished cells':
+                self._read_by_unfinished.add(version)
+            elif readers is None:
                 for home in version.homes:
                     self.engine(home).drop(home, [version.key])
                 version.homes.clear()
