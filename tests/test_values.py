@@ -27,6 +27,18 @@ def test_the_check_covers_notebook_objects_and_containers_not_library_code():
     assert checked == {'items', 'table', 'f', 'C', 'c'}
 
 
+def test_the_checked_keys_follow_what_each_key_holds_as_it_is_put_again_and_dropped():
+    store = values.Store()
+    store.put(('a', 1), [1])
+    store.put(('b', 1), 5)
+    store.put(('a', 1), 'now text')     # the same key, now an atom: no longer checked
+    store.put(('b', 1), {'now': 'a dict'})
+    store.put(('c', 2), [3])
+    assert store.mutable_keys() == [('b', 1), ('c', 2)]
+    store.drop([('c', 2), ('missing', 9)])
+    assert store.mutable_keys() == [('b', 1)]
+
+
 def test_pickling_a_class_or_its_instances_leaves_its_fingerprint_as_it_was():
     from interpkernel._core import transfer
     _, cls, _ = _notebook_objects()

@@ -421,6 +421,10 @@ class Store:
     def __init__(self):
         self.versions = {}
         self._fingerprints = {}     # key -> its value's fingerprint as the last checked cell ended
+        # The keys of `mutable_keys`, in the order they were put: decided as each
+        # is put (what a value is does not change), not for every key at every
+        # cell, which cost each cell in proportion to the names of the session.
+        self._mutable = {}
 
     def __contains__(self, key):
         return key in self.versions
@@ -431,11 +435,16 @@ class Store:
     def put(self, key, value):
         self.versions[key] = value
         self._fingerprints.pop(key, None)
+        if _library_or_atom(value):
+            self._mutable.pop(key, None)
+        else:
+            self._mutable[key] = None
 
     def drop(self, keys):
         for key in keys:
             self.versions.pop(key, None)
             self._fingerprints.pop(key, None)
+            self._mutable.pop(key, None)
 
     def fingerprints(self):
         """key -> `fingerprint` of each value a cell could change in place
@@ -465,4 +474,4 @@ class Store:
         cost every later cell ~50 ms, and notebook code that changes a library's
         class or function does so by name, which the analysis sees.
         """
-        return [key for key, held in self.versions.items() if not _library_or_atom(held)]
+        return list(self._mutable)
