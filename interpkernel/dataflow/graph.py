@@ -314,18 +314,24 @@ class Graph:
 
     def writer_before(self, cell, name):
         """The latest cell submitted before `cell` that may write `name`, or None."""
+        return self._writer_before(cell, name, self._ordered_after_all_before(cell))
+
+    def _ordered_after_all_before(self, cell):
+        """The latest cell ordered after every earlier one submitted before `cell`, or None."""
+        for candidate in reversed(self._everything):
+            if candidate.seq < cell.seq:
+                return candidate
+        return None
+
+    def _writer_before(self, cell, name, ordered_after_all):
         best = None
         for candidate in reversed(self._writers.get(name, ())):
             if candidate.seq < cell.seq and candidate.may_write(name):
                 best = candidate
                 break
-        for candidate in reversed(self._everything):
-            if candidate.seq < cell.seq and (best is None or candidate.seq > best.seq):
-                if candidate.may_write(name):
-                    best = candidate
-                    break
-            elif candidate.seq < cell.seq:
-                break
+        if ordered_after_all is not None and (best is None or ordered_after_all.seq > best.seq) \
+                and ordered_after_all.may_write(name):
+            return ordered_after_all
         return best
 
     def version_before(self, cell, name):
@@ -356,10 +362,12 @@ class Graph:
         """
         found = {}
         names = self._writers if anywhere else self._plain_names
+        # Looked up once, not per name: what every name's writer is compared with.
+        ordered_after_all = self._ordered_after_all_before(cell)
         for name in names:
             if name in exclude or name.startswith('<') or name in UNDERS:
                 continue
-            writer = self.writer_before(cell, name)
+            writer = self._writer_before(cell, name, ordered_after_all)
             if writer is None or not writer.done or name in writer.deleted:
                 continue
             version = writer.versions.get(name)
