@@ -789,6 +789,25 @@ def test_an_object_made_by_a_library_call_moves_to_the_cell_that_changes_it():
         ('stream', 'stdout', "Counter({'z': 1}) 1 2\n")]
 
 
+def test_a_reader_that_ended_before_an_unforeseen_change_is_told_of_it_in_the_output():
+    # Reading a property is no call, so nothing tells the analysis that In[2]
+    # changes `p`: In[3] runs beside it and ends first, having printed 0 where
+    # running in order prints 1.  Its reply is sent by then, so the note goes
+    # to the cell that made the change (it was only logged before).
+    cells = ['class P:\n    def __init__(self):\n        self.calls = 0\n    @property\n'
+             '    def v(self):\n        self.calls += 1\n        return self.calls\np = P()',
+             'import time\ntime.sleep(0.5)\np.v;', 'print(p.calls)']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    ours = run_all(notebook, KERNEL_NAME)
+    printed = comparable(ours[2].outputs)
+    if printed == [('stream', 'stdout', '1\n')]:
+        return      # it ran after In[2] after all: nothing to tell
+    assert printed == [('stream', 'stdout', '0\n')]
+    assert ('stream', 'stderr', '[interp] In[2] changed `p` in a way the kernel did not '
+            'foresee, after In[3] had read it, so In[3] may show something different from '
+            'running the cells in order; run In[3] again\n') in comparable(ours[1].outputs)
+
+
 def test_registries_filled_by_methods_python_calls_itself_follow_the_order_of_cells():
     # __init_subclass__, a metaclass's __new__, __set_name__, __enter__/__exit__:
     # the cells defining subclasses changed the registry unforeseen, each in its own

@@ -565,6 +565,11 @@ class Graph:
             return 'unfinished cells'
         return None
 
+    def first_unfinished(self, exclude=None):
+        """The first cell submitted (other than `exclude`) that has not finished, or None."""
+        return next((c for c in self._unfinished.values() if not c.done and c is not exclude),
+                    None)
+
     def finished(self, cell):
         """`cell` is done: no longer one of those whose bound values are held."""
         self._unfinished.pop(cell.seq, None)

@@ -149,7 +149,7 @@ class Scheduler:
         workers.watch_blocking(self._blocking_changed)
         self._running = set()      # cells running now
         self._interrupts = 0       # calls of interrupt() so far
-        self._recent = []          # finished cells a running cell may have overlapped
+        self._recent = []          # _Read of finished cells `_check_foreseen` may need
         # Versions a finished cell replaced that cells not finished may still read
         # (or have bound, or at hand): `_collect` looks at them again.
         self._read_by_unfinished = set()
@@ -1247,31 +1247,44 @@ class Scheduler:
         missed = [n for n in (*cell.versions, *cell.deleted) if n not in foreseen
                   and not n.startswith('<')]
         missed += [n for n in changed_names if n not in resolved.mutates and n not in missed]
-        overlapped = {*self.graph.cells.values(), *self._recent, *self._running}
+        readers = [*(_Read(c, {n: v.key[1] for n, v in c.bound.items()})
+                     for c in self._running if c is not cell), *self._recent]
         self._remember_finished(cell)
         for name in missed:
             cell.notes.append(f'changed {name}, which the analysis did not foresee')
-            for other in overlapped:
-                if other is cell or other.state == 'waiting' or name not in other.bound:
+            for other, bound in readers:
+                if name not in bound:
                     continue
                 later_saw_old = other.seq > cell.seq and other.started is not None and \
                     other.started < (cell.ended or time.perf_counter()) and \
-                    other.bound[name].key[1] < cell.seq
+                    bound[name] < cell.seq
                 earlier_saw_new = other.seq < cell.seq and name in changed_names and \
                     other.started is not None and cell.started is not None and \
                     other.started >= cell.started
-                if later_saw_old or earlier_saw_new:
+                if not (later_saw_old or earlier_saw_new):
+                    continue
+                if other.state == 'running':
                     self._on_note(other, (
                         f'{other.label} read `{name}` while {cell.label} changed it in a way '
                         f'the kernel did not foresee, so {other.label} may show something '
                         f'different from running the cells in order; run {other.label} again'))
+                else:    # its reply is sent: said where it is still seen
+                    self._on_note(cell, (
+                        f'{cell.label} changed `{name}` in a way the kernel did not foresee, '
+                        f'after {other.label} had read it, so {other.label} may show '
+                        f'something different from running the cells in order; run '
+                        f'{other.label} again'))
 
     def _remember_finished(self, cell):
-        """Keep finished cells as long as a running cell may have overlapped them."""
-        self._recent.append(cell)
+        """Keep what finished cells read while a cell that overlapped them, or one
+        submitted before them, has not finished: a change of one of those that the
+        analysis did not foresee may be one they should have seen."""
+        self._recent.append(_Read(cell, {n: v.key[1] for n, v in cell.bound.items()}))
         earliest = min((c.started for c in self._running if c.started is not None), default=None)
-        self._recent = [c for c in self._recent if earliest is not None and
-                        c.ended is not None and c.ended >= earliest]
+        first_unfinished = self.graph.first_unfinished(exclude=cell)
+        self._recent = [read for read in self._recent if read.cell.ended is not None and (
+            earliest is not None and read.cell.ended >= earliest or
+            first_unfinished is not None and read.cell.seq > first_unfinished.seq)]
 
     def _fail(self, cell, exc):
         cell.finish('failed')
@@ -1395,6 +1408,12 @@ class _Loads(NamedTuple):
     capture: tuple
     arriving: tuple
     installed: tuple
+
+
+class _Read(NamedTuple):
+    """What a cell read: name -> the seq of the writer of the version it bound."""
+    cell: Cell
+    bound: dict
 
 
 class _Unmovable(Exception):
