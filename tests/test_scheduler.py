@@ -696,6 +696,46 @@ def test_a_version_replaced_while_a_running_cell_has_it_at_hand_is_dropped_when_
     assert outcome.status == 'ok' and printed == '[2] True\n'
 
 
+def test_a_cell_submitted_as_another_finishes_sees_what_its_readers_do_with_what_it_made(
+        workers):
+    # In[2] was resolved while In[1] ran: `c.add(1)` changes `c`.  Once In[1]
+    # has made `c`, an instance of a class whose instances share a list, In[2]
+    # changes that list too: a cell submitted right then, reading the class,
+    # must wait for In[2] (it ran first, on a copy, and printed []).
+    session = Session(workers)
+    scheduler = session.scheduler
+
+    def submit(count, source):
+        label = f'In[{count}]'
+        return scheduler.submit(count, label, source,
+                                analyse(source, f'<cell {label}>', scheduler.compile_flags),
+                                filename=f'<cell {label}>')
+
+    async def scenario():
+        outputs = {}
+
+        def run(cell):
+            outputs[cell.label] = []
+            return asyncio.ensure_future(scheduler.run(
+                cell, lambda e: outputs[cell.label].append(e.content.get('text', ''))))
+
+        maker = run(submit(1, 'import time\ntime.sleep(0.3)\nclass C:\n    items = []\n'
+                              '    def add(self, v):\n        self.items.append(v)\n'
+                              'c = C()'))
+        adder = run(submit(2, 'c.add(1)'))
+        await maker
+        # At once, as the kernel's handler of a request waiting for its turn does
+        # (a task of its own would start after In[2] refined itself).
+        reader = submit(3, 'print(C.items)')
+        outputs[reader.label] = []
+        await scheduler.run(reader, lambda e: outputs[reader.label].append(
+            e.content.get('text', '')))
+        await adder
+        return ''.join(outputs['In[3]'])
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == '[1]\n'
+
+
 def test_a_reader_placed_again_still_finds_the_version_a_later_cell_replaced(workers):
     # The reader's first home refuses it (curses), and while it goes back to be
     # placed again a later cell replaces the value: the reader must still bind

@@ -467,6 +467,13 @@ class Graph:
         """The cells submitted before `cell` that may read `name` (and are still indexed)."""
         return [reader for reader in self._readers.get(name, ()) if reader.seq < cell.seq]
 
+    def waiting_readers_after(self, cell, names):
+        """The cells submitted after `cell`, not started yet, that may read any of
+        `names`, in submission order."""
+        found = {reader.seq: reader for name in names for reader in self._readers.get(name, ())
+                 if reader.seq > cell.seq and reader.state == 'waiting'}
+        return [found[seq] for seq in sorted(found)]
+
     def earlier(self, cell):
         return [c for c in self.cells.values() if c.seq < cell.seq]
 

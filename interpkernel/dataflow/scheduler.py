@@ -394,6 +394,7 @@ class Scheduler:
                 cell.finish('failed')
             if self._on_finished is not None:
                 self._on_finished(cell)
+            self._refine_readers(cell)
             self._collect(cell)
             if self._spares_started:
                 self._retire_idle_spares()
@@ -414,6 +415,17 @@ class Scheduler:
                 # waking for the latest is enough (fewer wake-ups in long runs).
                 others = [max(others, key=lambda other: other.seq)]
             await cell.wait_for_change(others)
+
+    def _refine_readers(self, cell):
+        """Refine, now, the waiting cells that read what `cell` made.
+
+        Each would refine itself once it wakes; until then a cell placed in the
+        meantime would be ordered by what they did as first resolved (``c.add(1)``
+        changing only ``c``, before ``c`` was known to be an instance of a class
+        whose instances share a list), and could run before them.
+        """
+        for reader in self.graph.waiting_readers_after(cell, [*cell.versions, *cell.deleted]):
+            self._refine(reader)
 
     def _refine(self, cell):
         """Resolve `cell`'s effects again with what is known now; tell waiters if they changed."""
