@@ -736,6 +736,24 @@ def test_a_cell_submitted_as_another_finishes_sees_what_its_readers_do_with_what
     assert asyncio.run(asyncio.wait_for(scenario(), 60)) == '[1]\n'
 
 
+@pytest.mark.parametrize('cells, printed', [
+    # The cell with contextlib runs in the host, on a copy: a StringIO's
+    # fingerprint does not see its text.
+    (['import contextlib, io\nbuf = io.StringIO()',
+      'with contextlib.redirect_stdout(buf):\n    print("captured")',
+      'print(repr(buf.getvalue()))'], "'captured\\n'\n"),
+    # A long list's fingerprint samples it: a change in the middle, made on the
+    # host's copy, did not show.
+    (['data = list(range(100_000))', 'data[50_001] = -1', 'print(data[50_001])'], '-1\n'),
+], ids=['stringio', 'long-list'])
+def test_a_change_foreseen_in_place_makes_a_new_version_even_where_the_check_cannot_see_it(
+        workers, cells, printed):
+    session = Session(workers)
+    results = session.run_all(*cells, host=(1,))
+    assert results[1][0].where == 'host' and results[2][0].where != 'host'
+    assert results[2][2] == printed
+
+
 def test_a_reader_placed_again_still_finds_the_version_a_later_cell_replaced(workers):
     # The reader's first home refuses it (curses), and while it goes back to be
     # placed again a later cell replaces the value: the reader must still bind

@@ -60,7 +60,8 @@ class VersionedTask(NamedTuple):
     # The fields of the `AutoreloadSettings` to follow, or () (records cross as plain tuples).
     autoreload: tuple = ()
     # Names to keep a new version of even if they still hold what they held: the
-    # cell may have stored their objects into others, or others into them.
+    # cell may have stored their objects into others, or others into them, or
+    # changed them in place where the run-time check's fingerprint does not look.
     relinked: tuple = ()
     # The ``__future__`` compiler flags earlier cells turned on (``annotations``).
     compile_flags: int = 0

@@ -1155,11 +1155,20 @@ class Scheduler:
             sources = tuple(map(tuple, self._sources[self._sources_sent.get(home, 0):]))
             self._sources_sent[home] = len(self._sources)
 
+        # What it may change in place gets a new version even if the fingerprint
+        # sees no change: a fingerprint samples long containers and cannot see into
+        # some objects (a StringIO's text); copies of the old one elsewhere must not
+        # pass for what the cell left.
+        # (Not IPython's ``_``, ``__`` ..., which follow the order of shown results.)
+        relinked = tuple(sorted({*cell.resolved.links, *(
+            name for name in cell.resolved.mutates if name in inputs and name not in UNDERS
+            and not _RESULT.fullmatch(name))}))
+
         def make_task(seq):
             return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
-                                 tuple(cell.resolved.links), cell.compile_flags,
-                                 cell.filename or '', sources, self._frame_depth)
+                                 relinked, cell.compile_flags, cell.filename or '', sources,
+                                 self._frame_depth)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future
