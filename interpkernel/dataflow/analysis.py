@@ -14,7 +14,7 @@ them (`CellEffects.aliases`), and changing it may change them.
 """
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 __all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
@@ -274,7 +274,44 @@ def analyse(source, filename='<cell>', flags=0):
     except RecursionError:
         return _too_deep(tree)
     shows = bool(tree.body) and isinstance(tree.body[-1], ast.Expr) and not hides_result(source)
-    return visitor.effects(shows, future_flags(tree))
+    effects = visitor.effects(shows, future_flags(tree))
+    for code in _code_magics_run(tree):
+        try:
+            inner = analyse(code, filename, flags)
+        except SyntaxError:
+            continue    # the magic reports it
+        # What the code changes in place, directly or through the calls it makes (a
+        # magic's cell is a barrier: what it binds shows as its value changing).
+        effects = replace(
+            effects, mutates=tuple(dict.fromkeys((*effects.mutates, *inner.mutates))),
+            calls=(*effects.calls, *inner.calls))
+    return effects
+
+
+# IPython's magics that run their argument or body as code in the user's namespace.
+_CODE_LINE_MAGICS = frozenset({'time'})
+_CODE_CELL_MAGICS = frozenset({'time', 'capture'})
+
+
+def _code_magics_run(tree):
+    """The code strings that the calls of `_CODE_LINE_MAGICS` and `_CODE_CELL_MAGICS`
+    at the top of `tree` run (``%time data[5] = 1`` becomes
+    ``get_ipython().run_line_magic('time', 'data[5] = 1')``)."""
+    for statement in tree.body:
+        call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and
+                isinstance(call.func.value, ast.Call) and
+                isinstance(call.func.value.func, ast.Name) and
+                call.func.value.func.id == 'get_ipython' and
+                all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
+            continue
+        args = [a.value for a in call.args]
+        if call.func.attr == 'run_line_magic' and len(args) == 2 and \
+                args[0] in _CODE_LINE_MAGICS:
+            yield args[1]
+        elif call.func.attr == 'run_cell_magic' and len(args) == 3 and \
+                args[0] in _CODE_CELL_MAGICS:
+            yield args[2]
 
 
 def _mangle_private_names(tree):
