@@ -1268,8 +1268,8 @@ class Scheduler:
         missed = [n for n in (*cell.versions, *cell.deleted) if n not in foreseen
                   and not n.startswith('<')]
         missed += [n for n in changed_names if n not in resolved.mutates and n not in missed]
-        readers = [*(_Read(c, {n: v.key[1] for n, v in c.bound.items()})
-                     for c in self._running if c is not cell), *self._recent]
+        readers = [*(_Read.of(c) for c in self._running if c is not cell), *self._recent] \
+            if missed else []
         self._remember_finished(cell)
         for name in missed:
             cell.notes.append(f'changed {name}, which the analysis did not foresee')
@@ -1300,7 +1300,7 @@ class Scheduler:
         """Keep what finished cells read while a cell that overlapped them, or one
         submitted before them, has not finished: a change of one of those that the
         analysis did not foresee may be one they should have seen."""
-        self._recent.append(_Read(cell, {n: v.key[1] for n, v in cell.bound.items()}))
+        self._recent.append(_Read.of(cell))
         earliest = min((c.started for c in self._running if c.started is not None), default=None)
         first_unfinished = self.graph.first_unfinished(exclude=cell)
         self._recent = [read for read in self._recent if read.cell.ended is not None and (
@@ -1435,6 +1435,10 @@ class _Read(NamedTuple):
     """What a cell read: name -> the seq of the writer of the version it bound."""
     cell: Cell
     bound: dict
+
+    @classmethod
+    def of(cls, cell):
+        return cls(cell, {name: version.key[1] for name, version in cell.bound.items()})
 
 
 class _Unmovable(Exception):
