@@ -21,11 +21,24 @@ from interpkernel.dataflow.analysis import (APPLY, EXPR, GETITEM, HELD, ITERATE,
     ('if c:\n    z = 1\nprint(z)', ['c', 'print', 'z'], ['z']),
     ('import numpy as np, os.path\nfrom math import sqrt', [], ['np', 'os', 'sqrt']),
     ('def f():\n    global G\n    G = 1', [], ['f']),
+    # a class body declaring a name global binds the global, not a class attribute
+    ('class K:\n    global g\n    g = 1\n    h = g', [], ['g', 'K']),
+    ('class K:\n    global g\n    for g in range(2):\n        pass', ['range'], ['g', 'K']),
 ])
 def test_reads_and_binds(source, reads, binds):
     effects = analyse(source)
     assert list(effects.reads) == reads and list(effects.binds) == binds
     assert effects.barrier is None
+
+
+def test_a_class_body_deleting_a_name_it_declares_global_deletes_the_global():
+    assert analyse('class K:\n    global g\n    del g').deletes == ('g',)
+    assert analyse('class K:\n    g = 1\n    del g').deletes == ()
+
+
+def test_a_class_body_in_a_function_declaring_a_name_global_makes_the_function_bind_it():
+    effects = analyse('def make():\n    class K:\n        global g\n        g = 1\n    return K')
+    assert effects.functions[('make', 1)].binds == {'g'}
 
 
 def test_private_names_in_a_class_are_the_mangled_globals_the_compiler_makes():

@@ -208,6 +208,8 @@ class Guard:
         return False
     __hash__ = None
 guard = Guard()
+push_on_stack = stack.push
+append_to_queue = queue.append
 '''
 
 
@@ -250,10 +252,38 @@ def test_calls_that_change_what_they_are_given(namespace, source, changed):
     assert changed <= effects_of(source, namespace).mutates
 
 
+@pytest.mark.parametrize('source, changed', [
+    ('list(map(queue.append, numbers))', {'queue'}),
+    ('collections.deque(map(stack.push, numbers), maxlen=0)', {'stack'}),
+    ('list(filter(queue.append, numbers))', {'queue'}),
+    ('list(map(heapq.heappop, [queue]))', {'queue'}),
+    ('list(map(next, [it]))', {'it'}),
+    ('list(map(list.append, [queue], numbers))', {'queue'}),
+    ('list(map(Player.score, players))', {'SCORES'}),
+    ('list(map(add_to, numbers, [queue]))', {'queue'}),
+    ('list(map(Logged, numbers))', {'LOG'}),
+    ('import functools\nfunctools.reduce(add_to, numbers, queue)', {'queue'}),
+    ('import functools\nfunctools.reduce(lambda acc, v: acc.append(v) or acc, numbers, queue)',
+     {'queue'}),
+    ('s = sorted(players, key=lambda p: p.score())', {'SCORES'}),
+    ('s = [p.score() for p in players]', {'SCORES'}),
+    # a method taken from its object earlier changes the object (which it shares)
+    ('push_on_stack(1)', {'push_on_stack'}),
+    ('list(map(push_on_stack, numbers))', {'push_on_stack'}),
+    ('list(map(append_to_queue, numbers))', {'append_to_queue'}),
+])
+def test_a_call_that_calls_what_it_is_given_makes_those_calls(namespace, source, changed):
+    # map, filter, sorted's key, functools.reduce call the method, function, class
+    # or lambda they are given with (what) the rest of their arguments (hold).
+    assert changed <= effects_of(source, namespace).mutates
+
+
 @pytest.mark.parametrize('source', [
     'r = total(numbers)', 'n = len(numbers)', 's = sorted(numbers)', 'numbers.count(1)',
     'name.upper()', 'heapq.nlargest(2, numbers)', 'stack.peek()', 'list(numbers)',
     'for x in numbers:\n    pass', 'x = max(numbers) + min(numbers)',
+    'x = max(counts, key=counts.get)', "s = sorted(['b', 'A'], key=str.lower)",
+    'x = list(map(len, [numbers]))', 's = sorted(numbers, key=total)',
 ])
 def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source):
     assert effects_of(source, namespace).mutates <= {'x', 'r', 'n', 's'}

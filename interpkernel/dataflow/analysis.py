@@ -89,6 +89,10 @@ class Call(NamedTuple):
         keywords: ``(keyword, names)`` pairs; keyword None for ``**mapping``.
         starred: a ``*args`` or ``**kwargs`` argument hides which goes where.
         line: the line of the call in the cell.
+        callbacks: the calls the callee makes if it calls what it is given: one
+            per argument that is a method or a module's function
+            (``map(seen.add, xs)``, ``max(d, key=d.get)``), given (what) the
+            other arguments (hold).
     """
     callee: tuple
     root: frozenset
@@ -96,6 +100,7 @@ class Call(NamedTuple):
     keywords: tuple
     starred: bool
     line: int
+    callbacks: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -548,11 +553,16 @@ class _Scope:
 
 
 class _Hidden(dict):
-    """Names of a class body or comprehension: name -> the names its value may share with."""
+    """Names of a class body or comprehension: name -> the names its value may share with.
 
-    def __init__(self, kind):
+    `declared`: the names a class body declares ``global`` (-> 'global') or
+    ``nonlocal`` (-> 'closure'), which it binds outside itself.
+    """
+
+    def __init__(self, kind, declared=None):
         super().__init__()
         self.kind = kind
+        self.declared = declared or {}
 
 
 class _Visitor(ast.NodeVisitor):
@@ -571,6 +581,8 @@ class _Visitor(ast.NodeVisitor):
         self.constructed = {}
         self.last_flow = set()
         self.barrier = None
+        # Per call whose arguments are being visited: what its lambdas are given.
+        self.given = []
         # Names surely bound by earlier statements of the cell: one set per
         # nesting of if/for/while/try/with/match; a block's bindings end with it.
         self._bound = [set()]
@@ -650,10 +662,11 @@ class _Visitor(ast.NodeVisitor):
             self.scope.reads.add(name)
 
     def _store(self, name, sources=(), origin=None):
-        if self.hidden:
+        declared = self.hidden[-1].declared.get(name) if self.hidden else None
+        if self.hidden and declared is None:
             self.hidden[-1][name] = set(sources)
             return
-        scope, kind = self.scope, self._kind(name)
+        scope, kind = self.scope, declared or self._kind(name)
         if kind == 'closure':
             scope.keeps_state = True
             scope.free.add(name)
@@ -684,7 +697,8 @@ class _Visitor(ast.NodeVisitor):
             known.pop(name, None)
 
     def _delete(self, name):
-        if self.hidden or self._kind(name) != 'global':
+        declared = self.hidden[-1].declared.get(name) if self.hidden else None
+        if (declared or self._kind(name)) != 'global' or self.hidden and declared is None:
             return
         scope = self.scope
         scope.deletes.add(name)       # a binding before it stays in binds (see _store)
@@ -907,15 +921,30 @@ class _Visitor(ast.NodeVisitor):
         if callee[-1] == 'setDaemon' or any(
                 keyword.arg == 'daemon' and not _is_false(keyword.value) for keyword in node.keywords):
             self._dynamic(DAEMON_THREAD)
-        args, starred = [], False
-        for arg in node.args:
-            starred = starred or isinstance(arg, ast.Starred)
-            args.append(frozenset(self.flow(arg)))
-        keywords = []
-        for keyword in node.keywords:
-            starred = starred or keyword.arg is None
-            keywords.append((keyword.arg, frozenset(self.flow(keyword.value))))
-        self._call(callee, root, args, keywords, starred, node)
+        values = [*node.args, *(keyword.value for keyword in node.keywords)]
+        # A lambda given to a call is called with (what) the other arguments (hold):
+        # they are visited first, so that its parameters can stand for them.
+        flows = {id(value): frozenset(self.flow(value))
+                 for value in values if not isinstance(value, ast.Lambda)}
+        self.given.append(frozenset().union(*flows.values()))
+        try:
+            flows.update((id(value), frozenset(self.flow(value)))
+                         for value in values if isinstance(value, ast.Lambda))
+        finally:
+            self.given.pop()
+        args = [flows[id(arg)] for arg in node.args]
+        keywords = [(keyword.arg, flows[id(keyword.value)]) for keyword in node.keywords]
+        starred = any(isinstance(arg, ast.Starred) for arg in node.args) or \
+            any(keyword.arg is None for keyword in node.keywords)
+        callbacks = []
+        for value in values:
+            path = _path(value)
+            if len(path) > 1:
+                others = frozenset().union(*(flow for key, flow in flows.items()
+                                             if key != id(value)))
+                callbacks.append(Call(path, frozenset(self._names_of(path[0])), (others,), (),
+                                      True, getattr(node, 'lineno', 0)))
+        self._call(callee, root, args, keywords, starred, node, tuple(callbacks))
         if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
             return set()
         # The result may be (part of) the receiver of a method, or an argument;
@@ -955,9 +984,10 @@ class _Visitor(ast.NodeVisitor):
             return (holder, func.attr), flow
         return (HELD if isinstance(func, ast.Subscript) else EXPR,), self.flow(func)
 
-    def _call(self, callee, root, args, keywords, starred, node):
+    def _call(self, callee, root, args, keywords, starred, node, callbacks=()):
         self.scope.calls.append(Call(tuple(callee), frozenset(root), tuple(args),
-                                     tuple(keywords), starred, getattr(node, 'lineno', 0)))
+                                     tuple(keywords), starred, getattr(node, 'lineno', 0),
+                                     callbacks))
 
     def _iterate(self, names, node):
         if names:
@@ -1253,8 +1283,9 @@ class _Visitor(ast.NodeVisitor):
             self.scope.nested.append(key)
         scope = _Scope('function', local, positional + kwonly + extra, declared_global,
                        declared_nonlocal)
-        saved = self.hidden, self._bound, self.qualname
-        self.hidden, self._bound = [], [set()]
+        given = self.given[-1] if isinstance(node, ast.Lambda) and self.given else frozenset()
+        saved = self.hidden, self._bound, self.qualname, self.given
+        self.hidden, self._bound, self.given = [], [set()], []
         self.qualname = [*self.qualname, name, '<locals>']
         self.scopes.append(scope)
         try:
@@ -1265,7 +1296,7 @@ class _Visitor(ast.NodeVisitor):
                 scope.returns |= self.flow(body)
         finally:
             self.scopes.pop()
-            self.hidden, self._bound, self.qualname = saved
+            self.hidden, self._bound, self.qualname, self.given = saved
         changed = scope.changed(scope.mutated, scope.set_into)
         mutates = scope.exposed(changed)
         stores = tuple((scope.exposed(scope.changed((), {root})), scope.visible(sources))
@@ -1285,17 +1316,19 @@ class _Visitor(ast.NodeVisitor):
             dynamic=scope.dynamic)
         self.functions[key] = summary
         if inline and (isinstance(node, ast.Lambda) or self.scope.kind == 'function'):
-            self._inline(summary, scope, default_sources)
+            self._inline(summary, scope, default_sources, given)
         return key
 
-    def _inline(self, summary, inner, default_sources):
+    def _inline(self, summary, inner, default_sources, given):
         """What calling a function made here may do, the code making it may do.
 
         A function defined in a function may be called by its maker; a lambda
         may be called by whatever it is given to (``sorted(xs, key=lambda
         x: x[col])``, ``map``, a call right away), here.  Its parameters stand
-        for what it is given (not known here) or for their default values; its
-        closure variables for the maker's variables it uses (`inner`'s).
+        for their default values, or for what it is `given`: the other
+        arguments of the call it is given to, or what they hold (calling a
+        parameter's method calls something they hold); its closure variables
+        for the maker's variables it uses (`inner`'s).
         """
         params = {*summary.params, *summary.kwonly, summary.vararg, summary.kwarg}
         free = set()
@@ -1310,7 +1343,7 @@ class _Visitor(ast.NodeVisitor):
                 if name in default_sources:
                     names |= default_sources[name]
                 elif name in params:
-                    continue
+                    names |= given
                 elif name == CLOSURE:
                     names |= free
                 elif is_marker(name):
@@ -1329,10 +1362,18 @@ class _Visitor(ast.NodeVisitor):
         for roots, sources in summary.stores:
             for root in mapped(roots):
                 scope.hold(root, mapped(sources))
+        def inlined(call):
+            callee = call.callee
+            if callee[0] in params and callee[0] not in default_sources:
+                callee = (HELD, *callee[1:])
+            return call._replace(
+                callee=callee, root=mapped(call.root),
+                args=tuple(mapped(flow) for flow in call.args),
+                keywords=tuple((keyword, mapped(flow)) for keyword, flow in call.keywords),
+                callbacks=tuple(inlined(callback) for callback in call.callbacks))
+
         for call in summary.calls:
-            scope.calls.append(call._replace(
-                root=mapped(call.root), args=tuple(mapped(flow) for flow in call.args),
-                keywords=tuple((keyword, mapped(flow)) for keyword, flow in call.keywords)))
+            scope.calls.append(inlined(call))
         for module in summary.imports:
             scope.imports.add(module)
         if summary.dynamic:
@@ -1368,7 +1409,9 @@ class _Visitor(ast.NodeVisitor):
         key = ('.'.join((*self.qualname, node.name)), _first_line(node))
         saved = self.qualname
         self.qualname = [*self.qualname, node.name]
-        self.hidden.append(_Hidden('class'))
+        declared_global, declared_nonlocal, _ = _declarations(node.body, ())
+        self.hidden.append(_Hidden('class', {**dict.fromkeys(declared_nonlocal, 'closure'),
+                                             **dict.fromkeys(declared_global, 'global')}))
         self.methods.append({})
         try:
             for statement in node.body:
@@ -1474,7 +1517,8 @@ def _visible_call(scope, call):
         callee=callee,
         root=root if callee[0].startswith('<literal ') else scope.visible(root),
         args=tuple(scope.visible(flow) for flow in call.args),
-        keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords))
+        keywords=tuple((keyword, scope.visible(flow)) for keyword, flow in call.keywords),
+        callbacks=tuple(_visible_call(scope, callback) for callback in call.callbacks))
 
 
 def _is_false(node):

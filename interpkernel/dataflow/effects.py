@@ -13,8 +13,10 @@ it: ``'<random>'`` for random's generator (see `knowledge.STATES`),
 """
 
 import builtins
+import inspect
 import linecache
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -101,6 +103,10 @@ _CALLABLE_TYPES = frozenset({'function', 'method', '_lru_cache_wrapper', 'partia
                              'staticmethod', 'classmethod'})
 # Those of them that keep state of their own, which calling them changes.
 _STATEFUL_WRAPPERS = frozenset({'_lru_cache_wrapper'})
+# Values of libraries' types that a call calling what it is given calls: methods
+# bound to an object, and wrappers of other calls.
+_CALLED_VALUES = frozenset({'builtin_function_or_method', 'method-wrapper', 'method', 'partial',
+                            'methodcaller'})
 
 
 def fills_its_cache(known):
@@ -338,6 +344,8 @@ class _Resolver:
             for source in sources:
                 self.aliases.setdefault(name, set()).add(source)
                 self.aliases.setdefault(source, set()).add(name)
+        self.callbacks = ((), None)   # the `Call.callbacks` of the call applied, and its bind
+        self.calling_back = set()       # callables being called back (recursion)
         self.active = set()     # summaries being applied (recursion)
         self.applied = set()    # (summary, callee, arguments) applied already
         self.known_cache = {}
@@ -558,6 +566,13 @@ class _Resolver:
 
     def call(self, call, bind):
         """Apply one call; `bind` maps the names in its flows to cell names."""
+        saved, self.callbacks = self.callbacks, (call.callbacks, bind)
+        try:
+            self._call(call, bind)
+        finally:
+            self.callbacks = saved
+
+    def _call(self, call, bind):
         args = [bind(flow) for flow in call.args]
         keywords = [(keyword, bind(flow)) for keyword, flow in call.keywords]
         everything = set().union(*args, *(flow for _, flow in keywords))
@@ -597,9 +612,11 @@ class _Resolver:
             return
         for root in roots:
             # What the root holds, or what a call of it returned, may be called
-            # instead of the root itself: ``team.members[0].up()``, ``obj.child().run()``.
+            # instead of the root itself: ``team.members[0].up()``, ``obj.child().run()``,
+            # ``[p.score() for p in players]``.
             held = callee[0] == HELD and not _library_made(root) or \
-                callee[0] == EXPR and not is_marker(root)
+                callee[0] == EXPR and not is_marker(root) or \
+                callee[0] not in call.root and not is_marker(callee[0]) and not is_marker(root)
             self._call_on(root, path, args, keywords, call.starred, direct=not held)
             if held:
                 self._call_held(root, path, args, keywords)
@@ -662,7 +679,7 @@ class _Resolver:
                 return
             if fills_its_cache(known):
                 self._mutate({name})
-            self._functions(name, known.code, args, keywords, starred)
+            self._functions(name, known, args, keywords, starred)
             return
         if kind == 'class':
             self._class_call(name, known, path, args, keywords, starred)
@@ -677,7 +694,15 @@ class _Resolver:
             return
         if kind == 'callable':
             if path:
-                self._unknown_call({name}, args, keywords, None)
+                # ``str.lower(s)``, ``list.append(L, x)``: a type's method, called
+                # with its receiver first.
+                effect = _unbound_method_effect(known, path)
+                if effect is None:
+                    self._unknown_call({name}, args, keywords, None)
+                elif starred:
+                    self._effect(effect, set().union(*args), args, keywords)
+                else:
+                    self._effect(effect, set().union(*args[:1]), args[1:], keywords)
                 return
             if knowledge.searches_main(known.module, known.qualname):
                 self._unseen_code({name}, args, keywords,
@@ -741,12 +766,18 @@ class _Resolver:
             effect = knowledge.UNKNOWN
         self._effect(effect, None, args, keywords)
 
-    def _functions(self, name, code, args, keywords, starred):
+    def _functions(self, name, known, args, keywords, starred):
+        """Call `name`, a notebook function (or a method bound to an object)."""
+        code = known.code
         summaries = [self.summaries.get(key) for key in code]
         summaries = [s for s in summaries if isinstance(s, FunctionSummary)]
         if not summaries:
             self._unknown_call({name}, args, keywords, None)
             return
+        if known.qualname == 'method':
+            # ``add = stack.push`` ... ``add(1)``: its object is the first argument,
+            # and `name` shares it.
+            args = [{name}, *args]
         for summary in summaries[:1]:   # the function itself; the rest are closures it holds
             mapping = _every_param(summary, args, keywords) if starred else \
                 _params(summary, args, keywords)
@@ -1035,15 +1066,43 @@ class _Resolver:
             else:
                 self._mutate(set().union(*(f for k, f in keywords if k == target)), certain)
         if effect.calls_arguments:
-            for flow in (*args, *(f for _, f in keywords)):
-                for name in flow:
-                    for known in self.knowns(name):
-                        if known.kind == 'function':
-                            if known.qualname in _STATEFUL_WRAPPERS:
-                                self._mutate({name})
-                            self._functions(name, known.code, [], [], True)
-                        elif known.kind == 'unknown':
-                            self._mutate({name})   # calling it may change it
+            callbacks, bind = self.callbacks
+            self.callbacks = ((), None)
+            for callback in callbacks:
+                self.call(callback, bind)
+            given |= receiver or set()
+            for name in given:
+                for known in self.knowns(name):
+                    self._call_back(name, known, [given - {name}])
+
+    def _call_back(self, name, known, args):
+        """Call `name`, given to a call that calls what it is given, with `args`
+        (the rest of what that call was given, or what it holds)."""
+        if known.kind == 'unknown':
+            self._mutate({name})   # calling it may change it
+            return
+        called = known.kind == 'value' and known.qualname in _CALLED_VALUES
+        if not called and known.kind not in ('function', 'class', 'instance', 'callable') or \
+                name in self.calling_back:
+            return
+        self.calling_back.add(name)
+        try:
+            if called:
+                # ``add = seen.add`` in an earlier cell: its object, which `name`
+                # shares, and what it is given may change.
+                self._unknown_call({name}, args, [], None)
+            elif known.kind == 'function':
+                if known.qualname in _STATEFUL_WRAPPERS:
+                    self._mutate({name})
+                self._functions(name, known, args, [], True)
+            elif known.kind == 'class':
+                self._class_call(name, known, (), args, [], True)
+            elif known.kind == 'instance':
+                self._method(name, '__call__', args, [], True, known, direct=False)
+            else:    # ``map(next, iterators)``, ``map(heapq.heappop, heaps)``
+                self._call_on_known(name, known, (), args, [], True)
+        finally:
+            self.calling_back.discard(name)
 
     def _unknown_call(self, callee, args, keywords, why):
         """A call into code no summary or table describes."""
@@ -1135,6 +1194,27 @@ class _Resolver:
                 self.call(call, bind)
         finally:
             self.active.discard(id(summary))
+
+
+def _unbound_method_effect(known, path):
+    """The `knowledge.Effect` of calling ``Type.method`` (`known` a builtin or
+    library type, `path` ``(method,)``) with an instance first, or None if that
+    is no method of its instances (a class method, or not known)."""
+    if len(path) != 1:
+        return None
+    holder = sys.modules.get(known.module)
+    for part in known.qualname.split('.'):
+        holder = getattr(holder, part, None)
+    if not isinstance(holder, type):
+        return None
+    try:
+        method = inspect.getattr_static(holder, path[0])
+    except AttributeError:
+        return None
+    if not isinstance(method, (types.MethodDescriptorType, types.WrapperDescriptorType,
+                               types.FunctionType)):
+        return None
+    return knowledge.method_effect(known.module, known.qualname, path[0]) or knowledge.UNKNOWN
 
 
 def _maker(marker):
