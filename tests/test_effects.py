@@ -279,6 +279,18 @@ def test_a_call_that_calls_what_it_is_given_makes_those_calls(namespace, source,
 
 
 @pytest.mark.parametrize('source', [
+    'import logging\nh = logging.StreamHandler(sys.stdout)',
+    'import json\njson.dump(numbers, sys.stdout)',
+    's = sorted(numbers, key=stack.items)',
+])
+def test_data_given_to_a_call_that_calls_what_it_is_given_is_not_called(namespace, source):
+    # sys.stdout is no function of sys: calling it would change sys's state,
+    # which only the host has.
+    effects = effects_of(source, namespace)
+    assert '<module sys>' not in effects.writes_state and 'stack' not in effects.mutates
+
+
+@pytest.mark.parametrize('source', [
     'r = total(numbers)', 'n = len(numbers)', 's = sorted(numbers)', 'numbers.count(1)',
     'name.upper()', 'heapq.nlargest(2, numbers)', 'stack.peek()', 'list(numbers)',
     'for x in numbers:\n    pass', 'x = max(numbers) + min(numbers)',

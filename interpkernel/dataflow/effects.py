@@ -1069,11 +1069,34 @@ class _Resolver:
             callbacks, bind = self.callbacks
             self.callbacks = ((), None)
             for callback in callbacks:
-                self.call(callback, bind)
+                if self._is_method(callback, bind):
+                    self.call(callback, bind)
             given |= receiver or set()
             for name in given:
                 for known in self.knowns(name):
                     self._call_back(name, known, [given - {name}])
+
+    def _is_method(self, callback, bind):
+        """May the attribute a `Call.callbacks` entry names be a method or function,
+        not data (``sys.stdout``, ``self.out``)?"""
+        path = callback.callee[1:]
+        for root in bind(callback.root):
+            for known in self.knowns(root):
+                if known.kind == 'module':
+                    attribute = sys.modules.get(known.module)
+                    for part in path:
+                        attribute = getattr(attribute, part, None)
+                    if callable(attribute) or \
+                            knowledge.function_effect(known.module, '.'.join(path)) is not None:
+                        return True
+                elif known.kind == 'instance':
+                    classes = [c for c in map(self.summaries.get, known.code)
+                               if isinstance(c, ClassSummary)]
+                    if len(path) == 1 and self._find_method(classes, known.code, path[0]):
+                        return True
+                elif known.kind != 'missing':
+                    return True
+        return False
 
     def _call_back(self, name, known, args):
         """Call `name`, given to a call that calls what it is given, with `args`
