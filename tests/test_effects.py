@@ -210,6 +210,11 @@ class Guard:
 guard = Guard()
 push_on_stack = stack.push
 append_to_queue = queue.append
+CALLS = []
+class Tally:
+    def __call__(self, v):
+        CALLS.append(v)
+tally = Tally()
 '''
 
 
@@ -262,6 +267,7 @@ def test_calls_that_change_what_they_are_given(namespace, source, changed):
     ('list(map(Player.score, players))', {'SCORES'}),
     ('list(map(add_to, numbers, [queue]))', {'queue'}),
     ('list(map(Logged, numbers))', {'LOG'}),
+    ('list(map(tally, numbers))', {'CALLS'}),
     ('import functools\nfunctools.reduce(add_to, numbers, queue)', {'queue'}),
     ('import functools\nfunctools.reduce(lambda acc, v: acc.append(v) or acc, numbers, queue)',
      {'queue'}),

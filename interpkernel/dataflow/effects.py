@@ -1090,13 +1090,16 @@ class _Resolver:
                             knowledge.function_effect(known.module, '.'.join(path)) is not None:
                         return True
                 elif known.kind == 'instance':
-                    classes = [c for c in map(self.summaries.get, known.code)
-                               if isinstance(c, ClassSummary)]
-                    if len(path) == 1 and self._find_method(classes, known.code, path[0]):
+                    if len(path) == 1 and self._defines(known, path[0]):
                         return True
                 elif known.kind != 'missing':
                     return True
         return False
+
+    def _defines(self, known, method):
+        """Does a notebook class of `known` (an instance) define `method`?"""
+        classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
+        return self._find_method(classes, known.code, method) is not None
 
     def _call_back(self, name, known, args):
         """Call `name`, given to a call that calls what it is given, with `args`
@@ -1121,7 +1124,8 @@ class _Resolver:
             elif known.kind == 'class':
                 self._class_call(name, known, (), args, [], True)
             elif known.kind == 'instance':
-                self._method(name, '__call__', args, [], True, known, direct=False)
+                if self._defines(known, '__call__'):
+                    self._method(name, '__call__', args, [], True, known, direct=False)
             else:    # ``map(next, iterators)``, ``map(heapq.heappop, heaps)``
                 self._call_on_known(name, known, (), args, [], True)
         finally:
