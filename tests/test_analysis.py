@@ -57,6 +57,11 @@ def test_private_names_in_a_class_are_the_mangled_globals_the_compiler_makes():
     ('counts = collections.Counter()', True), ('kinds = [k for k in "ab"]', True),
     ('name = "dog"', False), ('legs = 4', False), ('pair = (1, 2)', False),
     ('def f(self):\n        return []', False),
+    # a method changing the class itself changes what every instance sees
+    ('def bump(self):\n        type(self).count += 1', True),
+    ('def seen(self, v):\n        self.__class__.last = v', True),
+    ('def bump(self):\n        self.count += 1', False),
+    ('def kind(self):\n        return type(self).__name__', False),
 ])
 def test_a_class_whose_body_binds_a_container_shares_it_with_its_instances(body, shares):
     [summary] = [s for s in analyse(f'class Dog:\n    {body}').functions.values()

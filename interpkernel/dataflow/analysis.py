@@ -160,7 +160,8 @@ class ClassSummary:
     that is no dotted name); `factories`, those of the ``default_factory=``
     callables its body names, or None if one is no dotted name (a lambda);
     `shares_state`: its body binds a list, dict or set, one object that all
-    its instances share (``tricks = []``; ``self.tricks.append(t)`` changes it).
+    its instances share (``tricks = []``; ``self.tricks.append(t)`` changes it),
+    or a method changes the class itself (``type(self).count += 1``).
     """
     key: tuple
     methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
@@ -1425,7 +1426,8 @@ class _Visitor(ast.NodeVisitor):
                            for d in node.decorator_list)
         self.functions[key] = ClassSummary(key, methods, bases, decorators,
                                            _default_factories(node.body),
-                                           _binds_a_container(node.body))
+                                           _binds_a_container(node.body)
+                                           or _changes_its_class(node.body))
         # Python calls the bases' __init_subclass__ (a registry of subclasses) and
         # the metaclass's __new__ and __init__ with the new class.
         made = frozenset({node.name})
@@ -1470,6 +1472,23 @@ def _binds_a_container(body):
         if isinstance(value, _CONTAINER_NODES) or isinstance(value, ast.Call) and \
                 (_path(value.func) or ('',))[-1] in _CONTAINER_MAKERS:
             return True
+    return False
+
+
+def _changes_its_class(body):
+    """Does a method of class `body` set or delete an attribute of its object's
+    class (``type(self).count += 1``, ``self.__class__.seen = x``)?  Every
+    instance then shares that change."""
+    for method in body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(method):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                holder = node.value
+                if isinstance(holder, ast.Attribute) and holder.attr == '__class__' or \
+                        isinstance(holder, ast.Call) and _path(holder.func) == ('type',) \
+                        and len(holder.args) == 1:
+                    return True
     return False
 
 
