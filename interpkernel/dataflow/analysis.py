@@ -662,8 +662,12 @@ class _Visitor(ast.NodeVisitor):
         if self.scope.kind == 'function' or not any(name in b for b in self._bound):
             self.scope.reads.add(name)
 
+    def _declared_by_class(self, name):
+        """'global' or 'closure' if the class body being visited declares `name` so."""
+        return self.hidden[-1].declared.get(name) if self.hidden else None
+
     def _store(self, name, sources=(), origin=None):
-        declared = self.hidden[-1].declared.get(name) if self.hidden else None
+        declared = self._declared_by_class(name)
         if self.hidden and declared is None:
             self.hidden[-1][name] = set(sources)
             return
@@ -698,7 +702,7 @@ class _Visitor(ast.NodeVisitor):
             known.pop(name, None)
 
     def _delete(self, name):
-        declared = self.hidden[-1].declared.get(name) if self.hidden else None
+        declared = self._declared_by_class(name)
         if (declared or self._kind(name)) != 'global' or self.hidden and declared is None:
             return
         scope = self.scope

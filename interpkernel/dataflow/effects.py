@@ -1083,10 +1083,7 @@ class _Resolver:
         for root in bind(callback.root):
             for known in self.knowns(root):
                 if known.kind == 'module':
-                    attribute = sys.modules.get(known.module)
-                    for part in path:
-                        attribute = getattr(attribute, part, None)
-                    if callable(attribute) or \
+                    if callable(_loaded(known.module, path)) or \
                             knowledge.function_effect(known.module, '.'.join(path)) is not None:
                         return True
                 elif known.kind == 'instance':
@@ -1223,15 +1220,21 @@ class _Resolver:
             self.active.discard(id(summary))
 
 
+def _loaded(module, path):
+    """The object at dotted `path` in `module` if the host has imported it, else None."""
+    found = sys.modules.get(module)
+    for part in path:
+        found = getattr(found, part, None)
+    return found
+
+
 def _unbound_method_effect(known, path):
     """The `knowledge.Effect` of calling ``Type.method`` (`known` a builtin or
     library type, `path` ``(method,)``) with an instance first, or None if that
     is no method of its instances (a class method, or not known)."""
     if len(path) != 1:
         return None
-    holder = sys.modules.get(known.module)
-    for part in known.qualname.split('.'):
-        holder = getattr(holder, part, None)
+    holder = _loaded(known.module, known.qualname.split('.'))
     if not isinstance(holder, type):
         return None
     try:
