@@ -678,6 +678,24 @@ def test_a_value_stays_at_hand_after_its_last_reader_is_forgotten(workers):
     assert outcome.status == 'ok' and printed == 'abc\n'
 
 
+def test_a_value_at_hand_is_never_one_a_later_cell_made(workers):
+    # In[4]'s read of `x` is not seen by the analysis, so In[5] replaces `x`
+    # without waiting for it, in the worker In[4] goes to (where `big` is), and
+    # finishes before In[4] is placed: what In[4] has at hand is `x` as In[1]
+    # left it (or no `x`), never In[5]'s.
+    session = Session(workers)
+    results = session.run_all(
+        'x = "old"',
+        # busy, not asleep: a sleeping cell's core would go to a spare worker
+        'import time\nend = time.perf_counter() + 0.5\nwhile time.perf_counter() < end:\n'
+        '    pass\ngate = 1',
+        'big = list(range(300_000))', 'print(gate, len(big), globals().get("x", "none"))',
+        'x = "new" if big else ""')
+    (_, _, _), (gate, _, _), (_, _, _), (reader, outcome, printed), (replacer, _, _) = results
+    assert replacer.ended < reader.started and replacer.where == reader.where != gate.where
+    assert outcome.status == 'ok' and printed in ('1 300000 old\n', '1 300000 none\n'), printed
+
+
 def test_a_version_replaced_while_a_running_cell_has_it_at_hand_is_dropped_when_that_cell_ends(
         workers):
     # Finished cells do not walk what they had at hand (a version of every name

@@ -47,6 +47,9 @@ _RESULT_ONLY = CellEffects(reads=(), binds=(), deletes=(), shows_result=True)
 _NOTHING = Resolved()
 _NO_VERSIONS = types.MappingProxyType({})
 _NO_NAMES = frozenset()
+# States of a finished cell whose versions and deletions are what it wrote
+# (an aborted cell wrote nothing).
+_FINISHED_WRITING = frozenset({'done', 'failed'})
 
 
 class Aborted(Exception):
@@ -364,10 +367,20 @@ class Graph:
         names = self._writers if anywhere else self._plain_names
         # Looked up once, not per name: what every name's writer is compared with.
         ordered_after_all = self._ordered_after_all_before(cell)
+        after_all_seq = ordered_after_all.seq if ordered_after_all is not None else 0
         for name in names:
             if name in exclude or name.startswith('<') or name in UNDERS:
                 continue
-            writer = self._writer_before(cell, name, ordered_after_all)
+            # The name's latest writer, if it finished before `cell` and wrote or
+            # deleted the name, is what `_writer_before` finds first: taken at
+            # once, as it is for nearly every name (this loop is per name defined).
+            latest = self._writers[name][-1]
+            if latest.seq < cell.seq and after_all_seq < latest.seq and \
+                    latest.state in _FINISHED_WRITING and \
+                    (name in latest.versions or name in latest.deleted):
+                writer = latest
+            else:
+                writer = self._writer_before(cell, name, ordered_after_all)
             if writer is None or not writer.done or name in writer.deleted:
                 continue
             version = writer.versions.get(name)
