@@ -146,6 +146,20 @@ def test_names_bound_from_parts_of_others_share_objects_with_them():
     assert 'n' not in aliases          # len() makes a new object
 
 
+@pytest.mark.parametrize('source, shared', [
+    ('x = y = []', {'x': {'y'}, 'y': {'x'}}),
+    ('a = b = c = {}', {'a': {'b', 'c'}, 'b': {'a', 'c'}, 'c': {'a', 'b'}}),
+    ("d['k'] = v = []", {'d': {'v'}, 'v': {'d'}}),
+    ('x = obj.items = []', {'x': {'obj'}, 'obj': {'x'}}),
+])
+def test_the_targets_of_one_assignment_share_its_object(source, shared):
+    assert dict(analyse(source).aliases) == shared
+
+
+def test_names_unpacked_from_separate_values_do_not_share():
+    assert analyse('x, y = [], []').aliases == ()
+
+
 def test_assigning_into_a_name_changes_it_in_place():
     effects = analyse('d[k] = 2\nobj.attr = 3\ncounts[w] += 1')
     assert set(effects.mutates) == {'d', 'obj', 'counts'} and 'k' in effects.reads

@@ -506,6 +506,17 @@ def test_a_module_attribute_a_cell_rebinds_is_seen_by_later_cells_importing_it(w
     assert {cell.where for cell, _, _ in results} == {HOST}
 
 
+@pytest.mark.parametrize('made, changed, read', [
+    ('x = y = []', 'x', 'y'), ("d = {}\nd['k'] = v = []", 'v', 'd')])
+def test_a_change_through_one_target_of_an_assignment_is_seen_through_another(
+        workers, made, changed, read):
+    results = Session(workers).run_all(
+        made, f'import time\ntime.sleep(0.3)\n{changed}.append(1)', f'print({read})')
+    (_, _, _), (changer, _, _), (reader, outcome, printed) = results
+    assert outcome.status == 'ok' and printed.count('[1]') == 1, printed
+    assert changer in {cell for cell, _ in reader.waited_for}
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

@@ -1073,6 +1073,10 @@ class _Visitor(ast.NodeVisitor):
         sources = self.flow(value)     # the value is evaluated before the targets bind
         for target in node.targets:
             self._assign(target, sources, value)
+            # ``x = y = []``: the targets, bound left to right, hold one object.
+            root = _target_root(target)
+            if root is not None:
+                sources = sources | {root}
 
     def visit_AnnAssign(self, node):
         if node.value is not None:
@@ -1547,6 +1551,14 @@ def _visible_call(scope, call):
 def _is_false(node):
     """Is expression `node` a constant that is false (``False``, ``None``, ``0``)?"""
     return isinstance(node, ast.Constant) and not node.value
+
+
+def _target_root(target):
+    """The name an assignment target binds or stores into (``x`` of ``x``,
+    ``x.a`` or ``x[0].b``); None for a tuple or starred target."""
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def _path(node):
