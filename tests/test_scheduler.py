@@ -517,6 +517,24 @@ def test_a_change_through_one_target_of_an_assignment_is_seen_through_another(
     assert changer in {cell for cell, _ in reader.waited_for}
 
 
+@pytest.mark.parametrize('body, changes', [
+    # boggle's find_words: a set of its own, filled from a closure
+    ('found = set()\n    def go(p):\n        if p in prefixes:\n            found.add(p)\n'
+     '    go(board)\n    return found', False),
+    ('found = []\n    def go(p):\n        if p in prefixes:\n            found.append(p)\n'
+     '    go(board)\n    return found', False),
+    ('found = list()\n    for p in prefixes:\n        found.append(p)\n    return found', False),
+    ('def go(p):\n        prefixes.add(p)\n    go(board)', True),
+], ids=['closure-fills-own-set', 'closure-fills-own-list', 'fills-own-list',
+        'closure-changes-default'])
+def test_a_function_filling_a_container_of_its_own_changes_nothing_it_reads(
+        workers, body, changes):
+    session = Session(workers)
+    session.run_all(f"P = {{'A', 'AB'}}\ndef find(board, prefixes=P):\n    {body}")
+    [(cell, outcome, _)] = session.run_all("found = find('Z')")
+    assert outcome.status == 'ok' and ('P' in cell.resolved.mutates) == changes
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

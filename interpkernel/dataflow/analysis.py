@@ -950,7 +950,9 @@ class _Visitor(ast.NodeVisitor):
                 callbacks.append(Call(path, frozenset(self._names_of(path[0])), (others,), (),
                                       True, getattr(node, 'lineno', 0)))
         self._call(callee, root, args, keywords, starred, node, tuple(callbacks))
-        if len(callee) == 1 and callee[0] in _FRESH_RESULTS:
+        if len(callee) == 1 and (callee[0] in _FRESH_RESULTS or (
+                # ``found = set()``: an empty container of its own, as ``found = {}``
+                not values and callee[0] in _CONSTRUCTORS and self._kind(callee[0]) == 'global')):
             return set()
         # The result may be (part of) the receiver of a method, or an argument;
         # the result of calling a global (or a global's attribute) is remembered
@@ -1372,11 +1374,16 @@ class _Visitor(ast.NodeVisitor):
             for root in mapped(roots):
                 scope.hold(root, mapped(sources))
         def inlined(call):
-            callee = call.callee
+            callee, root = call.callee, mapped(call.root)
             if callee[0] in params and callee[0] not in default_sources:
                 callee = (HELD, *callee[1:])
+            elif call.root == {CLOSURE} and callee[0] in inner.free and \
+                    callee[0] not in inner.rebound_free:
+                # ``found.add(p)`` in it calls the maker's `found`, not every
+                # variable of the maker it uses (CLOSURE stands for them all).
+                root = frozenset(self._names_of(callee[0]))
             return call._replace(
-                callee=callee, root=mapped(call.root),
+                callee=callee, root=root,
                 args=tuple(mapped(flow) for flow in call.args),
                 keywords=tuple((keyword, mapped(flow)) for keyword, flow in call.keywords),
                 callbacks=tuple(inlined(callback) for callback in call.callbacks))
