@@ -156,6 +156,11 @@ def test_the_targets_of_one_assignment_share_its_object(source, shared):
     assert dict(analyse(source).aliases) == shared
 
 
+def test_a_function_shares_the_objects_of_its_defaults():
+    assert dict(analyse('def grow(x, prefixes=P, n=1):\n    prefixes.add(x)').aliases) == \
+        {'grow': {'P'}}
+
+
 def test_names_unpacked_from_separate_values_do_not_share():
     assert analyse('x, y = [], []').aliases == ()
 

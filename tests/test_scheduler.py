@@ -535,6 +535,22 @@ def test_a_function_filling_a_container_of_its_own_changes_nothing_it_reads(
     assert outcome.status == 'ok' and ('P' in cell.resolved.mutates) == changes
 
 
+@pytest.mark.parametrize('host', [(), (0,)], ids=['in-a-worker', 'in-the-host'])
+def test_a_cell_changing_a_functions_default_changes_the_name_it_came_from(workers, host,
+                                                                           capsys):
+    # boggle's find_words(board, prefixes=PREFIXES): a cell that must run in the
+    # host (a magic) had a copy of the function, whose default no longer was P.
+    session = Session(workers)
+    session.run_all("P = {'A'}\ndef grow(x, prefixes=P):\n    prefixes.add(x)")
+    results = session.run_all("grow('B')", 'print(sorted(P), sorted(grow.__defaults__[0]))',
+                              host=host)
+    assert [outcome.status for _, outcome, _ in results] == ['ok', 'ok']
+    # (what a cell in the host prints goes to the host's stdout)
+    assert results[1][2] + capsys.readouterr().out == "['A', 'B'] ['A', 'B']\n"
+    [(_, _, printed)] = session.run_all("grow('C')\nprint(sorted(P))")
+    assert printed + capsys.readouterr().out == "['A', 'B', 'C']\n"
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')

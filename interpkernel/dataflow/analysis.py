@@ -1411,7 +1411,9 @@ class _Visitor(ast.NodeVisitor):
         self._decorate(node.decorator_list, node, node.name)
         if self.hidden and self.hidden[-1].kind == 'class':
             self.methods[-1][node.name] = key
-        self._store(node.name)
+        # The function holds its defaults' objects (``def find(b, prefixes=P)``).
+        self._store(node.name, frozenset().union(
+            *(flow for _, flow in self.functions[key].default_flows)))
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)
 

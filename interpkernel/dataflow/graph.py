@@ -30,7 +30,7 @@ from . import knowledge
 from .analysis import CellEffects
 from .effects import MISSING, Resolved, known_builtin, known_from_info, state_name, static_known
 
-__all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS']
+__all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS', 'changed_unnamed']
 
 UNDERS = ('_', '__', '___')
 
@@ -50,6 +50,16 @@ _NO_NAMES = frozenset()
 # States of a finished cell whose versions and deletions are what it wrote
 # (an aborted cell wrote nothing).
 _FINISHED_WRITING = frozenset({'done', 'failed'})
+
+
+def changed_unnamed(resolved):
+    """The names whose objects a cell may change in place without reading them by
+    name (a notebook function's default, a global it fills): they are bound in
+    for its run too, so that wherever it runs the object it changes is theirs,
+    shared with the names that hold it, and the run-time check sees it."""
+    return {name for name in resolved.mutates
+            if name not in resolved.reads and name not in resolved.binds
+            and not name.startswith('<') and name not in UNDERS}
 
 
 class Aborted(Exception):
@@ -460,6 +470,10 @@ class Graph:
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
                 needed.setdefault(writer, f'may delete {name}')
+        for name in changed_unnamed(resolved) - reads:
+            writer = self.writer_before(cell, name)
+            if writer is not None and not writer.done:
+                needed.setdefault(writer, f'may change {name} in place')
         # Changing an object in place waits for the earlier cells reading it
         # (an object the cell made itself, no one else can read).
         changed_in_place = (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state

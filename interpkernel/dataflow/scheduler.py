@@ -43,7 +43,7 @@ from . import knowledge
 from .analysis import CellEffects, ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, is_module_attributes,
                       known_after, resolve, state_name)
-from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version
+from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version, changed_unnamed
 
 __all__ = ['Scheduler', 'Outcome']
 
@@ -528,7 +528,7 @@ class Scheduler:
         leaves its name there).
         """
         graph, resolved = self.graph, cell.resolved
-        names = set(resolved.reads) | set(resolved.deletes)
+        names = set(resolved.reads) | set(resolved.deletes) | changed_unnamed(resolved)
         inputs = {}
         if cell.ordered_after_all:
             # What it may read besides, but not values that cannot leave their home
@@ -839,9 +839,10 @@ class Scheduler:
             sharers = self._shared_with(cell, {name}, holds_objects) | \
                 {other for other, _ in self._made_from_later(cell, name)
                  if other in inputs and holds_objects(other)}
-            if sharers:
+            if sharers - inputs.keys():
                 # Best where those it reads are one object (a copy elsewhere would
-                # not change with it), if other pins leave such a home.
+                # not change with it), if other pins leave such a home.  If it is
+                # given them all, they move together wherever it runs.
                 read = [inputs[n] for n in sharers if isinstance(inputs.get(n), Version)]
                 return ('the cell changes it in place, and other names share it there',
                         homes, read and _home_of_one_object([version, *read]))
