@@ -551,6 +551,15 @@ def test_a_cell_changing_a_functions_default_changes_the_name_it_came_from(worke
     assert printed + capsys.readouterr().out == "['A', 'B', 'C']\n"
 
 
+def test_a_host_cell_changing_a_value_another_name_holds_takes_both_along(workers, capsys):
+    # It failed: P had to stay where `holder` shares it, and the cell in the host.
+    session = Session(workers)
+    session.run_all("P = {'A'}\nholder = [P]")
+    results = session.run_all("P.add('B')", 'print(holder == [P], sorted(P))', host=(0,))
+    assert [outcome.status for _, outcome, _ in results] == ['ok', 'ok'], results
+    assert results[1][2] + capsys.readouterr().out == "True ['A', 'B']\n"
+
+
 def test_a_failed_cell_keeps_what_it_assigned_and_later_cells_see_it(workers):
     results = Session(workers).run_all('kept = 1\nraise ValueError("no")\nnever = 2',
                                        'print(kept)', 'print(never)')
