@@ -367,6 +367,18 @@ def test_timeit_importing_from_main_finds_every_name_the_notebook_made(workers):
     assert results[2][2] == 'True\n'
 
 
+@pytest.mark.parametrize('module', ['cProfile', 'profile'])
+def test_a_profiler_running_a_statement_in_main_finds_every_name_the_notebook_made(
+        workers, module, capsys):
+    # norvig's sudoku: cProfile.run("solve(puzzle1)") raised NameError: solve.
+    session = Session(workers)
+    results = session.run_all(
+        'def solve(rows):\n    return sum(rows)', SLOW + 'puzzle = [1, 2]',
+        f"import {module}\n{module}.run('solved = solve(puzzle)')\nprint(solved)")
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 3, results
+    assert (results[2][2] + capsys.readouterr().out).endswith('3\n')
+
+
 def test_a_chain_of_objects_made_from_one_another_reads_only_the_last(workers):
     session = Session(workers)
     results = session.run_all(

@@ -1028,10 +1028,12 @@ def _forks(module, qualname):
 
 # Library functions that look for what to run among the names of ``__main__``
 # (the notebook's): the tests of unittest.main, the docstrings of doctest.testmod,
-# and timeit's source strings (``setup='from __main__ import f, data'``).
+# timeit's source strings (``setup='from __main__ import f, data'``), and the
+# statement a profiler runs in ``__main__`` (``cProfile.run("solve(grid)")``).
 _SEARCH_MAIN = frozenset({('unittest', 'main'), ('unittest', 'TestProgram'),
                           ('unittest.main', 'TestProgram'), ('doctest', 'testmod'),
-                          ('timeit', 'timeit'), ('timeit', 'repeat'), ('timeit', 'Timer')})
+                          ('timeit', 'timeit'), ('timeit', 'repeat'), ('timeit', 'Timer'),
+                          ('cProfile', 'run'), ('profile', 'run')})
 
 
 def searches_main(module, qualname):
