@@ -525,7 +525,8 @@ class Scheduler:
 
         What it may delete is bound too: a worker reports as deleted the names
         bound at the start that are gone at the end (a ``del`` that did not run
-        leaves its name there).
+        leaves its name there).  So is what it may change in place without
+        naming it (`changed_unnamed`: a function's default it fills).
         """
         graph, resolved = self.graph, cell.resolved
         names = set(resolved.reads) | set(resolved.deletes) | changed_unnamed(resolved)
