@@ -35,7 +35,7 @@ class HostEngine(Engine):
 
     Args:
         namespace: the namespace versioned tasks run in (the engine's home).
-        execute: ``execute(source, label, namespace, compile_flags, code_name)``
+        execute: ``execute(source, label, namespace, compile_flags, code_name, timed_at)``
             -> ``(shown value as (value,) or None, exception or None)`` for
             versioned tasks (default: run the code as IPython would, catching
             its exception).
@@ -195,9 +195,10 @@ class HostEngine(Engine):
         self.store.drop(list(self.store.versions))
 
 
-def _execute(source, label, namespace, flags, code_name):
+def _execute(source, label, namespace, flags, code_name, timed_at):
     try:
-        return execution.execute(source, label, namespace, flags, code_name), None
+        return execution.execute(source, label, namespace, flags, code_name,
+                                 timed_at=timed_at), None
     except BaseException as exc:
         return None, exc
 

@@ -6,6 +6,7 @@ like CPython's executor tests run over every executor.
 """
 
 import pickle
+import re
 import sys
 import threading
 import types
@@ -50,13 +51,14 @@ _version = iter(range(1000, 10**6, 10))
 
 
 def run(home, source, *, bind=(), load=(), states=(), capture=(), result_name='',
-        check=True, events=None):
+        check=True, events=None, code_name='', timed_at=0):
     engine, name = home
     version = next(_version)
     future = engine.run(
         name, lambda seq: VersionedTask(seq, version, f'In[{version}]', source, tuple(bind),
                                         tuple(load), tuple(states), tuple(capture),
-                                        result_name, check),
+                                        result_name, check, code_name=code_name,
+                                        timed_at=timed_at),
         label=f'In[{version}]', on_event=events.append if events is not None else None)
     report = future.result(timeout=30)
     return version, report
@@ -191,6 +193,40 @@ def test_output_goes_to_the_cell_as_it_runs(home_with_events):
     events = []
     run(home_with_events, 'print("hello")', events=events)
     assert [e.content['text'] for e in events if e.msg_type == 'stream'] == ['hello\n']
+
+
+def test_a_timed_cell_prints_its_times_after_its_output_then_shows_its_value(
+        home_with_events):
+    events = []
+    _, report = run(home_with_events, 'print("hello")\nx = [1, 2]\nlen(x) * 21', events=events,
+                    timed_at=1, result_name='_1')
+    printed = ''.join(e.content['text'] for e in events if e.msg_type == 'stream')
+    assert re.fullmatch(r'hello\nCPU times: user \S+ \S+, sys: \S+ \S+, total: \S+ \S+\n'
+                        r'Wall time: \S+ \S+\n', printed), printed
+    assert pickle.loads(report.result)['data']['text/plain'] == '42'
+    assert set(written(report)) == {'x', '_1'}
+
+
+@pytest.mark.parametrize('source, shown', [
+    ('6 * 7', '42'), ('y = 6 * 7', None), ('y = 6\ny * 7', '42'), ('6 * 7;', None)])
+def test_a_timed_cell_shows_what_ipythons_time_magic_returns(home, source, shown):
+    _, report = run(home, source, timed_at=1, result_name='_1')
+    assert report.error is None
+    assert (pickle.loads(report.result)['data']['text/plain'] if report.result else None) == shown
+
+
+def test_a_timed_cell_that_fails_keeps_what_it_assigned_and_its_traceback_starts_at_the_magic(
+        home):
+    # As IPython's: the magic's line of the cell, then the timed code's frames.
+    _, report = run(home, 'kept = 1\ndef f():\n    return 1 / 0\nf()', timed_at=3,
+                    code_name='/tmp/ipykernel_1/123.py')
+    error = pickle.loads(report.error)
+    assert error['ename'] == 'ZeroDivisionError'
+    [link] = error['interp_chain']
+    assert [(frame.filename, frame.lineno, frame.name) for frame in link.frames] == [
+        ('/tmp/ipykernel_1/123.py', 3, '<module>'), ('<timed exec>', 4, '<module>'),
+        ('<timed exec>', 3, 'f')]
+    assert set(written(report)) == {'kept', 'f'}
 
 
 def test_a_home_whose_cell_waits_reports_it_blocked_until_the_wait_ends(home):

@@ -319,6 +319,43 @@ def test_a_set_made_in_a_worker_iterates_in_its_order_in_the_host(kernel):
     assert client.text(ids[2]) == f'{list(Counter(x for x, y in made["points"]))}\n'
 
 
+def test_a_cell_that_is_one_time_magic_runs_where_its_values_are(kernel):
+    # No copy of this set keeps its order: a %%time cell in the host reading it
+    # failed with TransferError (norvig's scrabble). It runs in the worker now, and
+    # prints IPython's timing lines after its own output.
+    client, _ = kernel
+    ids = [client.client.execute('big = set(str(i) for i in range(60_000))\n'
+                                 'print(list(big)[:20])'),
+           client.client.execute('%%time\nprint(list(big)[:20])\nlen(big)')]
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok'] * 2, replies
+    where = [client.replies[i]['metadata']['interp']['ran_on'] for i in ids]
+    assert where[1] != 'host' and where[1] == where[0]
+    first, timing = client.text(ids[0]), client.text(ids[1])
+    assert timing.startswith(first) and re.fullmatch(
+        r'CPU times: user [^\n]+\nWall time: [^\n]+\n', timing[len(first):]), timing
+    [result] = client.of(ids[1], 'execute_result')
+    assert result['content']['data']['text/plain'] == '60000'
+
+
+def test_an_interrupted_time_cell_in_a_worker_prints_its_times_then_the_interrupt(kernel):
+    # As IPython's magic: the times of what ran, then the KeyboardInterrupt.
+    client, manager = kernel
+    [reply] = client.wait([client.client.execute('data = [1, 2, 3]')])
+    stuck = client.client.execute("%%time\nprint('go', flush=True)\nwhile data:\n    pass")
+    deadline = time.monotonic() + 30
+    while 'go' not in client.text(stuck):
+        assert time.monotonic() < deadline, 'the cell never started'
+        client.pump()
+    manager.interrupt_kernel()
+    [reply] = client.wait([stuck])
+    assert reply['ename'] == 'KeyboardInterrupt'
+    assert client.replies[stuck]['metadata']['interp']['ran_on'] != 'host'
+    assert re.fullmatch(r'go\nCPU times: [^\n]+\nWall time: [^\n]+\n', client.text(stuck))
+    [reply] = client.wait([client.client.execute('print(len(data))')])
+    assert reply['status'] == 'ok'
+
+
 def test_an_object_made_in_a_calls_arguments_finds_its_methods_globals_in_any_worker():
     # norvig's Ghost notebook: `win(Vocabulary(...))`, Vocabulary's method reading
     # the global `alphabet`; sleeping cells keep a worker busy so that the calls
@@ -808,18 +845,23 @@ def test_a_reader_that_ended_before_an_unforeseen_change_is_told_of_it_in_the_ou
             'running the cells in order; run In[3] again\n') in comparable(ours[1].outputs)
 
 
-@pytest.mark.parametrize('change', [
-    '%time data[25_001] = -7', '%%time\ndata[25_001] = -7', '%%capture\ndata[25_001] = -7',
-    'def poke(values):\n    values[25_001] = -7\n%time poke(data)',
-], ids=['time', 'time-cell', 'capture', 'time-call'])
-def test_a_magic_running_code_that_changes_a_value_in_place_is_seen_by_later_cells(change):
-    # The magic's cell runs in the host, on a copy; a long list's fingerprint
-    # samples it, so the change in the middle did not show, and the next cell,
-    # in the worker holding the list, printed 25001.
+@pytest.mark.parametrize('change, in_host', [
+    ('%time data[25_001] = -7', False), ('%%time\ndata[25_001] = -7', False),
+    ('%%capture\ndata[25_001] = -7', True),
+    ('def poke(values):\n    values[25_001] = -7\n%time poke(data)', True),
+    ('%time data[25_001] = -7\n%time data[25_000] = -6', True),
+], ids=['time', 'time-cell', 'capture', 'time-call', 'time-twice'])
+def test_a_magic_running_code_that_changes_a_value_in_place_is_seen_by_later_cells(
+        change, in_host):
+    # A magic's cell in the host runs on a copy; a long list's fingerprint samples
+    # it, so the change in the middle did not show, and the next cell, in the
+    # worker holding the list, printed 25001.  A cell that is one %time runs its
+    # code where the list is.
     cells = ['data = list(range(50_000))', change, 'print(data[25_001])']
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     ours = run_all(notebook, KERNEL_NAME)
-    assert ours[1].dataflow.ran_on == 'host' and ours[2].dataflow.ran_on != 'host'
+    assert (ours[1].dataflow.ran_on == 'host') == in_host
+    assert ours[2].dataflow.ran_on != 'host'
     assert comparable(ours[2].outputs) == [('stream', 'stdout', '-7\n')]
 
 

@@ -106,9 +106,16 @@ def test_engine_cells_show_results_errors_and_their_values_reach_the_host(kernel
     assert replies[2]['ename'] == 'NameError' and 'missing_name' in replies[2]['evalue']
     assert any('arr.sum() + missing_name' in line for line in replies[2]['traceback'])
     # A magic runs in the host: the array comes to it.
-    ids, replies = run(client, '%time shape = arr.shape', 'print(shape, type(arr).__name__)')
+    ids, replies = run(client, '%%capture\nshape = arr.shape', 'print(shape, type(arr).__name__)')
     assert [r['status'] for r in replies] == ['ok', 'ok']
+    assert ran_on(client, ids[0]) == 'host'
     assert client.text(ids[1]) == '(2, 3) ndarray\n'
+    # A cell that is one %time runs where the array is, and times it there.
+    [msg_id], [reply] = run(client, '%time arr.sum()')
+    assert reply['status'] == 'ok' and ran_on(client, msg_id) in ('e0', 'e1')
+    assert client.text(msg_id).startswith('CPU times: ')
+    [result] = client.of(msg_id, 'execute_result')
+    assert result['content']['data']['text/plain'] == '15'
 
 
 def start_on_an_engine(client, source):

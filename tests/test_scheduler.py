@@ -344,7 +344,7 @@ def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, ch
 
 
 def test_a_name_error_for_a_value_that_could_not_move_says_why(workers):
-    # As `%time n = len(big)` in the host: a barrier gets what can move.
+    # As `%%capture` then `n = len(big)` in the host: a barrier gets what can move.
     session = Session(workers)
     results = session.run_all('big = set(str(i) for i in range(60_000))',
                               'exec("n = len(big)")', host=(1,), barriers=(1,))

@@ -101,7 +101,7 @@ class _Home:
         if self.phase == _SETUP:
             self.interrupted = True
 
-    def _execute(self, source, label, namespace, flags, code_name, frame_depth=0):
+    def _execute(self, source, label, namespace, flags, code_name, timed_at, frame_depth=0):
         try:
             try:
                 self.phase = _CELL
@@ -111,7 +111,7 @@ class _Home:
                 # captured (numpy's print options and decimal's context live in
                 # context variables).
                 result = self.context.run(execution.execute, source, label, namespace, flags,
-                                          code_name, frame_depth)
+                                          code_name, frame_depth, timed_at)
             finally:
                 self.phase = _AFTER
         except BaseException as exc:   # the cell's failure, reported (KeyboardInterrupt too)

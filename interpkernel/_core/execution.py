@@ -11,12 +11,13 @@ import os
 import re
 import sys
 import warnings
+from typing import NamedTuple
 
 from .protocol import ErrorFrame, ErrorLink
 from .refusal import refusal
 
 __all__ = ['call_at_depth', 'cell_filename', 'check_syntax', 'execute', 'future_flags',
-           'FUTURE_FLAGS',
+           'FUTURE_FLAGS', 'execute_timed', 'format_duration',
            'hides_result', 'describe_error', 'async_raise', 'remember_cell',
            'warnings_of_file_ignored']
 
@@ -84,7 +85,7 @@ def future_flags(tree):
     return flags
 
 
-def execute(source, label, namespace, flags=0, code_name=None, frame_depth=0):
+def execute(source, label, namespace, flags=0, code_name=None, frame_depth=0, timed_at=0):
     """Run cell `source` in `namespace`; return ``(value,)`` of a shown last expression, else None.
 
     `flags`: the ``__future__`` compiler flags earlier cells turned on; the
@@ -103,8 +104,12 @@ def execute(source, label, namespace, flags=0, code_name=None, frame_depth=0):
     bottom of this thread's stack, if it would otherwise run shallower: the
     process it stands in for had that many, and recursion runs out at the same
     depth (``RecursionError`` and its "similar frames" count as there).
+    `timed_at`: if not 0, `source` is the code of the cell's ``%time`` (or
+    ``%%time``) on that line, run and timed as `execute_timed` says.
     """
     filename = code_name or cell_filename(label)
+    if timed_at:
+        return execute_timed(source, filename, timed_at, namespace, flags, frame_depth)
     remember_cell(filename, label, source)
     flags = (flags & FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     if code_name:
@@ -122,6 +127,113 @@ def execute(source, label, namespace, flags=0, code_name=None, frame_depth=0):
         return None
     value = _run_code(compile(last, filename, 'eval', flags), namespace, frame_depth)
     return None if value is None else (value,)
+
+
+def execute_timed(source, filename, line, namespace, flags=0, frame_depth=0):
+    """Run `source`, the code of IPython's ``%time`` (or ``%%time``) on line `line`
+    of the cell compiled as `filename`, as the magic does; return ``(value,)`` as
+    `execute` does.
+
+    As IPython's magic: the code is compiled whole, under ``<timed eval>`` if it is
+    one expression (its value is the result), else ``<timed exec>`` (the value of
+    a last expression after other statements is the result); the CPU and wall
+    times it took are printed after it, even if it raised (then the exception
+    goes on), and so are parsing and compiling times over 0.1 s.  A traceback
+    starts at the magic's line of the cell, as IPython's does.  CPU time is this
+    thread's: other cells running at the same time do not count.
+    """
+    flags = flags & FUTURE_FLAGS
+    started = _cpu_times()
+    tree = compile(source, '<timed exec>', 'exec', ast.PyCF_ONLY_AST | flags)
+    parsing = _cpu_times().total - started.total
+    last = None
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        mode, name, tree = 'eval', '<timed eval>', ast.Expression(tree.body[0].value)
+    else:
+        mode, name = 'exec', '<timed exec>'
+        if len(tree.body) > 1 and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+    started = _cpu_times()
+    code = compile(tree, name, mode, flags)
+    compiling = _cpu_times().total - started.total
+    hidden = hides_result(source)
+
+    def run():
+        import time
+        wall, cpu = time.time(), _cpu_times()
+        try:
+            value = eval(code, namespace)
+            if last is not None:
+                value = eval(compile(last, name, 'eval', flags), namespace)
+        except (Exception, KeyboardInterrupt):
+            _print_times(cpu, time.time() - wall, compiling, parsing)
+            raise
+        _print_times(cpu, time.time() - wall, compiling, parsing)
+        return None if value is None or hidden else (value,)
+
+    # Called from the magic's line of the cell: the traceback starts there.
+    caller = compile('\n' * (line - 1) + 'run()', filename, 'eval')
+    if not frame_depth:
+        return eval(caller, {'run': run})
+    # A frame deeper than the cell, as under the magic: recursion in the code
+    # runs out where it does on ipykernel.
+    return call_at_depth(frame_depth + 1, eval, caller, {'run': run})
+
+
+class _CpuTimes(NamedTuple):
+    total: float
+    system: float
+
+
+def _cpu_times():
+    """This thread's CPU times so far (the process's where threads are not told apart)."""
+    import resource
+    import time
+    if not hasattr(resource, 'RUSAGE_THREAD'):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return _CpuTimes(usage.ru_utime + usage.ru_stime, usage.ru_stime)
+    # A thread's rusage is sampled at clock ticks (a short cell would show 0 ns, or
+    # more CPU than wall time): the total comes from the thread's CPU clock, and
+    # only the system time from the rusage.
+    return _CpuTimes(time.thread_time(), resource.getrusage(resource.RUSAGE_THREAD).ru_stime)
+
+
+def _print_times(cpu_before, wall, compiling, parsing):
+    """Print IPython's ``%time`` report: CPU and wall times, then compiling and
+    parsing times if over 0.1 s."""
+    cpu = _cpu_times()
+    total = max(cpu.total - cpu_before.total, 0.0)
+    system = min(max(cpu.system - cpu_before.system, 0.0), total)
+    print(f'CPU times: user {format_duration(total - system)}, '
+          f'sys: {format_duration(system)}, total: {format_duration(total)}')
+    print(f'Wall time: {format_duration(wall)}')
+    if compiling > 0.1:
+        print(f'Compiler : {format_duration(compiling)}')
+    if parsing > 0.1:
+        print(f'Parser   : {format_duration(parsing)}')
+
+
+_SPANS = (('d', 86400), ('h', 3600), ('min', 60), ('s', 1))
+_SUBSECOND_UNITS = ('s', 'ms', 'μs', 'ns')
+
+
+def format_duration(seconds):
+    """`seconds` as IPython's ``%time`` shows a time: ``1h 2min 5s`` from a minute
+    on (whole units, the largest first, down to the last one reached); below,
+    three significant digits in the unit its thousands fall in (``3.25 ms``)."""
+    import math
+    if seconds >= 60:
+        parts, left = [], seconds
+        for suffix, length in _SPANS:
+            count = int(left / length)
+            if count:
+                left %= length
+                parts.append(f'{count}{suffix}')
+            if left < 1:
+                break
+        return ' '.join(parts)
+    order = min(-(math.floor(math.log10(seconds)) // 3), 3) if seconds > 0 else 3
+    return '%.3g %s' % (seconds * 1000 ** order, _SUBSECOND_UNITS[order])
 
 
 # What may make compiling, not parsing, warn: ``x is 1``, ``assert (x, 'why')``,

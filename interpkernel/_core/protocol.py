@@ -74,6 +74,9 @@ class VersionedTask(NamedTuple):
     # How deep the cell's frame is in the process it stands in for (a kernel cell:
     # ipykernel's), so that recursion runs out at the same depth; 0 for wherever.
     frame_depth: int = 0
+    # The line of the cell's ``%time`` (or ``%%time``) whose code `source` is, which
+    # the worker times and reports as IPython's magic does; 0: `source` is the cell's.
+    timed_at: int = 0
 
 
 class CellSource(NamedTuple):

@@ -28,7 +28,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     Args:
         store: the `values.Store` of this interpreter.
         namespace: the dict the cell runs in (``__main__``'s).
-        execute: ``execute(source, label, namespace, compile_flags, code_name)``
+        execute: ``execute(source, label, namespace, compile_flags, code_name, timed_at)``
             -> ``(shown value as (value,) or None, exception or None)``.
         keep: names for which it is true stay bound whatever the view
             (dunders; in the host, IPython's own names).
@@ -94,7 +94,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     if task.autoreload:
         reloading.before_cell(protocol.AutoreloadSettings(*task.autoreload))
     result, error = execute(task.source, task.label, namespace, task.compile_flags,
-                            task.code_name)
+                            task.code_name, task.timed_at)
     if task.autoreload:
         reloading.after_cell()
     # Fingerprints first: encoding values below may touch them (pickling a

@@ -191,7 +191,7 @@ class _Runtime:
         self._emit((task.seq, 'done', protocol.send(report)))
 
     def _execute(self, seq, label, source, namespace, before=None, flags=0, code_name=None,
-                 frame_depth=0):
+                 frame_depth=0, timed_at=0):
         """Run one cell's code, interruptibly: ``(shown value or None, exception or None)``.
 
         `before`, if given, is called first inside the interruptible part.
@@ -208,7 +208,7 @@ class _Runtime:
                 # One context for all cells, as in a sequential session: state kept in
                 # context variables (decimal's context) lives from cell to cell.
                 result = self._context.run(execution.execute, source, label, namespace, flags,
-                                           code_name, frame_depth)
+                                           code_name, frame_depth, timed_at)
             except BaseException as exc:
                 error = exc
             finally:
@@ -248,9 +248,10 @@ class _Runtime:
     def _run_versioned(self, task):
         namespace = sys.modules['__main__'].__dict__
 
-        def execute(source, label, namespace, flags, code_name):
+        def execute(source, label, namespace, flags, code_name, timed_at):
             return self._execute(task.seq, label, source, namespace, flags=flags,
-                                 code_name=code_name, frame_depth=task.frame_depth)
+                                 code_name=code_name, frame_depth=task.frame_depth,
+                                 timed_at=timed_at)
 
         return versioned.run(task, self.store, namespace, execute, within=self._context.run)
 

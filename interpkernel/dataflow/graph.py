@@ -24,13 +24,14 @@ import asyncio
 import itertools
 import time
 import types
+from typing import NamedTuple
 
 from ..engine import HOST
 from . import knowledge
 from .analysis import CellEffects
 from .effects import MISSING, Resolved, known_builtin, known_from_info, state_name, static_known
 
-__all__ = ['Graph', 'Cell', 'Version', 'Aborted', 'UNDERS', 'changed_unnamed']
+__all__ = ['Graph', 'Cell', 'TimedCode', 'Version', 'Aborted', 'UNDERS', 'changed_unnamed']
 
 UNDERS = ('_', '__', '___')
 
@@ -105,6 +106,14 @@ class Version:
         return f'<version {self.key[0]}@{self.key[1]} in {sorted(self.homes)}>'
 
 
+class TimedCode(NamedTuple):
+    """The code a cell runs under IPython's ``%time`` or ``%%time``, which is all
+    the cell is: a worker runs `body` and times it itself (see
+    `execution.execute_timed`); the host runs the cell whole."""
+    body: str
+    line: int          # the cell's line of the magic (its transformed source's)
+
+
 class Cell:
     """One submitted cell: its effects, what it waits for, and what it made.
 
@@ -121,11 +130,15 @@ class Cell:
             `Version` it made.  deleted: names it deleted.
         where: the home it ran in.  waited_for: (cell, why) it waited for.
         compile_flags: the ``__future__`` flags earlier cells turned on.
+        timed: its `TimedCode` if it is one ``%time`` or ``%%time`` (its
+            effects are its body's), else None.
     """
 
     def __init__(self, seq, count, label, source, effects, resolved, *, host=None, barrier=None,
-                 filename=None, any_process_will_do=False, first_imports=(), compile_flags=0):
+                 filename=None, any_process_will_do=False, first_imports=(), compile_flags=0,
+                 timed=None):
         self.seq, self.count, self.label, self.source = seq, count, label, source
+        self.timed = timed
         self.compile_flags = compile_flags
         self.effects, self.resolved = effects, resolved
         self.host, self.barrier = host, barrier

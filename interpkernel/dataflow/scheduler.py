@@ -240,13 +240,14 @@ class Scheduler:
     # -- submitting --
 
     def submit(self, count, label, source, effects, *, filename, host=None, barrier=None,
-               any_process_will_do=False, first_imports=()):
+               any_process_will_do=False, first_imports=(), timed=None):
         """Record a cell, in submission order; return its `Cell` (run it with `run`).
 
         `host` says why it cannot run in a subinterpreter; `any_process_will_do`,
         that a cluster engine may run it instead of the host; `first_imports`,
         the modules a worker imports before it, sending it to the host or a
-        cluster engine if one refuses subinterpreters.
+        cluster engine if one refuses subinterpreters; `timed`, the `TimedCode`
+        of a cell that is one ``%time`` (`effects` are its body's).
         """
         if filename is not None:
             self.summaries.add(filename, effects)
@@ -255,7 +256,8 @@ class Scheduler:
         seq = self.graph.next_seq()
         cell = Cell(seq, count, label, source, effects, None, host=host, barrier=barrier,
                     filename=filename, any_process_will_do=any_process_will_do,
-                    first_imports=first_imports, compile_flags=self._compile_flags)
+                    first_imports=first_imports, compile_flags=self._compile_flags,
+                    timed=timed)
         self._compile_flags |= effects.future_flags
         if self._patched:
             self._patched_before[seq] = self._patched
@@ -1166,11 +1168,17 @@ class Scheduler:
             name for name in cell.resolved.mutates if name in inputs and name not in UNDERS
             and not _RESULT.fullmatch(name))}))
 
+        # The host runs a ``%time`` cell whole (its IPython times it); elsewhere, the
+        # body runs, timed there.
+        source, timed_at = cell.source, 0
+        if cell.timed is not None and home != HOST:
+            source, timed_at = cell.timed.body, cell.timed.line
+
         def make_task(seq):
-            return VersionedTask(seq, cell.seq, cell.label, cell.source, bind, load, states,
+            return VersionedTask(seq, cell.seq, cell.label, source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
                                  relinked, cell.compile_flags, cell.filename or '', sources,
-                                 self._frame_depth)
+                                 self._frame_depth, timed_at)
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future

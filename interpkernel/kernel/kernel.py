@@ -49,6 +49,7 @@ from ..probe import fails_in_workers, probe_import
 from . import _ipykernel
 from .shell import CellCompiler, HistoryUpToNow, InterpShell, ResetMagics
 from .streams import CellStreams
+from .timed import timed_code
 
 __all__ = ['InterpKernel']
 
@@ -383,8 +384,12 @@ class InterpKernel(IPythonKernel):
         if numbered:
             shell.history_manager.store_inputs(count, source, code)
         label = f'In[{count}]'
+        # A cell that is one %time is a cell of its code, timed where it runs.
+        timed = None if silent else timed_code(shell, source)
+        uses_ipython = timed is None and _uses_ipython(code, source)
         try:
-            effects = analysis.analyse(source, f'<cell {label}>', self._scheduler.compile_flags
+            effects = analysis.analyse(source if timed is None else timed.body,
+                                       f'<cell {label}>', self._scheduler.compile_flags
                                        if self._scheduler is not None else 0)
         except SyntaxError:
             effects = None
@@ -392,14 +397,14 @@ class InterpKernel(IPythonKernel):
             # IPython reports it exactly as ipykernel would (outside the except
             # clause, so that no "during handling" chain shows); nothing runs.
             return self._reply(self._run_in_host(code, count, silent), count, user_expressions)
-        host = self._host_reason(code, source, effects, silent)
+        host = self._host_reason(uses_ipython, effects, silent)
         any_process_will_do, first_imports = False, ()
         if host is None:
             host, any_process_will_do, first_imports = await _import_placement(effects)
         if self._cluster_starting is not None and self._cluster_starting.done():
             self._attach_started_cluster(parent)
         barrier = effects.barrier
-        if host is not None and (silent or _uses_ipython(code, source)) and not _REPORT.match(code):
+        if host is not None and (silent or uses_ipython) and not _REPORT.match(code):
             barrier = barrier or host   # it may touch any name
         try:
             scheduler = self.scheduler
@@ -420,14 +425,14 @@ class InterpKernel(IPythonKernel):
             cell = scheduler.submit(count, label, code if host else source, effects,
                                     filename=filename, host=host, barrier=barrier,
                                     any_process_will_do=any_process_will_do,
-                                    first_imports=first_imports)
+                                    first_imports=first_imports, timed=timed)
             if turn.aborted or self._epochs.get(parent['header']['msg_id'],
                                                 self._interrupts) != self._interrupts:
                 cell.abort()    # an earlier cell failed, or an interrupt came, since it arrived
             turn.end()
             self._parents[cell.seq] = parent
             if self._cluster_starting is not None and \
-                    (any_process_will_do or _uses_ipython(code, source)):
+                    (any_process_will_do or uses_ipython):
                 # Cells that may use it (magics: %interp cluster ...) wait for it.
                 await self._cluster_started(parent)
             held = []   # the worker's result, shown once the cell has ended
@@ -493,11 +498,11 @@ class InterpKernel(IPythonKernel):
                 'queued': cell.queued, 'started': cell.started, 'ended': cell.ended}
         return metadata
 
-    def _host_reason(self, code, source, effects, silent):
+    def _host_reason(self, uses_ipython, effects, silent):
         """Why the cell must run in the host itself, or None."""
         if silent:
             return 'it is a silent request'
-        if _uses_ipython(code, source):
+        if uses_ipython:
             return 'it uses IPython syntax (magics or shell commands)'
         return effects.barrier
 
@@ -551,10 +556,11 @@ class InterpKernel(IPythonKernel):
 
     # -- the host interpreter --
 
-    def _run_host_cell(self, source, label, namespace, flags, code_name):
+    def _run_host_cell(self, source, label, namespace, flags, code_name, timed_at):
         """The host engine's way to run a cell: IPython's own ``run_cell``, its
         compiler given the ``__future__`` flags cells run anywhere turned on
-        (and naming the code `code_name` itself)."""
+        (and naming the code `code_name` itself).  (`timed_at` is 0: the host
+        runs a ``%time`` cell whole, and IPython times it.)"""
         self.shell.compile.flags |= flags
         count = int(label[3:-1])
         request = self._requests.get(count)

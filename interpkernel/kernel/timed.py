@@ -1,0 +1,66 @@
+"""Cells that are one ``%time`` or ``%%time``: their code runs where its values live.
+
+IPython's ``%time`` runs its code in the user's namespace and prints how long
+it took. A cell that is only that is, for the dataflow, a cell of that code: a
+worker runs it, timed there (`execution.execute_timed`), so that it needs no
+copy of its values in the host. Anything IPython would do otherwise (an option,
+a statement after ``%%time``, IPython syntax in the code, a ``time`` magic that
+is not IPython's) leaves the cell to IPython, in the host.
+"""
+
+import ast
+
+from IPython.core import magic_arguments
+from IPython.core.error import UsageError
+from IPython.core.magics.execution import ExecutionMagics
+
+from ..dataflow.graph import TimedCode
+
+__all__ = ['timed_code']
+
+
+def timed_code(shell, source):
+    """The `TimedCode` of a cell whose transformed `source` is one call of IPython's
+    own ``%time`` or ``%%time`` (as ``get_ipython().run_line_magic('time', ...)``)
+    on plain Python that parses; else None."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and
+            not call.keywords and
+            isinstance(call.func.value, ast.Call) and
+            isinstance(call.func.value.func, ast.Name) and
+            call.func.value.func.id == 'get_ipython' and not call.func.value.args and
+            all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
+        return None
+    args = [a.value for a in call.args]
+    if call.func.attr == 'run_line_magic' and len(args) == 2 and args[0] == 'time':
+        kind, line, cell = 'line', args[1], None
+    elif call.func.attr == 'run_cell_magic' and len(args) == 3 and args[0] == 'time':
+        kind, line, cell = 'cell', args[1], args[2]
+    else:
+        return None
+    magic = shell.find_magic('time', kind)
+    if getattr(magic, '__func__', None) is not ExecutionMagics.time:
+        return None
+    try:
+        # As the magic reads its line: options first, the rest is code.
+        options, rest = magic_arguments.parse_argstring(magic, line, partial=True)
+    except UsageError:
+        return None
+    code = ' '.join(rest)
+    if options.no_raise_error or (cell is not None and code):
+        return None
+    code = code if cell is None else cell
+    body = shell.transform_cell(code)
+    if 'get_ipython()' in body and 'get_ipython()' not in code:
+        return None
+    try:
+        ast.parse(body)
+    except SyntaxError:
+        return None
+    return TimedCode(body, tree.body[0].lineno)
