@@ -338,6 +338,17 @@ def test_a_cell_that_is_one_time_magic_runs_where_its_values_are(kernel):
     assert result['content']['data']['text/plain'] == '60000'
 
 
+def test_a_time_cells_syntax_warning_shows_once_as_on_ipykernel(kernel):
+    # IPython's magic parses its code under '<unknown>'; nothing else may warn.
+    client, _ = kernel
+    ids = client.execute_all('import re', "%time len(re.findall('\\w+', 'a b'))")
+    replies = client.wait(ids)
+    assert [r['status'] for r in replies] == ['ok'] * 2
+    errors = ''.join(m['content']['text'] for m in client.of(ids[1], 'stream')
+                     if m['content']['name'] == 'stderr')
+    assert errors == "<unknown>:1: SyntaxWarning: invalid escape sequence '\\w'\n"
+
+
 def test_an_interrupted_time_cell_in_a_worker_prints_its_times_then_the_interrupt(kernel):
     # As IPython's magic: the times of what ran, then the KeyboardInterrupt.
     client, manager = kernel

@@ -115,7 +115,7 @@ def test_engine_cells_show_results_errors_and_their_values_reach_the_host(kernel
     assert reply['status'] == 'ok' and ran_on(client, msg_id) in ('e0', 'e1')
     assert client.text(msg_id).startswith('CPU times: ')
     [result] = client.of(msg_id, 'execute_result')
-    assert result['content']['data']['text/plain'] == '15'
+    assert result['content']['data']['text/plain'] == 'np.int64(15)'
 
 
 def start_on_an_engine(client, source):

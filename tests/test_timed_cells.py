@@ -39,6 +39,9 @@ def test_a_cell_that_is_one_time_magic_on_python_is_its_code(shell, cell, code):
     '%time 1 +',                         # IPython reports the syntax error
     '%time -- x = 1',                    # (the magic passes '--' on as code)
     'x = 1',
+    '%time ' + ' + '.join(['1'] * 100_000),       # too deep to parse: as any such cell
+    '%time ' + '(' * 300 + '1' + ')' * 300,
+    '%time "\x00"',
 ])
 def test_a_cell_that_is_more_or_other_than_one_time_magic_on_python_is_left_to_ipython(
         shell, cell):

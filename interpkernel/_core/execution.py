@@ -144,7 +144,8 @@ def execute_timed(source, filename, line, namespace, flags=0, frame_depth=0):
     """
     flags = flags & FUTURE_FLAGS
     started = _cpu_times()
-    tree = compile(source, '<timed exec>', 'exec', ast.PyCF_ONLY_AST | flags)
+    # Parsed under IPython's name for what it parses (its SyntaxWarnings show it).
+    tree = compile(source, '<unknown>', 'exec', ast.PyCF_ONLY_AST | flags)
     parsing = _cpu_times().total - started.total
     last = None
     if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):

@@ -14,6 +14,7 @@ from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magics.execution import ExecutionMagics
 
+from ..dataflow import analysis
 from ..dataflow.graph import TimedCode
 
 __all__ = ['timed_code']
@@ -23,9 +24,10 @@ def timed_code(shell, source):
     """The `TimedCode` of a cell whose transformed `source` is one call of IPython's
     own ``%time`` or ``%%time`` (as ``get_ipython().run_line_magic('time', ...)``)
     on plain Python that parses; else None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    if "magic('time'" not in source:     # (no parse for the cells that are not)
+        return None
+    tree = _parsed(source)
+    if tree is None:
         return None
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
         return None
@@ -56,11 +58,20 @@ def timed_code(shell, source):
     if options.no_raise_error or (cell is not None and code):
         return None
     code = code if cell is None else cell
-    body = shell.transform_cell(code)
-    if 'get_ipython()' in body and 'get_ipython()' not in code:
-        return None
     try:
-        ast.parse(body)
+        body = shell.transform_cell(code)
     except SyntaxError:
         return None
+    if 'get_ipython()' in body and 'get_ipython()' not in code or _parsed(body) is None:
+        return None
     return TimedCode(body, tree.body[0].lineno)
+
+
+def _parsed(source):
+    """The tree of `source` (its SyntaxWarnings not shown: running it shows them),
+    or None if it does not parse, or is too deep to (the analysis and IPython then
+    say so as for any cell)."""
+    try:
+        return analysis.parse(source)
+    except (SyntaxError, RecursionError, MemoryError):
+        return None
