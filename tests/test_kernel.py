@@ -109,7 +109,10 @@ def test_a_cell_runs_in_a_spare_worker_while_the_workers_cells_sleep(kernel):
     client.wait(ids)
     where = [client.replies[i]['metadata']['interp']['ran_on'] for i in ids]
     assert client.text(ids[-1]) == 'True True 2\n', where
-    assert len(set(where[1:5])) == 4, where       # four cells, four workers at once
+    # Neither counting cell ran where a sleeping one did: they did not wait for
+    # them.  (The second may follow the first in one worker, if that worker is
+    # free before a spare one has started: the machine was slow in CI once.)
+    assert not {*where[3:5]} & {*where[1:3]} and len(set(where[1:3])) == 2, where
 
 
 class Client:
