@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-__all__ = ['CellEffects', 'Call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
+__all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
            'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
            'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
@@ -305,19 +305,38 @@ def _code_magics_run(tree):
     ``get_ipython().run_line_magic('time', 'data[5] = 1')``)."""
     for statement in tree.body:
         call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and
-                isinstance(call.func.value, ast.Call) and
-                isinstance(call.func.value.func, ast.Name) and
-                call.func.value.func.id == 'get_ipython' and
-                all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
+        magic = magic_call(call)
+        if magic is None:
             continue
-        args = [a.value for a in call.args]
-        if call.func.attr == 'run_line_magic' and len(args) == 2 and \
-                args[0] in _CODE_LINE_MAGICS:
-            yield args[1]
-        elif call.func.attr == 'run_cell_magic' and len(args) == 3 and \
-                args[0] in _CODE_CELL_MAGICS:
-            yield args[2]
+        if magic.cell is None and magic.name in _CODE_LINE_MAGICS:
+            yield magic.line
+        elif magic.cell is not None and magic.name in _CODE_CELL_MAGICS:
+            yield magic.cell
+
+
+class MagicCall(NamedTuple):
+    """A call of an IPython magic as IPython's transformed source writes it."""
+    name: str
+    line: str
+    cell: str | None       # None for a line magic
+
+
+def magic_call(node):
+    """The `MagicCall` that `node` is, if it is ``get_ipython().run_line_magic(name,
+    line)`` or ``get_ipython().run_cell_magic(name, line, cell)`` with string
+    constants; else None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+            isinstance(node.func.value, ast.Call) and
+            isinstance(node.func.value.func, ast.Name) and
+            node.func.value.func.id == 'get_ipython' and
+            all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+        return None
+    args = [a.value for a in node.args]
+    if node.func.attr == 'run_line_magic' and len(args) == 2:
+        return MagicCall(args[0], args[1], None)
+    if node.func.attr == 'run_cell_magic' and len(args) == 3:
+        return MagicCall(*args)
+    return None
 
 
 def _mangle_private_names(tree):

@@ -32,20 +32,11 @@ def timed_code(shell, source):
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
         return None
     call = tree.body[0].value
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and
-            not call.keywords and
-            isinstance(call.func.value, ast.Call) and
-            isinstance(call.func.value.func, ast.Name) and
-            call.func.value.func.id == 'get_ipython' and not call.func.value.args and
-            all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
+    called = analysis.magic_call(call)
+    # (IPython's own transformation passes neither keywords nor get_ipython arguments.)
+    if called is None or called.name != 'time' or call.keywords or call.func.value.args:
         return None
-    args = [a.value for a in call.args]
-    if call.func.attr == 'run_line_magic' and len(args) == 2 and args[0] == 'time':
-        kind, line, cell = 'line', args[1], None
-    elif call.func.attr == 'run_cell_magic' and len(args) == 3 and args[0] == 'time':
-        kind, line, cell = 'cell', args[1], args[2]
-    else:
-        return None
+    kind, line, cell = ('line' if called.cell is None else 'cell'), called.line, called.cell
     magic = shell.find_magic('time', kind)
     if getattr(magic, '__func__', None) is not ExecutionMagics.time:
         return None
