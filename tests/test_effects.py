@@ -252,6 +252,11 @@ def effects_of(source, namespace):
     ('counts["new"]', {'counts'}),
     ('numbers.sort()', {'numbers'}),
     ('row = numbers\nrow.append(1)', {'numbers', 'row'}),
+    # What a library's function returned, called at once: it calls what it holds.
+    ('import operator\noperator.methodcaller("append", 1)(numbers)', {'numbers'}),
+    ('import functools\nfunctools.partial(add_to, 5, numbers)()', {'numbers'}),
+    ('import functools\nfunctools.partial(add_to, 5)(numbers)', {'numbers'}),
+    ('import functools\nfunctools.partial(bump)()', {'count'}),
 ])
 def test_calls_that_change_what_they_are_given(namespace, source, changed):
     assert changed <= effects_of(source, namespace).mutates
@@ -305,6 +310,21 @@ def test_data_given_to_a_call_that_calls_what_it_is_given_is_not_called(namespac
 ])
 def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source):
     assert effects_of(source, namespace).mutates <= {'x', 'r', 'n', 's'}
+
+
+@pytest.mark.parametrize('source', [
+    'import functools\ng = functools.lru_cache(maxsize=None)(total)',
+    'import functools\ng = functools.wraps(total)(bump)',
+])
+def test_what_a_library_decorator_factory_returns_changes_nothing_of_ours(namespace, source):
+    effects = effects_of(source, namespace)
+    assert effects.mutates <= {'g'} and effects.reads_anything is None
+
+
+def test_a_method_called_by_name_on_a_notebook_object_may_do_anything(namespace):
+    # methodcaller('push', 1) calls stack.push, whose code the call does not name.
+    effects = effects_of('import operator\noperator.methodcaller("push", 1)(stack)', namespace)
+    assert 'stack' in effects.mutates and 'methodcaller' in effects.reads_anything
 
 
 @pytest.mark.parametrize('source, changed', [

@@ -929,6 +929,19 @@ def test_equal_constants_of_two_cells_are_one_object_as_on_ipykernel():
     assert shown['python3'][2] == [('execute_result', {'text/plain': 'True'})]
 
 
+def test_a_callable_a_library_made_changes_what_it_is_called_with_as_on_ipykernel():
+    # What operator.methodcaller and functools.partial return, called at once,
+    # calls what they hold: the cell after, which reads `a`, must wait for them
+    # (it printed [] beside them, with a note that the change was not foreseen).
+    cells = ['a = []\ndef add_to(item, bucket):\n    bucket.append(item)',
+             'import operator, time\noperator.methodcaller("append", 1)(a)\ntime.sleep(0.3)',
+             'import functools, time\nfunctools.partial(add_to, 2, a)()\ntime.sleep(0.3)',
+             'print(a)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][3] == [('stream', 'stdout', '[1, 2]\n')]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

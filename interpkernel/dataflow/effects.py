@@ -309,6 +309,10 @@ def resolve(effects, lookup, summaries, previous=None):
 
 
 # Builtins that turn their arguments into text, and the methods that does.
+# Library functions whose result is a decorator, which changes nothing of ours
+# (``functools.lru_cache(maxsize=None)(f)``, ``dataclasses.dataclass(order=True)(C)``).
+_DECORATOR_FACTORIES = frozenset({('functools', 'lru_cache'), ('functools', 'wraps'),
+                                  ('dataclasses', 'dataclass')})
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
 _STR_METHODS = ('__str__', '__repr__', '__format__')
 _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
@@ -600,6 +604,10 @@ class _Resolver:
             roots -= self._typed_makers(roots)
         elif callee and callee[0] in roots and all(
                 known.kind == 'module' for known in self.knowns(callee[0])):
+            if len(callee) > 2 and callee[-1] == APPLY:
+                self._call_library_result(callee[0], callee[1:-1], roots - {callee[0]},
+                                          args, keywords)
+                return
             # ``hashlib.new(...)``: a module's function, whatever else a function's
             # flows say the module's name may share objects with.
             roots = {callee[0]}
@@ -727,6 +735,38 @@ class _Resolver:
             self._unknown_call({name}, args, keywords, None)
             return
         self._method(name, path[0], args, keywords, starred, known)
+
+    def _call_library_result(self, module, path, held, args, keywords):
+        """Call what a module's function returned, given what it was given (`held`).
+
+        A decorator factory's result (``functools.lru_cache(maxsize=None)(f)``)
+        changes nothing of ours.  Any other may call what it holds, or a method
+        of its arguments, with them: ``operator.methodcaller('append', 1)(a)``
+        changes `a`, ``functools.partial(add_to, 5, a)()`` calls ``add_to``.
+        """
+        if (self._module_of(module), '.'.join(path)) in _DECORATOR_FACTORIES:
+            return
+        # What it holds is called, not changed, if it is a function, class or module.
+        given = [*args, {name for name in held
+                         if not all(known.kind in _NOT_SHARED for known in self.knowns(name))}]
+        for name in held:
+            for known in self.knowns(name):
+                if known.kind in ('function', 'unknown', 'fresh'):
+                    self._call_on_known(name, known, (), given, keywords, True)
+        for name in set().union(*given, *(flow for _, flow in keywords)):
+            if any(known.kind in ('class', 'instance') and known.code
+                   for known in self.knowns(name)):
+                # Which of its methods is called the analysis cannot tell.
+                self._unseen_code(None, given, keywords,
+                                  f'it calls what {module}.{".".join(path)} made, which may '
+                                  f'call into {name}')
+                return
+        self._unknown_call(None, given, keywords, None)
+
+    def _module_of(self, name):
+        """The module `name` holds (the first, if several may be held), or None."""
+        return next((known.module for known in self.knowns(name) if known.kind == 'module'),
+                    None)
 
     def _apply_result(self, name, known, path, args, keywords):
         """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
