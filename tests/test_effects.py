@@ -257,6 +257,8 @@ def effects_of(source, namespace):
     ('import functools\nfunctools.partial(add_to, 5, numbers)()', {'numbers'}),
     ('import functools\nfunctools.partial(add_to, 5)(numbers)', {'numbers'}),
     ('import functools\nfunctools.partial(bump)()', {'count'}),
+    ('from functools import partial\npartial(bump)()', {'count'}),
+    ('from functools import partial\npartial(add_to, 5)(numbers)', {'numbers'}),
 ])
 def test_calls_that_change_what_they_are_given(namespace, source, changed):
     assert changed <= effects_of(source, namespace).mutates
@@ -315,15 +317,20 @@ def test_calls_that_change_nothing_leave_their_arguments_alone(namespace, source
 @pytest.mark.parametrize('source', [
     'import functools\ng = functools.lru_cache(maxsize=None)(total)',
     'import functools\ng = functools.wraps(total)(bump)',
+    'from functools import lru_cache\ng = lru_cache(maxsize=None)(total)',
 ])
 def test_what_a_library_decorator_factory_returns_changes_nothing_of_ours(namespace, source):
     effects = effects_of(source, namespace)
     assert effects.mutates <= {'g'} and effects.reads_anything is None
 
 
-def test_a_method_called_by_name_on_a_notebook_object_may_do_anything(namespace):
+@pytest.mark.parametrize('source', [
+    'import operator\noperator.methodcaller("push", 1)(stack)',
+    'from operator import methodcaller\nmethodcaller("push", 1)(stack)',
+])
+def test_a_method_called_by_name_on_a_notebook_object_may_do_anything(namespace, source):
     # methodcaller('push', 1) calls stack.push, whose code the call does not name.
-    effects = effects_of('import operator\noperator.methodcaller("push", 1)(stack)', namespace)
+    effects = effects_of(source, namespace)
     assert 'stack' in effects.mutates and 'methodcaller' in effects.reads_anything
 
 

@@ -311,8 +311,8 @@ def resolve(effects, lookup, summaries, previous=None):
 # Builtins that turn their arguments into text, and the methods that does.
 # Library functions whose result is a decorator, which changes nothing of ours
 # (``functools.lru_cache(maxsize=None)(f)``, ``dataclasses.dataclass(order=True)(C)``).
-_DECORATOR_FACTORIES = frozenset({('functools', 'lru_cache'), ('functools', 'wraps'),
-                                  ('dataclasses', 'dataclass')})
+_DECORATOR_FACTORIES = frozenset({'functools.lru_cache', 'functools.wraps',
+                                  'dataclasses.dataclass'})
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
 _STR_METHODS = ('__str__', '__repr__', '__format__')
 _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
@@ -600,14 +600,16 @@ class _Resolver:
             return
         roots = {root for root in bind(call.root)
                  if not _library_made(root) or self.known(root).kind == 'value'}
+        factory = self._library_function(callee)
+        if factory is not None:
+            self._call_library_result(
+                factory, {n for n in roots if n != callee[0] and not is_marker(n)},
+                args, keywords)
+            return
         if callee and callee[0] in (EXPR, HELD):
             roots -= self._typed_makers(roots)
         elif callee and callee[0] in roots and all(
                 known.kind == 'module' for known in self.knowns(callee[0])):
-            if len(callee) > 2 and callee[-1] == APPLY:
-                self._call_library_result(callee[0], callee[1:-1], roots - {callee[0]},
-                                          args, keywords)
-                return
             # ``hashlib.new(...)``: a module's function, whatever else a function's
             # flows say the module's name may share objects with.
             roots = {callee[0]}
@@ -736,37 +738,51 @@ class _Resolver:
             return
         self._method(name, path[0], args, keywords, starred, known)
 
-    def _call_library_result(self, module, path, held, args, keywords):
-        """Call what a module's function returned, given what it was given (`held`).
+    def _library_function(self, callee):
+        """``'module.qualname'`` of the library function whose result `callee` calls
+        (``functools.partial(f)(x)``, or ``partial(f)(x)`` after ``from functools
+        import partial``), or None if it calls no library function's result."""
+        if len(callee) < 2 or callee[-1] != APPLY:
+            return None
+        knowns = self.knowns(callee[0])
+        if not knowns:
+            return None
+        if len(callee) > 2 and all(known.kind == 'module' for known in knowns):
+            return f'{knowns[0].module}.{".".join(callee[1:-1])}'
+        if len(callee) == 2 and all(known.kind == 'callable' and not known.code
+                                    for known in knowns):
+            return f'{knowns[0].module}.{knowns[0].qualname}'
+        return None
+
+    def _call_library_result(self, factory, held, args, keywords):
+        """Call what the library function `factory` returned, given what it was
+        given (`held`).
 
         A decorator factory's result (``functools.lru_cache(maxsize=None)(f)``)
         changes nothing of ours.  Any other may call what it holds, or a method
         of its arguments, with them: ``operator.methodcaller('append', 1)(a)``
         changes `a`, ``functools.partial(add_to, 5, a)()`` calls ``add_to``.
         """
-        if (self._module_of(module), '.'.join(path)) in _DECORATOR_FACTORIES:
+        if factory in _DECORATOR_FACTORIES:
             return
-        # What it holds is called, not changed, if it is a function, class or module.
-        given = [*args, {name for name in held
-                         if not all(known.kind in _NOT_SHARED for known in self.knowns(name))}]
         for name in held:
             for known in self.knowns(name):
                 if known.kind in ('function', 'unknown', 'fresh'):
-                    self._call_on_known(name, known, (), given, keywords, True)
+                    self._call_on_known(name, known, (), [*args, held - {name}], keywords,
+                                        True)
+        # Functions, classes and modules are called, not changed (their code says
+        # what it changes).
+        given = [{name for name in names
+                  if not all(known.kind in _NOT_SHARED for known in self.knowns(name))}
+                 for names in (*args, held)]
         for name in set().union(*given, *(flow for _, flow in keywords)):
             if any(known.kind in ('class', 'instance') and known.code
                    for known in self.knowns(name)):
                 # Which of its methods is called the analysis cannot tell.
                 self._unseen_code(None, given, keywords,
-                                  f'it calls what {module}.{".".join(path)} made, which may '
-                                  f'call into {name}')
+                                  f'it calls what {factory} made, which may call into {name}')
                 return
         self._unknown_call(None, given, keywords, None)
-
-    def _module_of(self, name):
-        """The module `name` holds (the first, if several may be held), or None."""
-        return next((known.module for known in self.knowns(name) if known.kind == 'module'),
-                    None)
 
     def _apply_result(self, name, known, path, args, keywords):
         """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
