@@ -17,7 +17,8 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-__all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary', 'analyse', 'parse',
+__all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary',
+           'analyse', 'parse',
            'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
            'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
@@ -91,8 +92,9 @@ class Call(NamedTuple):
         line: the line of the call in the cell.
         callbacks: the calls the callee makes if it calls what it is given: one
             per argument that is a method or a module's function
-            (``map(seen.add, xs)``, ``max(d, key=d.get)``), given (what) the
-            other arguments (hold).
+            (``map(seen.add, xs)``, ``max(d, key=d.get)``) or the result of a
+            call (``map(operator.methodcaller('add', 1), xs)``), given (what)
+            the other arguments (hold).
     """
     callee: tuple
     root: frozenset
@@ -963,11 +965,16 @@ class _Visitor(ast.NodeVisitor):
         callbacks = []
         for value in values:
             path = _path(value)
+            others = frozenset().union(*(flow for key, flow in flows.items()
+                                         if key != id(value)))
             if len(path) > 1:
-                others = frozenset().union(*(flow for key, flow in flows.items()
-                                             if key != id(value)))
                 callbacks.append(Call(path, frozenset(self._names_of(path[0])), (others,), (),
                                       True, getattr(node, 'lineno', 0)))
+            elif isinstance(value, ast.Call) and _path(value.func):
+                # What a call returned, which may be called in turn: ``map(operator.
+                # methodcaller('add', 1), items)`` calls what ``methodcaller`` made.
+                callbacks.append(Call((*_path(value.func), APPLY), flows[id(value)], (others,),
+                                      (), True, getattr(node, 'lineno', 0)))
         self._call(callee, root, args, keywords, starred, node, tuple(callbacks))
         if len(callee) == 1 and (callee[0] in _FRESH_RESULTS or (
                 # ``found = set()``: an empty container of its own, as ``found = {}``

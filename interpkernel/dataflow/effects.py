@@ -313,6 +313,13 @@ def resolve(effects, lookup, summaries, previous=None):
 # (``functools.lru_cache(maxsize=None)(f)``, ``dataclasses.dataclass(order=True)(C)``).
 _DECORATOR_FACTORIES = frozenset({'functools.lru_cache', 'functools.wraps',
                                   'dataclasses.dataclass'})
+# Library functions that make a callable of what they are given, which a call
+# given it (``map(operator.methodcaller('add', 1), items)``) calls.
+_CALLABLE_MAKERS = frozenset({'operator.methodcaller', 'operator.itemgetter',
+                              'operator.attrgetter', 'functools.partial', 'numpy.vectorize',
+                              'numpy.frompyfunc'})
+# Library functions whose result, called, only reads what it is given.
+_READING_RESULTS = frozenset({'operator.itemgetter', 'operator.attrgetter'})
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
 _STR_METHODS = ('__str__', '__repr__', '__format__')
 _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
@@ -763,26 +770,31 @@ class _Resolver:
         of its arguments, with them: ``operator.methodcaller('append', 1)(a)``
         changes `a`, ``functools.partial(add_to, 5, a)()`` calls ``add_to``.
         """
-        if factory in _DECORATOR_FACTORIES:
+        if factory in _DECORATOR_FACTORIES or factory in _READING_RESULTS:
             return
-        for name in held:
+        # A library's function or module given to it is no object of ours to change.
+        ours = {name for name in held if not all(
+            known.kind in ('callable', 'module', 'missing') for known in self.knowns(name))}
+        for name in ours:
             for known in self.knowns(name):
                 if known.kind in ('function', 'unknown', 'fresh'):
-                    self._call_on_known(name, known, (), [*args, held - {name}], keywords,
+                    self._call_on_known(name, known, (), [*args, ours - {name}], keywords,
                                         True)
+        everything = set().union(*args, held, *(flow for _, flow in keywords))
+        notebook_objects = {name for name in everything if any(
+            known.kind in ('class', 'instance') and known.code for known in self.knowns(name))}
         # Functions, classes and modules are called, not changed (their code says
-        # what it changes).
+        # what it changes); but which method of a notebook object is called, and
+        # what it changes, the analysis cannot tell.
         given = [{name for name in names
                   if not all(known.kind in _NOT_SHARED for known in self.knowns(name))}
-                 for names in (*args, held)]
-        for name in set().union(*given, *(flow for _, flow in keywords)):
-            if any(known.kind in ('class', 'instance') and known.code
-                   for known in self.knowns(name)):
-                # Which of its methods is called the analysis cannot tell.
-                self._unseen_code(None, given, keywords,
-                                  f'it calls what {factory} made, which may call into {name}')
-                return
-        self._unknown_call(None, given, keywords, None)
+                 for names in (*args, held)] + [notebook_objects]
+        if notebook_objects:
+            self._unseen_code(None, given, keywords,
+                              f'it calls what {factory} made, which may call into '
+                              f'{", ".join(sorted(notebook_objects))}')
+        else:
+            self._unknown_call(None, given, keywords, None)
 
     def _apply_result(self, name, known, path, args, keywords):
         """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
@@ -1125,7 +1137,12 @@ class _Resolver:
             callbacks, bind = self.callbacks
             self.callbacks = ((), None)
             for callback in callbacks:
-                if self._is_method(callback, bind):
+                if callback.callee[-1] == APPLY:
+                    # Of the results of calls it is given, those of the library's
+                    # functions that make callables are what it calls.
+                    if self._library_function(callback.callee) in _CALLABLE_MAKERS:
+                        self.call(callback, bind)
+                elif self._is_method(callback, bind):
                     self.call(callback, bind)
             given |= receiver or set()
             for name in given:
