@@ -308,7 +308,6 @@ def resolve(effects, lookup, summaries, previous=None):
     return resolver.result
 
 
-# Builtins that turn their arguments into text, and the methods that does.
 # Library functions whose result is a decorator, which changes nothing of ours
 # (``functools.lru_cache(maxsize=None)(f)``, ``dataclasses.dataclass(order=True)(C)``).
 _DECORATOR_FACTORIES = frozenset({'functools.lru_cache', 'functools.wraps',
@@ -320,6 +319,7 @@ _CALLABLE_MAKERS = frozenset({'operator.methodcaller', 'operator.itemgetter',
                               'numpy.frompyfunc'})
 # Library functions whose result, called, only reads what it is given.
 _READING_RESULTS = frozenset({'operator.itemgetter', 'operator.attrgetter'})
+# Builtins that turn their arguments into text, and the methods that does.
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
 _STR_METHODS = ('__str__', '__repr__', '__format__')
 _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
@@ -799,7 +799,9 @@ class _Resolver:
     def _apply_result(self, name, known, path, args, keywords):
         """Call what calling ``name.path`` returned (``lru_cache(maxsize=None)(f)``)."""
         if known.kind == 'module' or known.kind == 'callable':
-            return   # a library's decorator factory: what it returns changes nothing of ours
+            # Given to the call whose result is called, not what made it (that
+            # is `_call_library_result`'s): it is called only if that result calls it.
+            return
         if known.kind == 'function' and not path:
             for key in known.code:
                 summary = self.summaries.get(key)
