@@ -607,10 +607,10 @@ class _Resolver:
             return
         roots = {root for root in bind(call.root)
                  if not _library_made(root) or self.known(root).kind == 'value'}
-        factory = self._library_function(callee)
-        if factory is not None:
+        factories = self._library_functions(callee)
+        if factories:
             self._call_library_result(
-                factory, {n for n in roots if n != callee[0] and not is_marker(n)},
+                factories, {n for n in roots if n != callee[0] and not is_marker(n)},
                 args, keywords)
             return
         if callee and callee[0] in (EXPR, HELD):
@@ -745,32 +745,30 @@ class _Resolver:
             return
         self._method(name, path[0], args, keywords, starred, known)
 
-    def _library_function(self, callee):
-        """``'module.qualname'`` of the library function whose result `callee` calls
-        (``functools.partial(f)(x)``, or ``partial(f)(x)`` after ``from functools
-        import partial``), or None if it calls no library function's result."""
-        if len(callee) < 2 or callee[-1] != APPLY:
-            return None
-        knowns = self.knowns(callee[0])
+    def _library_functions(self, callee):
+        """``'module.qualname'`` of each library function whose result `callee` may
+        call (``functools.partial(f)(x)``, or ``partial(f)(x)`` after ``from
+        functools import partial``); empty if it may call something else."""
+        knowns = self.knowns(callee[0]) if len(callee) > 1 and callee[-1] == APPLY else ()
         if not knowns:
-            return None
+            return frozenset()
         if len(callee) > 2 and all(known.kind == 'module' for known in knowns):
-            return f'{knowns[0].module}.{".".join(callee[1:-1])}'
+            return frozenset(f'{known.module}.{".".join(callee[1:-1])}' for known in knowns)
         if len(callee) == 2 and all(known.kind == 'callable' and not known.code
                                     for known in knowns):
-            return f'{knowns[0].module}.{knowns[0].qualname}'
-        return None
+            return frozenset(f'{known.module}.{known.qualname}' for known in knowns)
+        return frozenset()
 
-    def _call_library_result(self, factory, held, args, keywords):
-        """Call what the library function `factory` returned, given what it was
-        given (`held`).
+    def _call_library_result(self, factories, held, args, keywords):
+        """Call what one of the library functions `factories` returned, given what
+        it was given (`held`).
 
         A decorator factory's result (``functools.lru_cache(maxsize=None)(f)``)
         changes nothing of ours.  Any other may call what it holds, or a method
         of its arguments, with them: ``operator.methodcaller('append', 1)(a)``
         changes `a`, ``functools.partial(add_to, 5, a)()`` calls ``add_to``.
         """
-        if factory in _DECORATOR_FACTORIES or factory in _READING_RESULTS:
+        if factories <= _DECORATOR_FACTORIES | _READING_RESULTS:
             return
         # A library's function or module given to it is no object of ours to change.
         ours = {name for name in held if not all(
@@ -791,8 +789,8 @@ class _Resolver:
                  for names in (*args, held)] + [notebook_objects]
         if notebook_objects:
             self._unseen_code(None, given, keywords,
-                              f'it calls what {factory} made, which may call into '
-                              f'{", ".join(sorted(notebook_objects))}')
+                              f'it calls what {" or ".join(sorted(factories))} made, which '
+                              f'may call into {", ".join(sorted(notebook_objects))}')
         else:
             self._unknown_call(None, given, keywords, None)
 
@@ -1142,7 +1140,7 @@ class _Resolver:
                 if callback.callee[-1] == APPLY:
                     # Of the results of calls it is given, those of the library's
                     # functions that make callables are what it calls.
-                    if self._library_function(callback.callee) in _CALLABLE_MAKERS:
+                    if self._library_functions(callback.callee) & _CALLABLE_MAKERS:
                         self.call(callback, bind)
                 elif self._is_method(callback, bind):
                     self.call(callback, bind)
