@@ -965,16 +965,18 @@ class _Visitor(ast.NodeVisitor):
         callbacks = []
         for value in values:
             path = _path(value)
-            others = frozenset().union(*(flow for key, flow in flows.items()
-                                         if key != id(value)))
             if len(path) > 1:
-                callbacks.append(Call(path, frozenset(self._names_of(path[0])), (others,), (),
-                                      True, getattr(node, 'lineno', 0)))
+                called, called_root = path, frozenset(self._names_of(path[0]))
             elif isinstance(value, ast.Call) and _path(value.func):
                 # What a call returned, which may be called in turn: ``map(operator.
                 # methodcaller('add', 1), items)`` calls what ``methodcaller`` made.
-                callbacks.append(Call((*_path(value.func), APPLY), flows[id(value)], (others,),
-                                      (), True, getattr(node, 'lineno', 0)))
+                called, called_root = (*_path(value.func), APPLY), flows[id(value)]
+            else:
+                continue
+            others = frozenset().union(*(flow for key, flow in flows.items()
+                                         if key != id(value)))
+            callbacks.append(Call(called, called_root, (others,), (), True,
+                                  getattr(node, 'lineno', 0)))
         self._call(callee, root, args, keywords, starred, node, tuple(callbacks))
         if len(callee) == 1 and (callee[0] in _FRESH_RESULTS or (
                 # ``found = set()``: an empty container of its own, as ``found = {}``
