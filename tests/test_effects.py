@@ -227,10 +227,10 @@ def namespace():
     return namespace
 
 
-def effects_of(source, namespace):
+def effects_of(source, namespace, setup=SETUP):
     effects = analyse(source, '<cell In[2]>')
     summaries = Summaries()
-    summaries.add('<cell In[1]>', analyse(SETUP, '<cell In[1]>'))   # as the scheduler does,
+    summaries.add('<cell In[1]>', analyse(setup, '<cell In[1]>'))   # as the scheduler does,
     summaries.add('<cell In[2]>', effects)     # every cell it ran and the cell's own functions
 
     def defined(name):
@@ -712,3 +712,36 @@ def test_reading_a_notebook_class_reads_its_bases_names(namespace, source):
     # pydoc finds an inherited method's class by name: help(Acrostic) in the host
     # lost the docstrings Song's methods inherit (PythonFreeCourse, hunt 4).
     assert 'Song' in effects_of(source, namespace).reads
+
+
+FINALIZED = """\
+class Resource:
+    open = 0
+    def __del__(self):
+        Resource.open -= 1
+res = Resource()
+items = [Resource()]
+plain = Resource
+"""
+
+
+@pytest.mark.parametrize('source, name', [
+    ('del res', 'res'), ('res = None', 'res'), ('items = []', 'items'),
+    ('for res in range(2):\n    pass', 'res'), ('def drop():\n    global res\n    res = 1\ndrop()', 'res'),
+])
+def test_letting_go_of_an_object_whose_class_has_a_finalizer_reads_it_and_runs_it(source, name):
+    # The object is freed in the cell, if no other name holds it: the cell runs
+    # where it is, after its readers, and does what ``__del__`` does.
+    namespace = {'__name__': '__main__'}
+    exec(compile(FINALIZED, '<cell In[1]>', 'exec'), namespace)
+    effects = effects_of(source, namespace, FINALIZED)
+    assert name in effects.reads and name in effects.mutates
+    assert 'Resource' in effects.mutates
+
+
+def test_letting_go_of_what_no_finalizer_can_hold_reads_nothing(namespace):
+    namespace_with_finalizer = {'__name__': '__main__'}
+    exec(compile(FINALIZED, '<cell In[1]>', 'exec'), namespace_with_finalizer)
+    assert 'plain' not in effects_of('plain = 5', namespace_with_finalizer, FINALIZED).reads
+    # No notebook class defines one: a list let go of holds none.
+    assert 'numbers' not in effects_of('numbers = []', namespace).reads

@@ -51,14 +51,14 @@ _version = iter(range(1000, 10**6, 10))
 
 
 def run(home, source, *, bind=(), load=(), states=(), capture=(), result_name='',
-        check=True, events=None, code_name='', timed_at=0):
+        check=True, events=None, code_name='', timed_at=0, release=()):
     engine, name = home
     version = next(_version)
     future = engine.run(
         name, lambda seq: VersionedTask(seq, version, f'In[{version}]', source, tuple(bind),
                                         tuple(load), tuple(states), tuple(capture),
                                         result_name, check, code_name=code_name,
-                                        timed_at=timed_at),
+                                        timed_at=timed_at, release=tuple(release)),
         label=f'In[{version}]', on_event=events.append if events is not None else None)
     report = future.result(timeout=30)
     return version, report
@@ -104,6 +104,39 @@ def test_deleting_a_name_is_reported(home):
     first, _ = run(home, 'gone = 1')
     _, report = run(home, 'del gone', bind=[('gone', ('gone', first))])
     assert report.deleted == ('gone',)
+
+
+FINALIZED = 'FREED = []\nclass R:\n    def __del__(self):\n        FREED.append("r")\nr = R()'
+
+
+@pytest.mark.parametrize('source', ['del r', 'r = None'])
+def test_a_released_version_is_freed_in_the_cell_that_lets_go_of_it(home, source):
+    first, _ = run(home, FINALIZED)
+    bind = [(name, (name, first)) for name in ('FREED', 'R', 'r')]
+    _, report = run(home, source + '\nfreed = list(FREED)', bind=bind, release=[('r', first)])
+    engine, name = home
+    [(_, payload)] = engine.export(name, [written(report)['freed'][0]]).result(30).values
+    assert transfer.decode(payload) == ['r']
+
+
+def test_a_version_not_released_is_freed_only_when_dropped(home):
+    first, _ = run(home, FINALIZED)
+    bind = [(name, (name, first)) for name in ('FREED', 'R', 'r')]
+    _, report = run(home, 'del r\nfreed = list(FREED)', bind=bind)
+    engine, name = home
+    [(_, payload)] = engine.export(name, [written(report)['freed'][0]]).result(30).values
+    assert transfer.decode(payload) == []
+
+
+def test_a_released_name_the_cell_leaves_bound_is_a_new_version(home):
+    first, _ = run(home, 'kept = [1]')
+    second, report = run(home, 'if False:\n    del kept', bind=[('kept', ('kept', first))],
+                         release=[('kept', first)])
+    assert written(report)['kept'][0] == ('kept', second) and report.deleted == ()
+    engine, name = home
+    exported = engine.export(name, [('kept', first), ('kept', second)]).result(30)
+    assert [key for key, _ in exported.values] == [('kept', second)]
+    assert [key for key, *_ in exported.failures] == [('kept', first)]
 
 
 def test_values_moved_in_are_kept_for_later_cells(home):

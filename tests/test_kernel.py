@@ -942,6 +942,30 @@ def test_a_callable_a_library_made_changes_what_it_is_called_with_as_on_ipykerne
     assert shown['python3'][3] == [('stream', 'stdout', '[1, 2]\n')]
 
 
+def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel():
+    # A `del`, a rebinding (in the cell or through `global`) or an emptied list
+    # frees what no other name holds: its ``__del__`` prints in that cell, after
+    # the cells reading it, and what it does to its class is seen after.  The
+    # kernel's own keys for values held them: nothing printed, `R.alive` stayed 6.
+    cells = ['class R:\n    alive = 0\n    def __init__(self, n):\n        self.n = n\n'
+             '        R.alive += 1\n    def __del__(self):\n        R.alive -= 1\n'
+             '        print("bye", self.n)',
+             'a = R(1)\nb = R(2)\nc = R(3)\nrs = [R(4), R(5)]\nd = R(6)\ne = d\nprint(R.alive)',
+             'import time\ntime.sleep(0.3)\na.n += 10\nprint(a.n)',
+             'del a\nprint("a deleted")',
+             'b = None',
+             'def drop_c():\n    global c\n    c = None',
+             'drop_c()',
+             'rs = []',
+             'del d',
+             'print("still", e.n, R.alive)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][3] == [('stream', 'stdout', 'bye 11\na deleted\n')]
+    assert shown['python3'][8] == []
+    assert shown['python3'][9] == [('stream', 'stdout', 'still 6 1\n')]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

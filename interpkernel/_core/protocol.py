@@ -77,6 +77,12 @@ class VersionedTask(NamedTuple):
     # The line of the cell's ``%time`` (or ``%%time``) whose code `source` is, which
     # the worker times and reports as IPython's magic does; 0: `source` is the cell's.
     timed_at: int = 0
+    # Keys among `bind` of versions no other cell will read, of names the cell may
+    # rebind or delete: the store lets go of them while the cell runs, so that
+    # the namespace alone holds them and a ``del r`` frees the object (runs its
+    # ``__del__``, closes its file) in the cell, as in order.  A name still bound
+    # after the cell is kept as a new version.
+    release: tuple = ()
 
 
 class CellSource(NamedTuple):

@@ -57,13 +57,15 @@ def type_name(value):
     return kind.__qualname__ if module in ('builtins', '__main__') else f'{module}.{kind.__qualname__}'
 
 
-def encode(value, *, snapshot=True, notebook=False):
+def encode(value, *, snapshot=True, notebook=False, copy_finalized=True):
     """Encode `value` into a shareable payload for `decode` in another interpreter.
 
     With ``snapshot=False`` a bytearray or array.array is not copied here: the
     caller promises to keep it alive and unchanged until the payload is decoded.
     With ``notebook=True`` functions defined in ``__main__`` look their globals
-    up where they land instead of carrying copies.
+    up where they land instead of carrying copies; with ``copy_finalized=False``
+    too, an object of a ``__main__`` class with a ``__del__`` is refused
+    (`Finalized`): each copy would run it once more.
     Raises whatever pickling raises for a value that cannot move.
     """
     if _is_native(value):
@@ -79,15 +81,20 @@ def encode(value, *, snapshot=True, notebook=False):
     if kind is types.ModuleType and sys.modules.get(value.__name__) is value \
             and getattr(value, '__spec__', None) is not None:
         return ('m', value.__name__)
-    return ('p', _dumps(value, notebook), type_name(value))
+    pickler = 'kernel' if notebook and not copy_finalized else notebook
+    return ('p', _dumps(value, pickler), type_name(value))
 
 
-def _dumps(value, notebook):
+class Finalized(TypeError):
+    """An object whose class has a ``__del__`` was not copied."""
+
+
+def _dumps(value, pickler):
     import io
     buffer = io.BytesIO()
     # Protocol 3 pickles a set as a call of ``set`` with its items in
     # iteration order, which `_OrderedUnpickler` makes keep that order (`set_order`).
-    _picklers()[notebook](buffer, protocol=_PROTOCOL).dump(value)
+    _picklers()[pickler](buffer, protocol=_PROTOCOL).dump(value)
     return buffer.getvalue()
 
 
@@ -131,7 +138,8 @@ _pickler_classes = None
 
 def _picklers():
     """{notebook: Pickler class}: cloudpickle's, keeping code objects whole; and
-    with ``notebook=True``, also landing functions defined in ``__main__``."""
+    with ``notebook=True``, also landing functions defined in ``__main__``;
+    'kernel': that, refusing objects of its classes with a ``__del__``."""
     global _pickler_classes
     if _pickler_classes is not None:
         return _pickler_classes
@@ -182,7 +190,15 @@ def _picklers():
                 return (_cached, (obj.__wrapped__, parameters['maxsize'], parameters['typed']))
             return super().reducer_override(obj)
 
-    _pickler_classes = {False: Pickler, True: NotebookPickler}
+    class KernelPickler(NotebookPickler):
+        def reducer_override(self, obj):
+            cls = type(obj)
+            if cls.__module__ == '__main__' and getattr(cls, '__del__', None) is not None:
+                raise Finalized(f'an object of {cls.__qualname__}, a class with a __del__, '
+                                f'is not copied: each copy would run __del__ once more')
+            return super().reducer_override(obj)
+
+    _pickler_classes = {False: Pickler, True: NotebookPickler, 'kernel': KernelPickler}
     return _pickler_classes
 
 

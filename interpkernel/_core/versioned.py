@@ -42,37 +42,7 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     # States first: a module among the values imports on the import path the
     # cell would have (``sys.path``), an object unpickles within its limits.
     restored = within(lambda: restore_states(task.states))
-    view, failed = {}, []
-    for name, key in task.bind:
-        if key in store:
-            view[name] = store.get(key)
-        else:      # dropped meanwhile: the scheduler places the cell again
-            failed.append((name, 'missing', 'this interpreter no longer holds it'))
-    # A payload of values encoded together (a tuple's: hashable) -> the decoded tuple.
-    # By value: entries that shared it may reach here as copies of it.
-    together = {}
-    for name, key, payload in task.load:
-        if payload[0] == protocol.SAME_OBJECT:
-            if payload[1] not in view:    # it failed to load: said once, for that name
-                continue
-            value = view[payload[1]]
-        else:
-            encoded, index = (payload[1], payload[2]) if payload[0] == protocol.TOGETHER \
-                else (payload, None)
-            try:
-                if index is None:
-                    value = transfer.decode(encoded, namespace)
-                else:
-                    if encoded not in together:
-                        together[encoded] = transfer.decode(encoded, namespace)
-                    value = together[encoded][index]
-            except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
-                failed.append((name, encoded[-1] if encoded[0] == 'p' else 'value',
-                               transfer.reason(exc)))
-                continue
-        if key is not None:       # None: given for this cell only, not a version
-            store.put(key, value)
-        view[name] = value
+    view, failed = _view(task, store, namespace)
     if failed:
         return protocol.VersionedReport(None, None, None, started, time.perf_counter(),
                                         (), (), (), (), tuple(failed))
@@ -83,12 +53,19 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     for name in [n for n in namespace if not keep(n)]:
         del namespace[name]
     namespace.update(view)
+    # The namespace alone holds what the cell reads, as in order: a `del` or a
+    # rebinding there frees its object (runs its ``__del__``) in the cell.
+    del view
     identities = {name: id(value) for name, value in namespace.items()}
     if not task.check or any(_pickled(payload) for _, _, payload in task.load):
         # What a cell changes unchecked is not seen; and unpickling an object of a
         # notebook class updates that class here in place (cloudpickle).
         store.forget_fingerprints()
     before = store.fingerprints() if task.check else {}
+    # Versions no other cell reads, which the cell may replace: the store lets go
+    # of them while it runs (see `VersionedTask.release`).
+    released = {key[0] for key in task.release if key in store}
+    store.drop(task.release)
     for cell in map(protocol.CellSource._make, task.sources):
         execution.remember_cell(cell.filename, cell.label, cell.source)
     if task.autoreload:
@@ -113,7 +90,10 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         written.append((name, key, tuple(info), _small_payload(value, info)))
 
     for name, value in list(namespace.items()):
-        if not keep(name) and identities.get(name) != id(value):
+        # What the cell left in a released name is a new version even if it is the
+        # same object: the store let go of the old one, whose ``id()`` another
+        # object may have taken since.
+        if not keep(name) and (name in released or identities.get(name) != id(value)):
             keep_version(name, value)
     deleted = tuple(n for n in identities if n not in namespace and not keep(n))
     for key in changed:
@@ -148,6 +128,43 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
                                     restored + within(lambda: capture_states(task.capture)), ())
 
 
+def _view(task, store, namespace):
+    """name -> value: the versions `task` binds and loads (those loaded are kept
+    under their keys); and ``(name, type, reason)`` of each that failed."""
+    view, failed = {}, []
+    for name, key in task.bind:
+        if key in store:
+            view[name] = store.get(key)
+        else:      # dropped meanwhile: the scheduler places the cell again
+            failed.append((name, 'missing', 'this interpreter no longer holds it'))
+    # A payload of values encoded together (a tuple's: hashable) -> the decoded tuple.
+    # By value: entries that shared it may reach here as copies of it.
+    together = {}
+    for name, key, payload in task.load:
+        if payload[0] == protocol.SAME_OBJECT:
+            if payload[1] not in view:    # it failed to load: said once, for that name
+                continue
+            value = view[payload[1]]
+        else:
+            encoded, index = (payload[1], payload[2]) if payload[0] == protocol.TOGETHER \
+                else (payload, None)
+            try:
+                if index is None:
+                    value = transfer.decode(encoded, namespace)
+                else:
+                    if encoded not in together:
+                        together[encoded] = transfer.decode(encoded, namespace)
+                    value = together[encoded][index]
+            except Exception as exc:   # e.g. a module that refuses subinterpreters: nothing ran
+                failed.append((name, encoded[-1] if encoded[0] == 'p' else 'value',
+                               transfer.reason(exc)))
+                continue
+        if key is not None:       # None: given for this cell only, not a version
+            store.put(key, value)
+        view[name] = value
+    return view, failed
+
+
 def _import_first(modules):
     """Import `modules` before the cell: ``(module, reason)`` of the first that refuses
     subinterpreters, or None.  Any other failure is left to the cell's own import,
@@ -175,7 +192,7 @@ def _small_payload(value, info):
     if info.size > SMALL or not info.movable or info.iterator:
         return None
     try:
-        payload = transfer.encode(value, notebook=True)
+        payload = transfer.encode(value, notebook=True, copy_finalized=False)
     except Exception:   # noqa: BLE001 - it may not move: the scheduler finds out if it must
         return None
     if payload[0] == 'p' and len(payload[1]) > SMALL:
@@ -208,24 +225,31 @@ def export(task, store):
             continue
         value = store.get(key)
         try:
-            encoded.append((key, transfer.encode(value, notebook=True)))
+            encoded.append((key, transfer.encode(value, notebook=True, copy_finalized=False)))
         except Exception as exc:   # a value that cannot move: the caller decides what to do
             failures.append((key, transfer.type_name(value), transfer.reason(exc)))
     if task.together and not failures:
         values = tuple(store.get(key) for key in task.keys)
         try:
-            encoded.append((task.keys, transfer.encode(values, notebook=True)))
+            encoded.append((task.keys, transfer.encode(values, notebook=True,
+                                                       copy_finalized=False)))
         except Exception as exc:   # noqa: BLE001 - told to the caller, which sends them apart
             failures.append((task.keys, 'tuple', transfer.reason(exc)))
     return protocol.ExportReport(tuple(encoded), tuple(failures))
 
 
 def drop(task, store, namespace):
-    """Forget the versions `task` names, and unbind the names still bound to them."""
+    """Forget the versions `task` names, and unbind the names still bound to them
+    (not to a later version of theirs holding the same object: changed in place)."""
     for key in task.keys:
-        if key in store and key[0] in namespace and namespace[key[0]] is store.get(key):
-            del namespace[key[0]]     # (a version may hold None, a name absent from it)
-    store.drop(task.keys)
+        if key not in store:
+            continue
+        name, value = key[0], store.get(key)
+        store.drop([key])
+        # (A version may hold None, a name absent from it.)
+        if name in namespace and namespace[name] is value and \
+                not any(other[0] == name for other in store.keys_holding(value)):
+            del namespace[name]
     return protocol.ExportReport((), ())
 
 

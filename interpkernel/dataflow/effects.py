@@ -212,6 +212,7 @@ class Resolved:
     shares: dict = field(default_factory=dict)
     looked_up: dict = field(default_factory=dict, compare=False, repr=False)
     looked_up_others: dict = field(default_factory=dict, compare=False, repr=False)
+    looked_up_before: dict = field(default_factory=dict, compare=False, repr=False)
     unrefined: object = field(default=None, compare=False, repr=False)
 
 
@@ -298,13 +299,16 @@ def resolve(effects, lookup, summaries, previous=None):
     if previous is not None and all(lookup(name) == known
                                     for name, known in previous.looked_up.items()) and \
             (others is None or all(others(name) == found
-                                   for name, found in previous.looked_up_others.items())):
+                                   for name, found in previous.looked_up_others.items())) and \
+            all(getattr(lookup, 'before', lookup)(name) == known
+                for name, known in previous.looked_up_before.items()):
         return previous
     resolver = _Resolver(lookup, summaries, effects)
     resolver.run()
     resolver.result.looked_up = {name: known for name, known in resolver.known_cache.items()
                                  if not is_marker(name)}
     resolver.result.looked_up_others = dict(resolver.others_cache)
+    resolver.result.looked_up_before = dict(resolver.before_cache)
     return resolver.result
 
 
@@ -362,6 +366,15 @@ class _Resolver:
         self.known_cache = {}
         self.others_cache = {}
         self.alternatives = getattr(lookup, 'alternatives', None)   # set by `in_cell`
+        self.before_cell = getattr(lookup, 'before', lookup)        # set by `in_cell`
+        self.before_cache = {}
+
+    def known_before_cell(self, name):
+        """What `name` holds as the cell starts (`known`: when its calls run)."""
+        found = self.before_cache.get(name)
+        if found is None:
+            found = self.before_cache[name] = self.before_cell(name)
+        return found
 
     def known(self, name):
         found = self.known_cache.get(name)
@@ -418,6 +431,7 @@ class _Resolver:
                 result.reads_state |= {state_name('files'), state_name('cwd')}
         for call in effects.calls:
             self.call(call, self._cell_names)
+        self._finalize_replaced()
         if effects.shows_result:     # IPython shows the value: its _repr_*_ methods run
             flow = effects.result_flow
             for name in self._cell_names(flow) | self._unfollowed(flow):
@@ -456,6 +470,35 @@ class _Resolver:
         result.certain &= result.mutates
         for names in (result.mutates, result.certain, result.reads, result.binds, result.deletes):
             names -= {name for name in names if is_marker(name)}
+
+    def _finalize_replaced(self):
+        """A name the cell rebinds or deletes lets go of the object it held, and
+        ``__del__`` of that object's notebook class runs then, in the cell, unless
+        something else holds it.  So the cell reads the name (it runs where that
+        object is, after its writer and the cells reading it) and does what
+        ``__del__`` does."""
+        result = self.result
+        for name in {*self.effects.binds, *self.effects.deletes, *result.binds, *result.deletes}:
+            if is_marker(name):
+                continue
+            held = self.known_before_cell(name)
+            if self._finalizes(held):
+                result.reads.add(name)
+                result.mutates.add(name)
+                if held.kind == 'value':    # what it holds may be of any such class
+                    self._every_class_method(name, ('__del__',), [], [])
+                else:
+                    self._special_of(name, held, ('__del__',), [])
+
+    def _finalizes(self, known):
+        """May a value `known` describes be of a notebook class defining ``__del__``?"""
+        if known.kind == 'unknown' or known.kind == 'value' and not known.immutable:
+            # (A container may hold such objects.)
+            return bool(self.summaries.methods_named(('__del__',)))
+        if known.kind != 'instance':
+            return False
+        classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
+        return self._find_method(classes, known.code, '__del__') is not None
 
     def _library_result(self, marker):
         """What a library function's result marker (`_library_made`) stands for: a
@@ -1050,20 +1093,24 @@ class _Resolver:
         """Apply the first of `methods` a notebook class of `name` defines (none: nothing),
         where `name` holds one of `kinds` of notebook object."""
         for known in self.knowns(name):
-            if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
-                self._every_class_method(name, methods, args, [])
-                continue
-            if known.kind not in kinds:
-                continue   # builtin types' operators change nothing
-            classes = [c for c in map(self.summaries.get, known.code)
-                       if isinstance(c, ClassSummary)]
-            self.result.writes_state |= self._class_states(known)
-            self._set_on_class(name, known, args, [])
-            for method in methods:
-                summary = self._find_method(classes, known.code, method)
-                if summary is not None:
-                    self._apply(summary, {name}, _params(summary, [{name}, *args], []))
-                    break
+            self._special_of(name, known, methods, args, kinds)
+
+    def _special_of(self, name, known, methods, args, kinds=('instance',)):
+        """`_special`, `name` holding what `known` says."""
+        if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
+            self._every_class_method(name, methods, args, [])
+            return
+        if known.kind not in kinds:
+            return   # builtin types' operators change nothing
+        classes = [c for c in map(self.summaries.get, known.code)
+                   if isinstance(c, ClassSummary)]
+        self.result.writes_state |= self._class_states(known)
+        self._set_on_class(name, known, args, [])
+        for method in methods:
+            summary = self._find_method(classes, known.code, method)
+            if summary is not None:
+                self._apply(summary, {name}, _params(summary, [{name}, *args], []))
+                break
 
     def _made_here(self, name):
         return is_marker(name) or name in self.effects.binds
@@ -1466,4 +1513,5 @@ def in_cell(effects, filename, before):
         return tuple(k for k in dict.fromkeys(found) if k != primary and k != MISSING)
 
     lookup.alternatives = alternatives
+    lookup.before = before
     return lookup

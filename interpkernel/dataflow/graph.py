@@ -612,6 +612,16 @@ class Graph:
             return 'unfinished cells'
         return None
 
+    def read_only_by(self, version, cell):
+        """Is `cell` the only cell left that may read `version`, the one it binds?
+        (Every cell between the version's writer and `cell` that may read its name
+        has finished, and no other unfinished cell holds it bound or at hand.)"""
+        name, seq = version.key
+        return version.writer is not None and not version.gone and \
+            not self._read_before(name, seq, cell) and not any(
+                held.get(name) is version for other in self._unfinished.values()
+                if other is not cell and not other.done for held in (other.bound, other.at_hand))
+
     def first_unfinished(self, exclude=None):
         """The first cell submitted (other than `exclude`) that has not finished, or None."""
         return next((c for c in self._unfinished.values() if not c.done and c is not exclude),

@@ -813,6 +813,10 @@ class Scheduler:
             elif known.kind == 'callable' and knowledge.makes_unmovable(known.module,
                                                                         known.qualname):
                 made.add(name)
+            elif known.kind == 'class' and any(
+                    isinstance(summary, ClassSummary) and '__del__' in summary.methods
+                    for summary in map(self.summaries.get, known.code)):
+                made.add(name)     # a copy would run its __del__ once more (`transfer.Finalized`)
         return made
 
     def _pin(self, cell, name, version, inputs):
@@ -1016,8 +1020,43 @@ class Scheduler:
             # An engine is a process of its own: it works in the kernel's directory
             # (the notebook's, or where %cd went), as the cell would in order.
             states.append(('cwd', 'import os\nos.chdir(state)\n', transfer.encode(os.getcwd())))
+        # What the cell may rebind or delete, its namespace alone holds while it
+        # runs: freed there, its object is finalized in the cell (``del r`` prints
+        # what ``R.__del__`` prints), as in order.
+        released = []
+        for name in cell.resolved.binds | cell.resolved.deletes:
+            version = inputs.get(name, present.get(name))
+            if isinstance(version, Version) and self._frees(cell, name, version, home):
+                released.append(version)
         return _Loads(tuple(bind), tuple(load), tuple(states), tuple(capture),
-                      tuple(moving.values()), tuple(installed))
+                      tuple(moving.values()), tuple(installed), tuple(released))
+
+    def _frees(self, cell, name, version, home):
+        """May `cell`, which may rebind or delete `name`, free the object of `version`
+        it has in `home` (`VersionedTask.release`)?  Not if another name may hold
+        that object or part of it, nor, for the object `home` held before the
+        cell (not a copy made for it), if another cell may still read it there."""
+        if version.writer is None or version.info is None or self._aliased(cell, version):
+            return False
+        holds_objects = functools.partial(self._may_share_objects, cell)
+        if self._shared_with(cell, {name}, holds_objects) or any(
+                holds_objects(other) for other, _ in self._made_from_later(cell, name)):
+            return False
+        return home not in version.homes or self.graph.read_only_by(version, cell)
+
+    def _aliased(self, cell, version):
+        """Does another name hold the object of `version` as `cell` would see it
+        (or may it, a cell that could rebind it not having finished)?"""
+        for name, other in self._same_object(version):
+            writer = self.graph.writer_before(cell, name)
+            if writer is not None and not writer.done:
+                return True
+            try:
+                if self.graph.version_before(cell, name) is other:
+                    return True
+            except LookupError:     # changed in place since, no copy left: it may
+                return True
+        return False
 
     def _sharing_groups(self, cell, moving):
         """`moving` (name -> version) in groups of ``(name, version)``: versions whose
@@ -1069,6 +1108,8 @@ class Scheduler:
             version.homes.add(home)
         if report.refused is None:
             self._installed.update(loads.installed)
+            for version in loads.released:    # what it left there is a version of its own
+                version.homes.discard(home)
 
     async def _payload(self, version, home):
         """The encoded value, made once (in a home that holds it) and kept."""
@@ -1178,7 +1219,8 @@ class Scheduler:
             return VersionedTask(seq, cell.seq, cell.label, source, bind, load, states,
                                  capture, cell.result_name or '', check, imports, autoreload,
                                  relinked, cell.compile_flags, cell.filename or '', sources,
-                                 self._frame_depth, timed_at)
+                                 self._frame_depth, timed_at,
+                                 tuple(version.key for version in loads.released))
 
         future = self.engine(home).run(home, make_task, label=cell.label, on_event=on_event)
         cell.future = future
@@ -1229,7 +1271,9 @@ class Scheduler:
         for key in report.changed:
             changed = self._version_by_key(cell, key)
             if changed is not None:
-                changed.homes.discard(home)
+                # Not that version any more: kept there, the store's key for it
+                # would hold the object after its names let go of it.
+                self._forget_at(changed, {home})
                 if not changed.homes and changed.payload is None:
                     changed.gone = True
         self._forget_copies_of_instances(cell, home, report)
@@ -1257,7 +1301,13 @@ class Scheduler:
             version = cell.bound.get(name)
             if isinstance(version, Version) and version.home == home:
                 version.payload = None
-                version.homes.intersection_update({home})
+                self._forget_at(version, version.homes - {home})
+
+    def _forget_at(self, version, homes):
+        """`version` is no longer kept in `homes`: they drop it."""
+        for home in homes & version.homes:
+            self.engine(home).drop(home, [version.key])
+        version.homes -= homes
 
     def _version_by_key(self, cell, key):
         name, seq = key
@@ -1430,8 +1480,9 @@ class _Loads(NamedTuple):
     """What a cell's task takes to its home (`Scheduler._loads`).
 
     `bind`, `load`, `states`, `capture` go into its `VersionedTask`; `arriving`
-    are the versions it copies there, and `installed` ``((home, state), version)``
-    the states it restores there.
+    are the versions it copies there, `installed` ``((home, state), version)``
+    the states it restores there, and `released` the versions whose objects
+    there the task's namespace alone holds (`VersionedTask.release`).
     """
     bind: tuple
     load: tuple
@@ -1439,6 +1490,7 @@ class _Loads(NamedTuple):
     capture: tuple
     arriving: tuple
     installed: tuple
+    released: tuple         # versions the cell's namespace alone holds in the home
 
 
 class _Read(NamedTuple):
