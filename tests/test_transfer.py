@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from interpkernel import Pool, TransferError
-from interpkernel._core.transfer import decode, encode
+from interpkernel._core.transfer import Finalized, decode, encode
 
 
 def _round_trip(pool, value):
@@ -293,3 +293,14 @@ def test_a_set_of_numbers_whose_hashes_crowd_moves_in_its_order():
                 numbers.add(following)
                 todo.append(following)
     assert list(decode(encode(numbers, notebook=True))) == list(numbers)
+
+
+def test_the_kernel_does_not_copy_an_object_whose_notebook_class_has_a_finalizer():
+    # Each copy would run __del__ once more; for the magics, a copy is the point.
+    finalized = type('Finalized', (), {'__module__': '__main__', '__del__': lambda self: None})
+    plain = type('Plain', (), {'__module__': '__main__'})
+    for value in (finalized(), [1, {'k': finalized()}]):
+        with pytest.raises(Finalized, match='Finalized, a class with a __del__, is not copied'):
+            encode(value, notebook=True, copy_finalized=False)
+        assert type(decode(encode(value, notebook=True))) is type(value)
+    assert type(decode(encode(plain(), notebook=True, copy_finalized=False))).__name__ == 'Plain'
