@@ -727,7 +727,8 @@ plain = Resource
 
 @pytest.mark.parametrize('source, name', [
     ('del res', 'res'), ('res = None', 'res'), ('items = []', 'items'),
-    ('for res in range(2):\n    pass', 'res'), ('def drop():\n    global res\n    res = 1\ndrop()', 'res'),
+    ('for res in range(2):\n    pass', 'res'),
+    ('def drop():\n    global res\n    res = 1\ndrop()', 'res'),
 ])
 def test_letting_go_of_an_object_whose_class_has_a_finalizer_reads_it_and_runs_it(source, name):
     # The object is freed in the cell, if no other name holds it: the cell runs
@@ -745,3 +746,39 @@ def test_letting_go_of_what_no_finalizer_can_hold_reads_nothing(namespace):
     assert 'plain' not in effects_of('plain = 5', namespace_with_finalizer, FINALIZED).reads
     # No notebook class defines one: a list let go of holds none.
     assert 'numbers' not in effects_of('numbers = []', namespace).reads
+
+
+HIERARCHY = """\
+import math
+class Person:
+    def set_name(self, value):
+        self.name = value
+class Student(Person):
+    def set_name(self, value):
+        super().set_name(value)
+class Steps:
+    i = 0
+    def __iter__(self):
+        return self
+    def __next__(self):
+        self.i += 1
+        if self.i > 2:
+            raise StopIteration
+        return math.pi
+s = Student()
+steps = Steps()
+"""
+
+
+@pytest.mark.parametrize('source, read, changed', [
+    # A method calling its base's through super() changes what the base's changes.
+    ('s.set_name("Eric")', 's', {'s'}),
+    # Iterating an object runs its __next__ (its __iter__ returns it): what it reads.
+    ('list(Steps())', 'math', set()),
+    ('for x in steps:\n    pass', 'math', {'steps'}),
+])
+def test_calls_python_makes_through_super_and_iteration_are_followed(source, read, changed):
+    namespace = {'__name__': '__main__'}
+    exec(compile(HIERARCHY, '<cell In[1]>', 'exec'), namespace)
+    effects = effects_of(source, namespace, HIERARCHY)
+    assert read in effects.reads and changed <= effects.mutates

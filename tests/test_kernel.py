@@ -966,6 +966,33 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
     assert shown['python3'][9] == [('stream', 'stdout', 'still 6 1\n')]
 
 
+@pytest.mark.parametrize('cells, cell, expected', [
+    # ``id()`` taken in two cells is one object's (a copy's differed).
+    (['x = [1]', 'a = id(x)', 'b = id(x)', 'a == b'], 3,
+     [('execute_result', {'text/plain': 'True'})]),
+    # ``list()`` of an object runs its __next__, which reads a global.
+    (['import math', 'class F:\n    i = 0\n    def __iter__(self):\n        return self\n'
+      '    def __next__(self):\n        self.i += 1\n        if self.i > 2:\n'
+      '            raise StopIteration\n        return math.pi', 'list(F())'], 2,
+     [('execute_result', {'text/plain': '[3.141592653589793, 3.141592653589793]'})]),
+    # The run-time check calls no __len__ of the notebook's (it printed twice).
+    (['class P:\n    def __len__(self):\n        print("__len__ called")\n        return 1',
+      'p = P()', 'bool(p)'], 2,
+     [('stream', 'stdout', '__len__ called\n'), ('execute_result', {'text/plain': 'True'})]),
+    # A method changing its object through super() (the next cell read a stale copy).
+    (['class Person:\n    def set_name(self, value):\n        self.name = value\n'
+      'class Student(Person):\n    def set_name(self, value):\n        super().set_name(value)',
+      's = Student()', 's.set_name("Eric")', 's.__dict__'], 3,
+     [('execute_result', {'text/plain': "{'name': 'Eric'}"})]),
+], ids=['id', 'next', 'len', 'super'])
+def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
+        cells, cell, expected):
+    # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][cell] == expected
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

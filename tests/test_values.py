@@ -104,3 +104,38 @@ def test_installed_libraries_modules_classes_and_functions_are_told_apart_from_t
     import helpers_of_this_notebook as helpers
     for value in (function, cls, instance, [1], {'a': 1}, helpers, helpers.add):
         assert not values.describe(value).installed, value
+
+
+def test_a_fingerprint_runs_no_python_code_of_the_value():
+    # A notebook's __len__ that prints printed once more in the cell that ran it.
+    calls = []
+
+    class Counted:
+        def __len__(self):
+            calls.append('len')
+            return 1
+
+        def __length_hint__(self):
+            calls.append('hint')
+            return 1
+
+    class CountedList(list):
+        def __len__(self):
+            calls.append('list len')
+            return 1
+
+    class CountedIterator:
+        def __next__(self):
+            raise StopIteration
+
+        def __length_hint__(self):
+            calls.append('iterator hint')
+            return 0
+
+    for value in (Counted(), CountedList([1, 2]), CountedIterator(), [Counted()]):
+        values.fingerprint(value)
+    assert calls == []
+    changed = CountedList([1, 2])
+    before = values.fingerprint(changed)
+    changed.append(3)
+    assert values.fingerprint(changed) != before and calls == []

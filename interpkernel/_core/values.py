@@ -312,13 +312,18 @@ def fingerprint(value, depth=_DEPTH):
         return ('cache', id(value), cache)
     if depth <= 0:
         return (id(kind), _length(value))
-    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        items = value if len(value) <= _FULL else _sample(value)
-        return (kind.__name__, len(value), tuple(_item(v, depth) for v in items),
+    if isinstance(value, (list, tuple)):
+        # A subclass's own methods (a notebook's __len__ that prints) are not called.
+        whole = value if kind is list or kind is tuple else \
+            (list if isinstance(value, list) else tuple).__getitem__(value, slice(None))
+        items = whole if len(whole) <= _FULL else _sample(whole)
+        return (kind.__name__, len(whole), tuple(_item(v, depth) for v in items),
                 _attributes(value, depth))
     if isinstance(value, dict):
-        pairs = value.items() if len(value) <= _FULL else _sample(value.items())
-        return (kind.__name__, len(value), tuple((id(k), _item(v, depth)) for k, v in pairs),
+        pairs = dict.items(value)
+        size = dict.__len__(value)
+        pairs = pairs if size <= _FULL else _sample(pairs)
+        return (kind.__name__, size, tuple((id(k), _item(v, depth)) for k, v in pairs),
                 _attributes(value, depth), getattr(value, 'default_factory', None) and
                 id(value.default_factory))
     if isinstance(value, (set, frozenset)):
@@ -378,10 +383,18 @@ def _attributes(value, depth):
 
 
 def _length(value):
+    """len(value), unless that would run Python code (a notebook's ``__len__`` may
+    print, or count its calls, which the check must not do)."""
+    if _python_method(value, '__len__'):
+        return None
     try:
         return len(value)
     except Exception:   # noqa: BLE001 - any object: no length is an answer too
         return None
+
+
+def _python_method(value, name):
+    return isinstance(getattr(type(value), name, None), types.FunctionType)
 
 
 def _buffer_checksum(value):
@@ -404,6 +417,8 @@ def _array_checksum(array):
 def _iterator_position(value):
     """Something that changes as an iterator advances (None when it cannot be seen)."""
     import operator
+    if _python_method(value, '__length_hint__') or _python_method(value, '__len__'):
+        return None     # (see `_length`)
     try:
         return operator.length_hint(value, -1), repr(value) if type(value).__module__ == \
             'itertools' else None

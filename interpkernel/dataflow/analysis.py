@@ -1008,6 +1008,13 @@ class _Visitor(ast.NodeVisitor):
             inner = self.scope.calls[before:]     # the inner call itself comes last
             inner_path = inner[-1].callee if inner else (EXPR,)
             return (*inner_path, APPLY), flow
+        if isinstance(func, ast.Attribute) and _bare_super(func.value) and \
+                self.scope.kind == 'function' and self.scope.params:
+            # ``super().m(...)`` calls a base class's m on the method's own object:
+            # some notebook class's m (not the one that calls it), on `self`.
+            receiver = self.scope.params[0]
+            self._load(receiver)
+            return (HELD, func.attr), self._names_of(receiver)
         if isinstance(func, ast.Attribute):
             literal = _literal_type(func.value)
             flow = self.flow(func.value)
@@ -1596,6 +1603,12 @@ def _target_root(target):
     while isinstance(target, (ast.Attribute, ast.Subscript)):
         target = target.value
     return target.id if isinstance(target, ast.Name) else None
+
+
+def _bare_super(node):
+    """Is `node` ``super()``, with no arguments?"""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id == 'super' and not node.args and not node.keywords
 
 
 def _path(node):

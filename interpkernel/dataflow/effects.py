@@ -1144,7 +1144,9 @@ class _Resolver:
             for known in self.knowns(name):
                 if known.iterator or known.kind in ('unknown', 'instance'):
                     if known.kind == 'instance':
+                        # Its iterator is most often itself (``return self``).
                         self._method(name, '__iter__', [], [], False, known)
+                        self._method(name, '__next__', [], [], False, known)
                     else:
                         self._mutate({name})
                 elif known.kind == 'value' and not known.immutable and \

@@ -877,15 +877,17 @@ class Scheduler:
 
     def _keeps_the_object(self, cell, name, version):
         """Must `cell` have the very object `version` holds, not a copy: it may
-        change it in place, bind another name to it (``b = a``), or make an
-        instance of it (a notebook class, which a later cell may change)?"""
+        change it in place, bind another name to it (``b = a``), make an
+        instance of it (a notebook class, which a later cell may change), or
+        take its ``id()``?"""
         info = version.info
         if version.home is None or info is None or info.immutable or info.installed:
             return False
         if self._host_only_type(info.type_module) is not None:
             return False    # numpy's arrays: where they go is `_pin`'s (processes only)
         return name in cell.resolved.mutates or bool(_made_out_of(cell.effects, name)) or \
-            (info.is_class and bool(_instances_of(cell.effects, name)))
+            (info.is_class and bool(_instances_of(cell.effects, name))) or \
+            name in _identified(cell.effects)
 
     def _made_from_later(self, cell, name, instances=False):
         """(name, the cell that made it) for each name a cell after `name`'s writer
@@ -1558,6 +1560,12 @@ def _type_of(version):
 def _made_out_of(effects, name):
     """The names a cell bound to what may be `name`'s object or part of it (``b = a``)."""
     return {target for target, sources in effects.aliases if name in sources and target != name}
+
+
+def _identified(effects):
+    """The names whose objects' ``id()`` the cell takes at top level: a copy's differs."""
+    return {name for call in effects.calls if call.callee == ('id',) and call.args
+            for name in call.args[0]}
 
 
 def _instances_of(effects, name):
