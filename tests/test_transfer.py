@@ -304,3 +304,23 @@ def test_the_kernel_does_not_copy_an_object_whose_notebook_class_has_a_finalizer
             encode(value, notebook=True, copy_finalized=False)
         assert type(decode(encode(value, notebook=True))) is type(value)
     assert type(decode(encode(plain(), notebook=True, copy_finalized=False))).__name__ == 'Plain'
+
+
+def test_a_notebook_class_with_slots_keeps_them_where_it_lands(shared_pool):
+    # cloudpickle set __slots__ on the copy after making it: its objects had a __dict__.
+    namespace = {'__name__': '__main__'}
+    exec('class Named:\n    __slots__ = ("name",)\n    def __init__(self, name):\n'
+         '        self.name = name', namespace)
+    named = namespace['Named']('Eric')
+    result = shared_pool.run('has_dict = hasattr(p, "__dict__")\nname = p.name',
+                             {'p': named}, ['has_dict', 'name'])
+    assert result == {'has_dict': False, 'name': 'Eric'}
+
+
+def test_a_notebook_enum_keeps_its_aliases_where_it_lands(shared_pool):
+    namespace = {'__name__': '__main__'}
+    exec('import enum\nclass Color(enum.Enum):\n    RED = 1\n    CRIMSON = 1\n    BLUE = 2',
+         namespace)
+    result = shared_pool.run('names = list(c.__members__)\nsame = c.CRIMSON is c.RED',
+                             {'c': namespace['Color']}, ['names', 'same'])
+    assert result == {'names': ['RED', 'CRIMSON', 'BLUE'], 'same': True}

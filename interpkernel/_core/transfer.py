@@ -23,6 +23,7 @@ one pickle, so that objects they share stay shared (``d['k'] is q``).
 """
 
 import array
+import enum
 import importlib
 import marshal
 import pickle
@@ -153,7 +154,29 @@ def _picklers():
                 # cloudpickle renames a code object's file to '<dynamic-code>':
                 # tracebacks would lose their cell, the dataflow the code's key.
                 return marshal.loads, (marshal.dumps(obj),)
-            return super().reducer_override(obj)
+            reduced = super().reducer_override(obj)
+            if isinstance(obj, type) and '__slots__' in vars(obj) and \
+                    isinstance(reduced, tuple) and len(reduced) > 1 and \
+                    len(reduced[1]) == 6 and isinstance(reduced[1][3], dict):
+                # cloudpickle makes a class it copies by value from its name, bases
+                # and these keywords, then sets its attributes: `__slots__` set
+                # then shapes nothing, and its objects would get a __dict__.
+                constructor, name, bases, keywords, *rest = reduced[1]
+                reduced = (reduced[0], (constructor, name, bases,
+                                        {**keywords, '__slots__': obj.__slots__}, *rest),
+                           *reduced[2:])
+            elif isinstance(obj, enum.EnumType) and isinstance(reduced, tuple) and \
+                    len(reduced) > 2 and len(reduced[1]) == 7 and \
+                    isinstance(reduced[1][3], dict) and isinstance(reduced[2], tuple):
+                # An enum copied by value is made from its members' values: by
+                # name, its aliases (``Y = 1`` after ``X = 1``) are members too.
+                bases, name, qualname, _, *rest = reduced[1]
+                members = {key: member.value for key, member in obj.__members__.items()}
+                attributes, *more = reduced[2]
+                attributes = {k: v for k, v in attributes.items() if k not in members}
+                reduced = (reduced[0], (bases, name, qualname, members, *rest),
+                           (attributes, *more), *reduced[3:])
+            return reduced
 
     class NotebookPickler(Pickler):
         def reducer_override(self, obj):
