@@ -984,7 +984,10 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
       'class Student(Person):\n    def set_name(self, value):\n        super().set_name(value)',
       's = Student()', 's.set_name("Eric")', 's.__dict__'], 3,
      [('execute_result', {'text/plain': "{'name': 'Eric'}"})]),
-], ids=['id', 'next', 'len', 'super'])
+    # Iterators held in a tuple, used up by one cell, are used up for the next.
+    (['from itertools import tee\nlists = tee([1, 2, 3, 4], 2)', 'list(lists[0])',
+      'list(lists[0])'], 2, [('execute_result', {'text/plain': '[]'})]),
+], ids=['id', 'next', 'len', 'super', 'tee'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

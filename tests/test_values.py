@@ -139,3 +139,10 @@ def test_a_fingerprint_runs_no_python_code_of_the_value():
     before = values.fingerprint(changed)
     changed.append(3)
     assert values.fingerprint(changed) != before and calls == []
+
+
+def test_a_container_of_iterators_is_used_up_by_iterating_what_it_holds():
+    import itertools
+    assert values.describe(itertools.tee([1, 2], 2)).iterator
+    assert values.describe([iter([1])]).iterator and values.describe({'k': iter([])}).iterator
+    assert not values.describe([[1], (2,)]).iterator and not values.describe(()).iterator

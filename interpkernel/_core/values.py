@@ -36,7 +36,8 @@ class ValueInfo(NamedTuple):
         type_module, type_qualname: its type; for a module, its own name and 'module'.
         size: estimated bytes it holds (sampled for big containers).
         immutable: it can never change in place (ints, strings, tuples of them ...).
-        iterator: iterating it consumes it (iterators, generators, files).
+        iterator: iterating it consumes it (iterators, generators, files), or
+            iterating what it holds does (a tuple of ``tee(...)``'s iterators).
         identity: ``id()`` in the interpreter that holds it, to find aliases.
         code: `code_key` of notebook code the value is or calls (a function, a
             class, an instance's class and the functions set on it from outside
@@ -182,7 +183,8 @@ def describe(value):
         defined_in = getattr(value, '__module__', '')
         defined_as = getattr(value, '__qualname__', '')
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
-                     hasattr(kind, '__next__'), id(value), _notebook_code(value),
+                     hasattr(kind, '__next__') or _holds_iterators(value), id(value),
+                     _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
                      isinstance(value, type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
@@ -249,6 +251,15 @@ def _immutable(value, depth=0):
     if type(value) in (tuple, frozenset) and depth < 8 and len(value) <= _IMMUTABLE_CHECK:
         return all(_immutable(item, depth + 1) for item in value)
     return False
+
+
+def _holds_iterators(value):
+    """Does a list, tuple or dict hold iterators (``tee(...)``'s), as far as a sample
+    shows?  Iterating one of them uses up part of the container's value."""
+    if type(value) not in (list, tuple, dict) or not value:
+        return False
+    return any(hasattr(type(item), '__next__')
+               for item in _sample(value.values() if type(value) is dict else value))
 
 
 def _size(value):
