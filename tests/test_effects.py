@@ -765,8 +765,16 @@ class Steps:
         if self.i > 2:
             raise StopIteration
         return math.pi
+class Vec:
+    def __add__(self, other):
+        return Vec() if isinstance(other, Vec) else SCALE
+class Total:
+    def __iadd__(self, other):
+        return min(other, LIMIT)
 s = Student()
 steps = Steps()
+vec = Vec()
+total = Total()
 """
 
 
@@ -776,8 +784,12 @@ steps = Steps()
     # Iterating an object runs its __next__ (its __iter__ returns it): what it reads.
     ('list(Steps())', 'math', set()),
     ('for x in steps:\n    pass', 'math', {'steps'}),
+    # ``a += b`` runs ``__iadd__``, or else ``__add__``.
+    ('total += 1', 'LIMIT', {'total'}),
+    ('vec += 1', 'SCALE', {'vec'}),
 ])
-def test_calls_python_makes_through_super_and_iteration_are_followed(source, read, changed):
+def test_calls_python_makes_through_super_iteration_and_operators_are_followed(source, read,
+                                                                             changed):
     namespace = {'__name__': '__main__'}
     exec(compile(HIERARCHY, '<cell In[1]>', 'exec'), namespace)
     effects = effects_of(source, namespace, HIERARCHY)

@@ -1132,6 +1132,11 @@ class _Visitor(ast.NodeVisitor):
             names = self._names_of(target.id)
             sources = self.flow(node.value)
             self._mutate(names)           # `x += y` changes a list in place
+            name = _OPERATORS.get(type(node.op))
+            if name:    # ``a += b`` runs ``a.__iadd__(b)``, or else ``a.__add__(b)``
+                for method in (f'__i{name}__', f'__{name}__'):
+                    self._call((OPERATOR, method, f'__r{name}__'), (),
+                               (frozenset(names), frozenset(sources)), (), False, node)
             self._store(target.id, sources | names)
         else:
             roots = self._target_roots(target)
