@@ -1445,8 +1445,9 @@ class Scheduler:
                 candidates.append(version)
         self._read_by_unfinished = set()
         for version in candidates:
-            if not isinstance(version, Version) or version.writer is None or \
-                    not (version.homes or version.payload is not None):
+            # (One no home holds any more, a cell freed where it was, has only its
+            # writer to forget: kept, that cell and its records would stay.)
+            if not isinstance(version, Version) or version.writer is None or version.gone:
                 continue
             readers = self.graph.still_read(version)
             if readers == 'unfinished cells':
