@@ -996,6 +996,30 @@ def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykerne
     assert shown['python3'][cell] == expected
 
 
+def test_a_class_hooking_attribute_lookup_runs_its_hooks_only_in_cells_as_on_ipykernel():
+    # Looking at a value after its cell (its size, what it holds, its encoding)
+    # must run none of its class's code: a __getattr__ raising anything but
+    # AttributeError broke the worker (its variables lost), and a tracing
+    # __getattribute__ printed into the cell that made or changed the object.
+    cells = ['class Loud:\n    def __getattr__(self, name):\n        raise KeyError(name)\n'
+             'class Slotted:\n    __slots__ = ("a", "b")\n'
+             '    def __getattr__(self, name):\n        raise RuntimeError(name)\n'
+             'class Traced:\n    def __getattribute__(self, name):\n'
+             '        print("get", name)\n        return object.__getattribute__(self, name)\n'
+             'class AttrDict(dict):\n    def __getattr__(self, key):\n        return self[key]',
+             'loud = Loud()\nloud.n = 1', 'loud.n',
+             's = Slotted()\ns.a = 1', 's.a',
+             't = Traced()\nt.x = 1', 't.x', 't.x = 2', 't.x',
+             'd = AttrDict(a=1)', 'd["b"] = 2', 'd.b']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][2] == [('execute_result', {'text/plain': '1'})]
+    assert shown['python3'][5] == []
+    assert shown['python3'][8] == [('stream', 'stdout', 'get x\n'),
+                                   ('execute_result', {'text/plain': '2'})]
+    assert shown['python3'][11] == [('execute_result', {'text/plain': '2'})]
+
+
 def test_worker_results_follow_the_hosts_display_settings():
     cells = ['%precision 3', 'import math\nmath.pi', '[1.23456, (2.5, {"a": 0.1})]',
              # Shown with the settings it ran under, not those of the next cell.

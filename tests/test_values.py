@@ -141,6 +141,32 @@ def test_a_fingerprint_runs_no_python_code_of_the_value():
     assert values.fingerprint(changed) != before and calls == []
 
 
+def test_describing_and_fingerprinting_run_no_attribute_hook_of_the_value():
+    # A __getattr__ raising KeyError broke the worker describing what a cell left;
+    # a tracing __getattribute__ printed into that cell.
+    namespace = {'__name__': '__main__', 'calls': []}
+    exec('class Hooked:\n'
+         '    def __getattr__(self, name):\n        calls.append(name)\n        raise KeyError(name)\n'
+         'class Traced:\n'
+         '    def __getattribute__(self, name):\n        calls.append(name)\n'
+         '        return object.__getattribute__(self, name)\n'
+         'class Slotted:\n    __slots__ = ("a", "b")\n'
+         '    def __getattr__(self, name):\n        calls.append(name)\n        raise KeyError(name)\n'
+         'class AttrDict(dict):\n'
+         '    def __getattr__(self, name):\n        calls.append(name)\n        return self[name]\n'
+         'slotted = Slotted()\nslotted.a = [1]', namespace)
+    hooked, traced = namespace['Hooked'](), namespace['Traced']()
+    for value in (hooked, traced, namespace['slotted'], namespace['AttrDict'](a=1), [traced]):
+        values.describe(value)
+        values.fingerprint(value)
+    assert namespace['calls'] == []
+    # What its copy would run makes it stay where it is.
+    assert not values.describe(traced).movable and values.describe(hooked).movable
+    before = values.fingerprint(namespace['slotted'])
+    namespace['slotted'].b = 2
+    assert values.fingerprint(namespace['slotted']) != before
+
+
 def test_a_container_of_iterators_is_used_up_by_iterating_what_it_holds():
     import itertools
     assert values.describe(itertools.tee([1, 2], 2)).iterator

@@ -11,6 +11,8 @@ can miss a change deep in the middle of one; it never reports a change that
 did not happen.
 """
 
+import collections
+import functools
 import itertools
 import sys
 import sysconfig
@@ -43,7 +45,8 @@ class ValueInfo(NamedTuple):
             class, an instance's class and the functions set on it from outside
             its body, a decorated function's original ...).
         movable: False if it is known not to cross interpreters (a generator,
-            a lock, an open file); True if it may (tried when needed).
+            a lock, an open file), or if copying it would run notebook code (its
+            class's ``__getattribute__``); True if it may (tried when needed).
         is_class: it is a class.
         installed: it is a module, or a class or function defined by one, of
             Python's or of an installed package, not of the notebook's files.
@@ -102,19 +105,30 @@ def _class_key(cls):
 def _function_of(obj):
     """The plain function behind a method wrapper, a decorated function or a partial."""
     for _ in range(8):
-        if isinstance(obj, types.FunctionType):
+        if issubclass(type(obj), types.FunctionType):
             return obj
-        if isinstance(obj, (staticmethod, classmethod, types.MethodType)):
+        if issubclass(type(obj), (staticmethod, classmethod, types.MethodType)):
             obj = obj.__func__
-        elif isinstance(obj, property):
+        elif issubclass(type(obj), property):
             obj = obj.fget
-        elif hasattr(obj, '__wrapped__'):
-            obj = obj.__wrapped__
-        elif type(obj).__name__ == 'partial' and hasattr(obj, 'func'):
+        elif '__wrapped__' in _own_attributes(obj):   # functools.wraps, lru_cache
+            obj = _own_attributes(obj)['__wrapped__']
+        elif issubclass(type(obj), functools.partial):
             obj = obj.func
         else:
             return None
     return None
+
+
+def _own_attributes(obj):
+    """The attributes kept in `obj`'s own ``__dict__`` (or {}), read without running
+    its class's ``__getattr__`` or ``__getattribute__``: a notebook's may print,
+    count its calls or raise, and looking at a value must do none of that."""
+    try:
+        attributes = object.__getattribute__(obj, '__dict__')
+    except AttributeError:
+        return {}
+    return attributes if isinstance(attributes, dict) else {}
 
 
 def is_notebook_function(function):
@@ -140,17 +154,17 @@ def _notebook_code(value):
             inner = _function_of(held)
             if inner is not None and inner is not function and is_notebook_function(inner):
                 keys.append(code_key(inner))
-    cls = value if isinstance(value, type) else type(value)
+    cls = value if issubclass(type(value), type) else type(value)
     for klass in cls.__mro__:
         # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
         # the notebook's: only those of a class statement count (`__firstlineno__`).
         if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
             keys.append(_class_key(klass))
             keys.extend(_set_on(klass))
-    if isinstance(value, (list, tuple, set, frozenset, dict)):
+    if issubclass(type(value), (list, tuple, set, frozenset, dict)):
         # A container of notebook functions (`ops = {'add': add}`): calling one
         # of its items runs their code.
-        items = value.values() if isinstance(value, dict) else value
+        items = value.values() if issubclass(type(value), dict) else value
         for item in itertools.islice(items, _FULL):
             function = _function_of(item)
             if function is not None and is_notebook_function(function):
@@ -177,16 +191,17 @@ _UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'l
 def describe(value):
     """The `ValueInfo` of `value` (cheap: samples big containers)."""
     kind = type(value)
-    module = value.__name__ if isinstance(value, types.ModuleType) else kind.__module__
+    module = value.__name__ if issubclass(type(value), types.ModuleType) else kind.__module__
     defined_in = defined_as = ''
-    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+    if issubclass(type(value), (type, types.FunctionType, types.BuiltinFunctionType)):
         defined_in = getattr(value, '__module__', '')
         defined_as = getattr(value, '__qualname__', '')
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
                      hasattr(kind, '__next__') or _holds_iterators(value), id(value),
                      _notebook_code(value),
-                     kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value),
-                     isinstance(value, type), _installed(value),
+                     kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value)
+                     and not _python_method(value, '__getattribute__'),
+                     issubclass(type(value), type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
                      defined_as if isinstance(defined_as, str) else '')
 
@@ -207,7 +222,7 @@ def comes_with_python(spec, *, or_installed=False):
 def _installed(value):
     """Is `value` a module of Python's or of an installed package, or a class or
     function such a module defines (see `ValueInfo.installed`)?"""
-    if isinstance(value, types.ModuleType):
+    if issubclass(type(value), types.ModuleType):
         module = value
     else:
         try:
@@ -234,8 +249,8 @@ def _filled_cache(value):
 
 
 def _library_or_atom(value):
-    return isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS or \
-        isinstance(value, types.ModuleType) or _library_callable(value)
+    return issubclass(type(value), _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS or \
+        issubclass(type(value), types.ModuleType) or _library_callable(value)
 
 
 def _library_callable(value):
@@ -246,7 +261,7 @@ def _library_callable(value):
 
 
 def _immutable(value, depth=0):
-    if isinstance(value, _IMMUTABLE_ATOMS):
+    if issubclass(type(value), _IMMUTABLE_ATOMS):
         return type(value) in _IMMUTABLE_ATOMS
     if type(value) in (tuple, frozenset) and depth < 8 and len(value) <= _IMMUTABLE_CHECK:
         return all(_immutable(item, depth + 1) for item in value)
@@ -267,15 +282,14 @@ def _size(value):
         size = sys.getsizeof(value)
     except TypeError:
         return 64
-    if isinstance(value, (list, tuple, set, frozenset, dict)) and value:
-        items = list(_sample(value.values() if isinstance(value, dict) else value))
-        if isinstance(value, dict):
+    if issubclass(type(value), (list, tuple, set, frozenset, dict)) and value:
+        items = list(_sample(value.values() if issubclass(type(value), dict) else value))
+        if issubclass(type(value), dict):
             items += list(_sample(value.keys()))
         each = sum(_shallow(item) for item in items) / len(items)
-        size += int(each * len(value) * (2 if isinstance(value, dict) else 1))
-    elif hasattr(value, '__dict__') and not isinstance(value, (type, types.ModuleType,
-                                                               types.FunctionType)):
-        size += sum(_shallow(v) for v in list(vars(value).values())[:_FULL])
+        size += int(each * len(value) * (2 if issubclass(type(value), dict) else 1))
+    elif not issubclass(type(value), (type, types.ModuleType, types.FunctionType)):
+        size += sum(_shallow(v) for v in list(_own_attributes(value).values())[:_FULL])
     return size
 
 
@@ -284,7 +298,7 @@ def _shallow(item):
         size = sys.getsizeof(item)
     except TypeError:
         return 64
-    if isinstance(item, (list, tuple, set, frozenset, dict)):
+    if issubclass(type(item), (list, tuple, set, frozenset, dict)):
         size += 64 * len(item)
     return size
 
@@ -313,7 +327,7 @@ def fingerprint(value, depth=_DEPTH):
     recursively into mutable items, up to `_DEPTH` levels; containers longer
     than `_FULL` are sampled at both ends and across the middle.
     """
-    if isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
+    if issubclass(type(value), _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
         return None
     if _library_callable(value):
         return ('library', id(value))     # see Store.mutable_keys
@@ -323,46 +337,46 @@ def fingerprint(value, depth=_DEPTH):
         return ('cache', id(value), cache)
     if depth <= 0:
         return (id(kind), _length(value))
-    if isinstance(value, (list, tuple)):
+    if issubclass(type(value), (list, tuple)):
         # A subclass's own methods (a notebook's __len__ that prints) are not called.
         whole = value if kind is list or kind is tuple else \
-            (list if isinstance(value, list) else tuple).__getitem__(value, slice(None))
+            (list if issubclass(type(value), list) else tuple).__getitem__(value, slice(None))
         items = whole if len(whole) <= _FULL else _sample(whole)
         return (kind.__name__, len(whole), tuple(_item(v, depth) for v in items),
                 _attributes(value, depth))
-    if isinstance(value, dict):
+    if issubclass(type(value), dict):
         pairs = dict.items(value)
         size = dict.__len__(value)
         pairs = pairs if size <= _FULL else _sample(pairs)
         return (kind.__name__, size, tuple((id(k), _item(v, depth)) for k, v in pairs),
-                _attributes(value, depth), getattr(value, 'default_factory', None) and
-                id(value.default_factory))
-    if isinstance(value, (set, frozenset)):
+                _attributes(value, depth),
+                issubclass(type(value), collections.defaultdict) and id(value.default_factory))
+    if issubclass(type(value), (set, frozenset)):
         content = frozenset(map(id, value)) if len(value) <= _FULL * 4 else None
         return (kind.__name__, len(value), content)
-    if isinstance(value, (bytearray, memoryview)) or kind.__name__ == 'array':
+    if issubclass(type(value), (bytearray, memoryview)) or kind.__name__ == 'array':
         return (kind.__name__, _length(value), _buffer_checksum(value))
     if kind.__name__ == 'ndarray' and kind.__module__ == 'numpy' and not value.dtype.hasobject:
         # Its data, as the check of what a cell changed must see `a += 1`.
         return ('ndarray', value.shape, str(value.dtype), _array_checksum(value))
     if kind.__name__ == 'deque':
         return ('deque', len(value), tuple(_item(v, depth) for v in _sample(list(value))))
-    if isinstance(value, types.FunctionType):
+    if issubclass(type(value), types.FunctionType):
         return ('function', id(value.__code__), _item(value.__defaults__, depth),
                 _item(value.__kwdefaults__, depth),
                 tuple(_cell(c, depth) for c in value.__closure__ or ()),
                 _item(value.__dict__, depth))
-    if isinstance(value, type):
+    if issubclass(type(value), type):
         # Pickling a class, or an instance, leaves these on the class (copyreg
         # caches __slotnames__; a class with no annotations gets an empty dict).
         return ('class', tuple((name, _item(member, depth))
                                for name, member in list(vars(value).items())[:_FULL]
                                if name != '__slotnames__' and
                                not (name == '__annotations__' and member == {})))
-    if isinstance(value, types.GeneratorType):
+    if issubclass(type(value), types.GeneratorType):
         frame = value.gi_frame
         return ('generator', value.gi_running, frame.f_lasti if frame is not None else -1)
-    if isinstance(value, types.ModuleType):
+    if issubclass(type(value), types.ModuleType):
         return ('module', len(vars(value)))
     if hasattr(kind, '__next__'):
         return (kind.__name__, _iterator_position(value))
@@ -371,7 +385,7 @@ def fingerprint(value, depth=_DEPTH):
 
 def _item(value, depth):
     """How an item of a container shows in its container's fingerprint."""
-    if isinstance(value, _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
+    if issubclass(type(value), _IMMUTABLE_ATOMS) and type(value) in _IMMUTABLE_ATOMS:
         return id(value)
     return (id(value), fingerprint(value, depth - 1))
 
@@ -384,13 +398,25 @@ def _cell(cell, depth):
 
 
 def _attributes(value, depth):
-    names = getattr(value, '__dict__', None)
-    slots = [s for k in type(value).__mro__ for s in getattr(k, '__slots__', ())
+    names = _own_attributes(value) or None
+    slots = [(k, s) for k in type(value).__mro__ for s in getattr(k, '__slots__', ())
              if isinstance(s, str)]
     result = _item(names, depth) if isinstance(names, dict) else None
     if slots:
-        result = (result, tuple(_item(getattr(value, s, None), depth) for s in slots))
+        result = (result, tuple(_item(_slot(value, k, s), depth) for k, s in slots))
     return result
+
+
+def _slot(value, cls, name):
+    """The value in slot `name` of `cls` (None if unset), read from its member
+    descriptor: ``getattr`` would run the class's ``__getattr__`` for an unset one."""
+    member = vars(cls).get(name)
+    if type(member) is not types.MemberDescriptorType:
+        return None
+    try:
+        return member.__get__(value, cls)
+    except AttributeError:
+        return None
 
 
 def _length(value):
@@ -409,7 +435,7 @@ def _python_method(value, name):
 
 
 def _buffer_checksum(value):
-    view = memoryview(value).cast('B') if not isinstance(value, memoryview) else value.cast('B')
+    view = memoryview(value).cast('B') if not issubclass(type(value), memoryview) else value.cast('B')
     if len(view) <= 1 << 20:
         return zlib.crc32(view)
     step = len(view) // 64

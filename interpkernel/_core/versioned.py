@@ -101,10 +101,10 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
             keep_version(key[0], store.get(key))
     # Instances of a class the cell changed (``Time.hours = ...``, even by a magic)
     # change with it: a new version here, which later readers come for.
-    classes = tuple(value for value in map(store.get, changed) if isinstance(value, type))
+    classes = tuple(value for value in map(store.get, changed) if issubclass(type(value), type))
     if classes:
         for name, value in list(namespace.items()):
-            if name not in kept and not keep(name) and isinstance(value, classes):
+            if name not in kept and not keep(name) and issubclass(type(value), classes):
                 keep_version(name, value)
     for name in task.relinked:
         if name not in kept and name in namespace:

@@ -54,6 +54,10 @@ SPARE_RETRY_AFTER = 30   # seconds no spare worker starts after one could not
 _HISTORY = re.compile(r'_i+|_i\d+|In|_ih')
 _RESULT = re.compile(r'_\d+')
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+# A notebook class defining one of these makes objects that stay where they are
+# made: a copy would run its __del__ once more (`transfer.Finalized`), and copying
+# one runs its __getattribute__, which may print or count, outside any cell.
+_STAYING_INSTANCES = frozenset({'__del__', '__getattribute__'})
 
 
 @dataclass
@@ -814,9 +818,9 @@ class Scheduler:
                                                                         known.qualname):
                 made.add(name)
             elif known.kind == 'class' and any(
-                    isinstance(summary, ClassSummary) and '__del__' in summary.methods
-                    for summary in map(self.summaries.get, known.code)):
-                made.add(name)     # a copy would run its __del__ once more (`transfer.Finalized`)
+                    isinstance(summary, ClassSummary) and not summary.methods.keys().isdisjoint(
+                        _STAYING_INSTANCES) for summary in map(self.summaries.get, known.code)):
+                made.add(name)
         return made
 
     def _pin(self, cell, name, version, inputs):
