@@ -987,7 +987,45 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
     # Iterators held in a tuple, used up by one cell, are used up for the next.
     (['from itertools import tee\nlists = tee([1, 2, 3, 4], 2)', 'list(lists[0])',
       'list(lists[0])'], 2, [('execute_result', {'text/plain': '[]'})]),
-], ids=['id', 'next', 'len', 'super', 'tee'])
+    # A property's functions run where it is read or set: what they read (a global
+    # in another worker raised NameError) and change (the next cell saw [] ).
+    (['from datetime import datetime', 'log = []',
+      'class P:\n    @property\n    def year(self):\n        log.append(1)\n'
+      '        return datetime(2020, 1, 1).year\n    @year.setter\n    def year(self, v):\n'
+      '        log.append(v)\np = P()', 'p.year', 'p.year = 5', 'getattr(p, "year")', 'log'], 6,
+     [('execute_result', {'text/plain': '[1, 5, 1]'})]),
+    # __getattr__ runs for a missing attribute, reading a global.
+    (['from datetime import datetime', 'class G:\n    def __getattr__(self, name):\n'
+      '        return datetime(2020, 1, 1).year\ng = G()', 'g.foo'], 2,
+     [('execute_result', {'text/plain': '2020'})]),
+    # A descriptor keeps its state in itself, which its class's instances share
+    # (python-deepdive: the second countdown showed 9; p2.x raised AttributeError).
+    (['class Countdown:\n    def __init__(self):\n        self.n = 10\n'
+      '    def __get__(self, instance, owner):\n        self.n -= 1\n        return self.n\n'
+      'class Rocket:\n    countdown = Countdown()', 'r = Rocket()', 'r.countdown', 'r.countdown',
+      'class IntegerValue:\n    def __set__(self, instance, value):\n'
+      '        self._value = int(value)\n    def __get__(self, instance, owner):\n'
+      '        return self._value\nclass Point2D:\n    x = IntegerValue()',
+      'p1 = Point2D()', 'p1.x = 1.1', 'p2 = Point2D()', '(r.countdown, p2.x)'], 8,
+     [('execute_result', {'text/plain': '(7, 1)'})]),
+    # A property of what an object holds, changing it (the next cell read it unchanged).
+    (['class Box:\n    def __init__(self):\n        self.seen = []\n    @property\n'
+      '    def peek(self):\n        self.seen.append(1)\n        return 0\n'
+      'class Holder:\n    def __init__(self):\n        self.box = Box()\ns = Holder()',
+      'import time\ntime.sleep(0.3)\ns.box.peek;', 'print(len(s.box.seen))'], 2,
+     [('stream', 'stdout', '1\n')]),
+    # A generator let go of runs its finally block in that cell.
+    (['def gen():\n    try:\n        yield 1\n        yield 2\n    finally:\n'
+      '        print("cleanup")', 'g = gen()\nnext(g)', 'g = None', 'print("x")'], 2,
+     [('stream', 'stdout', 'cleanup\n')]),
+    # What two classes' instances share, changed by cells in two workers, read
+    # by one cell (it raised TransferError: each stayed in its worker).
+    (['class A:\n    items = []\n    def add(self, x):\n        self.items.append(x)',
+      'class B:\n    items = []\n    def add(self, x):\n        self.items.append(x)',
+      'a = A()\na.add(1)', 'b = B()\nb.add(2)', '(a.items, b.items)'], 4,
+     [('execute_result', {'text/plain': '([1], [2])'})]),
+], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
+        'generator', 'shared'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

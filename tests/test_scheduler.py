@@ -336,11 +336,13 @@ def test_instances_sharing_a_class_attribute_see_each_others_changes(workers, ch
         f'class Dog:\n    tricks = []\n    def __init__(self, name):\n        self.name = name\n'
         f'    def add_trick(self, trick):\n        self.tricks.append(trick)\n    {change}',
         "d = Dog('Fido')", SLOW + "e = Dog('Buddy')", "d.add_trick('roll over')",
-        SLOW + SLOW + "trick = 'play dead'", call, 'print(d.tricks)',
-        'print(e.tricks is d.tricks, Dog.tricks)')
+        SLOW + SLOW + "trick = 'play dead'", call, 'seen = list(d.tricks)',
+        'same = (e.tricks is d.tricks, list(Dog.tricks))')
     assert [outcome.status for _, outcome, _ in results] == ['ok'] * 8
-    assert [text for _, _, text in results[6:]] == [
-        "['roll over', 'play dead']\n", "True ['roll over', 'play dead']\n"]
+    # What the instances share is kept in one place, the host, where they all run.
+    assert {cell.where for cell, _, _ in results[1:4] + results[5:]} == {HOST}
+    assert session.namespace['seen'] == ['roll over', 'play dead']
+    assert session.namespace['same'] == (True, ['roll over', 'play dead'])
 
 
 def test_a_name_error_for_a_value_that_could_not_move_says_why(workers):
@@ -415,13 +417,15 @@ def test_a_host_cell_that_needs_a_value_that_cannot_leave_a_worker_says_both_rea
 
 
 def test_a_change_the_analysis_did_not_foresee_is_never_silent(workers):
-    # Reading a property is no call: nothing tells the analysis it changes `s`.
+    # ``Gen[s]`` runs Gen.__class_getitem__ given `s`: nothing tells the analysis
+    # that this changes `s`.
     sneaky = ('class Sneaky:\n    def __init__(self):\n        self.seen = []\n'
-              '    @property\n    def peek(self):\n        self.seen.append(1)\n        return 0\n'
+              'class Gen:\n    def __class_getitem__(cls, item):\n'
+              '        item.seen.append(1)\n        return cls\n'
               's = Sneaky()')
     session = Session(workers)
     session.run_all(sneaky)
-    results = session.run_all('import time\ntime.sleep(0.3)\ns.peek;', 'print(len(s.seen))')
+    results = session.run_all('import time\ntime.sleep(0.3)\nGen[s];', 'print(len(s.seen))')
     changer, reader = results[0][0], results[1]
     assert any('changed s' in note for note in changer.notes)
     # In order the reader sees the change; if it ran before it, it is told so
@@ -810,14 +814,14 @@ def test_a_cell_submitted_as_another_finishes_sees_what_its_readers_do_with_what
         await maker
         # At once, as the kernel's handler of a request waiting for its turn does
         # (a task of its own would start after In[2] refined itself).
-        reader = submit(3, 'print(C.items)')
-        outputs[reader.label] = []
-        await scheduler.run(reader, lambda e: outputs[reader.label].append(
-            e.content.get('text', '')))
+        reader = submit(3, 'seen = list(C.items)')
+        await scheduler.run(reader, lambda e: None)
         await adder
-        return ''.join(outputs['In[3]'])
+        return reader
 
-    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == '[1]\n'
+    reader = asyncio.run(asyncio.wait_for(scenario(), 60))
+    # In the host, where what the instances share is kept.
+    assert reader.where == HOST and session.namespace['seen'] == [1]
 
 
 @pytest.mark.parametrize('cells, printed', [

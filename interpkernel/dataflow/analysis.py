@@ -20,6 +20,7 @@ from typing import NamedTuple
 __all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary',
            'analyse', 'parse',
            'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
+           'ATTRIBUTE',
            'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
 
@@ -35,6 +36,10 @@ EXPR = '<expr>'         # first part of a callee path whose root is no name: a c
 HELD = '<held>'         # ... or what its root's objects may hold (``x[0].f()``, ``f().a.g()``)
 MADE = 'made'           # a local's origin (`_Scope.bound`): a call of a global (``n = Node()``)
 OPERATOR = '<operator>'  # pseudo-callee: an operator calling special methods of its operands
+# Pseudo-callee ``(ATTRIBUTE, attr, 'get' | 'set' | 'delete')``: ``x.attr`` read, set
+# or deleted, which runs what x's class hooks there (a property, a descriptor,
+# ``__getattr__``).
+ATTRIBUTE = '<attribute>'
 CLOSURE = '<closure>'   # in a function's flows: variables of an enclosing function
 
 
@@ -164,6 +169,9 @@ class ClassSummary:
     `shares_state`: its body binds a list, dict or set, one object that all
     its instances share (``tricks = []``; ``self.tricks.append(t)`` changes it),
     or a method changes the class itself (``type(self).count += 1``).
+    `accessors`: names of its properties -> the keys of their functions (getter,
+    setter, deleter); `binds_made`: its body binds the result of a call, which
+    may be a descriptor (``x = IntegerValue()``) that all instances share.
     """
     key: tuple
     methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
@@ -171,6 +179,8 @@ class ClassSummary:
     decorators: tuple = ()
     factories: tuple | None = ()
     shares_state: bool = False
+    accessors: dict = field(default_factory=dict)
+    binds_made: bool = False
 
 
 @dataclass(frozen=True)
@@ -463,6 +473,7 @@ class _Scope:
         self.mutated = _Ordered()             # raw names changed in place, anywhere in them
         self.set_into = _Ordered()            # ... whose own attributes or items were set
         self.calls = []
+        self.attributes = set()               # (names, callee) of its ATTRIBUTE calls
         self.edges = {}                       # raw name -> raw names it may share objects with
         self.holds = {}                       # raw name -> raw names stored into its object
         self.held_by = {}                     # the reverse of `holds`
@@ -594,6 +605,7 @@ class _Visitor(ast.NodeVisitor):
         self.hidden = []                      # class bodies and comprehensions we are in
         self.qualname = []                    # how Python names what is defined now
         self.methods = []                     # per class body being visited: name -> key
+        self.accessors = []                   # ... property name -> keys of its functions
         self.functions = {}
         self.definitions = {}
         self.every_definition = {}
@@ -778,10 +790,26 @@ class _Visitor(ast.NodeVisitor):
 
     def _flow_Attribute(self, node):
         names = self.flow(node.value)
+        self._attribute(node, names)
         if isinstance(node.ctx, ast.Load):
             return names
         self._mutate(names, set_into=isinstance(node.value, ast.Name))
         return set()
+
+    def _attribute(self, node, names):
+        """``name.attr`` (or ``name.part.attr``, of something `names` hold) read, set or
+        deleted: what its class hooks there runs."""
+        if not names:
+            return
+        mode = 'get' if isinstance(node.ctx, ast.Load) else \
+            'delete' if isinstance(node.ctx, ast.Del) else 'set'
+        callee = (ATTRIBUTE, node.attr, mode) if isinstance(node.value, ast.Name) else \
+            (ATTRIBUTE, node.attr, mode, HELD)
+        # Once per object, attribute and mode: a method reads ``self.x`` often.
+        access = (frozenset(names), callee)
+        if access not in self.scope.attributes:
+            self.scope.attributes.add(access)
+            self._call(callee, (), (access[0],), (), False, node)
 
     def _flow_Subscript(self, node):
         names = self.flow(node.value)
@@ -1091,6 +1119,8 @@ class _Visitor(ast.NodeVisitor):
             roots = self._target_roots(target)
         if isinstance(target, ast.Subscript):   # a notebook class's __setitem__ runs
             self._call((OPERATOR, '__setitem__'), (), (frozenset(roots),), (), False, target)
+        else:
+            self._attribute(target, roots)
         # ``s.v = v`` sets an attribute of `s` itself; ``s.items[0] = v``, of
         # whatever `s.items` holds, which may be anything `s` holds.
         self._mutate(roots, set_into=isinstance(target.value, ast.Name))
@@ -1451,6 +1481,8 @@ class _Visitor(ast.NodeVisitor):
         self._decorate(node.decorator_list, node, node.name)
         if self.hidden and self.hidden[-1].kind == 'class':
             self.methods[-1][node.name] = key
+            if any(_is_accessor(decorator) for decorator in node.decorator_list):
+                self.accessors[-1].setdefault(node.name, []).append(key)
         # The function holds its defaults' objects (``def find(b, prefixes=P)``).
         self._store(node.name, frozenset().union(
             *(flow for _, flow in self.functions[key].default_flows)))
@@ -1471,11 +1503,13 @@ class _Visitor(ast.NodeVisitor):
         self.hidden.append(_Hidden('class', {**dict.fromkeys(declared_nonlocal, 'closure'),
                                              **dict.fromkeys(declared_global, 'global')}))
         self.methods.append({})
+        self.accessors.append({})
         try:
             for statement in node.body:
                 self.visit(statement)
         finally:
             methods = self.methods.pop()
+            accessors = {name: tuple(keys) for name, keys in self.accessors.pop().items()}
             self.hidden.pop()
             self.qualname = saved
         bases = tuple('.'.join(_path(base)) for base in node.bases if _path(base))
@@ -1484,7 +1518,8 @@ class _Visitor(ast.NodeVisitor):
         self.functions[key] = ClassSummary(key, methods, bases, decorators,
                                            _default_factories(node.body),
                                            _binds_a_container(node.body)
-                                           or _changes_its_class(node.body))
+                                           or _changes_its_class(node.body), accessors,
+                                           _binds_a_call(node.body))
         # Python calls the bases' __init_subclass__ (a registry of subclasses) and
         # the metaclass's __new__ and __init__ with the new class.
         made = frozenset({node.name})
@@ -1520,6 +1555,20 @@ def _first_line(node):
 _CONTAINER_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 _CONTAINER_MAKERS = frozenset({'list', 'dict', 'set', 'bytearray', 'defaultdict', 'Counter',
                                'deque', 'OrderedDict'})
+
+
+def _is_accessor(decorator):
+    """Does `decorator` make a property (``@property``, ``@x.setter``,
+    ``@functools.cached_property``)?"""
+    path = _path(decorator)
+    return bool(path) and path[-1] in ('property', 'cached_property', 'getter', 'setter',
+                                       'deleter')
+
+
+def _binds_a_call(body):
+    """Does class `body` bind a name to what a call returns (``x = IntegerValue()``)?"""
+    return any(isinstance(statement, (ast.Assign, ast.AnnAssign)) and
+               isinstance(statement.value, ast.Call) for statement in body)
 
 
 def _binds_a_container(body):

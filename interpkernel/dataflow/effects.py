@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IMPLICIT, ITERATE,
-                       OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
+from .analysis import (APPLY, ATTRIBUTE, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IMPLICIT,
+                       ITERATE, OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -43,7 +43,11 @@ def shared_state(key):
     """The pseudo-variable for the objects that the instances of the notebook class
     of code key `key` share through it (``'<shared by Dog at <cell In[3]>:1>'``)."""
     filename, qualname, line = key
-    return f'<shared by {qualname} at {filename}:{line}>'
+    return f'{_SHARED_BY}{qualname} at {filename}:{line}>'
+
+
+def is_shared_state(state):
+    return state.startswith(_SHARED_BY)
 
 
 def module_attributes(module):
@@ -53,6 +57,7 @@ def module_attributes(module):
 
 
 _ATTRIBUTES_OF = '<attributes of '
+_SHARED_BY = '<shared by '
 
 
 def is_module_attributes(state):
@@ -258,6 +263,33 @@ class Summaries:
             self._methods[methods] = found
         return found
 
+    def makes_generators(self):
+        """Does a notebook function known here make a generator (``yield``)?"""
+        found = self._methods.get(_GENERATORS)
+        if found is None:
+            found = self._methods[_GENERATORS] = any(
+                isinstance(summary, FunctionSummary) and summary.generator
+                for functions in self._files.values() for summary in functions.values())
+        return found
+
+    def accessors_named(self, attribute):
+        """The summaries of the functions of every notebook class's property
+        `attribute` (None: of all its properties): what reading, setting or
+        deleting that attribute of a value whose class is not known may run."""
+        found = self._methods.get((_ACCESSORS, attribute))
+        if found is None:
+            found = []
+            for functions in self._files.values():
+                for summary in functions.values():
+                    if not isinstance(summary, ClassSummary):
+                        continue
+                    for name, keys in summary.accessors.items():
+                        if attribute is None or name == attribute:
+                            found += [f for f in map(functions.get, keys)
+                                      if isinstance(f, FunctionSummary)]
+            self._methods[(_ACCESSORS, attribute)] = found
+        return found
+
     def get(self, key):
         """The summary of `key`, or None.  A class with no function written in its
         body has no filename in its key: it is found if one cell alone defines a
@@ -325,6 +357,21 @@ _CALLABLE_MAKERS = frozenset({'operator.methodcaller', 'operator.itemgetter',
 _READING_RESULTS = frozenset({'operator.itemgetter', 'operator.attrgetter'})
 # Builtins that turn their arguments into text, and the methods that does.
 _SHOWING = frozenset({'print', 'str', 'repr', 'format', 'ascii'})
+# What reading, setting or deleting an attribute of an object of a notebook class
+# may run: its class's hooks, and a descriptor's method (of any notebook class).
+_ATTRIBUTE_HOOKS = {'get': (('__getattribute__', '__getattr__'), '__get__'),
+                    'set': (('__setattr__',), '__set__'),
+                    'delete': (('__delattr__',), '__delete__')}
+_DESCRIPTOR_METHODS = ('__get__', '__set__', '__delete__')
+# Objects whose freeing runs code: a generator's ``finally`` blocks, a file's flush.
+_FINALIZED_TYPES = frozenset({('builtins', 'generator'), ('builtins', 'async_generator'),
+                              ('builtins', 'coroutine'), ('_io', 'TextIOWrapper'),
+                              ('_io', 'BufferedWriter'), ('_io', 'BufferedRandom'),
+                              ('_io', 'FileIO')})
+_GENERATORS = '<generators>'   # `Summaries.makes_generators`'s entry among `methods_named`'s
+_ACCESSORS = '<accessors>'     # `Summaries.accessors_named`'s entries among `methods_named`'s
+# The builtins reading, setting or deleting an attribute of their first argument.
+_ATTRIBUTE_BUILTINS = {'getattr': 'get', 'hasattr': 'get', 'setattr': 'set', 'delattr': 'delete'}
 _STR_METHODS = ('__str__', '__repr__', '__format__')
 _ITEM_DISPLAY_METHODS = ('_repr_pretty_', '__repr__')   # IPython's pretty printer, per item
 _CONTAINERS = frozenset({'list', 'tuple', 'dict', 'set', 'frozenset', 'deque', 'defaultdict',
@@ -485,13 +532,21 @@ class _Resolver:
             if self._finalizes(held):
                 result.reads.add(name)
                 result.mutates.add(name)
+                if (held.module, held.qualname) in _FINALIZED_TYPES:
+                    continue
                 if held.kind == 'value':    # what it holds may be of any such class
                     self._every_class_method(name, ('__del__',), [], [])
                 else:
                     self._special_of(name, held, ('__del__',), [])
 
     def _finalizes(self, known):
-        """May a value `known` describes be of a notebook class defining ``__del__``?"""
+        """May freeing a value `known` describes run code: is it of a notebook class
+        defining ``__del__``, a generator (its ``finally`` blocks) or a file (its
+        flush)?  A value not made yet may be a generator a notebook function makes."""
+        if known.kind == 'value' and (known.module, known.qualname) in _FINALIZED_TYPES:
+            return True
+        if known.kind == 'unknown' and self.summaries.makes_generators():
+            return True
         if known.kind == 'unknown' or known.kind == 'value' and not known.immutable:
             # (A container may hold such objects.)
             return bool(self.summaries.methods_named(('__del__',)))
@@ -598,9 +653,17 @@ class _Resolver:
         states = set()
         for key in known.code:
             summary = self.summaries.get(key)
-            if isinstance(summary, ClassSummary) and summary.shares_state:
+            if isinstance(summary, ClassSummary) and (
+                    summary.shares_state or summary.binds_made and self._stateful_descriptors()):
                 states.add(shared_state(key))
         return states
+
+    def _stateful_descriptors(self):
+        """Does a notebook descriptor keep state in itself (``self._value = v`` in
+        its ``__set__``)?  A class holding one shares it among its instances."""
+        return any(summary.params and summary.params[0] in summary.mutates
+                   for method in _DESCRIPTOR_METHODS
+                   for summary in self.summaries.methods_named((method,)))
 
     @classmethod
     def _module_reads(cls, module):
@@ -637,6 +700,9 @@ class _Resolver:
         if callee and callee[0] == OPERATOR:
             self._operator(callee[1:], [arg | self._unfollowed(flow)
                                         for arg, flow in zip(args, call.args)])
+            return
+        if callee and callee[0] == ATTRIBUTE:
+            self._attribute(callee[1], callee[2], everything, held=callee[3:] == (HELD,))
             return
         if callee and callee[0] == GETITEM:
             for name in everything:
@@ -1073,6 +1139,9 @@ class _Resolver:
         elif builtin in _BUILTIN_SPECIALS and args:
             for name in args[0]:
                 self._special(name, _BUILTIN_SPECIALS[builtin], [])
+        elif builtin in _ATTRIBUTE_BUILTINS and args:
+            # Which attribute is not kept (a constant, or not): any of them.
+            self._attribute(None, _ATTRIBUTE_BUILTINS[builtin], args[0])
         elif builtin in _ITERATING_BUILTINS:
             self._iterate(set().union(*args))
         elif builtin in ('map', 'filter') or builtin in ('min', 'max') and len(args) == 1:
@@ -1088,6 +1157,58 @@ class _Resolver:
         else:
             for name in args[0]:
                 self._special(name, methods, [])
+
+    def _attribute(self, attribute, mode, names, held=False):
+        """``name.attribute`` read, set or deleted (`mode`) runs what a notebook class
+        of `name` hooks there: its ``__getattribute__``/``__getattr__`` (``__setattr__``,
+        ``__delattr__``), its property's functions, and a descriptor's ``__get__``
+        (``__set__``, ``__delete__``), which may be any notebook class's, held by
+        the class.  A descriptor keeping state in itself changes the state all
+        instances of classes holding one share (`_class_states`).
+
+        With `held`, it is an attribute of something `name` holds (``s.box.peek``);
+        `attribute` None: any attribute (``getattr(s, key)``).
+        """
+        hooks, descriptor = _ATTRIBUTE_HOOKS[mode]
+        descriptors = self.summaries.methods_named((descriptor,))
+        for name in names:
+            for known in (UNKNOWN,) if held else self.knowns(name):
+                if known.kind == 'unknown':
+                    # Its class is not known: any notebook class's hooks may run.
+                    for summary in [*(f for hook in hooks
+                                      for f in self.summaries.methods_named((hook,))),
+                                    *self.summaries.accessors_named(attribute)]:
+                        self._apply(summary, {name}, _params(summary, [{name}], []))
+                    for summary in descriptors:
+                        self._apply(summary, {name}, _params(summary, [{name}] * 3, []))
+                    continue
+                if known.kind not in ('instance', 'class'):
+                    continue
+                classes = [c for c in map(self.summaries.get, known.code)
+                           if isinstance(c, ClassSummary)]
+                if known.kind == 'instance':
+                    for method in hooks:
+                        summary = self._find_method(classes, known.code, method)
+                        if summary is not None:
+                            self._apply(summary, {name}, _params(summary, [{name}], []))
+                    for summary in self._accessors(classes, known.code, attribute):
+                        self._apply(summary, {name}, _params(summary, [{name}], []))
+                for summary in descriptors:
+                    self._apply(summary, {name}, _params(summary, [{name}] * 3, []))
+                    if summary.params and summary.params[0] in summary.mutates:
+                        self.result.writes_state |= self._class_states(known)
+
+    def _accessors(self, classes, code, attribute):
+        """The summaries of the functions of property `attribute` of `classes`
+        (None: of all their properties)."""
+        keys = [k for k in code if isinstance(self.summaries.get(k), ClassSummary)]
+        for summary, key in zip(classes, keys):
+            functions = summary.accessors.values() if attribute is None else \
+                [summary.accessors.get(attribute, ())]
+            for function in (f for group in functions for f in group):
+                found = self.summaries.get((key[0], *function))
+                if isinstance(found, FunctionSummary):
+                    yield found
 
     def _special(self, name, methods, args, kinds=('instance',)):
         """Apply the first of `methods` a notebook class of `name` defines (none: nothing),

@@ -42,7 +42,7 @@ from ..log import log
 from . import knowledge
 from .analysis import CellEffects, ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, is_module_attributes,
-                      known_after, resolve, state_name)
+                      is_shared_state, known_after, resolve, state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version, changed_unnamed
 
 __all__ = ['Scheduler', 'Outcome']
@@ -795,10 +795,12 @@ class Scheduler:
         # Calling a function with a cache fills it: a full cache cannot move.
         made = {name for name in cell.resolved.mutates if fills_its_cache(lookup(name))}
         # A module's own state (random's, changed by an unknown call) is not copied,
-        # nor its attributes once a cell rebinds one (``os.getcwd = fake``), which
-        # every later cell reads: in the host, where any of them can run.
+        # nor its attributes once a cell rebinds one (``os.getcwd = fake``), nor what
+        # the instances of a notebook class share (``tricks = []``), which every
+        # later cell reads: in the host, where any of them can run.
         made |= {state for state in cell.resolved.writes_state
-                 if state.startswith('<module ') or is_module_attributes(state)}
+                 if state.startswith('<module ') or is_module_attributes(state)
+                 or is_shared_state(state)}
         for name in effects.binds:
             if effects.literal_types.get(name) == ('builtins', 'generator'):
                 made.add(name)
