@@ -992,7 +992,14 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
     (['from datetime import datetime', 'log = []',
       'class P:\n    @property\n    def year(self):\n        log.append(1)\n'
       '        return datetime(2020, 1, 1).year\n    @year.setter\n    def year(self, v):\n'
-      '        log.append(v)\np = P()', 'p.year', 'p.year = 5', 'getattr(p, "year")', 'log'], 6,
+      '        log.append(v)\np = P()', 'p.year', 'p.year = 5', 'getattr(p, "year")', 'log',
+      # (python-deepdive: ``age = property(fget=get_age, fset=set_age)``)
+      'import time\ntime.sleep(0.3)\nfrom numbers import Integral',
+      'class Person:\n    def get_age(self):\n        return getattr(self, "_age", None)\n'
+      '    def set_age(self, value):\n        if not isinstance(value, Integral):\n'
+      '            raise ValueError("age: must be an integer.")\n        self._age = value\n'
+      '    age = property(fget=get_age, fset=set_age)', 'q = Person()', 'q.age = 10',
+      'q.age, q.__dict__'], 6,
      [('execute_result', {'text/plain': '[1, 5, 1]'})]),
     # __getattr__ runs for a missing attribute, reading a global.
     (['from datetime import datetime', 'class G:\n    def __getattr__(self, name):\n'

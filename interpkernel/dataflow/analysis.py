@@ -1510,6 +1510,7 @@ class _Visitor(ast.NodeVisitor):
         finally:
             methods = self.methods.pop()
             accessors = {name: tuple(keys) for name, keys in self.accessors.pop().items()}
+            accessors.update(_property_calls(node.body, methods))
             self.hidden.pop()
             self.qualname = saved
         bases = tuple('.'.join(_path(base)) for base in node.bases if _path(base))
@@ -1563,6 +1564,21 @@ def _is_accessor(decorator):
     path = _path(decorator)
     return bool(path) and path[-1] in ('property', 'cached_property', 'getter', 'setter',
                                        'deleter')
+
+
+def _property_calls(body, methods):
+    """name -> keys of the methods of class `body` that ``name = property(get, set)``
+    makes a property of."""
+    found = {}
+    for statement in body:
+        value = statement.value if isinstance(statement, ast.Assign) else None
+        if isinstance(value, ast.Call) and _is_accessor(value.func):
+            parts = [*value.args, *(keyword.value for keyword in value.keywords)]
+            keys = tuple(methods[part.id] for part in parts
+                         if isinstance(part, ast.Name) and part.id in methods)
+            found.update({target.id: keys for target in statement.targets
+                          if isinstance(target, ast.Name) and keys})
+    return found
 
 
 def _binds_a_call(body):
