@@ -435,6 +435,30 @@ def test_a_change_the_analysis_did_not_foresee_is_never_silent(workers):
         f'run {reader[0].label} again' in text for label, text in session.notes)
 
 
+def test_a_cell_whose_value_was_changed_unforeseen_while_it_was_placed_is_placed_again(
+        workers):
+    # The last cell is bound to `Point` while `del p` runs, and waits for the host,
+    # where the weak references' callbacks change `Point`'s descriptor in place,
+    # unforeseen: the version it had bound is gone once `del p` ends.  It raised
+    # TransferError ("no interpreter holds it any more"); bound again, it reads
+    # what `del p` left (python-deepdive's descriptors keeping weak references).
+    session = Session(workers)
+    results = session.run_all(
+        'import weakref',
+        'class Tracked:\n    def __init__(self):\n        self.values = {}\n'
+        '    def __set__(self, instance, value):\n'
+        '        self.values[id(instance)] = (weakref.ref(instance, self._forget), value)\n'
+        '    def __get__(self, instance, owner):\n'
+        '        return self if instance is None else self.values[id(instance)][1]\n'
+        '    def _forget(self, ref):\n'
+        '        for key in [k for k, v in self.values.items() if v[0] is ref]:\n'
+        '            del self.values[key]',
+        'class Point:\n    x = Tracked()', 'p = Point()', 'p.x = 1', 'q = Point()\nq.x = 2',
+        'p.x, q.x', 'len(Point.x.values)', 'del p\ndel q', 'n = len(Point.x.values)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 10
+    assert session.namespace['n'] == 0
+
+
 def test_deleting_a_value_lets_its_home_forget_it(workers):
     session = Session(workers)
     [(made, _, _)] = session.run_all('big = bytearray(10_000_000)')

@@ -106,7 +106,7 @@ def test_installed_libraries_modules_classes_and_functions_are_told_apart_from_t
         assert not values.describe(value).installed, value
 
 
-def test_a_fingerprint_runs_no_python_code_of_the_value():
+def test_a_fingerprint_or_description_runs_no_python_code_of_the_value():
     # A notebook's __len__ that prints printed once more in the cell that ran it.
     calls = []
 
@@ -134,6 +134,7 @@ def test_a_fingerprint_runs_no_python_code_of_the_value():
 
     for value in (Counted(), CountedList([1, 2]), CountedIterator(), [Counted()]):
         values.fingerprint(value)
+        values.describe(value)
     assert calls == []
     changed = CountedList([1, 2])
     before = values.fingerprint(changed)

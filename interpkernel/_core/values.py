@@ -9,6 +9,11 @@ dataflow's promise: taken before and after a cell, a different fingerprint
 means the cell changed the value in place.  It samples big containers, so it
 can miss a change deep in the middle of one; it never reports a change that
 did not happen.
+
+Looking at a value runs none of its code: types are tested with
+``issubclass(type(value), T)``, as ``isinstance`` asks the value for its
+``__class__`` (a notebook's ``__getattribute__`` runs), and attributes are read
+from the value's own ``__dict__``.
 """
 
 import collections
@@ -161,10 +166,10 @@ def _notebook_code(value):
         if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
             keys.append(_class_key(klass))
             keys.extend(_set_on(klass))
-    if issubclass(type(value), (list, tuple, set, frozenset, dict)):
+    if type(value) in (list, tuple, set, frozenset, dict):
         # A container of notebook functions (`ops = {'add': add}`): calling one
         # of its items runs their code.
-        items = value.values() if issubclass(type(value), dict) else value
+        items = value.values() if type(value) is dict else value
         for item in itertools.islice(items, _FULL):
             function = _function_of(item)
             if function is not None and is_notebook_function(function):
@@ -282,12 +287,14 @@ def _size(value):
         size = sys.getsizeof(value)
     except TypeError:
         return 64
-    if issubclass(type(value), (list, tuple, set, frozenset, dict)) and value:
-        items = list(_sample(value.values() if issubclass(type(value), dict) else value))
-        if issubclass(type(value), dict):
+    # Only the builtin containers themselves are sampled: a subclass's own
+    # ``__len__``, ``__iter__`` or ``values`` is notebook code.
+    if type(value) in (list, tuple, set, frozenset, dict) and value:
+        items = list(_sample(value.values() if type(value) is dict else value))
+        if type(value) is dict:
             items += list(_sample(value.keys()))
         each = sum(_shallow(item) for item in items) / len(items)
-        size += int(each * len(value) * (2 if issubclass(type(value), dict) else 1))
+        size += int(each * len(value) * (2 if type(value) is dict else 1))
     elif not issubclass(type(value), (type, types.ModuleType, types.FunctionType)):
         size += sum(_shallow(v) for v in list(_own_attributes(value).values())[:_FULL])
     return size

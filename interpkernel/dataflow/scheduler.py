@@ -476,8 +476,10 @@ class Scheduler:
                 continue
             except (errors.TransferError, errors.ClusterError, errors.PoolClosed) as exc:
                 self._release(home)
+                if isinstance(exc, errors.TransferError) and self._rebound(cell, inputs):
+                    continue      # what it read was changed in place meanwhile (below)
                 return self._fail(cell, exc)
-            if self.graph.waiting_on(cell) or self._bind(cell) != inputs:
+            if self._rebound(cell, inputs):
                 # While it waited for a home, a change nobody foresaw came to light.
                 self._release(home)
                 continue
@@ -525,6 +527,15 @@ class Scheduler:
             return outcome
 
     # -- binding --
+
+    def _rebound(self, cell, inputs):
+        """Would `cell` now wait, or read other versions than `inputs`?  A cell that
+        finished meanwhile may have changed in place what it reads, which the
+        analysis did not foresee: the versions it had bound are then gone."""
+        try:
+            return bool(self.graph.waiting_on(cell)) or self._bind(cell) != inputs
+        except LookupError:     # one of them is gone: binding again says so
+            return True
 
     def _bind(self, cell):
         """name -> the `Version` (or, for IPython's history, the value) `cell` reads.
