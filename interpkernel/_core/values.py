@@ -116,8 +116,8 @@ def _function_of(obj):
             obj = obj.__func__
         elif issubclass(type(obj), property):
             obj = obj.fget
-        elif '__wrapped__' in _own_attributes(obj):   # functools.wraps, lru_cache
-            obj = _own_attributes(obj)['__wrapped__']
+        elif '__wrapped__' in (attributes := _own_attributes(obj)):   # functools.wraps
+            obj = attributes['__wrapped__']
         elif issubclass(type(obj), functools.partial):
             obj = obj.func
         else:

@@ -237,9 +237,10 @@ class Summaries:
     def add(self, filename, effects):
         if effects.functions:
             self._files[filename] = effects.functions
-        else:   # no summary key names a file that defines no code (one entry less a cell)
-            self._files.pop(filename, None)
-        self._methods.clear()
+            self._methods.clear()
+        elif self._files.pop(filename, None) is not None:
+            # (No summary key names a file that defines no code: one entry less a cell.)
+            self._methods.clear()
         for key, summary in effects.functions.items():
             if isinstance(summary, ClassSummary):
                 self._class_files.setdefault(key, set()).add(filename)
@@ -1170,9 +1171,11 @@ class _Resolver:
         `attribute` None: any attribute (``getattr(s, key)``).
         """
         hooks, descriptor = _ATTRIBUTE_HOOKS[mode]
-        descriptors = self.summaries.methods_named((descriptor,))
         for name in names:
             for known in (UNKNOWN,) if held else self.knowns(name):
+                if known.kind not in ('unknown', 'instance', 'class'):
+                    continue      # a module's or a library value's: nothing of ours runs
+                descriptors = self.summaries.methods_named((descriptor,))
                 if known.kind == 'unknown':
                     # Its class is not known: any notebook class's hooks may run.
                     for summary in [*(f for hook in hooks
@@ -1181,8 +1184,6 @@ class _Resolver:
                         self._apply(summary, {name}, _params(summary, [{name}], []))
                     for summary in descriptors:
                         self._apply(summary, {name}, _params(summary, [{name}] * 3, []))
-                    continue
-                if known.kind not in ('instance', 'class'):
                     continue
                 classes = [c for c in map(self.summaries.get, known.code)
                            if isinstance(c, ClassSummary)]
