@@ -274,13 +274,21 @@ def test_a_librarys_own_reduce_calling_set_gets_a_plain_set():
 
 def test_moving_an_object_leaves_its_class_as_it_was():
     # copyreg caches __slotnames__ in the class it pickles an object of; dir()
-    # of the class would list it (Python-Lectures' dir(FirstClass)).
+    # of the class would list it (Python-Lectures' dir(FirstClass)), and so would
+    # Person.__dict__ for an object with no attributes yet (python-deepdive).
     namespace = {'__name__': '__main__'}
-    exec('class FirstClass:\n    def __init__(self, name):\n        self.name = name', namespace)
-    cls = namespace['FirstClass']
-    payload = encode(cls('one'), notebook=True)
-    assert '__slotnames__' not in vars(cls)
-    assert decode(payload).name == 'one'
+    exec('class FirstClass:\n    def __init__(self, name):\n        self.name = name\n'
+         'class Person:\n    pass\n'
+         'class Named:\n    __slots__ = ("name",)\n    def __init__(self):\n'
+         '        self.name = "slotted"', namespace)
+    made = {'FirstClass': namespace['FirstClass']('one'), 'Person': namespace['Person'](),
+            'Named': namespace['Named']()}
+    for name, value in made.items():
+        payload = encode(value, notebook=True)
+        assert '__slotnames__' not in vars(namespace[name]), name
+        assert type(decode(payload)).__name__ == name
+    assert decode(encode(made['FirstClass'], notebook=True)).name == 'one'
+    assert decode(encode(made['Named'], notebook=True)).name == 'slotted'
 
 
 def test_a_set_of_numbers_whose_hashes_crowd_moves_in_its_order():

@@ -180,8 +180,7 @@ def _picklers():
 
     class NotebookPickler(Pickler):
         def reducer_override(self, obj):
-            if type(obj).__module__ == '__main__' and not isinstance(obj, type) and \
-                    getattr(obj, '__dict__', None):
+            if type(obj).__module__ == '__main__' and not isinstance(obj, type):
                 cls = type(obj)
                 cached = '__slotnames__' in vars(cls)
                 reduced = obj.__reduce_ex__(_PROTOCOL)
@@ -190,7 +189,8 @@ def _picklers():
                     # the class: dir() of the class or the object would list it.
                     del cls.__slotnames__
                 if isinstance(reduced, tuple) and len(reduced) >= 2 and \
-                        (len(reduced) < 3 or reduced[2] is None):
+                        (len(reduced) < 3 or reduced[2] is None) and \
+                        getattr(obj, '__dict__', None):
                     # A library base's own reduce (Counter's) leaves out the
                     # attributes the notebook's subclass gave the object.
                     return (*reduced[:2], obj.__dict__, *reduced[3:])
