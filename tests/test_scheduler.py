@@ -214,6 +214,18 @@ def test_a_class_changed_in_place_is_seen_by_its_instances_also_on_copies(worker
     assert results[1][2] == '7\n' and capsys.readouterr().out == 'True\n'
 
 
+def test_an_instance_whose_method_a_cell_called_still_sees_its_class_change(workers):
+    # python-deepdive's "Function Attributes": the call may have changed `p` in
+    # place, but `p` holds the instance still; a reader went beside the change.
+    session = Session(workers)
+    results = session.run_all('class Person:\n    def say_hello(self):\n        return "hi"',
+                              'p = Person()', 'greeting = p.say_hello()',
+                              SLOW + 'Person.do_work = lambda self: "works"',
+                              'print(hasattr(p, "do_work"))')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
+    assert results[4][2] == 'True\n' and session.notes == []
+
+
 def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(workers):
     # Until the cell runs, `b`'s class is not known: printing it may run any
     # notebook class's __str__, and board_text, defined in the host, must be at hand.

@@ -196,6 +196,18 @@ class Cell:
         return (name in resolved.binds or name in resolved.mutates or name in resolved.deletes
                 or name in resolved.writes_state or name == self.result_name)
 
+    def may_bind(self, name):
+        """Might this cell bind `name` to another object or delete it, rather than
+        only change its object in place?  (A change the run-time check found
+        that the analysis did not foresee counts as one in place.)"""
+        if not self.may_write(name):
+            return False
+        if name in self.deleted or self.ordered_after_all or \
+                self.resolved.reads_anything is not None:
+            return True
+        resolved = self.resolved
+        return name in resolved.binds or name in resolved.deletes or name == self.result_name
+
     def may_read(self, name):
         if self.state == 'aborted':
             return False
@@ -342,6 +354,12 @@ class Graph:
         """The latest cell submitted before `cell` that may write `name`, or None."""
         return self._writer_before(cell, name, self._ordered_after_all_before(cell))
 
+    def binder_before(self, cell, name):
+        """The latest cell submitted before `cell` that may bind `name` to another
+        object or delete it, or None: the cells between only change its object."""
+        return self._writer_before(cell, name, self._ordered_after_all_before(cell),
+                                   binds_only=True)
+
     def _ordered_after_all_before(self, cell):
         """The latest cell ordered after every earlier one submitted before `cell`, or None."""
         for candidate in reversed(self._everything):
@@ -349,14 +367,15 @@ class Graph:
                 return candidate
         return None
 
-    def _writer_before(self, cell, name, ordered_after_all):
+    def _writer_before(self, cell, name, ordered_after_all, binds_only=False):
+        writes = Cell.may_bind if binds_only else Cell.may_write
         best = None
         for candidate in reversed(self._writers.get(name, ())):
-            if candidate.seq < cell.seq and candidate.may_write(name):
+            if candidate.seq < cell.seq and writes(candidate, name):
                 best = candidate
                 break
         if ordered_after_all is not None and (best is None or ordered_after_all.seq > best.seq) \
-                and ordered_after_all.may_write(name):
+                and writes(ordered_after_all, name):
             return ordered_after_all
         return best
 

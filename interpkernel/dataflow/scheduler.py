@@ -910,7 +910,7 @@ class Scheduler:
         """(name, the cell that made it) for each name a cell after `name`'s writer
         made out of it (``b = a``), or with `instances` made an instance of it
         (``f = Foo()``, which changes when the class does), that still holds what
-        that cell made."""
+        that cell made (cells since may have changed it in place)."""
         writer = self.graph.writer_before(cell, name)
         made = set()
         is_class = instances and writer is not None and isinstance(
@@ -922,7 +922,7 @@ class Scheduler:
             if is_class:
                 targets |= _instances_of(reader.effects, name)
             made |= {(target, reader) for target in targets
-                     if self.graph.writer_before(cell, target) is reader}
+                     if self.graph.binder_before(cell, target) is reader}
         return made
 
     def _check_copies_left_behind(self, cell, home, report):
