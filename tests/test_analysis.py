@@ -62,6 +62,11 @@ def test_private_names_in_a_class_are_the_mangled_globals_the_compiler_makes():
     ('def seen(self, v):\n        self.__class__.last = v', True),
     ('def bump(self):\n        self.count += 1', False),
     ('def kind(self):\n        return type(self).__name__', False),
+    # a class method setting its class's attribute (python-deepdive's Timer.set_tz)
+    ('@classmethod\n    def set_tz(cls, tz):\n        cls.tz = tz', True),
+    ('@classmethod\n    def set_tz(klass, tz):\n        setattr(klass, "tz", tz)', True),
+    ('@classmethod\n    def make(cls, tz):\n        made = cls()\n        made.tz = tz', False),
+    ('@staticmethod\n    def set_tz(cls, tz):\n        cls.tz = tz', False),
 ])
 def test_a_class_whose_body_binds_a_container_shares_it_with_its_instances(body, shares):
     [summary] = [s for s in analyse(f'class Dog:\n    {body}').functions.values()

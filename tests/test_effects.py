@@ -771,10 +771,23 @@ class Vec:
 class Total:
     def __iadd__(self, other):
         return min(other, LIMIT)
+class Point:
+    def __eq__(self, other):
+        return isinstance(other, Point) and EQUAL
+from functools import total_ordering
+@total_ordering
+class Rank:
+    def __eq__(self, other):
+        return EQUAL
+    def __lt__(self, other):
+        return isinstance(other, Rank) and LESS
 s = Student()
 steps = Steps()
 vec = Vec()
 total = Total()
+p, q = Point(), Point()
+ranks = [Rank(), Rank()]
+low, high = ranks
 """
 
 
@@ -787,6 +800,18 @@ total = Total()
     # ``a += b`` runs ``__iadd__``, or else ``__add__``.
     ('total += 1', 'LIMIT', {'total'}),
     ('vec += 1', 'SCALE', {'vec'}),
+    # ``!=`` falls back on ``__eq__`` (python-deepdive's Vector: NameError), and the
+    # comparisons functools.total_ordering makes run the class's own.
+    ('p != q', 'EQUAL', set()),
+    ('low <= high', 'LESS', set()),
+    ('low >= high', 'EQUAL', set()),
+    # Comparing containers, or ordering what a builtin or a list method is given,
+    # compares the items.
+    ('[p] == [q]', 'EQUAL', set()),
+    ('sorted(ranks)', 'LESS', set()),
+    ('max(low, high)', 'LESS', set()),
+    ('ranks.sort()', 'LESS', {'ranks'}),
+    ('ranks.index(high)', 'EQUAL', set()),
 ])
 def test_calls_python_makes_through_super_iteration_and_operators_are_followed(source, read,
                                                                              changed):

@@ -1031,8 +1031,16 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
       'class B:\n    items = []\n    def add(self, x):\n        self.items.append(x)',
       'a = A()\na.add(1)', 'b = B()\nb.add(2)', '(a.items, b.items)'], 4,
      [('execute_result', {'text/plain': '([1], [2])'})]),
+    # ``!=`` runs ``__eq__``, which reads the class: a copy of the objects, made
+    # while a cell read them, raised NameError where the class was not.
+    (['class Vector:\n    def __init__(self, x):\n        self.x = x\n'
+      '    def __eq__(self, other):\n        print("__eq__ called")\n'
+      '        return isinstance(other, Vector) and self.x == other.x',
+      'v1 = Vector(0)\nv2 = Vector(1)', 'import time\ntime.sleep(1)\nn = v1.x + v2.x',
+      'v1 != v2'], 3,
+     [('stream', 'stdout', '__eq__ called\n'), ('execute_result', {'text/plain': 'True'})]),
 ], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
-        'generator', 'shared'])
+        'generator', 'shared', 'compare'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

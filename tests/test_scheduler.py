@@ -226,6 +226,37 @@ def test_an_instance_whose_method_a_cell_called_still_sees_its_class_change(work
     assert results[4][2] == 'True\n' and session.notes == []
 
 
+def test_instances_see_a_class_changed_again_after_a_change_in_place(workers):
+    # python-deepdive's "Class and Static Methods": the second set_tz was not seen
+    # by the instances made after the first (they showed MST, not PST).
+    session = Session(workers)
+    results = session.run_all('class Timer:\n    tz = "UTC"\n    @classmethod\n'
+                              '    def set_tz(cls, name):\n        cls.tz = name',
+                              'Timer.set_tz("MST")', 't1 = Timer()',
+                              SLOW + 'Timer.set_tz("PST")', 'seen_by_t1 = t1.tz',
+                              SLOW + 't1.set_tz("EST")', 'seen_by_class = Timer.tz',
+                              'seen = seen_by_t1, seen_by_class', host={7})
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 8
+    assert session.namespace['seen'] == ('PST', 'EST') and session.notes == []
+
+
+def test_a_defaultdict_runs_its_notebook_factory_for_a_missing_key(workers):
+    # python-deepdive's "Callables": a factory counting misses in a global raised
+    # NameError, and one counting in itself was read unchanged (0, not 2).
+    session = Session(workers)
+    results = session.run_all(
+        'from collections import defaultdict\nmisses = 0\ndef missing():\n'
+        '    global misses\n    misses += 1\n    return "N/A"',
+        'class Counting:\n    def __init__(self):\n        self.counter = 0\n'
+        '    def __call__(self):\n        self.counter += 1\n        return "N/A"',
+        'd = defaultdict(missing)\ncounting = Counting()\ncache = defaultdict(counting)',
+        SLOW + 'd["a"] = 1\nprint(d["a"], d["b"], cache["a"], cache["b"])',
+        'print(misses, counting.counter)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
+    assert [text for _, _, text in results[3:]] == ['1 N/A N/A N/A\n', '1 2\n']
+    assert session.notes == []
+
+
 def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(workers):
     # Until the cell runs, `b`'s class is not known: printing it may run any
     # notebook class's __str__, and board_text, defined in the host, must be at hand.

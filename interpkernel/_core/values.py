@@ -159,22 +159,40 @@ def _notebook_code(value):
             inner = _function_of(held)
             if inner is not None and inner is not function and is_notebook_function(inner):
                 keys.append(code_key(inner))
-    cls = value if issubclass(type(value), type) else type(value)
-    for klass in cls.__mro__:
-        # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
-        # the notebook's: only those of a class statement count (`__firstlineno__`).
-        if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
-            keys.append(_class_key(klass))
-            keys.extend(_set_on(klass))
+    keys.extend(_class_code(value if issubclass(type(value), type) else type(value)))
+    if issubclass(type(value), collections.defaultdict):
+        # Looking a missing key up calls its factory: notebook code it holds.
+        factory = _DEFAULT_FACTORY.__get__(value)
+        if factory is not value:
+            keys.extend(_notebook_code(factory))
     if type(value) in (list, tuple, set, frozenset, dict):
         # A container of notebook functions (`ops = {'add': add}`): calling one
         # of its items runs their code.
+        # Of objects of notebook classes, comparing or sorting them runs their
+        # classes' code.
         items = value.values() if type(value) is dict else value
         for item in itertools.islice(items, _FULL):
             function = _function_of(item)
             if function is not None and is_notebook_function(function):
                 keys.append(code_key(function))
+            elif type(item).__module__ == '__main__':
+                keys.extend(_class_code(type(item)))
     return tuple(dict.fromkeys(keys))
+
+
+def _class_code(cls):
+    """Keys of the notebook classes among `cls` and its bases, and of the functions
+    set on them."""
+    for klass in cls.__mro__:
+        # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
+        # the notebook's: only those of a class statement count (`__firstlineno__`).
+        if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
+            yield _class_key(klass)
+            yield from _set_on(klass)
+
+
+# Read through its descriptor: a notebook subclass's attribute hooks must not run.
+_DEFAULT_FACTORY = vars(collections.defaultdict)['default_factory']
 
 
 def _set_on(cls):

@@ -1599,18 +1599,27 @@ def _binds_a_container(body):
 
 def _changes_its_class(body):
     """Does a method of class `body` set or delete an attribute of its object's
-    class (``type(self).count += 1``, ``self.__class__.seen = x``)?  Every
-    instance then shares that change."""
+    class (``type(self).count += 1``, ``self.__class__.seen = x``, or in a class
+    method ``cls.tz = tz``)?  Every instance then shares that change."""
     for method in body:
         if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
+        parameters = [*method.args.posonlyargs, *method.args.args]
+        cls = parameters[0].arg if parameters and any(
+            _path(decorator) == ('classmethod',) for decorator in method.decorator_list) \
+            else None
         for node in ast.walk(method):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 holder = node.value
                 if isinstance(holder, ast.Attribute) and holder.attr == '__class__' or \
                         isinstance(holder, ast.Call) and _path(holder.func) == ('type',) \
-                        and len(holder.args) == 1:
+                        and len(holder.args) == 1 or \
+                        isinstance(holder, ast.Name) and holder.id == cls:
                     return True
+            elif cls is not None and isinstance(node, ast.Call) and \
+                    _path(node.func) in (('setattr',), ('delattr',)) and node.args and \
+                    isinstance(node.args[0], ast.Name) and node.args[0].id == cls:
+                return True
     return False
 
 

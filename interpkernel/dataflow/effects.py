@@ -58,6 +58,7 @@ def module_attributes(module):
 
 _ATTRIBUTES_OF = '<attributes of '
 _SHARED_BY = '<shared by '
+_COMPARISONS = ('__eq__', '__ne__', '__lt__', '__le__', '__gt__', '__ge__')
 
 
 def is_module_attributes(state):
@@ -78,6 +79,9 @@ class Known(NamedTuple):
         immutable: it cannot change in place.
         iterator: iterating it consumes it.
         defined_in: the module a class or function held comes from, if known.
+        made: it describes a value a cell made (not what syntax says it will
+            be): a container's `code` then says which notebook classes the
+            objects it holds are of.
     """
     kind: str
     module: str = ''
@@ -86,6 +90,7 @@ class Known(NamedTuple):
     immutable: bool = False
     iterator: bool = False
     defined_in: str = ''
+    made: bool = False
 
 
 UNKNOWN = Known('unknown')
@@ -176,8 +181,9 @@ def known_from_info(info):
         return Known('instance', module, qualname, notebook, info.immutable, info.iterator)
     if info.is_class or qualname in ('builtin_function_or_method', 'method_descriptor'):
         return Known('value', module, qualname, notebook, defined_in=info.defined_in)
-    # A container may hold notebook functions (`ops = {'add': add}`): their code is kept.
-    return Known('value', module, qualname, notebook, info.immutable, info.iterator)
+    # A container may hold notebook functions (`ops = {'add': add}`) or objects
+    # of notebook classes: their code is kept.
+    return Known('value', module, qualname, notebook, info.immutable, info.iterator, made=True)
 
 
 @dataclass
@@ -392,6 +398,9 @@ _BUILTIN_SPECIALS = {
 }
 _ITERATING_BUILTINS = frozenset({'list', 'tuple', 'set', 'frozenset', 'dict', 'sorted', 'sum',
                                  'any', 'all', 'enumerate', 'zip', 'bytes', 'bytearray'})
+_ORDERING_BUILTINS = frozenset({'sorted', 'min', 'max'})
+# Container methods comparing the items to each other or to what they are given.
+_COMPARING_METHODS = frozenset({'sort', 'index', 'count', 'remove'})
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
@@ -485,7 +494,7 @@ class _Resolver:
             for name in self._cell_names(flow) | self._unfollowed(flow):
                 for method in _DISPLAY_METHODS:
                     self._special(name, (method,), [])
-                self._show_items(name, _ITEM_DISPLAY_METHODS)
+                self._on_items(name, _ITEM_DISPLAY_METHODS)
         for kind in knowledge.STATES.values():
             if kind.every_cell_reads:
                 result.reads_state.add(state_name(kind.name))
@@ -750,7 +759,7 @@ class _Resolver:
         if not path and any(self._shows(root) for root in roots):
             for made in self._unfollowed(set().union(*call.args)):
                 self._special(made, _STR_METHODS, [])
-                self._show_items(made, ('__repr__',))
+                self._on_items(made, ('__repr__',))
 
     def _call_held(self, name, path, args, keywords):
         """Call, with `path`'s last method (or none: call it), an object that `name`'s
@@ -1126,8 +1135,30 @@ class _Resolver:
             return
         if known.immutable:
             return
+        if method in _COMPARING_METHODS:     # ``xs.sort()``, ``xs.index(x)``
+            self._compare_items(name)
+        if method in ('__getitem__', '__missing__') and known.code and \
+                (known.module, known.qualname) == ('collections', 'defaultdict'):
+            self._call_factory(name, known)
         effect = knowledge.method_effect(known.module, known.qualname, method)
         self._effect(effect if effect is not None else knowledge.UNKNOWN, {name}, args, keywords)
+
+    def _call_factory(self, name, known):
+        """``d[key]``, a key missing, calls the factory of `name`'s defaultdict:
+        a notebook function, or an object of a notebook class (``__call__``)."""
+        classes = []
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if isinstance(summary, FunctionSummary):
+                self._apply(summary, {name}, _every_param(summary, [], []))
+            elif isinstance(summary, ClassSummary):
+                classes.append(summary)
+            elif summary is None and key[0] is not None:
+                self._unseen_code({name}, [], [], f'it may call the factory of {name}, '
+                                                  f'whose code the kernel cannot see')
+        call = self._find_method(classes, known.code, '__call__')
+        if call is not None:
+            self._apply(call, {name}, _params(call, [{name}], []))
 
     def _builtin_specials(self, builtin, args):
         """The special methods of notebook classes that calling `builtin` with `args`
@@ -1136,7 +1167,7 @@ class _Resolver:
             for flow in args:
                 for shown in flow:
                     self._special(shown, _STR_METHODS, [])
-                    self._show_items(shown, ('__repr__',))
+                    self._on_items(shown, ('__repr__',))
         elif builtin in _BUILTIN_SPECIALS and args:
             for name in args[0]:
                 self._special(name, _BUILTIN_SPECIALS[builtin], [])
@@ -1147,9 +1178,25 @@ class _Resolver:
             self._iterate(set().union(*args))
         elif builtin in ('map', 'filter') or builtin in ('min', 'max') and len(args) == 1:
             self._iterate(set().union(*args[1:] if builtin in ('map', 'filter') else args))
+        if builtin in _ORDERING_BUILTINS:
+            # They compare what they are given (``max(a, b)``) or its items.
+            given = set().union(*args)
+            for name in given:
+                self._compare_items(name)
+                for method in _COMPARISONS:
+                    self._special(name, (method,), [given])
 
     def _operator(self, methods, args):
         """An operator on notebook objects runs their special methods (``a + b``: ``__add__``)."""
+        if methods[0] in _COMPARISONS:
+            # A comparison may run any of them: ``!=`` falls back on ``__eq__``, and
+            # those functools.total_ordering makes run the class's own.
+            for names, other in ((args[0], args[1]), (args[1], args[0])):
+                for name in names:
+                    for method in _COMPARISONS:
+                        self._special(name, (method,), [other])
+                    self._compare_items(name)
+            return
         if len(args) == 2:
             for name in args[0]:
                 self._special(name, methods[:1], [args[1]])
@@ -1250,7 +1297,7 @@ class _Resolver:
         for summary in self.summaries.methods_named(tuple(methods)):
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
 
-    def _show_items(self, name, methods):
+    def _on_items(self, name, methods):
         """Showing a container shows what it holds (a list's repr is its items'
         reprs): they may be objects of any notebook class."""
         for known in self.knowns(name):
@@ -1260,6 +1307,26 @@ class _Resolver:
                 for method in methods:
                     self._every_class_method(name, (method,), [], [])
                 return
+
+    def _compare_items(self, name):
+        """Comparing or ordering a container compares what it holds: objects of the
+        notebook classes a made container's items are of, or of any class while
+        what it holds is not known."""
+        for known in self.knowns(name):
+            if not (known.kind == 'value' and known.module in ('builtins', 'collections') and
+                    known.qualname in _CONTAINERS) and \
+                    not (known.kind == 'unknown' and self._made_here(name)):
+                continue
+            if not known.made:
+                for method in _COMPARISONS:
+                    self._every_class_method(name, (method,), [{name}], [])
+                continue
+            for key in known.code:      # items of several classes: each one's
+                cls = self.summaries.get(key)
+                for method in _COMPARISONS if isinstance(cls, ClassSummary) else ():
+                    summary = self._find_method([cls], (key,), method)
+                    if summary is not None:
+                        self._apply(summary, {name}, _params(summary, [{name}, {name}], []))
 
     def _iterate(self, names):
         for name in names:

@@ -907,16 +907,17 @@ class Scheduler:
             name in _identified(cell.effects)
 
     def _made_from_later(self, cell, name, instances=False):
-        """(name, the cell that made it) for each name a cell after `name`'s writer
-        made out of it (``b = a``), or with `instances` made an instance of it
-        (``f = Foo()``, which changes when the class does), that still holds what
-        that cell made (cells since may have changed it in place)."""
-        writer = self.graph.writer_before(cell, name)
+        """(name, the cell that made it) for each name a cell after the one that
+        bound `name` made out of it (``b = a``), or with `instances` made an
+        instance of it (``f = Foo()``, which changes when the class does), that
+        still holds what that cell made.  Cells since may have changed either in
+        place (``Timer.set_tz(...)``, ``f.run()``): it is the same object still."""
+        binder = self.graph.binder_before(cell, name)
         made = set()
-        is_class = instances and writer is not None and isinstance(
-            writer.effects.functions.get(writer.effects.definitions.get(name)), ClassSummary)
+        is_class = instances and binder is not None and isinstance(
+            binder.effects.functions.get(binder.effects.definitions.get(name)), ClassSummary)
         for reader in self.graph.readers_before(cell, name):
-            if writer is not None and reader.seq <= writer.seq:
+            if binder is not None and reader.seq <= binder.seq:
                 continue
             targets = _made_out_of(reader.effects, name)
             if is_class:
