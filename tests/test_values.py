@@ -173,3 +173,24 @@ def test_a_container_of_iterators_is_used_up_by_iterating_what_it_holds():
     assert values.describe(itertools.tee([1, 2], 2)).iterator
     assert values.describe([iter([1])]).iterator and values.describe({'k': iter([])}).iterator
     assert not values.describe([[1], (2,)]).iterator and not values.describe(()).iterator
+
+
+def test_an_exception_that_was_raised_stays_where_its_traceback_is():
+    # python-deepdive's "The __del__ Method": error.__traceback__ was None in a copy.
+    try:
+        raise ValueError('bump')
+    except ValueError as raised:
+        error = raised
+    assert not values.describe(error).movable
+    assert not values.describe(error.__traceback__).movable
+    assert values.describe(ValueError('never raised')).movable
+
+
+def test_a_containers_code_names_the_notebook_classes_of_what_it_holds():
+    # Comparing or sorting the items runs those classes' methods.
+    function, cls, instance = _notebook_objects()
+    assert values.describe([instance, 1]).code == values.describe(instance).code != ()
+    assert values.describe({'k': instance}).code == values.describe(instance).code
+    assert values.describe([1, 'a']).code == ()
+    factory = collections.defaultdict(function)
+    assert values.describe(factory).code == values.describe(function).code != ()

@@ -206,9 +206,19 @@ def _set_on(cls):
             yield code_key(function)
 
 
-_UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'lock', 'RLock',
-                        'Thread', 'socket', 'TextIOWrapper', 'BufferedReader', 'BufferedWriter',
-                        'BufferedRandom', 'FileIO', 'Connection', 'Cursor', 'SSLSocket'})
+_UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'traceback',
+                        'lock', 'RLock', 'Thread', 'socket', 'TextIOWrapper', 'BufferedReader',
+                        'BufferedWriter', 'BufferedRandom', 'FileIO', 'Connection', 'Cursor',
+                        'SSLSocket'})
+
+
+_TRACEBACK = vars(BaseException)['__traceback__']
+
+
+def _holds_traceback(value):
+    """Is `value` an exception that was raised (``except E as e: error = e``)?  A
+    copy would lose its traceback, whose frames cannot be copied."""
+    return issubclass(type(value), BaseException) and _TRACEBACK.__get__(value) is not None
 
 
 def describe(value):
@@ -223,7 +233,8 @@ def describe(value):
                      hasattr(kind, '__next__') or _holds_iterators(value), id(value),
                      _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value)
-                     and not _python_method(value, '__getattribute__'),
+                     and not _python_method(value, '__getattribute__')
+                     and not _holds_traceback(value),
                      issubclass(type(value), type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
                      defined_as if isinstance(defined_as, str) else '')
