@@ -6,7 +6,7 @@ import pytest
 
 from interpkernel.dataflow.analysis import analyse
 from interpkernel.dataflow.effects import (Summaries, in_cell, known_builtin, known_from_value,
-                                           resolve)
+                                           resolve, spoken)
 
 SETUP = '''\
 import heapq, random, decimal, sys, os, itertools, collections, hashlib, re
@@ -819,3 +819,16 @@ def test_calls_python_makes_through_super_iteration_and_operators_are_followed(s
     exec(compile(HIERARCHY, '<cell In[1]>', 'exec'), namespace)
     effects = effects_of(source, namespace, HIERARCHY)
     assert read in effects.reads and changed <= effects.mutates
+
+
+@pytest.mark.parametrize('name, words', [
+    ('count', 'count'),
+    ('<random>', "random's global generator"),
+    ('<cwd>', 'the working directory'),
+    ('<module numpy>', 'the state of module numpy'),
+    ('<attributes of os>', 'the attributes of module os'),
+    ("<shared by Dog at <cell In[3]>:1>", 'what the instances of Dog share'),
+    ("<shared by Outer.Dog at /tmp/ipykernel_1/2.py:4>", 'what the instances of Outer.Dog share'),
+])
+def test_messages_name_state_in_words(name, words):
+    assert spoken(name) == words

@@ -84,6 +84,21 @@ def test_callers_of_a_function_not_defined_yet_wait_for_its_definition_only(work
     assert {label for label, _ in waits[3]} == {'In[2]', 'In[3]'}
 
 
+def test_why_a_cell_waited_names_state_in_words(workers):
+    # Each waits for the one before it through state alone, not a variable.
+    results = Session(workers).run_all(
+        'import random as chance\nchance.seed(1)', 'from random import random\nx = random()',
+        'class Dog:\n    tricks = []\n    def add(self, trick):\n        self.tricks.append(trick)',
+        'rex = Dog()\nrex.add("sit")', 'fido = Dog()\nfido.add("roll")')
+    waits = [{(c.label, why) for c, why in cell.waited_for} for cell, _, _ in results]
+    assert ('In[1]', "reads random's global generator") in waits[1]
+    [(_, why)] = [wait for wait in waits[4] if wait[0] == 'In[4]']
+    assert why in ('reads what the instances of Dog share', 'reads files and the outside world')
+    assert not any('<' in why for _, why in set().union(*waits))
+    assert results[3][0].notes[0].startswith(
+        'in the host: it makes what the instances of Dog share, which cannot move')
+
+
 def test_independent_cells_run_at_once_and_a_join_waits_for_both(workers):
     results = Session(workers).run_all(
         CPU.format(n=1), CPU.format(n=2),

@@ -24,7 +24,7 @@ from . import knowledge
 from .analysis import (APPLY, ATTRIBUTE, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IMPLICIT,
                        ITERATE, OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
 
-__all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state',
+__all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state', 'spoken',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
            'static_known', 'in_cell']
 
@@ -36,7 +36,7 @@ def state_name(kind):
 
 def module_state(module):
     """The pseudo-variable for the state a module keeps (``'<module numpy>'``)."""
-    return f'<module {module.partition(".")[0]}>'
+    return f'{_STATE_OF}{module.partition(".")[0]}>'
 
 
 def shared_state(key):
@@ -50,6 +50,22 @@ def is_shared_state(state):
     return state.startswith(_SHARED_BY)
 
 
+def spoken(name):
+    """`name` as a message to the user says it: a variable as itself, the state a
+    pseudo-variable stands for in words (``'<random>'``: "random's global
+    generator")."""
+    if not name.startswith('<'):
+        return name
+    if is_shared_state(name):
+        return f'what the instances of {name[len(_SHARED_BY):].partition(" at ")[0]} share'
+    if is_module_attributes(name):
+        return f'the attributes of module {name[len(_ATTRIBUTES_OF):-1]}'
+    if name.startswith(_STATE_OF):
+        return f'the state of module {name[len(_STATE_OF):-1]}'
+    kind = knowledge.STATES.get(name[1:-1])
+    return kind.description if kind is not None else name
+
+
 def module_attributes(module):
     """The pseudo-variable for the attributes of a module, which a cell may rebind
     (``os.getcwd = fake``): no copy is made, so its readers run where it changed."""
@@ -58,6 +74,7 @@ def module_attributes(module):
 
 _ATTRIBUTES_OF = '<attributes of '
 _SHARED_BY = '<shared by '
+_STATE_OF = '<module '
 _COMPARISONS = ('__eq__', '__ne__', '__lt__', '__le__', '__gt__', '__ge__')
 
 

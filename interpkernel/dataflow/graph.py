@@ -29,7 +29,8 @@ from typing import NamedTuple
 from ..engine import HOST
 from . import knowledge
 from .analysis import CellEffects
-from .effects import MISSING, Resolved, known_builtin, known_from_info, state_name, static_known
+from .effects import (MISSING, Resolved, known_builtin, known_from_info, spoken, state_name,
+                      static_known)
 
 __all__ = ['Graph', 'Cell', 'TimedCode', 'Version', 'Aborted', 'UNDERS', 'changed_unnamed']
 
@@ -487,25 +488,25 @@ class Graph:
             if name in UNDERS:
                 for earlier in self._results:
                     if earlier.seq < cell.seq and not earlier.done:
-                        needed.setdefault(earlier, f'reads {name}')
+                        needed.setdefault(earlier, f'reads {spoken(name)}')
                 continue
             if name == 'Out' or name in self._result_names and self._may_cull_before(cell):
                 # A full Out loses its oldest results to the cells that show the next.
                 for earlier in self.results_pending_before(cell):
-                    needed.setdefault(earlier, f'reads {name}')
+                    needed.setdefault(earlier, f'reads {spoken(name)}')
                 continue
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
-                needed.setdefault(writer, f'reads {name}')
+                needed.setdefault(writer, f'reads {spoken(name)}')
         # What it may delete is bound in for the run (see Scheduler._bind).
         for name in set(resolved.deletes) - reads:
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
-                needed.setdefault(writer, f'may delete {name}')
+                needed.setdefault(writer, f'may delete {spoken(name)}')
         for name in changed_unnamed(resolved) - reads:
             writer = self.writer_before(cell, name)
             if writer is not None and not writer.done:
-                needed.setdefault(writer, f'may change {name} in place')
+                needed.setdefault(writer, f'may change {spoken(name)} in place')
         # Changing an object in place waits for the earlier cells reading it
         # (an object the cell made itself, no one else can read).
         changed_in_place = (set(resolved.mutates) & set(resolved.reads)) | resolved.writes_state
@@ -514,7 +515,7 @@ class Graph:
             after = writer.seq if writer is not None else 0
             for reader in self._readers.get(name, ()):
                 if after < reader.seq < cell.seq and not reader.done and reader.may_read(name):
-                    needed.setdefault(reader, f'changes {name}, which it reads')
+                    needed.setdefault(reader, f'changes {spoken(name)}, which it reads')
         if changed_in_place:
             for earlier in self._reads_anything:
                 if earlier.seq < cell.seq and not earlier.done and \

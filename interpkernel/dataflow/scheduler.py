@@ -42,7 +42,7 @@ from ..log import log
 from . import knowledge
 from .analysis import CellEffects, ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, is_module_attributes,
-                      is_shared_state, known_after, resolve, state_name)
+                      is_shared_state, known_after, resolve, spoken, state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version, changed_unnamed
 
 __all__ = ['Scheduler', 'Outcome']
@@ -752,8 +752,8 @@ class Scheduler:
                 # (Run All's later cells may not have arrived yet).
                 self._unmovable_home = HOST if HOST in allowed else self.workers.homes[0]
             allowed &= {self._unmovable_home}
-            why = (f'in the host: it makes {", ".join(sorted(made))}, which cannot move, '
-                   f'and any later cell may read it there')
+            why = (f'in the host: it makes {", ".join(sorted(map(spoken, made)))}, which '
+                   f'cannot move, and any later cell may read it there')
             if self._unmovable_home == HOST and why not in cell.notes:
                 cell.notes.append(why)
         # Where the objects it changes in place or keeps a reference to are, if it may
