@@ -483,14 +483,26 @@ def test_calling_a_function_reads_the_globals_it_and_its_callees_use(namespace):
     ('os.getcwd = lambda: "/home/dinsdale"', '<attributes of os>', True),
     ('import os\nos.getcwd()', '<attributes of os>', False),   # as a cell that patched it left it
     ('from os import getcwd\ngetcwd()', '<attributes of os>', False),
+    # A library's class changed is its module's: each interpreter has its own.
+    ('from fractions import Fraction\nFraction.speak = lambda self: "late"',
+     '<attributes of fractions>', True),
 ])
 def test_module_state_is_read_and_written_like_a_variable(namespace, source, state, writes):
     effects = effects_of(source, namespace)
     assert state in (effects.writes_state if writes else effects.reads_state)
 
 
+def test_a_library_class_a_notebook_function_changes_changes_its_modules_attributes():
+    setup = 'from fractions import Fraction\ndef dec(cls):\n    cls.speak = len\n    return cls'
+    namespace = {'__name__': '__main__'}
+    exec(compile(setup, '<cell In[1]>', 'exec'), namespace)
+    for source in ('Fraction = dec(Fraction)', 'dec(Fraction)', 'setattr(Fraction, "x", 1)'):
+        assert '<attributes of fractions>' in effects_of(source, namespace, setup).writes_state
+
+
 @pytest.mark.parametrize('source', ['decimal.getcontext().prec = 6', 'sys.path.append(".")',
-                                    'x = os.getcwd()'])
+                                    'x = os.getcwd()', 'digest = hashlib.md5()\ndigest.name2 = 1',
+                                    'from fractions import Fraction\nf = Fraction(1, 2)'])
 def test_only_rebinding_a_module_attribute_changes_the_modules_attributes(namespace, source):
     assert not any(state.startswith('<attributes of') for state in
                    effects_of(source, namespace).writes_state)

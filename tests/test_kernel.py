@@ -1039,8 +1039,15 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
       'v1 = Vector(0)\nv2 = Vector(1)', 'import time\ntime.sleep(1)\nn = v1.x + v2.x',
       'v1 != v2'], 3,
      [('stream', 'stdout', '__eq__ called\n'), ('execute_result', {'text/plain': 'True'})]),
+    # A library's class a decorator changed is each interpreter's own: a cell
+    # running in the other worker (the first was busy) had no speak (python-deepdive).
+    (['from fractions import Fraction\nimport time',
+      'def dec_speak(cls):\n    cls.speak = lambda self: "a very late parrot"\n    return cls',
+      'Fraction = dec_speak(Fraction)', 'time.sleep(1)\nhalf = Fraction(1, 2)',
+      'f = Fraction(10, 2)\nf.speak()'], 4,
+     [('execute_result', {'text/plain': "'a very late parrot'"})]),
 ], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
-        'generator', 'shared', 'compare'])
+        'generator', 'shared', 'compare', 'patched'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

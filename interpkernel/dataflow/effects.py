@@ -533,6 +533,13 @@ class _Resolver:
             origin = effects.imported.get(name, (effects.modules.get(name),))[0] or \
                 known.defined_in or (known.module if known.kind in ('module', 'callable', 'value')
                                      and known.module != 'builtins' else '')
+            if known.kind in ('value', 'callable') and origin not in ('', 'builtins', '__main__') \
+                    and (known.defined_in or known.kind == 'callable') and \
+                    (name in effects.set_into or name in result.certain):
+                # A library's class or function changed (``Fraction.speak = f``, or by a
+                # decorator setting ``cls.speak``): each interpreter has its own, and
+                # no copy is made, so the cells after it run where it changed.
+                result.writes_state.add(module_attributes(origin))
             if knowledge.needs_shell(origin) or (origin.partition('.')[0] == 'IPython' and (
                     not known.defined_in or name in effects.set_into)):
                 # ``InteractiveShell.ast_node_interactivity = 'all'``: a worker's
