@@ -166,6 +166,12 @@ def test_a_function_shares_the_objects_of_its_defaults():
         {'grow': {'P'}}
 
 
+def test_what_a_decorator_made_shares_the_objects_the_decorator_is_reached_through():
+    # ``@stats.decorator``: a closure over the data ``stats`` holds.
+    assert dict(analyse('@stats.decorator\ndef f():\n    pass').aliases) == {'f': {'stats'}}
+    assert dict(analyse('@registry.add("k")\nclass C:\n    pass').aliases) == {'C': {'registry'}}
+
+
 def test_names_unpacked_from_separate_values_do_not_share():
     assert analyse('x, y = [], []').aliases == ()
 

@@ -1046,8 +1046,21 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
       'Fraction = dec_speak(Fraction)', 'time.sleep(1)\nhalf = Fraction(1, 2)',
       'f = Fraction(10, 2)\nf.speak()'], 4,
      [('execute_result', {'text/plain': "'a very late parrot'"})]),
+    # Functions a decorator made count their calls in a dict that the decorator's
+    # holder holds too: the last cell showed {'func_1': 1}, and no note.
+    (['from collections import defaultdict, namedtuple\nfrom functools import wraps\n'
+      'def function_stats():\n    d = defaultdict(lambda: {"count": 0})\n'
+      '    Stats = namedtuple("Stats", "decorator data")\n    def decorator(fn):\n'
+      '        @wraps(fn)\n        def wrapper(*args, **kwargs):\n'
+      '            d[fn.__name__]["count"] += 1\n            return fn(*args, **kwargs)\n'
+      '        return wrapper\n    return Stats(decorator, d)',
+      'stats = function_stats()',
+      '@stats.decorator\ndef func_1():\n    pass\n\n@stats.decorator\ndef func_2(x, y):\n    pass',
+      'func_1()', 'dict(stats.data)', 'func_1()', 'dict(stats.data)', 'func_2(10, 20)',
+      'dict(stats.data)'], 8,
+     [('execute_result', {'text/plain': "{'func_1': {'count': 2}, 'func_2': {'count': 1}}"})]),
 ], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
-        'generator', 'shared', 'compare', 'patched'])
+        'generator', 'shared', 'compare', 'patched', 'decorated'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

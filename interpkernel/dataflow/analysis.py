@@ -1466,8 +1466,11 @@ class _Visitor(ast.NodeVisitor):
             self._dynamic(summary.dynamic)
 
     def _decorate(self, decorators, node, name):
-        """Each decorator is a call that receives what is being defined."""
+        """Each decorator is a call that receives what is being defined; returns
+        the names the decorators are reached through, whose objects what the
+        decorators return may hold (``@stats.decorator``: a closure over its data)."""
         flow = frozenset() if self.hidden else frozenset(self._names_of(name))
+        roots = set()
         for decorator in reversed(decorators):
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             path = _path(target) or (EXPR,)
@@ -1475,16 +1478,18 @@ class _Visitor(ast.NodeVisitor):
                 path = (*path, APPLY)
             root = self._names_of(path[0]) if path[0] != EXPR else set()
             self._call(path, root, (flow,), (), False, node)
+            roots |= root
+        return frozenset(roots)
 
     def visit_FunctionDef(self, node):
         key = self._function(node, node.name, node.body, node.args, node.decorator_list)
-        self._decorate(node.decorator_list, node, node.name)
+        decorators = self._decorate(node.decorator_list, node, node.name)
         if self.hidden and self.hidden[-1].kind == 'class':
             self.methods[-1][node.name] = key
             if any(_is_accessor(decorator) for decorator in node.decorator_list):
                 self.accessors[-1].setdefault(node.name, []).append(key)
         # The function holds its defaults' objects (``def find(b, prefixes=P)``).
-        self._store(node.name, frozenset().union(
+        self._store(node.name, decorators.union(
             *(flow for _, flow in self.functions[key].default_flows)))
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)
@@ -1540,8 +1545,7 @@ class _Visitor(ast.NodeVisitor):
             for method in ('__new__', '__init__'):
                 self._call((IMPLICIT, method), (), (keywords['metaclass'], made, *base_flows),
                            (), False, node)
-        self._decorate(node.decorator_list, node, node.name)
-        self._store(node.name)
+        self._store(node.name, self._decorate(node.decorator_list, node, node.name))
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)
 
