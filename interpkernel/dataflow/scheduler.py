@@ -928,11 +928,14 @@ class Scheduler:
 
     def _check_copies_left_behind(self, cell, home, report):
         """Say so when `cell` changed an object in place that a name made elsewhere, from
-        a copy, shares when the cells run in order: that name did not change with it."""
+        a copy, shares when the cells run in order: that name did not change with it
+        (unless it holds what cannot change, or `cell` binds it anew)."""
         for name in sorted({key[0] for key in report.changed}):
             for other, maker in sorted(self._made_from_later(cell, name), key=lambda m: m[0]):
                 version = maker.versions.get(other)
-                if version is not None and version.home != home:
+                if version is not None and version.home != home and \
+                        not (version.info is not None and version.info.immutable) and \
+                        other not in cell.versions:
                     self._on_note(cell, (
                         f'{cell.label} changed `{name}` in place; `{other}` ({maker.label} made '
                         f'it from a copy of `{name}` in another interpreter) did not change '
