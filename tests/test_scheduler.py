@@ -272,6 +272,13 @@ def test_a_defaultdict_runs_its_notebook_factory_for_a_missing_key(workers):
     assert session.notes == []
 
 
+def test_a_workers_main_module_shows_itself_as_ipythons_does(workers):
+    # python-deepdive's "Function Introspection": inspect.getmodule(fact).
+    [(cell, outcome, text)] = Session(workers).run_all(
+        'import inspect\ndef fact():\n    pass\nprint(inspect.getmodule(fact))')
+    assert cell.where != HOST and outcome.status == 'ok' and text == "<module '__main__'>\n"
+
+
 def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(workers):
     # Until the cell runs, `b`'s class is not known: printing it may run any
     # notebook class's __str__, and board_text, defined in the host, must be at hand.

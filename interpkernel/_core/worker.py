@@ -84,6 +84,9 @@ class _Runtime:
         output.install_display_hook(self.outbox)
         output.quiet_progress_bars()
         builtins.display = output.display
+        # A new interpreter's __main__ names the builtin importer as its loader;
+        # IPython's shows itself as <module '__main__'> (inspect.getmodule(f)).
+        sys.modules['__main__'].__loader__ = None
         _patch_threads_to_remember_their_cell(self)
         time.sleep = _interruptible_sleep
         self._service = threading.Thread(target=self._serve, name='interpkernel-service')
