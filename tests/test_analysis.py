@@ -2,8 +2,8 @@
 
 import pytest
 
-from interpkernel.dataflow.analysis import (APPLY, EXPR, GETITEM, HELD, ITERATE, TOO_DEEP,
-                                            ClassSummary, analyse)
+from interpkernel.dataflow.analysis import (APPLY, EXPR, GETITEM, HELD, IDENTITY, ITERATE,
+                                            TOO_DEEP, ClassSummary, analyse)
 
 
 @pytest.mark.parametrize('source, reads, binds', [
@@ -353,3 +353,11 @@ def test_a_definition_is_forgotten_when_the_name_is_bound_again():
     effects = analyse('def f():\n    pass\nf = g\ndef h():\n    pass\ndef h():\n    pass')
     assert 'f' not in effects.definitions and effects.definitions['h'] == ('h', 6)
     assert effects.every_definition == {'f': (('f', 1),), 'h': (('h', 4), ('h', 6))}
+
+
+def test_is_between_two_objects_compares_their_identities():
+    # (``x is None`` compares with a singleton every copy shares.)
+    [call] = [c for c in analyse('same = l[0] is l[1]').calls if c.callee == (IDENTITY,)]
+    assert call.args == (frozenset({'l'}), frozenset({'l'}))
+    assert not [c for c in analyse('empty = x is None or y is not True').calls
+                if c.callee == (IDENTITY,)]

@@ -1059,8 +1059,11 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
       'func_1()', 'dict(stats.data)', 'func_1()', 'dict(stats.data)', 'func_2(10, 20)',
       'dict(stats.data)'], 8,
      [('execute_result', {'text/plain': "{'func_1': {'count': 2}, 'func_2': {'count': 1}}"})]),
+    # ``is`` compares objects: a copy of [2000, 2000] holds two ints (python-deepdive).
+    (['x = [2000]', 'l = x + x', 'import time\ntime.sleep(1)\nn = len(l)', 'l[0] is l[1]'], 3,
+     [('execute_result', {'text/plain': 'True'})]),
 ], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
-        'generator', 'shared', 'compare', 'patched', 'decorated'])
+        'generator', 'shared', 'compare', 'patched', 'decorated', 'is'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

@@ -20,7 +20,7 @@ from typing import NamedTuple
 __all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary',
            'analyse', 'parse',
            'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
-           'ATTRIBUTE',
+           'ATTRIBUTE', 'IDENTITY',
            'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
 
@@ -36,6 +36,7 @@ EXPR = '<expr>'         # first part of a callee path whose root is no name: a c
 HELD = '<held>'         # ... or what its root's objects may hold (``x[0].f()``, ``f().a.g()``)
 MADE = 'made'           # a local's origin (`_Scope.bound`): a call of a global (``n = Node()``)
 OPERATOR = '<operator>'  # pseudo-callee: an operator calling special methods of its operands
+IDENTITY = '<identity>'  # pseudo-callee: `a is b` compares its operands' objects (a copy's differ)
 # Pseudo-callee ``(ATTRIBUTE, attr, 'get' | 'set' | 'delete')``: ``x.attr`` read, set
 # or deleted, which runs what x's class hooks there (a property, a descriptor,
 # ``__getattr__``).
@@ -909,6 +910,9 @@ class _Visitor(ast.NodeVisitor):
                 mine, theirs = _COMPARISONS[type(op)]
                 self._call((OPERATOR, mine, theirs), (), (frozenset(left), frozenset(names)),
                            (), False, node)
+            elif isinstance(op, (ast.Is, ast.IsNot)) and left and names:
+                # (``x is None`` compares with what every copy shares.)
+                self._call((IDENTITY,), (), (frozenset(left), frozenset(names)), (), False, node)
             left = names
         return set()
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import knowledge
-from .analysis import (APPLY, ATTRIBUTE, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IMPLICIT,
-                       ITERATE, OPERATOR, ClassSummary, FunctionSummary, analyse, is_marker, made_by)
+from .analysis import (APPLY, ATTRIBUTE, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IDENTITY,
+                       IMPLICIT, ITERATE, OPERATOR, ClassSummary, FunctionSummary, analyse,
+                       is_marker, made_by)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state', 'spoken',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -731,6 +732,8 @@ class _Resolver:
         if callee and callee[0] == ITERATE:
             self._iterate(everything)
             return
+        if callee and callee[0] == IDENTITY:
+            return      # no code runs
         if callee and callee[0] == OPERATOR:
             self._operator(callee[1:], [arg | self._unfollowed(flow)
                                         for arg, flow in zip(args, call.args)])

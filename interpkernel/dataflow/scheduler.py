@@ -40,7 +40,7 @@ from .._core.values import ValueInfo
 from ..engine import HOST
 from ..log import log
 from . import knowledge
-from .analysis import CellEffects, ClassSummary
+from .analysis import IDENTITY, CellEffects, ClassSummary
 from .effects import (Known, Summaries, fills_its_cache, in_cell, is_module_attributes,
                       is_shared_state, known_after, resolve, spoken, state_name)
 from .graph import EMPTY_UNDER, UNDERS, Aborted, Cell, Graph, Version, changed_unnamed
@@ -1585,9 +1585,12 @@ def _made_out_of(effects, name):
 
 
 def _identified(effects):
-    """The names whose objects' ``id()`` the cell takes at top level: a copy's differs."""
+    """The names whose objects' ``id()`` the cell takes, or compares with ``is``, at
+    top level: a copy's differs (a copy of ``[n, n]`` holds two ints)."""
     return {name for call in effects.calls if call.callee == ('id',) and call.args
-            for name in call.args[0]}
+            for name in call.args[0]} | \
+        {name for call in effects.calls if call.callee == (IDENTITY,)
+         for flow in call.args for name in flow}
 
 
 def _instances_of(effects, name):
