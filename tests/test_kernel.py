@@ -1062,8 +1062,13 @@ def test_an_object_is_finalized_in_the_cell_that_lets_go_of_it_as_on_ipykernel()
     # ``is`` compares objects: a copy of [2000, 2000] holds two ints (python-deepdive).
     (['x = [2000]', 'l = x + x', 'import time\ntime.sleep(1)\nn = len(l)', 'l[0] is l[1]'], 3,
      [('execute_result', {'text/plain': 'True'})]),
+    # ``from random import seed, choice``, moved to another worker, drew from a copy
+    # of random's generator that seed(0) did not seed (python-deepdive's Deck).
+    (['from random import seed, choice\nimport time', 'time.sleep(1)\nx = choice.__name__',
+      "seed(0)\nprint([choice('abcdef') for _ in range(8)])"], 2,
+     [('stream', 'stdout', "['d', 'd', 'a', 'c', 'e', 'd', 'd', 'c']\n")]),
 ], ids=['id', 'next', 'len', 'super', 'tee', 'property', 'getattr', 'descriptor', 'held',
-        'generator', 'shared', 'compare', 'patched', 'decorated', 'is'])
+        'generator', 'shared', 'compare', 'patched', 'decorated', 'is', 'random'])
 def test_what_python_calls_or_compares_by_itself_gives_what_it_gives_on_ipykernel(
         cells, cell, expected):
     # From fbaptiste/python-deepdive's notebooks and IPython's examples (hunt 11).

@@ -332,3 +332,17 @@ def test_a_notebook_enum_keeps_its_aliases_where_it_lands(shared_pool):
     result = shared_pool.run('names = list(c.__members__)\nsame = c.CRIMSON is c.RED',
                              {'c': namespace['Color']}, ['names', 'same'])
     assert result == {'names': ['RED', 'CRIMSON', 'BLUE'], 'same': True}
+
+
+def test_a_method_of_an_object_a_module_keeps_moves_as_that_modules(shared_pool):
+    # random.choice is bound to random's hidden generator: a copy of it would draw
+    # from a copy, which random.seed in the cell does not seed.
+    import random
+    for notebook in (False, True):
+        assert decode(encode(random.choice, notebook=notebook)).__self__ is random._inst
+    result = shared_pool.run('import random\nsame = pick.__self__ is random._inst',
+                             {'pick': random.choice}, ['same'])
+    assert result == {'same': True}
+    own = random.Random(5)
+    moved = decode(encode(own.random, notebook=True))     # a notebook's own: a copy
+    assert moved.__self__ is not own and moved() == random.Random(5).random()

@@ -150,6 +150,10 @@ def _picklers():
 
     class Pickler(cloudpickle.Pickler):
         def reducer_override(self, obj):
+            if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
+                found = _module_method(obj)
+                if found is not None:
+                    return _module_attribute, found
             if isinstance(obj, types.CodeType):
                 # cloudpickle renames a code object's file to '<dynamic-code>':
                 # tracebacks would lose their cell, the dataflow the code's key.
@@ -249,6 +253,31 @@ def _cell_contents(cell):
 
 
 _landing = None   # the namespace decode() is landing values in, or None: __main__'s
+
+
+def _module_method(method):
+    """``(module, name)`` if `method` is what ``module.name`` gives, a method bound to
+    an object the module keeps (``random.choice``, of random's hidden generator:
+    a copy would draw from a copy of it, which ``random.seed`` does not seed)."""
+    owner = getattr(method, '__self__', None)
+    if owner is None or isinstance(owner, types.ModuleType):
+        return None        # a module's function: pickled by name already
+    function = getattr(method, '__func__', method)
+    module_name = getattr(function, '__module__', None)
+    name = getattr(method, '__name__', None)
+    if not isinstance(module_name, str) or module_name == '__main__' or \
+            not isinstance(name, str):
+        return None
+    module = sys.modules.get(module_name)
+    found = vars(module).get(name) if module is not None else None
+    if getattr(found, '__self__', None) is owner and \
+            getattr(found, '__func__', None) is getattr(method, '__func__', None):
+        return module_name, name
+    return None
+
+
+def _module_attribute(module, name):
+    return getattr(importlib.import_module(module), name)
 
 
 def _landed_function(code, free):
