@@ -800,6 +800,9 @@ total = Total()
 p, q = Point(), Point()
 ranks = [Rank(), Rank()]
 low, high = ranks
+nested = [[Rank()], [Rank()]]
+import collections
+queued = collections.deque(ranks)
 """
 
 
@@ -824,6 +827,9 @@ low, high = ranks
     ('max(low, high)', 'LESS', set()),
     ('ranks.sort()', 'LESS', {'ranks'}),
     ('ranks.index(high)', 'EQUAL', set()),
+    # What one of its items holds, no class is known of: any class's.
+    ('nested[0] < nested[1]', 'LESS', set()),
+    ('sorted(queued)', 'LESS', set()),
 ])
 def test_calls_python_makes_through_super_iteration_and_operators_are_followed(source, read,
                                                                              changed):
@@ -844,3 +850,15 @@ def test_calls_python_makes_through_super_iteration_and_operators_are_followed(s
 ])
 def test_messages_name_state_in_words(name, words):
     assert spoken(name) == words
+
+
+def test_a_defaultdicts_factory_runs_where_a_missing_key_is_looked_up():
+    setup = ('from collections import defaultdict\nclass Node:\n    def __init__(self):\n'
+             '        MADE.append(1)\nnodes = defaultdict(Node)\ndef missing():\n'
+             '    global MISSES\n    MISSES = 1\n    return 0\ncounts = defaultdict(missing)\n'
+             'plain = defaultdict(int)\nMADE = []')
+    namespace = {'__name__': '__main__'}
+    exec(compile(setup, '<cell In[1]>', 'exec'), namespace)
+    assert 'MADE' in effects_of('nodes["a"]', namespace, setup).mutates
+    assert 'MISSES' in effects_of('counts["a"] += 1', namespace, setup).binds
+    assert effects_of('plain["a"] += 1', namespace, setup).mutates == {'plain'}

@@ -279,6 +279,17 @@ def test_a_workers_main_module_shows_itself_as_ipythons_does(workers):
     assert cell.where != HOST and outcome.status == 'ok' and text == "<module '__main__'>\n"
 
 
+def test_a_value_that_cannot_change_made_from_an_object_does_not_order_its_changes(workers):
+    # ``r1 = rng.step()``: r1 shares nothing a later step changes.
+    session = Session(workers)
+    session.run_all('class R:\n    def __init__(self):\n        self.n = 0\n'
+                    '    def step(self):\n        self.n += 1\n        return self.n\nrng = R()',
+                    'r1 = rng.step()')
+    reader, stepper = session.run_all(SLOW + 'print(r1)', 'r2 = rng.step()')
+    assert reader[0] not in {cell for cell, _ in stepper[0].waited_for}
+    assert 'r1' not in stepper[0].resolved.mutates
+
+
 def test_a_value_a_function_made_shows_itself_with_the_globals_its_class_reads(workers):
     # Until the cell runs, `b`'s class is not known: printing it may run any
     # notebook class's __str__, and board_text, defined in the host, must be at hand.

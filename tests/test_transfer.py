@@ -339,7 +339,8 @@ def test_a_method_of_an_object_a_module_keeps_moves_as_that_modules(shared_pool)
     # from a copy, which random.seed in the cell does not seed.
     import random
     for notebook in (False, True):
-        assert decode(encode(random.choice, notebook=notebook)).__self__ is random._inst
+        for method in (random.choice, random.random, random.getrandbits):   # (C: random)
+            assert decode(encode(method, notebook=notebook)).__self__ is random._inst
     result = shared_pool.run('import random\nsame = pick.__self__ is random._inst',
                              {'pick': random.choice}, ['same'])
     assert result == {'same': True}

@@ -194,3 +194,11 @@ def test_a_containers_code_names_the_notebook_classes_of_what_it_holds():
     assert values.describe([1, 'a']).code == ()
     factory = collections.defaultdict(function)
     assert values.describe(factory).code == values.describe(function).code != ()
+    assert values.describe(collections.defaultdict(cls)).code == values.describe(cls).code
+    # Which classes all of its items are of is known only for one level of them.
+    assert values.describe([instance, 1]).items_known
+    assert values.describe({instance: 1}).items_known
+    assert values.describe({instance: 1}).code == values.describe(instance).code
+    assert values.describe(collections.deque([instance])).items_known
+    assert not values.describe([[instance]]).items_known
+    assert not values.describe(list(range(1000))).items_known

@@ -263,13 +263,14 @@ def _module_method(method):
     if owner is None or isinstance(owner, types.ModuleType):
         return None        # a module's function: pickled by name already
     function = getattr(method, '__func__', method)
-    module_name = getattr(function, '__module__', None)
+    # (A method written in C, random.random, has no module: its object's type has.)
+    module_name = getattr(function, '__module__', None) or type(owner).__module__
     name = getattr(method, '__name__', None)
     if not isinstance(module_name, str) or module_name == '__main__' or \
             not isinstance(name, str):
         return None
     module = sys.modules.get(module_name)
-    found = vars(module).get(name) if module is not None else None
+    found = vars(module).get(name) if isinstance(module, types.ModuleType) else None
     if getattr(found, '__self__', None) is owner and \
             getattr(found, '__func__', None) is getattr(method, '__func__', None):
         return module_name, name

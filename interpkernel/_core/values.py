@@ -48,7 +48,9 @@ class ValueInfo(NamedTuple):
         identity: ``id()`` in the interpreter that holds it, to find aliases.
         code: `code_key` of notebook code the value is or calls (a function, a
             class, an instance's class and the functions set on it from outside
-            its body, a decorated function's original ...).
+            its body, a decorated function's original, a defaultdict's
+            factory, the functions and the classes of the objects one of
+            Python's containers holds ...).
         movable: False if it is known not to cross interpreters (a generator,
             a lock, an open file), or if copying it would run notebook code (its
             class's ``__getattribute__``); True if it may (tried when needed).
@@ -61,6 +63,10 @@ class ValueInfo(NamedTuple):
         defined_in: the module a class or function says it was defined in
             (its ``__module__``), else ''.
         defined_as: the name it says it has there (its ``__qualname__``), else ''.
+        items_known: it is one of Python's containers (a list, dict, deque ...)
+            whose items (keys too) were all looked at and hold no container:
+            `code` names the classes of all the objects comparing or sorting it
+            may compare.
     """
     type_module: str
     type_qualname: str
@@ -74,6 +80,7 @@ class ValueInfo(NamedTuple):
     installed: bool
     defined_in: str = ''
     defined_as: str = ''
+    items_known: bool = False
 
     @classmethod
     def received(cls, info):
@@ -163,21 +170,41 @@ def _notebook_code(value):
     if issubclass(type(value), collections.defaultdict):
         # Looking a missing key up calls its factory: notebook code it holds.
         factory = _DEFAULT_FACTORY.__get__(value)
-        if factory is not value:
-            keys.extend(_notebook_code(factory))
-    if type(value) in (list, tuple, set, frozenset, dict):
+        function = _function_of(factory)
+        if function is not None and is_notebook_function(function):
+            keys.append(code_key(function))
+        keys.extend(_class_code(factory if issubclass(type(factory), type) else type(factory)))
+    if type(value) in _PLAIN_CONTAINERS:
         # A container of notebook functions (`ops = {'add': add}`): calling one
-        # of its items runs their code.
-        # Of objects of notebook classes, comparing or sorting them runs their
-        # classes' code.
-        items = value.values() if type(value) is dict else value
-        for item in itertools.islice(items, _FULL):
+        # of its items runs their code; comparing or sorting objects of
+        # notebook classes runs their classes'.
+        for item in itertools.islice(_items(value), _FULL):
             function = _function_of(item)
             if function is not None and is_notebook_function(function):
                 keys.append(code_key(function))
             elif type(item).__module__ == '__main__':
                 keys.extend(_class_code(type(item)))
     return tuple(dict.fromkeys(keys))
+
+
+# Python's containers (exactly: a subclass's own methods are not called).
+_PLAIN_CONTAINERS = frozenset({list, tuple, set, frozenset, dict, collections.deque,
+                               collections.defaultdict, collections.OrderedDict,
+                               collections.Counter})
+
+
+def _items(container):
+    """What one of `_PLAIN_CONTAINERS` holds: a dict's keys and values."""
+    return itertools.chain(dict.keys(container), dict.values(container)) \
+        if isinstance(container, dict) else iter(container)
+
+
+def _items_known(value):
+    """See `ValueInfo.items_known`: each item is an atom or an object of a
+    notebook class (not a container, nor a library's object that may hold one)."""
+    return type(value) in _PLAIN_CONTAINERS and len(value) <= _FULL and \
+        all(type(item) in _IMMUTABLE_ATOMS or type(item).__module__ == '__main__'
+            for item in _items(value))
 
 
 def _class_code(cls):
@@ -237,7 +264,8 @@ def describe(value):
                      and not _holds_traceback(value),
                      issubclass(type(value), type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
-                     defined_as if isinstance(defined_as, str) else '')
+                     defined_as if isinstance(defined_as, str) else '',
+                     _items_known(value))
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).

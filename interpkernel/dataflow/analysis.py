@@ -1173,6 +1173,10 @@ class _Visitor(ast.NodeVisitor):
                                (frozenset(names), frozenset(sources)), (), False, node)
             self._store(target.id, sources | names)
         else:
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                # ``d[k] += 1`` reads d[k] first (a defaultdict's factory may run).
+                self._call((GETITEM,), (), (frozenset(self._names_of(target.value.id)),), (),
+                           False, node)
             roots = self._target_roots(target)
             self._store_into(target, self.flow(node.value), roots=roots)
 
@@ -1487,13 +1491,13 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node):
         key = self._function(node, node.name, node.body, node.args, node.decorator_list)
-        decorators = self._decorate(node.decorator_list, node, node.name)
+        decorator_roots = self._decorate(node.decorator_list, node, node.name)
         if self.hidden and self.hidden[-1].kind == 'class':
             self.methods[-1][node.name] = key
             if any(_is_accessor(decorator) for decorator in node.decorator_list):
                 self.accessors[-1].setdefault(node.name, []).append(key)
         # The function holds its defaults' objects (``def find(b, prefixes=P)``).
-        self._store(node.name, decorators.union(
+        self._store(node.name, decorator_roots.union(
             *(flow for _, flow in self.functions[key].default_flows)))
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)

@@ -76,7 +76,6 @@ def module_attributes(module):
 _ATTRIBUTES_OF = '<attributes of '
 _SHARED_BY = '<shared by '
 _STATE_OF = '<module '
-_COMPARISONS = ('__eq__', '__ne__', '__lt__', '__le__', '__gt__', '__ge__')
 
 
 def is_module_attributes(state):
@@ -97,9 +96,8 @@ class Known(NamedTuple):
         immutable: it cannot change in place.
         iterator: iterating it consumes it.
         defined_in: the module a class or function held comes from, if known.
-        made: it describes a value a cell made (not what syntax says it will
-            be): a container's `code` then says which notebook classes the
-            objects it holds are of.
+        items_known: a container whose items' classes `code` names, all of
+            them (`ValueInfo.items_known`).
     """
     kind: str
     module: str = ''
@@ -108,7 +106,7 @@ class Known(NamedTuple):
     immutable: bool = False
     iterator: bool = False
     defined_in: str = ''
-    made: bool = False
+    items_known: bool = False
 
 
 UNKNOWN = Known('unknown')
@@ -201,7 +199,8 @@ def known_from_info(info):
         return Known('value', module, qualname, notebook, defined_in=info.defined_in)
     # A container may hold notebook functions (`ops = {'add': add}`) or objects
     # of notebook classes: their code is kept.
-    return Known('value', module, qualname, notebook, info.immutable, info.iterator, made=True)
+    return Known('value', module, qualname, notebook, info.immutable, info.iterator,
+                 items_known=info.items_known)
 
 
 @dataclass
@@ -417,8 +416,14 @@ _BUILTIN_SPECIALS = {
 _ITERATING_BUILTINS = frozenset({'list', 'tuple', 'set', 'frozenset', 'dict', 'sorted', 'sum',
                                  'any', 'all', 'enumerate', 'zip', 'bytes', 'bytearray'})
 _ORDERING_BUILTINS = frozenset({'sorted', 'min', 'max'})
-# Container methods comparing the items to each other or to what they are given.
-_COMPARING_METHODS = frozenset({'sort', 'index', 'count', 'remove'})
+# The comparison methods an ordering may run: total_ordering's run ``__eq__`` too.
+_ORDERING = ('__lt__', '__le__', '__gt__', '__ge__', '__eq__')
+# What a comparison operator may run (its own method, or its operand's reflection).
+_COMPARISON_METHODS = {'__eq__': ('__eq__',), '__ne__': ('__ne__', '__eq__'),
+                       **dict.fromkeys(_ORDERING[:4], _ORDERING)}
+# Container methods comparing the items with each other or with what they are given.
+_COMPARING_METHODS = {'sort': _ORDERING, 'index': ('__eq__',), 'count': ('__eq__',),
+                      'remove': ('__eq__',)}
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
@@ -512,7 +517,7 @@ class _Resolver:
             for name in self._cell_names(flow) | self._unfollowed(flow):
                 for method in _DISPLAY_METHODS:
                     self._special(name, (method,), [])
-                self._on_items(name, _ITEM_DISPLAY_METHODS)
+                self._show_items(name, _ITEM_DISPLAY_METHODS)
         for kind in knowledge.STATES.values():
             if kind.every_cell_reads:
                 result.reads_state.add(state_name(kind.name))
@@ -786,7 +791,7 @@ class _Resolver:
         if not path and any(self._shows(root) for root in roots):
             for made in self._unfollowed(set().union(*call.args)):
                 self._special(made, _STR_METHODS, [])
-                self._on_items(made, ('__repr__',))
+                self._show_items(made, ('__repr__',))
 
     def _call_held(self, name, path, args, keywords):
         """Call, with `path`'s last method (or none: call it), an object that `name`'s
@@ -1163,7 +1168,7 @@ class _Resolver:
         if known.immutable:
             return
         if method in _COMPARING_METHODS:     # ``xs.sort()``, ``xs.index(x)``
-            self._compare_items(name)
+            self._compare_items(name, _COMPARING_METHODS[method])
         if method in ('__getitem__', '__missing__') and known.code and \
                 (known.module, known.qualname) == ('collections', 'defaultdict'):
             self._call_factory(name, known)
@@ -1171,8 +1176,9 @@ class _Resolver:
         self._effect(effect if effect is not None else knowledge.UNKNOWN, {name}, args, keywords)
 
     def _call_factory(self, name, known):
-        """``d[key]``, a key missing, calls the factory of `name`'s defaultdict:
-        a notebook function, or an object of a notebook class (``__call__``)."""
+        """``d[key]``, a key missing, calls the factory of `name`'s defaultdict: a
+        notebook function, a notebook class (``__new__``, ``__init__``) or an
+        object of one (``__call__``)."""
         classes = []
         for key in known.code:
             summary = self.summaries.get(key)
@@ -1183,9 +1189,10 @@ class _Resolver:
             elif summary is None and key[0] is not None:
                 self._unseen_code({name}, [], [], f'it may call the factory of {name}, '
                                                   f'whose code the kernel cannot see')
-        call = self._find_method(classes, known.code, '__call__')
-        if call is not None:
-            self._apply(call, {name}, _params(call, [{name}], []))
+        for method in ('__call__', '__new__', '__init__'):
+            summary = self._find_method(classes, known.code, method)
+            if summary is not None:
+                self._apply(summary, {name}, _params(summary, [{name}], []))
 
     def _builtin_specials(self, builtin, args):
         """The special methods of notebook classes that calling `builtin` with `args`
@@ -1194,7 +1201,7 @@ class _Resolver:
             for flow in args:
                 for shown in flow:
                     self._special(shown, _STR_METHODS, [])
-                    self._on_items(shown, ('__repr__',))
+                    self._show_items(shown, ('__repr__',))
         elif builtin in _BUILTIN_SPECIALS and args:
             for name in args[0]:
                 self._special(name, _BUILTIN_SPECIALS[builtin], [])
@@ -1209,20 +1216,22 @@ class _Resolver:
             # They compare what they are given (``max(a, b)``) or its items.
             given = set().union(*args)
             for name in given:
-                self._compare_items(name)
-                for method in _COMPARISONS:
+                self._compare_items(name, _ORDERING)
+                for method in _ORDERING:
                     self._special(name, (method,), [given])
 
     def _operator(self, methods, args):
         """An operator on notebook objects runs their special methods (``a + b``: ``__add__``)."""
-        if methods[0] in _COMPARISONS:
-            # A comparison may run any of them: ``!=`` falls back on ``__eq__``, and
-            # those functools.total_ordering makes run the class's own.
+        if methods[0] in _COMPARISON_METHODS:
+            # ``!=`` falls back on ``__eq__``; the ordering methods functools.total_ordering
+            # makes run the class's own ``__lt__`` (or another) and ``__eq__``; and
+            # either operand's may run.
+            compared = _COMPARISON_METHODS[methods[0]]
             for names, other in ((args[0], args[1]), (args[1], args[0])):
                 for name in names:
-                    for method in _COMPARISONS:
+                    for method in compared:
                         self._special(name, (method,), [other])
-                    self._compare_items(name)
+                    self._compare_items(name, compared)
             return
         if len(args) == 2:
             for name in args[0]:
@@ -1324,33 +1333,34 @@ class _Resolver:
         for summary in self.summaries.methods_named(tuple(methods)):
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
 
-    def _on_items(self, name, methods):
+    def _holds_objects(self, name, known):
+        """May `name`, holding what `known` says, be a container of objects of
+        notebook classes (or a value the cell makes, not known yet)?"""
+        return known.kind == 'value' and known.module in ('builtins', 'collections') and \
+            known.qualname in _CONTAINERS or known.kind == 'unknown' and self._made_here(name)
+
+    def _show_items(self, name, methods):
         """Showing a container shows what it holds (a list's repr is its items'
         reprs): they may be objects of any notebook class."""
         for known in self.knowns(name):
-            if known.kind == 'value' and known.module in ('builtins', 'collections') and \
-                    known.qualname in _CONTAINERS or \
-                    known.kind == 'unknown' and self._made_here(name):
+            if self._holds_objects(name, known):
                 for method in methods:
                     self._every_class_method(name, (method,), [], [])
                 return
 
-    def _compare_items(self, name):
-        """Comparing or ordering a container compares what it holds: objects of the
-        notebook classes a made container's items are of, or of any class while
-        what it holds is not known."""
+    def _compare_items(self, name, methods):
+        """Comparing or ordering a container compares what it holds with `methods`:
+        objects of the notebook classes it is known to hold, or of any class."""
         for known in self.knowns(name):
-            if not (known.kind == 'value' and known.module in ('builtins', 'collections') and
-                    known.qualname in _CONTAINERS) and \
-                    not (known.kind == 'unknown' and self._made_here(name)):
+            if not self._holds_objects(name, known):
                 continue
-            if not known.made:
-                for method in _COMPARISONS:
+            if not known.items_known:
+                for method in methods:
                     self._every_class_method(name, (method,), [{name}], [])
                 continue
-            for key in known.code:      # items of several classes: each one's
+            for key in known.code:      # the classes of its items, each with its methods
                 cls = self.summaries.get(key)
-                for method in _COMPARISONS if isinstance(cls, ClassSummary) else ():
+                for method in methods if isinstance(cls, ClassSummary) else ():
                     summary = self._find_method([cls], (key,), method)
                     if summary is not None:
                         self._apply(summary, {name}, _params(summary, [{name}, {name}], []))

@@ -299,8 +299,12 @@ class Scheduler:
         # Names later cells made out of them (``c = a``), or instances of a class
         # changed in place (``f = Foo()``, then ``Foo.bump = ...``), change too.
         # Kept per name for the cells after this one, which find them here.
+        # (Not those known to hold what cannot change: ``r1 = rng.step()``.)
+        def may_change(other):
+            return not self.graph.known_before(cell, other).immutable
+
         resolved.shares = {
-            name: self._shared_with(cell, {name}) |
+            name: self._shared_with(cell, {name}, may_change) |
             {other for other, _ in self._made_from_later(cell, name, instances=True)}
             for name in incoming}
         shared = set().union(*resolved.shares.values())
@@ -896,22 +900,26 @@ class Scheduler:
         """Must `cell` have the very object `version` holds, not a copy: it may
         change it in place, bind another name to it (``b = a``), make an
         instance of it (a notebook class, which a later cell may change), or
-        take its ``id()``?"""
+        take its ``id()`` or compare it with ``is``?"""
         info = version.info
-        if version.home is None or info is None or info.immutable or info.installed:
+        if version.home is None or info is None or info.installed:
+            return False
+        if name in _identified(cell.effects):
+            return True     # a copy of (2000, 2000) holds two ints
+        if info.immutable:
             return False
         if self._host_only_type(info.type_module) is not None:
             return False    # numpy's arrays: where they go is `_pin`'s (processes only)
         return name in cell.resolved.mutates or bool(_made_out_of(cell.effects, name)) or \
-            (info.is_class and bool(_instances_of(cell.effects, name))) or \
-            name in _identified(cell.effects)
+            (info.is_class and bool(_instances_of(cell.effects, name)))
 
     def _made_from_later(self, cell, name, instances=False):
         """(name, the cell that made it) for each name a cell after the one that
         bound `name` made out of it (``b = a``), or with `instances` made an
         instance of it (``f = Foo()``, which changes when the class does), that
-        still holds what that cell made.  Cells since may have changed either in
-        place (``Timer.set_tz(...)``, ``f.run()``): it is the same object still."""
+        still holds what that cell made, unless that is known not to change
+        (``r1 = rng.step()``).  Cells since may have changed either in place
+        (``Timer.set_tz(...)``, ``f.run()``): it is the same object still."""
         binder = self.graph.binder_before(cell, name)
         made = set()
         is_class = instances and binder is not None and isinstance(
@@ -923,19 +931,19 @@ class Scheduler:
             if is_class:
                 targets |= _instances_of(reader.effects, name)
             made |= {(target, reader) for target in targets
-                     if self.graph.binder_before(cell, target) is reader}
+                     if self.graph.binder_before(cell, target) is reader
+                     and not self.graph.known_before(cell, target).immutable}
         return made
 
     def _check_copies_left_behind(self, cell, home, report):
         """Say so when `cell` changed an object in place that a name made elsewhere, from
         a copy, shares when the cells run in order: that name did not change with it
-        (unless it holds what cannot change, or `cell` binds it anew)."""
+        (unless `cell` binds it anew)."""
         for name in sorted({key[0] for key in report.changed}):
             for other, maker in sorted(self._made_from_later(cell, name), key=lambda m: m[0]):
                 version = maker.versions.get(other)
                 if version is not None and version.home != home and \
-                        not (version.info is not None and version.info.immutable) and \
-                        other not in cell.versions:
+                        other not in cell.resolved.binds:
                     self._on_note(cell, (
                         f'{cell.label} changed `{name}` in place; `{other}` ({maker.label} made '
                         f'it from a copy of `{name}` in another interpreter) did not change '
