@@ -559,29 +559,38 @@ def execute(source, namespace):
     return None, printed.getvalue()
 
 
-def fingerprint(value, memo):
+def fingerprint(value, memo, depth=0):
     """A comparable picture of `value`'s contents; objects seen before (`memo`)
-    appear as back-references, so sharing and cycles show."""
+    appear as back-references, so sharing and cycles show.  Below `_DEEPEST`
+    levels (a loop nesting lists, ``x = [x]``) only the type shows: deeper,
+    this picture would run out of Python's stack."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value if not isinstance(value, int) or value.bit_length() < 4000 else \
             ('int', hash(value))
+    if depth > _DEEPEST:
+        return ('deep', type(value).__name__)
     if id(value) in memo:
         return ('ref', memo[id(value)])
     memo[id(value)] = len(memo)
+    depth += 1
     if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(fingerprint(v, memo) for v in value))
+        return (type(value).__name__, tuple(fingerprint(v, memo, depth) for v in value))
     if isinstance(value, dict):
-        return ('dict', tuple((fingerprint(k, memo), fingerprint(v, memo))
+        return ('dict', tuple((fingerprint(k, memo, depth), fingerprint(v, memo, depth))
                               for k, v in value.items()))
     if callable(value) and hasattr(value, '__code__'):
         # Functions from different runs are different objects: compare what they
         # are and the state they keep (defaults, attributes, closure cells).
-        cells = tuple(fingerprint(cell.cell_contents, memo) if _filled(cell) else '<empty>'
-                      for cell in value.__closure__ or ())
+        cells = tuple(fingerprint(cell.cell_contents, memo, depth) if _filled(cell)
+                      else '<empty>' for cell in value.__closure__ or ())
         return ('function', value.__code__.co_qualname, value.__code__.co_firstlineno,
-                fingerprint(value.__defaults__, memo), fingerprint(value.__kwdefaults__, memo),
-                fingerprint(value.__dict__, memo), cells)
+                fingerprint(value.__defaults__, memo, depth),
+                fingerprint(value.__kwdefaults__, memo, depth),
+                fingerprint(value.__dict__, memo, depth), cells)
     return (type(value).__qualname__, repr(value) if isinstance(value, range) else '?')
+
+
+_DEEPEST = 150
 
 
 def _filled(cell):
