@@ -215,6 +215,21 @@ class Tally:
     def __call__(self, v):
         CALLS.append(v)
 tally = Tally()
+class Registered(metaclass=Registering):
+    pass
+INSTANCES = {}
+class Single(type):
+    def __call__(cls, *args):
+        return INSTANCES.setdefault(cls, super().__call__(*args))
+    def forget(cls):
+        INSTANCES.pop(cls, None)
+class Config(metaclass=Single):
+    pass
+MADE = []
+class Made:
+    def __new__(cls, *args):
+        MADE.append(cls)
+        return super().__new__(cls)
 '''
 
 
@@ -344,6 +359,10 @@ def test_a_method_called_by_name_on_a_notebook_object_may_do_anything(namespace,
     ('class Mine(Plugin):\n    pass', 'SUBCLASSES'),          # the bases' __init_subclass__
     ('class Mine(Plugin, x=1):\n    pass', 'SUBCLASSES'),
     ('class Mine(metaclass=Registering):\n    pass', 'CLASSES'),  # the metaclass's __new__
+    ('class Mine(Registered):\n    pass', 'CLASSES'),       # ... the base's metaclass's
+    ('c = Config()', 'INSTANCES'),                          # the metaclass's __call__
+    ('Config.forget()', 'INSTANCES'),                       # a method of the metaclass
+    ('m = Made(1)', 'MADE'),                                # the class's __new__
     ('class Mine:\n    size = Field()', 'FIELDS'),                # its objects' __set_name__
     ('with guard:\n    pass', 'ENTERED'),                         # __enter__ and __exit__
     ('found = guard in [1, 2]', 'ENTERED'),                        # the items' __eq__

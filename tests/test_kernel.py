@@ -904,6 +904,37 @@ def test_registries_filled_by_methods_python_calls_itself_follow_the_order_of_ce
         [('stream', 'stdout', "['in', 'out']\n")]]
 
 
+def test_what_a_metaclass_or_new_does_when_python_calls_it_follows_the_order_of_cells():
+    # Hunt 18: `class Student(Person)` ran Person's metaclass's __new__, which reads
+    # func_logger, in a worker without it (NameError); a singleton metaclass's
+    # __call__ and a class's __new__ changed LOG in each worker's copy.
+    cells = ['LOG = []',
+             'def logged(fn):\n    def inner(*args):\n        LOG.append(fn.__name__)\n'
+             '        return fn(*args)\n    return inner',
+             'class Logging(type):\n    def __new__(mcls, name, bases, ns):\n'
+             '        cls = super().__new__(mcls, name, bases, ns)\n'
+             "        cls.__init__ = logged(ns.get('__init__', lambda self, *a: None))\n"
+             '        return cls',
+             'class Person(metaclass=Logging):\n    def __init__(self, name):\n'
+             '        self.name = name',
+             'x = 1', 'y = 2',
+             'class Student(Person):\n    def __init__(self, name, number):\n'
+             '        super().__init__(name)\n        self.number = number',
+             "s = Student('Alex', 19)",
+             'class Single(type):\n    made = {}\n    def __call__(cls, *args):\n'
+             "        LOG.append('call')\n"
+             '        return Single.made.setdefault(cls, super().__call__(*args))',
+             'class Config(metaclass=Single):\n    pass',
+             'c1 = Config()', 'c2 = Config()',
+             'class Counted:\n    def __new__(cls, *args):\n'
+             "        LOG.append('new')\n        return super().__new__(cls)",
+             'k = Counted()', 'print(c1 is c2, LOG)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [
+        ('stream', 'stdout', "True ['__init__', '__init__', 'call', 'call', 'new']\n")]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

@@ -67,6 +67,10 @@ class ValueInfo(NamedTuple):
             whose items (keys too) were all looked at and hold no container:
             `code` names the classes of all the objects comparing or sorting it
             may compare.
+        metaclass_code: of a class: `code_key` of its notebook metaclass, the
+            notebook classes that derives from and the functions set on them
+            (Python calls the metaclass to make an instance, and a class
+            statement naming the class as a base calls it too).
     """
     type_module: str
     type_qualname: str
@@ -81,6 +85,7 @@ class ValueInfo(NamedTuple):
     defined_in: str = ''
     defined_as: str = ''
     items_known: bool = False
+    metaclass_code: tuple = ()
 
     @classmethod
     def received(cls, info):
@@ -265,7 +270,8 @@ def describe(value):
                      issubclass(type(value), type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
                      defined_as if isinstance(defined_as, str) else '',
-                     _items_known(value))
+                     _items_known(value),
+                     tuple(_class_code(kind)) if issubclass(kind, type) else ())
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).

@@ -20,7 +20,7 @@ from typing import NamedTuple
 __all__ = ['CellEffects', 'Call', 'MagicCall', 'magic_call', 'FunctionSummary', 'ClassSummary',
            'analyse', 'parse',
            'ITERATE', 'GETITEM', 'IMPLICIT', 'APPLY', 'EXPR', 'HELD', 'OPERATOR', 'CLOSURE',
-           'ATTRIBUTE', 'IDENTITY',
+           'ATTRIBUTE', 'IDENTITY', 'METACLASS',
            'IPYTHON_NAMES',
            'made_by', 'made_in_cell', 'literal_name', 'is_marker', 'TOO_DEEP']
 
@@ -31,6 +31,10 @@ GETITEM = '<getitem>'   # pseudo-callee: `x[k]` read (a defaultdict inserts k)
 # __enter__ and __exit__, a class statement's __init_subclass__ of its bases and
 # __new__ and __init__ of its metaclass.
 IMPLICIT = '<implicit>'
+# Pseudo-callee ``(METACLASS, method)``: the method of the metaclass of the classes
+# the first argument's names hold: a class statement calls its bases' metaclass's
+# __new__ and __init__ (``class Student(Person)``, Person's metaclass a notebook's).
+METACLASS = '<metaclass>'
 APPLY = '()'            # last part of a callee path: call the result of calling the path before it
 EXPR = '<expr>'         # first part of a callee path whose root is no name: a call's result
 HELD = '<held>'         # ... or what its root's objects may hold (``x[0].f()``, ``f().a.g()``)
@@ -1535,7 +1539,8 @@ class _Visitor(ast.NodeVisitor):
                                            or _changes_its_class(node.body), accessors,
                                            _binds_a_call(node.body))
         # Python calls the bases' __init_subclass__ (a registry of subclasses) and
-        # the metaclass's __new__ and __init__ with the new class.
+        # the metaclass's __new__ and __init__ with the new class: the one named,
+        # or the bases'.
         made = frozenset({node.name})
         for flow in base_flows:
             self._call((IMPLICIT, '__init_subclass__'), (), (flow, made), (), False, node)
@@ -1549,10 +1554,12 @@ class _Visitor(ast.NodeVisitor):
                     else made_in_cell(maker)
                 self._call((IMPLICIT, '__set_name__'), (), (frozenset({made_object}), made),
                            (), False, statement)
-        if keywords.get('metaclass'):
-            for method in ('__new__', '__init__'):
+        for method in ('__new__', '__init__'):
+            if keywords.get('metaclass'):
                 self._call((IMPLICIT, method), (), (keywords['metaclass'], made, *base_flows),
                            (), False, node)
+            for flow in base_flows:
+                self._call((METACLASS, method), (), (flow, made, *base_flows), (), False, node)
         self._store(node.name, self._decorate(node.decorator_list, node, node.name))
         if self.scope.kind == 'cell' and not self.hidden:
             self._define(node.name, key)

@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 from . import knowledge
 from .analysis import (APPLY, ATTRIBUTE, CLOSURE, DAEMON_THREAD, EXPR, GETITEM, HELD, IDENTITY,
-                       IMPLICIT, ITERATE, OPERATOR, ClassSummary, FunctionSummary, analyse,
-                       is_marker, made_by)
+                       IMPLICIT, ITERATE, METACLASS, OPERATOR, ClassSummary, FunctionSummary,
+                       analyse, is_marker, made_by)
 
 __all__ = ['Known', 'Resolved', 'resolve', 'Summaries', 'state_name', 'module_state', 'spoken',
            'UNKNOWN', 'MISSING', 'known_from_info', 'known_from_value', 'known_builtin',
@@ -98,6 +98,8 @@ class Known(NamedTuple):
         defined_in: the module a class or function held comes from, if known.
         items_known: a container whose items' classes `code` names, all of
             them (`ValueInfo.items_known`).
+        metaclass_code: of a class, the code keys of its notebook metaclass
+            (`ValueInfo.metaclass_code`).
     """
     kind: str
     module: str = ''
@@ -107,6 +109,7 @@ class Known(NamedTuple):
     iterator: bool = False
     defined_in: str = ''
     items_known: bool = False
+    metaclass_code: tuple = ()
 
 
 UNKNOWN = Known('unknown')
@@ -177,6 +180,9 @@ def _described_callable(module, qualname):
     return None
 
 
+# Python's metaclasses a notebook's may derive from.
+_LIBRARY_METACLASSES = frozenset({'type', 'ABCMeta', 'EnumMeta', 'EnumType'})
+
 # The types of functions and methods of libraries (``random.randint`` is a bound method).
 _LIBRARY_CALLABLES = frozenset({'function', 'builtin_function_or_method', 'method',
                                 'method_descriptor'})
@@ -190,7 +196,7 @@ def known_from_info(info):
     # A key with no filename is a class's with no function in its body (`Summaries.get`).
     notebook = info.code
     if notebook and info.is_class:
-        return Known('class', module, qualname, notebook)
+        return Known('class', module, qualname, notebook, metaclass_code=info.metaclass_code)
     if notebook and qualname in _CALLABLE_TYPES:
         return Known('function', module, qualname, notebook)
     if notebook and module == '__main__':
@@ -268,24 +274,40 @@ class Summaries:
             if isinstance(summary, ClassSummary):
                 self._class_files.setdefault(key, set()).add(filename)
 
-    def methods_named(self, methods):
-        """For every notebook class known here that defines one of `methods`, the
-        summary of the first it defines: what calling them on a value whose class is
-        not known yet may run."""
-        found = self._methods.get(methods)
+    def methods_named(self, methods, metaclasses=False):
+        """For every notebook class known here that defines one of `methods` (only
+        metaclasses: those deriving from ``type``), the summary of the first it
+        defines: what calling them on a value whose class is not known yet may run."""
+        found = self._methods.get((methods, metaclasses))
         if found is None:
             found = []
+            names = self._metaclass_names() if metaclasses else None
             for filename, functions in self._files.items():
                 for summary in functions.values():
-                    if not isinstance(summary, ClassSummary):
+                    if not isinstance(summary, ClassSummary) or \
+                            names is not None and summary.key[1] not in names:
                         continue
                     key = next((summary.methods[m] for m in methods if m in summary.methods),
                                None)
                     function = key and functions.get(key)
                     if isinstance(function, FunctionSummary):
                         found.append(function)
-            self._methods[methods] = found
+            self._methods[methods, metaclasses] = found
         return found
+
+    def _metaclass_names(self):
+        """Qualnames of the notebook classes deriving from ``type``, or from a
+        library's metaclass, directly or through one another."""
+        classes = [summary for functions in self._files.values()
+                   for summary in functions.values() if isinstance(summary, ClassSummary)]
+        names = set()
+        while True:
+            more = {cls.key[1] for cls in classes if cls.key[1] not in names and any(
+                base.rpartition('.')[2] in _LIBRARY_METACLASSES or base in names
+                for base in cls.bases)}
+            if not more:
+                return names
+            names |= more
 
     def makes_generators(self):
         """Does a notebook function known here make a generator (``yield``)?"""
@@ -756,6 +778,11 @@ class _Resolver:
             for name in args[0]:
                 self._special(name, callee[1:], args[1:], kinds=('instance', 'class'))
             return
+        if callee and callee[0] == METACLASS:
+            for name in args[0]:
+                for known in self.knowns(name):
+                    self._metaclass_method(name, known, callee[1], args[1:], [])
+            return
         roots = {root for root in bind(call.root)
                  if not _library_made(root) or self.known(root).kind == 'value'}
         factories = self._library_functions(callee)
@@ -1004,6 +1031,10 @@ class _Resolver:
             self._apply(summary, {name}, mapping, closure_code=code[1:])
 
     def _class_call(self, name, known, path, args, keywords, starred):
+        if not path:
+            # Python makes an instance through the metaclass's __call__ (a
+            # singleton's registry), which calls the class's __new__.
+            self._metaclass_method(name, known, '__call__', args, keywords)
         classes = self._calling_into(name, known, args, keywords)
         if classes is None:
             return
@@ -1011,7 +1042,16 @@ class _Resolver:
         if len(path) > 1:
             self._mutate({name})
             return
+        if not path:
+            new = self._find_method(classes, known.code, '__new__')
+            if new is not None:
+                self._apply(new, {name}, _params(new, [{name}, *args], keywords) if not starred
+                            else _every_param(new, [{name}, *args], keywords))
         summary = self._find_method(classes, known.code, method)
+        if summary is None and path and known.metaclass_code:
+            # ``Cls.method()`` where the metaclass defines it: ``cls`` is Cls.
+            self._metaclass_method(name, known, method, args, keywords)
+            return
         if summary is None:
             if path:
                 self._unknown_call({name}, args, keywords, None)
@@ -1032,6 +1072,22 @@ class _Resolver:
             # __init__ is the class's check), which no name holds yet.
             mapping[summary.params[0]] = {made_by(name)} if not is_marker(name) else set()
         self._apply(summary, {name}, mapping)
+
+    def _metaclass_method(self, name, known, method, args, keywords):
+        """Apply `method` of the notebook metaclass of `name`, holding what `known`
+        says, on `name` (its first parameter) and `args`; while `name` is not
+        known yet, that of any notebook metaclass defining it."""
+        if known.kind == 'unknown':
+            for summary in self.summaries.methods_named((method,), metaclasses=True):
+                self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
+            return
+        if known.kind != 'class' or not known.metaclass_code:
+            return
+        metaclass = known._replace(code=known.metaclass_code, metaclass_code=())
+        classes = self._calling_into(name, metaclass, args, keywords)
+        summary = classes and self._find_method(classes, metaclass.code, method)
+        if summary is not None:
+            self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
 
     def _unseen_code(self, callee, args, keywords, why):
         """A call that may run notebook code no summary describes: it may read (and,
