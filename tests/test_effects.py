@@ -225,6 +225,11 @@ class Single(type):
         INSTANCES.pop(cls, None)
 class Config(metaclass=Single):
     pass
+from contextlib import contextmanager
+@contextmanager
+def entering(n):
+    ENTERED.append(n)
+    yield n
 MADE = []
 class Made:
     def __new__(cls, *args):
@@ -365,6 +370,7 @@ def test_a_method_called_by_name_on_a_notebook_object_may_do_anything(namespace,
     ('m = Made(1)', 'MADE'),                                # the class's __new__
     ('class Mine:\n    size = Field()', 'FIELDS'),                # its objects' __set_name__
     ('with guard:\n    pass', 'ENTERED'),                         # __enter__ and __exit__
+    ('with entering(1):\n    pass', 'ENTERED'),           # a @contextmanager's body
     ('found = guard in [1, 2]', 'ENTERED'),                        # the items' __eq__
 ])
 def test_methods_python_calls_by_itself_count_as_calls(namespace, source, changed):

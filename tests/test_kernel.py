@@ -935,6 +935,17 @@ def test_what_a_metaclass_or_new_does_when_python_calls_it_follows_the_order_of_
         ('stream', 'stdout', "True ['__init__', '__init__', 'call', 'call', 'new']\n")]
 
 
+def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
+    # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
+    # in another worker, and the last cell showed ['<a', 'a>'] with a note.
+    cells = ['from contextlib import contextmanager\nLOG = []\n@contextmanager\n'
+             "def tag(n):\n    LOG.append('<' + n)\n    yield n\n    LOG.append(n + '>')",
+             "with tag('a') as t:\n    print(t)", "with tag('b'):\n    pass", 'print(LOG)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', "['<a', 'a>', '<b', 'b>']\n")]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

@@ -123,8 +123,13 @@ def _function_of(obj):
     """The plain function behind a method wrapper, a decorated function or a partial."""
     for _ in range(8):
         if issubclass(type(obj), types.FunctionType):
-            return obj
-        if issubclass(type(obj), (staticmethod, classmethod, types.MethodType)):
+            # (functools.wraps gave a wrapper the names of what it wraps: its
+            # code and globals say what it is.)
+            if (obj.__globals__.get('__name__'), obj.__code__.co_qualname) \
+                    not in _CALLING_WRAPPERS:
+                return obj
+            obj = _own_attributes(obj).get('__wrapped__')
+        elif issubclass(type(obj), (staticmethod, classmethod, types.MethodType)):
             obj = obj.__func__
         elif issubclass(type(obj), property):
             obj = obj.fget
@@ -135,6 +140,12 @@ def _function_of(obj):
         else:
             return None
     return None
+
+
+# Python's wrappers that do nothing but call what they wrap (``@contextmanager``'s:
+# entering its result runs the notebook generator's body).
+_CALLING_WRAPPERS = frozenset({('contextlib', 'contextmanager.<locals>.helper'),
+                               ('contextlib', 'asynccontextmanager.<locals>.helper')})
 
 
 def _own_attributes(obj):
