@@ -150,6 +150,8 @@ class Team:
         score()
 team = Team()
 players = [Player()]
+class League:
+    best = Player()
 def score_all(t):
     for member in t.members:
         member.score()
@@ -699,6 +701,7 @@ def test_a_list_a_function_shares_with_others_changes_theirs(namespace, source, 
     'players[0].score()', 'team.members[0].score()', 'team.captain.score()',
     'score_all(team)', 'team.captain_scores()', 'def first(t):\n    t.members[0].score()\n'
                                                'first(team)',
+    'League.best.score()',
 ])
 def test_a_method_of_an_object_another_holds_is_any_notebook_class_s(namespace, source):
     # The receiver is an item or attribute of the name the syntax shows, or a

@@ -946,6 +946,16 @@ def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_glob
     assert shown['python3'][-1] == [('stream', 'stdout', "['<a', 'a>', '<b', 'b>']\n")]
 
 
+def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
+    # `Color.RED.describe()` ran where SUFFIX was not: NameError.
+    cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'
+             '    def describe(self):\n        return self.name.lower() + SUFFIX',
+             "SUFFIX = '!'", 'print(Color.RED.describe())']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', 'red!\n')]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

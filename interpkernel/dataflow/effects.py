@@ -1040,6 +1040,9 @@ class _Resolver:
             return
         method = path[0] if path else '__init__'
         if len(path) > 1:
+            # ``Color.RED.describe()``: what the class holds (an enum's member, a
+            # default instance) may be of any notebook class.
+            self._every_class_method(name, path[-1:], args, keywords)
             self._mutate({name})
             return
         if not path:
