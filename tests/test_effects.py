@@ -232,6 +232,12 @@ from contextlib import contextmanager
 def entering(n):
     ENTERED.append(n)
     yield n
+HASHED = []
+class Keyed:
+    def __hash__(self):
+        HASHED.append(1)
+        return 1
+key = Keyed()
 MADE = []
 class Made:
     def __new__(cls, *args):
@@ -380,6 +386,15 @@ def test_methods_python_calls_by_itself_count_as_calls(namespace, source, change
     # manager's log: the cell changes them, though it names none of them.
     effects = effects_of(source, namespace)
     assert changed in effects.mutates and changed in effects.reads
+
+
+@pytest.mark.parametrize('source', [
+    'd = {key: 1}', 's = {key}', 'found = key in counts', 'counts[key] = 1', 'x = counts[key]',
+    'del counts[key]', 'd = {k: 1 for k in [key]}', 's = {k for k in [key]}',
+])
+def test_a_key_put_in_or_looked_up_in_a_dict_or_set_is_hashed(namespace, source):
+    effects = effects_of(source, namespace)
+    assert 'HASHED' in effects.mutates and 'HASHED' in effects.reads
 
 
 def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):

@@ -956,6 +956,18 @@ def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     assert shown['python3'][-1] == [('stream', 'stdout', 'red!\n')]
 
 
+def test_a_notebook_object_used_as_a_key_runs_its_hash_where_its_globals_are():
+    # `d = {v: 1}` ran V.__hash__ in a worker without SALT: NameError, and the
+    # next cell's `d` was not defined.
+    cells = ['class V:\n    def __init__(self, *c):\n        self.c = c\n'
+             '    def __hash__(self):\n        return hash(self.c) + SALT\n'
+             '    def __eq__(self, other):\n        return self.c == other.c',
+             'SALT = 0', 'v = V(3, 4)', 'd = {v: 1}', 'print(d[V(3, 4)], V(3, 4) in {v})']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', '1 True\n')]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

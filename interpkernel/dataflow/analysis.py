@@ -818,7 +818,8 @@ class _Visitor(ast.NodeVisitor):
 
     def _flow_Subscript(self, node):
         names = self.flow(node.value)
-        self.visit(node.slice)
+        # ``d[key]``: a dict hashes its key (a list's index is an int: nothing runs).
+        self._hash(self.flow(node.slice), names, node)
         if isinstance(node.slice, ast.Constant) and node.slice.value == '__main__':
             self._dynamic("it reads sys.modules['__main__']")   # the notebook's namespace
         if isinstance(node.ctx, ast.Load):
@@ -842,15 +843,30 @@ class _Visitor(ast.NodeVisitor):
             names |= self.flow(element)
         return names
 
-    _flow_Tuple = _flow_Set = _flow_List
+    _flow_Tuple = _flow_List
+
+    def _flow_Set(self, node):
+        names = self._flow_List(node)
+        self._hash(names, names, node)
+        return names
 
     def _flow_Dict(self, node):
         names = set()
         for key, value in zip(node.keys, node.values):
             if key is not None:
-                names |= self.flow(key)
+                keys = self.flow(key)
+                self._hash(keys, keys, node)
+                names |= keys
             names |= self.flow(value)
         return names
+
+    def _hash(self, keys, others, node):
+        """Keys of a dict or items of a set (`keys`) are hashed, and compared with
+        `others` they may equal: their classes' ``__hash__`` and ``__eq__`` run."""
+        if keys:
+            self._call((OPERATOR, '__hash__'), (), (frozenset(keys),), (), False, node)
+            self._call((OPERATOR, '__eq__', '__eq__'), (), (frozenset(keys), frozenset(others)),
+                       (), False, node)
 
     def _flow_BinOp(self, node):
         left, right = self.flow(node.left), self.flow(node.right)
@@ -904,6 +920,7 @@ class _Visitor(ast.NodeVisitor):
             names = self.flow(comparator)
             if isinstance(op, (ast.In, ast.NotIn)):
                 self._iterate(names, node)
+                self._hash(left, names, node)     # ``key in d``, ``item in s``
                 if names:
                     self._call((OPERATOR, '__contains__'), (), (frozenset(names),), (), False,
                                node)
@@ -939,12 +956,16 @@ class _Visitor(ast.NodeVisitor):
     def _flow_ListComp(self, node):
         return self._comprehension(node, [node.elt])
 
-    _flow_SetComp = _flow_GeneratorExp = _flow_ListComp
+    _flow_GeneratorExp = _flow_ListComp
+
+    def _flow_SetComp(self, node):
+        return self._comprehension(node, [node.elt], hashed=node.elt)
 
     def _flow_DictComp(self, node):
-        return self._comprehension(node, [node.key, node.value])
+        return self._comprehension(node, [node.key, node.value], hashed=node.key)
 
-    def _comprehension(self, node, elements):
+    def _comprehension(self, node, elements, hashed=None):
+        """`hashed`: the one of `elements` a set or dict comprehension hashes."""
         # The first iterable is evaluated in the enclosing scope.
         sources = self.flow(node.generators[0].iter)
         self._iterate(sources, node)
@@ -962,7 +983,10 @@ class _Visitor(ast.NodeVisitor):
                 for condition in generator.ifs:
                     self.visit(condition)
             for element in elements:
-                names |= self.flow(element)
+                flows = self.flow(element)
+                if element is hashed:
+                    self._hash(flows, flows, node)
+                names |= flows
         finally:
             self._bound.pop()
             self.hidden.pop()
@@ -1114,7 +1138,7 @@ class _Visitor(ast.NodeVisitor):
         """Visit the object and index of an attribute or item target: its roots."""
         roots = self.flow(target.value)
         if isinstance(target, ast.Subscript):
-            self.visit(target.slice)
+            self._hash(self.flow(target.slice), roots, target)
         return roots
 
     def _store_into(self, target, sources, value=None, roots=None):
