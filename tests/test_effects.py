@@ -391,6 +391,8 @@ def test_methods_python_calls_by_itself_count_as_calls(namespace, source, change
 @pytest.mark.parametrize('source', [
     'd = {key: 1}', 's = {key}', 'found = key in counts', 'counts[key] = 1', 'x = counts[key]',
     'del counts[key]', 'd = {k: 1 for k in [key]}', 's = {k for k in [key]}',
+    's = set([key])', 'keys = [key]\ns = frozenset(keys)', 's = set()\ns.add(key)',
+    'x = counts.get(key)', 's = set()\ns.update([key])', 'counts.setdefault(key, 0)',
 ])
 def test_a_key_put_in_or_looked_up_in_a_dict_or_set_is_hashed(namespace, source):
     effects = effects_of(source, namespace)

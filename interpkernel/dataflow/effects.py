@@ -446,6 +446,19 @@ _COMPARISON_METHODS = {'__eq__': ('__eq__',), '__ne__': ('__ne__', '__eq__'),
 # Container methods comparing the items with each other or with what they are given.
 _COMPARING_METHODS = {'sort': _ORDERING, 'index': ('__eq__',), 'count': ('__eq__',),
                       'remove': ('__eq__',)}
+# Hashing a key runs its ``__hash__``, and ``__eq__`` when it meets an equal hash:
+# builtins making a set or dict of what they are given, and the methods of
+# Python's dicts and sets taking a key (``update`` and ``union``, many).
+_HASHING = ('__hash__', '__eq__')
+_HASHING_BUILTINS = frozenset({'set', 'frozenset', 'dict'})
+_KEYED_TYPES = frozenset({'dict', 'set', 'frozenset', 'defaultdict', 'OrderedDict', 'Counter'})
+_KEY_METHODS = frozenset({'get', 'setdefault', 'pop', 'add', 'discard', 'remove',
+                          '__contains__', '__getitem__', '__setitem__', '__delitem__',
+                          'move_to_end'})
+_KEYS_METHODS = frozenset({'update', 'union', 'intersection', 'difference',
+                           'symmetric_difference', 'issubset', 'issuperset', 'isdisjoint',
+                           'intersection_update', 'difference_update',
+                           'symmetric_difference_update', 'fromkeys', 'subtract'})
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
@@ -1228,11 +1241,30 @@ class _Resolver:
             return
         if method in _COMPARING_METHODS:     # ``xs.sort()``, ``xs.index(x)``
             self._compare_items(name, _COMPARING_METHODS[method])
+        if known.module in ('builtins', 'collections') and known.qualname in _KEYED_TYPES:
+            self._hash_arguments(method, args)
         if method in ('__getitem__', '__missing__') and known.code and \
                 (known.module, known.qualname) == ('collections', 'defaultdict'):
             self._call_factory(name, known)
         effect = knowledge.method_effect(known.module, known.qualname, method)
         self._effect(effect if effect is not None else knowledge.UNKNOWN, {name}, args, keywords)
+
+    def _hash_arguments(self, method, args):
+        """A dict's or set's `method` hashes the key it is given (``s.add(v)``), or
+        the keys its arguments hold (``s.update(vs)``)."""
+        if method in _KEY_METHODS and args:
+            self._hash_keys(args[0], held=False)
+        elif method in _KEYS_METHODS:
+            self._hash_keys(set().union(*args))
+
+    def _hash_keys(self, names, held=True):
+        """Hash the objects `names` hold (``set([p, q])``: their flows name p and q),
+        and (`held`) those the containers they hold hold (``set(points)``)."""
+        for name in names:
+            for method in _HASHING:
+                self._special(name, (method,), [names])
+            if held:
+                self._compare_items(name, _HASHING)
 
     def _call_factory(self, name, known):
         """``d[key]``, a key missing, calls the factory of `name`'s defaultdict: a
@@ -1264,6 +1296,8 @@ class _Resolver:
         elif builtin in _BUILTIN_SPECIALS and args:
             for name in args[0]:
                 self._special(name, _BUILTIN_SPECIALS[builtin], [])
+        if builtin in _HASHING_BUILTINS:     # ``set(points)``: their __hash__ and __eq__
+            self._hash_keys(set().union(*args))
         elif builtin in _ATTRIBUTE_BUILTINS and args:
             # Which attribute is not kept (a constant, or not): any of them.
             self._attribute(None, _ATTRIBUTE_BUILTINS[builtin], args[0])
