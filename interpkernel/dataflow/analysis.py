@@ -819,7 +819,7 @@ class _Visitor(ast.NodeVisitor):
     def _flow_Subscript(self, node):
         names = self.flow(node.value)
         # ``d[key]``: a dict hashes its key (a list's index is an int: nothing runs).
-        self._hash(self.flow(node.slice), names, node)
+        self._hash(self.flow(node.slice), node)
         if isinstance(node.slice, ast.Constant) and node.slice.value == '__main__':
             self._dynamic("it reads sys.modules['__main__']")   # the notebook's namespace
         if isinstance(node.ctx, ast.Load):
@@ -847,7 +847,7 @@ class _Visitor(ast.NodeVisitor):
 
     def _flow_Set(self, node):
         names = self._flow_List(node)
-        self._hash(names, names, node)
+        self._hash(names, node)
         return names
 
     def _flow_Dict(self, node):
@@ -855,17 +855,17 @@ class _Visitor(ast.NodeVisitor):
         for key, value in zip(node.keys, node.values):
             if key is not None:
                 keys = self.flow(key)
-                self._hash(keys, keys, node)
+                self._hash(keys, node)
                 names |= keys
             names |= self.flow(value)
         return names
 
-    def _hash(self, keys, others, node):
-        """Keys of a dict or items of a set (`keys`) are hashed, and compared with
-        `others` they may equal: their classes' ``__hash__`` and ``__eq__`` run."""
+    def _hash(self, keys, node):
+        """Keys of a dict or items of a set (`keys`) are hashed, and compared with the
+        keys there, most often of their own classes: their ``__hash__`` and ``__eq__`` run."""
         if keys:
             self._call((OPERATOR, '__hash__'), (), (frozenset(keys),), (), False, node)
-            self._call((OPERATOR, '__eq__', '__eq__'), (), (frozenset(keys), frozenset(others)),
+            self._call((OPERATOR, '__eq__', '__eq__'), (), (frozenset(keys), frozenset(keys)),
                        (), False, node)
 
     def _flow_BinOp(self, node):
@@ -920,7 +920,7 @@ class _Visitor(ast.NodeVisitor):
             names = self.flow(comparator)
             if isinstance(op, (ast.In, ast.NotIn)):
                 self._iterate(names, node)
-                self._hash(left, names, node)     # ``key in d``, ``item in s``
+                self._hash(left, node)     # ``key in d``, ``item in s``
                 if names:
                     self._call((OPERATOR, '__contains__'), (), (frozenset(names),), (), False,
                                node)
@@ -985,7 +985,7 @@ class _Visitor(ast.NodeVisitor):
             for element in elements:
                 flows = self.flow(element)
                 if element is hashed:
-                    self._hash(flows, flows, node)
+                    self._hash(flows, node)
                 names |= flows
         finally:
             self._bound.pop()
@@ -1138,7 +1138,7 @@ class _Visitor(ast.NodeVisitor):
         """Visit the object and index of an attribute or item target: its roots."""
         roots = self.flow(target.value)
         if isinstance(target, ast.Subscript):
-            self._hash(self.flow(target.slice), roots, target)
+            self._hash(self.flow(target.slice), target)
         return roots
 
     def _store_into(self, target, sources, value=None, roots=None):

@@ -1064,10 +1064,9 @@ class _Resolver:
                 self._apply(new, {name}, _params(new, [{name}, *args], keywords) if not starred
                             else _every_param(new, [{name}, *args], keywords))
         summary = self._find_method(classes, known.code, method)
-        if summary is None and path and known.metaclass_code:
-            # ``Cls.method()`` where the metaclass defines it: ``cls`` is Cls.
-            self._metaclass_method(name, known, method, args, keywords)
-            return
+        if summary is None and path and self._metaclass_method(name, known, method, args,
+                                                               keywords):
+            return   # ``Cls.method()`` where the metaclass defines it: ``cls`` is Cls
         if summary is None:
             if path:
                 self._unknown_call({name}, args, keywords, None)
@@ -1092,18 +1091,19 @@ class _Resolver:
     def _metaclass_method(self, name, known, method, args, keywords):
         """Apply `method` of the notebook metaclass of `name`, holding what `known`
         says, on `name` (its first parameter) and `args`; while `name` is not
-        known yet, that of any notebook metaclass defining it."""
+        known yet, that of any notebook metaclass defining it.  True if one did."""
         if known.kind == 'unknown':
-            for summary in self.summaries.methods_named((method,), metaclasses=True):
-                self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
-            return
-        if known.kind != 'class' or not known.metaclass_code:
-            return
-        metaclass = known._replace(code=known.metaclass_code, metaclass_code=())
-        classes = self._calling_into(name, metaclass, args, keywords)
-        summary = classes and self._find_method(classes, metaclass.code, method)
-        if summary is not None:
+            summaries = self.summaries.methods_named((method,), metaclasses=True)
+        elif known.kind == 'class' and known.metaclass_code:
+            metaclass = known._replace(code=known.metaclass_code, metaclass_code=())
+            classes = self._calling_into(name, metaclass, args, keywords)
+            found = classes and self._find_method(classes, metaclass.code, method)
+            summaries = [found] if found is not None else []
+        else:
+            summaries = ()
+        for summary in summaries:
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
+        return bool(summaries)
 
     def _unseen_code(self, callee, args, keywords, why):
         """A call that may run notebook code no summary describes: it may read (and,
