@@ -857,6 +857,8 @@ queued = collections.deque(ranks)
     # Iterating an object runs its __next__ (its __iter__ returns it): what it reads.
     ('list(Steps())', 'math', set()),
     ('for x in steps:\n    pass', 'math', {'steps'}),
+    ('s = set(steps)', 'math', {'steps'}),     # (and hashes what it gives)
+    ('d = dict(steps)', 'math', {'steps'}),
     # ``a += b`` runs ``__iadd__``, or else ``__add__``.
     ('total += 1', 'LIMIT', {'total'}),
     ('vec += 1', 'SCALE', {'vec'}),

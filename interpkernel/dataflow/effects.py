@@ -1296,8 +1296,6 @@ class _Resolver:
         elif builtin in _BUILTIN_SPECIALS and args:
             for name in args[0]:
                 self._special(name, _BUILTIN_SPECIALS[builtin], [])
-        if builtin in _HASHING_BUILTINS:     # ``set(points)``: their __hash__ and __eq__
-            self._hash_keys(set().union(*args))
         elif builtin in _ATTRIBUTE_BUILTINS and args:
             # Which attribute is not kept (a constant, or not): any of them.
             self._attribute(None, _ATTRIBUTE_BUILTINS[builtin], args[0])
@@ -1305,6 +1303,8 @@ class _Resolver:
             self._iterate(set().union(*args))
         elif builtin in ('map', 'filter') or builtin in ('min', 'max') and len(args) == 1:
             self._iterate(set().union(*args[1:] if builtin in ('map', 'filter') else args))
+        if builtin in _HASHING_BUILTINS:     # ``set(points)``: their __hash__ and __eq__
+            self._hash_keys(set().union(*args))
         if builtin in _ORDERING_BUILTINS:
             # They compare what they are given (``max(a, b)``) or its items.
             given = set().union(*args)
