@@ -115,8 +115,12 @@ class HostEngine(Engine):
         if ident is None:
             return
         if ident == threading.main_thread().ident:
-            # A real SIGINT also breaks blocking calls such as time.sleep.
-            signal.pthread_kill(ident, signal.SIGINT)
+            # A real SIGINT also breaks blocking calls such as time.sleep.  Not
+            # sent from the main thread itself: there a signal handler (the
+            # kernel's) runs inside the cell and raises, and the signal would
+            # call it again at once, without end.
+            if threading.get_ident() != ident:
+                signal.pthread_kill(ident, signal.SIGINT)
         else:
             execution.async_raise(ident, KeyboardInterrupt)
 

@@ -109,10 +109,17 @@ def test_recursion_and_memory_exhaustion_are_errors_and_the_kernel_goes_on(kerne
     assert _usable(client)
 
 
-def test_an_interrupt_stops_a_running_worker_cell_and_the_kernel_goes_on(kernel):
+@pytest.mark.parametrize('code', [
+    'print("go", flush=True)\nwhile True:\n    pass',
+    # In the host (get_ipython, asyncio): the kernel's SIGINT handler raises in the
+    # cell; it sent itself SIGINT again, and the cell failed with RecursionError.
+    'get_ipython()\nimport time\nprint("go", flush=True)\ntime.sleep(60)',
+    'import asyncio\nprint("go", flush=True)\nawait asyncio.sleep(60)',
+], ids=['worker', 'host', 'host-await'])
+def test_an_interrupt_stops_a_running_cell_and_the_kernel_goes_on(kernel, code):
     manager, client, _ = kernel
     assert _usable(client)
-    msg_id = client.execute('print("go", flush=True)\nwhile True:\n    pass')
+    msg_id = client.execute(code)
     deadline = time.monotonic() + 30
     while True:     # its first output: the cell runs
         message = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))

@@ -968,6 +968,23 @@ def test_a_notebook_object_used_as_a_key_runs_its_hash_where_its_globals_are():
     assert shown['python3'][-1] == [('stream', 'stdout', '1 True\n')]
 
 
+def test_top_level_await_works_as_on_ipykernel():
+    # A cell using asyncio runs in the host (asyncio's state stays there), from a
+    # callback of the kernel's loop: every `await` failed with "This event loop
+    # is already running".  A queue or a task one cell leaves works in the next.
+    cells = ['import asyncio\nMUL = 2',
+             'async def work(i):\n    await asyncio.sleep(0.01)\n    return i * MUL',
+             'out = await asyncio.gather(*(work(i) for i in range(3)))', 'print(out)',
+             'q = asyncio.Queue()\nawait q.put(1)', 'print(await q.get(), q.qsize())',
+             'task = asyncio.create_task(work(3))\nawait asyncio.sleep(0)', 'await task',
+             'asyncio.run(work(1))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert [shown['python3'][n] for n in (3, 5, 7)] == [
+        [('stream', 'stdout', '[0, 2, 4]\n')], [('stream', 'stdout', '1 0\n')],
+        [('execute_result', {'text/plain': '6'})]]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

@@ -120,6 +120,7 @@ class InterpKernel(IPythonKernel):
         self._cluster_starting = None   # future of the configured cluster, until attached
         signal.signal(signal.SIGINT, self._on_sigint)
         _log_to_the_kernels_stderr()
+        self.shell.loop_runner = _CellsLoop()
 
     @property
     def scheduler(self):
@@ -913,6 +914,38 @@ def _request_problem(code, user_expressions):
 # what they do stays in the engine's process (matplotlib's figures, by contrast,
 # show through the host's IPython).
 CLUSTER_MODULES = frozenset({'numpy', 'scipy', 'pandas'})
+
+
+class _CellsLoop:
+    """IPython's loop runner for host cells with top-level ``await``.
+
+    A host cell runs from a callback of the kernel's event loop, where IPython's
+    own runner fails ("This event loop is already running"). The cell's code
+    runs instead on an event loop of the cells' own, kept from cell to cell as a
+    kernel's one loop is (a queue or a task a cell leaves bound to it works in
+    the next), with the kernel's loop set aside meanwhile.  An interrupt cancels
+    what the cell awaited: its code does not go on in a later cell.
+    """
+
+    def __init__(self):
+        self._loop = None
+
+    def __call__(self, coroutine):
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        outer = asyncio._get_running_loop()
+        asyncio._set_running_loop(None)
+        try:
+            task = self._loop.create_task(coroutine)
+            try:
+                return self._loop.run_until_complete(task)
+            except BaseException:
+                if not task.done():
+                    task.cancel()
+                    self._loop.run_until_complete(asyncio.wait([task]))
+                raise
+        finally:
+            asyncio._set_running_loop(outer)
 
 
 def _call_soon(function):
