@@ -399,6 +399,22 @@ def test_a_key_put_in_or_looked_up_in_a_dict_or_set_is_hashed(namespace, source)
     assert 'HASHED' in effects.mutates and 'HASHED' in effects.reads
 
 
+def test_a_call_into_a_helper_modules_function_or_class_changes_the_modules_state(
+        tmp_path, monkeypatch):
+    # pytudes' Euler: `run(euler_3)` recorded into the helper module's RUNS in one
+    # worker, and `runs()` printed another worker's (one problem missing, no note).
+    (tmp_path / 'helper_with_state.py').write_text(
+        'RUNS = {}\nclass run:\n    def __init__(self, f):\n        RUNS[f.__name__] = f()\n'
+        'def runs():\n    return sorted(RUNS)\n')
+    monkeypatch.syspath_prepend(tmp_path)
+    setup = 'from helper_with_state import run, runs'
+    namespace = {'__name__': '__main__'}
+    exec(setup, namespace)
+    for source in ('run(len)', 'x = runs()'):
+        effects = effects_of(source, namespace, setup=setup)
+        assert '<module helper_with_state>' in effects.writes_state
+
+
 def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):
     effects = effects_of('class Mine(Song, metaclass=type):\n    size = len("ab")', namespace)
     assert effects.mutates <= {'Mine'}

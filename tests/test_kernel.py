@@ -985,6 +985,23 @@ def test_top_level_await_works_as_on_ipykernel():
         [('execute_result', {'text/plain': '6'})]]
 
 
+def test_a_helper_modules_state_changed_through_its_functions_follows_the_order_of_cells(
+        tmp_path):
+    # pytudes' Euler-Kimi (hunt 19): `run(f1)` recorded f1 in reg.RUNS in one
+    # worker, and `runs()` showed another's: [] where ipykernel shows [('f1', 6)].
+    (tmp_path / 'reg.py').write_text(
+        'RUNS = {}\nclass run:\n    def __init__(self, f):\n'
+        '        RUNS[f.__name__] = self\n        self.got = f()\n'
+        'def runs():\n    return sorted((k, r.got) for k, r in RUNS.items())\n')
+    cells = ['from reg import run, runs', 'def f1(n=5):\n    n += 1\n    return n',
+             'r = run(f1)', 'runs()']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    shown = {name: [comparable(run.outputs) for run in run_all(notebook, name, cwd=tmp_path)]
+             for name in ('python3', KERNEL_NAME)}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('execute_result', {'text/plain': "[('f1', 6)]"})]
+
+
 def test_magics_a_notebook_registers_with_ipythons_decorators_work_as_on_ipykernel():
     # Hunt 5's L3: in a worker the decorator failed with "NameError: Decorator can
     # only run in context where `get_ipython` exists", and %shout was not found.

@@ -201,7 +201,7 @@ def known_from_info(info):
         return Known('function', module, qualname, notebook)
     if notebook and module == '__main__':
         return Known('instance', module, qualname, notebook, info.immutable, info.iterator)
-    if info.is_class or qualname in ('builtin_function_or_method', 'method_descriptor'):
+    if info.is_class or qualname in _LIBRARY_CALLABLES:
         return Known('value', module, qualname, notebook, defined_in=info.defined_in)
     # A container may hold notebook functions (`ops = {'add': add}`) or objects
     # of notebook classes: their code is kept.
@@ -929,6 +929,11 @@ class _Resolver:
                     self._apply(summary, {name}, _every_param(summary, args, keywords))
             return
         if not path:
+            if known.defined_in not in ('', 'builtins', '__main__'):
+                # A library's class or function the knowledge does not describe
+                # (``from helpers import record``) may change its module's state,
+                # which each interpreter has its own of: as ``helpers.record()``.
+                self.result.writes_state.add(module_state(known.defined_in))
             self._unknown_call({name}, args, keywords, None)
             return
         if len(path) > 1:
