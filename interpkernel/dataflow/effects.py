@@ -275,9 +275,10 @@ class Summaries:
                 self._class_files.setdefault(key, set()).add(filename)
 
     def methods_named(self, methods, metaclasses=False):
-        """For every notebook class known here that defines one of `methods` (only
-        metaclasses: those deriving from ``type``), the summary of the first it
-        defines: what calling them on a value whose class is not known yet may run."""
+        """For every notebook class known here that defines one of `methods` (with
+        `metaclasses`, every such metaclass: a class deriving from ``type``), the
+        summary of the first it defines: what calling them on a value whose class
+        is not known yet may run."""
         found = self._methods.get((methods, metaclasses))
         if found is None:
             found = []
@@ -1266,8 +1267,8 @@ class _Resolver:
         """Hash the objects `names` hold (``set([p, q])``: their flows name p and q),
         and (`held`) those the containers they hold hold (``set(points)``)."""
         for name in names:
-            for method in _HASHING:
-                self._special(name, (method,), [names])
+            self._special(name, ('__hash__',), [])
+            self._special(name, ('__eq__',), [names])
             if held:
                 self._compare_items(name, _HASHING)
 

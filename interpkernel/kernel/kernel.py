@@ -933,6 +933,9 @@ class _CellsLoop:
     def __call__(self, coroutine):
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+        # asyncio's functions for loop implementations (events.__all__): the
+        # kernel's loop is running in this thread, and another cannot run until
+        # it is set aside.
         outer = asyncio._get_running_loop()
         asyncio._set_running_loop(None)
         try:
