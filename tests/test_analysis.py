@@ -82,6 +82,18 @@ def test_annotations_evaluated_when_a_def_runs_are_reads():
     assert 'NotEvaluated' not in effects.reads
 
 
+@pytest.mark.parametrize('source, records', [
+    ('x: int = 5', True), ('y: str', True), ('if True:\n    z: int = 1', True),
+    ('(x): int = 5', False),               # not a simple name: Python records nothing
+    ('class C:\n    a: int = 1', False),   # the class's own __annotations__
+    ('def f():\n    b: int = 1', False),
+])
+def test_an_annotated_name_in_a_cell_is_recorded_in_the_namespaces_annotations(source, records):
+    # `x: int = 5` in one cell, `y: str` in another: __annotations__ holds both.
+    effects = analyse(source)
+    assert ('__annotations__' in effects.binds and '__annotations__' in effects.reads) is records
+
+
 def test_a_function_summary_says_what_calling_it_reads_and_changes():
     effects = analyse('def add(item, to):\n    to.append(item)\n    log.append(item)\n'
                       '    global count\n    count = total + 1\n    return to')

@@ -415,6 +415,48 @@ def test_a_call_into_a_helper_modules_function_or_class_changes_the_modules_stat
         assert '<module helper_with_state>' in effects.writes_state
 
 
+LAZY_SETUP = """\
+from functools import singledispatch
+def numbers():
+    yield LAST
+made = numbers()
+scaled = map(lambda v: v * SCALE, [1, 2])
+shifted = (v + SHIFT for v in range(3))
+class Point:
+    def __init__(self, v):
+        self.v = v + ORIGIN
+points = map(Point, filter(None, [1, 2]))
+@singledispatch
+def show(x):
+    return 'object'
+@show.register(int)
+def _(x):
+    return 'int' + TAG
+"""
+
+
+@pytest.mark.parametrize('source, read', [
+    ('print(list(made))', 'LAST'), ('print(next(made))', 'LAST'),
+    ('for v in made:\n    pass', 'LAST'), ('made.send(None)', 'LAST'),
+    ('total = sum(scaled)', 'SCALE'), ('first = next(scaled)', 'SCALE'),
+    ('print(list(shifted))', 'SHIFT'), ('print(max(shifted))', 'SHIFT'),
+    ('print(len(list(points)))', 'ORIGIN'),
+    ('print(show(1))', 'TAG'),
+])
+def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_code_reads(
+        source, read):
+    # A generator, a map or a generator expression made in one cell and advanced
+    # in another runs its notebook code then, as does a singledispatch function a
+    # later cell registered an implementation with: that code's globals are read
+    # where the advancing cell runs (before: NameError, or an old value).
+    filename = '<cell In[1]>'
+    linecache.cache[filename] = (len(LAZY_SETUP), None, LAZY_SETUP.splitlines(True), filename)
+    namespace = {'__name__': '__main__'}
+    exec(compile(LAZY_SETUP, filename, 'exec'), namespace)
+    effects = effects_of(source, namespace, setup=LAZY_SETUP)
+    assert read in effects.reads
+
+
 def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):
     effects = effects_of('class Mine(Song, metaclass=type):\n    size = len("ab")', namespace)
     assert effects.mutates <= {'Mine'}

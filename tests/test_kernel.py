@@ -946,6 +946,40 @@ def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_glob
     assert shown['python3'][-1] == [('stream', 'stdout', "['<a', 'a>', '<b', 'b>']\n")]
 
 
+def test_a_generator_or_map_advanced_in_a_later_cell_reads_what_its_code_reads_then():
+    # The cell making them sleeps, so the cells setting LAST, SCALE and SHIFT run
+    # in another worker: advancing them where they live raised NameError LAST
+    # (or read an old value).
+    cells = ['import time\ndef numbers():\n    yield LAST\nmade = numbers()\n'
+             'scaled = map(lambda v: v * SCALE, [1, 2])\n'
+             'shifted = (v + SHIFT for v in range(2))\ntime.sleep(1)',
+             'LAST = 99', 'SCALE = 10', 'SHIFT = 5',
+             'print(list(made), list(scaled), list(shifted))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', '[99] [10, 20] [5, 6]\n')]
+
+
+def test_a_singledispatch_function_calls_what_a_later_cell_registered_where_its_globals_are():
+    # `show(1)` ran the implementation registered for int where TAG was not: NameError.
+    cells = ["from functools import singledispatch\n@singledispatch\ndef show(x):\n"
+             "    return 'object'",
+             "@show.register(int)\ndef _(x):\n    return 'int' + TAG", "TAG = '#'",
+             "print(show(1), show('a'))"]
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', 'int# object\n')]
+
+
+def test_the_annotations_of_the_notebooks_names_gather_across_cells():
+    # Each worker kept its own __annotations__: {'y': <class 'str'>}, silently.
+    cells = ['x: int = 5', 'y: str', 'print(__annotations__)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [
+        ('stream', 'stdout', "{'x': <class 'int'>, 'y': <class 'str'>}\n")]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

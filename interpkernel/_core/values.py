@@ -71,6 +71,9 @@ class ValueInfo(NamedTuple):
             notebook classes that derives from and the functions set on them
             (Python calls the metaclass to make an instance, and a class
             statement naming the class as a base calls it too).
+        dispatches: calling it calls one of the functions `code` names, which
+            one its arguments' types choose (a ``functools.singledispatch``
+            function, whose registered implementations a later cell may add to).
     """
     type_module: str
     type_qualname: str
@@ -86,6 +89,7 @@ class ValueInfo(NamedTuple):
     defined_as: str = ''
     items_known: bool = False
     metaclass_code: tuple = ()
+    dispatches: bool = False
 
     @classmethod
     def received(cls, info):
@@ -172,6 +176,8 @@ def _notebook_code(value):
     """Keys of the notebook code a value is or holds (functions, classes, closures)."""
     keys = []
     function = _function_of(value)
+    for implementation in _dispatched(function):
+        keys.extend(_notebook_code(implementation))
     if function is not None and is_notebook_function(function):
         keys.append(code_key(function))
         for cell in function.__closure__ or ():
@@ -190,6 +196,7 @@ def _notebook_code(value):
         if function is not None and is_notebook_function(function):
             keys.append(code_key(function))
         keys.extend(_class_code(factory if issubclass(type(factory), type) else type(factory)))
+    keys.extend(_lazy_code(value))
     if type(value) in _PLAIN_CONTAINERS:
         # A container of notebook functions (`ops = {'add': add}`): calling one
         # of its items runs their code; comparing or sorting objects of
@@ -201,6 +208,40 @@ def _notebook_code(value):
             elif type(item).__module__ == '__main__':
                 keys.extend(_class_code(type(item)))
     return tuple(dict.fromkeys(keys))
+
+
+def _dispatched(function):
+    """The functions a ``functools.singledispatch`` function `function` chooses
+    among (those a later cell registers too); none for any other."""
+    if function is None or (function.__globals__.get('__name__'), function.__code__.co_qualname) \
+            != ('functools', 'singledispatch.<locals>.wrapper'):
+        return ()
+    registry = _own_attributes(function).get('registry')
+    return tuple(registry.values()) if isinstance(registry, types.MappingProxyType) else ()
+
+
+def _lazy_code(iterator, depth=4):
+    """Keys of the notebook code that advancing `iterator` runs: a notebook
+    generator's or coroutine's body (a generator expression's too), or what a
+    ``map`` or ``filter`` calls, and what the iterators it draws from run."""
+    kind = type(iterator)
+    if kind in _SUSPENDED:
+        frame = _SUSPENDED[kind][0].__get__(iterator)
+        if frame is not None and frame.f_globals.get('__name__') == '__main__':
+            code = _SUSPENDED[kind][1].__get__(iterator)
+            yield (code.co_filename, code.co_qualname, code.co_firstlineno)
+    elif kind in (map, filter) and depth:
+        # (Their __reduce__ gives what they hold, and runs nothing of the notebook's.)
+        function, *sources = kind.__reduce__(iterator)[1]
+        yield from _notebook_code(function)
+        for source in sources:
+            yield from _lazy_code(source, depth - 1)
+
+
+# Where a suspended body's frame and code are (read through the type's descriptors).
+_SUSPENDED = {kind: (vars(kind)[prefix + '_frame'], vars(kind)[prefix + '_code'])
+              for kind, prefix in ((types.GeneratorType, 'gi'), (types.CoroutineType, 'cr'),
+                                   (types.AsyncGeneratorType, 'ag'))}
 
 
 # Python's containers (exactly: a subclass's own methods are not called).
@@ -282,7 +323,8 @@ def describe(value):
                      defined_in if isinstance(defined_in, str) else '',
                      defined_as if isinstance(defined_as, str) else '',
                      _items_known(value),
-                     tuple(_class_code(kind)) if issubclass(kind, type) else ())
+                     tuple(_class_code(kind)) if issubclass(kind, type) else (),
+                     bool(_dispatched(_function_of(value))))
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).

@@ -18,8 +18,11 @@ __all__ = ['run', 'export', 'drop', 'warm', 'describe', 'is_dunder']
 
 
 def is_dunder(name):
-    """``__name__``, ``__builtins__``...; not ``__`` or ``___`` (IPython's results)."""
-    return len(name) > 4 and name.startswith('__') and name.endswith('__')
+    """``__name__``, ``__builtins__``...; not ``__`` or ``___`` (IPython's results), nor
+    ``__annotations__``: the annotated names of cells, a value like any other."""
+    return len(name) > 4 and name.startswith('__') and name.endswith('__') and \
+        name != '__annotations__'
+
 
 
 def run(task, store, namespace, execute, keep=is_dunder, format_result=True, within=None):

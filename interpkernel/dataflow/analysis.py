@@ -956,7 +956,23 @@ class _Visitor(ast.NodeVisitor):
     def _flow_ListComp(self, node):
         return self._comprehension(node, [node.elt])
 
-    _flow_GeneratorExp = _flow_ListComp
+    def _flow_GeneratorExp(self, node):
+        names = self._comprehension(node, [node.elt])
+        self._generator_body(node)
+        return names
+
+    def _generator_body(self, node):
+        """Summarise what advancing generator expression `node` runs, as the code
+        Python compiles it to: a function of the iterator its first loop draws
+        from (``.0``), so a later cell that advances it reads what it reads."""
+        first = node.generators[0]
+        source = ast.copy_location(ast.Name('.0', ast.Load()), first.iter)
+        body = ast.copy_location(ast.ListComp(node.elt, [
+            ast.comprehension(first.target, source, first.ifs, first.is_async),
+            *node.generators[1:]]), node)
+        arguments = ast.arguments([], [ast.arg('.0')], None, [], [], None, [])
+        self._function(ast.copy_location(ast.Lambda(arguments, body), node), '<genexpr>',
+                       body, arguments, (), inline=False)
 
     def _flow_SetComp(self, node):
         return self._comprehension(node, [node.elt], hashed=node.elt)
@@ -1185,6 +1201,12 @@ class _Visitor(ast.NodeVisitor):
         # A simple name's annotation is evaluated at module and class level, not in functions.
         if self.scope.kind == 'cell' or (self.hidden and self.hidden[-1].kind == 'class'):
             self.visit(node.annotation)
+        if self.scope.kind == 'cell' and not self.hidden and node.simple:
+            # Python records it in the namespace's __annotations__, made if missing.
+            names = self._names_of('__annotations__')
+            self._load('__annotations__')
+            self._mutate(names)
+            self._store('__annotations__', names)
 
     def visit_AugAssign(self, node):
         # Python reads the target before it evaluates the value (``x += (x := 1)``).

@@ -100,6 +100,8 @@ class Known(NamedTuple):
             them (`ValueInfo.items_known`).
         metaclass_code: of a class, the code keys of its notebook metaclass
             (`ValueInfo.metaclass_code`).
+        dispatches: calling it calls any one of the functions `code` names
+            (`ValueInfo.dispatches`), not the first (whose closures the rest are).
     """
     kind: str
     module: str = ''
@@ -110,6 +112,7 @@ class Known(NamedTuple):
     defined_in: str = ''
     items_known: bool = False
     metaclass_code: tuple = ()
+    dispatches: bool = False
 
 
 UNKNOWN = Known('unknown')
@@ -198,7 +201,7 @@ def known_from_info(info):
     if notebook and info.is_class:
         return Known('class', module, qualname, notebook, metaclass_code=info.metaclass_code)
     if notebook and qualname in _CALLABLE_TYPES:
-        return Known('function', module, qualname, notebook)
+        return Known('function', module, qualname, notebook, dispatches=info.dispatches)
     if notebook and module == '__main__':
         return Known('instance', module, qualname, notebook, info.immutable, info.iterator)
     if info.is_class or qualname in _LIBRARY_CALLABLES:
@@ -1043,7 +1046,8 @@ class _Resolver:
             # ``add = stack.push`` ... ``add(1)``: its object is the first argument,
             # and `name` shares it.
             args = [{name}, *args]
-        for summary in summaries[:1]:   # the function itself; the rest are closures it holds
+        # The function itself; the rest are closures it holds, or its alternatives.
+        for summary in summaries if known.dispatches else summaries[:1]:
             mapping = _every_param(summary, args, keywords) if starred else \
                 _params(summary, args, keywords)
             # Its closure's variables live in the function object: `name`.
@@ -1401,6 +1405,8 @@ class _Resolver:
 
     def _special_of(self, name, known, methods, args, kinds=('instance',)):
         """`_special`, `name` holding what `known` says."""
+        if '__next__' in methods:     # ``next(gen)``
+            self._advance(name, known)
         if known.kind == 'unknown':   # ``board = make_board(); board`` shows a Board
             self._every_class_method(name, methods, args, [])
             return
@@ -1474,10 +1480,31 @@ class _Resolver:
                         self._method(name, '__next__', [], [], False, known)
                     else:
                         self._mutate({name})
+                        self._advance(name, known)
                 elif known.kind == 'value' and not known.immutable and \
                         knowledge.method_effect(known.module, known.qualname, '__iter__') \
                         is None and known.module not in ('builtins', 'collections', 'array'):
                     self._mutate({name})
+
+    def _advance(self, name, known):
+        """Advancing `name`, an iterator `known` describes, runs the notebook code it
+        holds: a generator's body, or what a ``map`` calls (`ValueInfo.code`), which
+        may read and change what that code reaches and what the iterator holds."""
+        if known.kind != 'value' or not known.iterator:
+            return
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if isinstance(summary, FunctionSummary):
+                self._apply(summary, {name}, _every_param(summary, [{name}], []))
+            elif isinstance(summary, ClassSummary):     # ``map(Point, pairs)``
+                made = Known('class', '__main__', key[1], (key,))
+                self._class_call(name, made, (), [{name}], [], False)
+                instance = Known('instance', '__main__', key[1], (key,))
+                if self._defines(instance, '__call__'):
+                    self._method(name, '__call__', [{name}], [], False, instance, direct=False)
+            else:
+                self._unseen_code({name}, [], [],
+                                  f'advancing {name} runs notebook code the kernel cannot see')
 
     # -- effects --
 
@@ -1547,10 +1574,12 @@ class _Resolver:
 
     def _call_back(self, name, known, args):
         """Call `name`, given to a call that calls what it is given, with `args`
-        (the rest of what that call was given, or what it holds)."""
+        (the rest of what that call was given, or what it holds); or advance it,
+        an iterator (``next(gen)``, ``gen.send(v)``)."""
         if known.kind == 'unknown':
             self._mutate({name})   # calling it may change it
             return
+        self._advance(name, known)
         called = known.kind == 'value' and known.qualname in _CALLED_VALUES
         if not called and known.kind not in ('function', 'class', 'instance', 'callable') or \
                 name in self.calling_back:
