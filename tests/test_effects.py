@@ -426,6 +426,13 @@ class Point:
     def __init__(self, v):
         self.v = v + ORIGIN
 points = map(Point, filter(None, [1, 2]))
+import itertools
+limited = itertools.takewhile(lambda v: v < LIMIT, range(10))
+paired = zip([1], enumerate(numbers()))
+def draw(it):
+    for x in it:
+        yield x
+drawn = draw(x + 1 for x in map(lambda v: v * FACTOR, [3]))
 @singledispatch
 def show(x):
     return 'object'
@@ -440,7 +447,8 @@ def _(x):
     ('for v in made:\n    pass', 'LAST'), ('made.send(None)', 'LAST'),
     ('total = sum(scaled)', 'SCALE'), ('first = next(scaled)', 'SCALE'),
     ('print(list(shifted))', 'SHIFT'), ('print(max(shifted))', 'SHIFT'),
-    ('print(len(list(points)))', 'ORIGIN'),
+    ('print(len(list(points)))', 'ORIGIN'), ('print(list(limited))', 'LIMIT'),
+    ('print(list(paired))', 'LAST'), ('print(next(drawn))', 'FACTOR'),
     ('print(show(1))', 'TAG'),
 ])
 def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_code_reads(

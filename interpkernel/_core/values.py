@@ -18,6 +18,7 @@ from the value's own ``__dict__``.
 
 import collections
 import functools
+import gc
 import itertools
 import sys
 import sysconfig
@@ -222,20 +223,38 @@ def _dispatched(function):
 
 def _lazy_code(iterator, depth=4):
     """Keys of the notebook code that advancing `iterator` runs: a notebook
-    generator's or coroutine's body (a generator expression's too), or what a
-    ``map`` or ``filter`` calls, and what the iterators it draws from run."""
+    generator's or coroutine's body (a generator expression's too), what a
+    ``map``, ``filter`` or itertools' iterator calls, and what the iterators
+    they draw from run (``enumerate(gen)``, ``zip(a, b)``, ``(f(x) for x in m)``)."""
     kind = type(iterator)
     if kind in _SUSPENDED:
         frame = _SUSPENDED[kind][0].__get__(iterator)
-        if frame is not None and frame.f_globals.get('__name__') == '__main__':
+        if frame is None:       # finished: it runs nothing more
+            return
+        if frame.f_globals.get('__name__') == '__main__':
             code = _SUSPENDED[kind][1].__get__(iterator)
             yield (code.co_filename, code.co_qualname, code.co_firstlineno)
-    elif kind in (map, filter) and depth:
-        # (Their __reduce__ gives what they hold, and runs nothing of the notebook's.)
-        function, *sources = kind.__reduce__(iterator)[1]
-        yield from _notebook_code(function)
-        for source in sources:
-            yield from _lazy_code(source, depth - 1)
+        if depth:
+            for local in list(frame.f_locals.values()):
+                yield from _lazy_code(local, depth - 1)
+    elif depth and kind.__module__ in ('builtins', 'itertools') and (
+            hasattr(kind, '__next__') or kind in _HOLDING_ITERATORS and len(iterator) <= 16 or
+            kind is _TEE_BUFFER):
+        # Python's own iterators: what they hold, found without running any of
+        # it (a tuple of zip's iterators, tee's shared buffer ...).
+        for held in gc.get_referents(iterator):
+            if held is kind:
+                continue
+            if callable(held) and not hasattr(type(held), '__next__'):
+                yield from _notebook_code(held)
+            else:
+                yield from _lazy_code(held, depth - 1)
+
+
+# What Python's iterators keep the iterators they draw from in: zip's and chain's
+# tuples, tee's buffer.
+_TEE_BUFFER = type(gc.get_referents(itertools.tee(())[0])[-1])
+_HOLDING_ITERATORS = frozenset({tuple})
 
 
 # Where a suspended body's frame and code are (read through the type's descriptors).
