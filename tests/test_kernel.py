@@ -980,6 +980,20 @@ def test_the_annotations_of_the_notebooks_names_gather_across_cells():
         ('stream', 'stdout', "{'x': <class 'int'>, 'y': <class 'str'>}\n")]
 
 
+def test_the_magics_reading_the_history_read_it_up_to_their_cell(tmp_path):
+    # Under Run All the history holds the cells after one already: `%history -l 2`
+    # listed the last cells submitted, and `%save` and `%macro` of a range past
+    # their cell took in the later cells, silently.
+    saved = tmp_path / 'saved.py'
+    cells = ['a = 1', 'b = 2', '%history -l 2', f'%save -f {saved} 1-20',
+             f'print(open({str(saved)!r}).read().count("="))', '%macro -q upto 1-20',
+             'print(upto.value.count("\\n"))', 'c = 3', 'd = 4']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][2] == [('stream', 'stdout', 'a = 1\nb = 2\n')]
+    assert shown['python3'][6] == [('stream', 'stdout', '6\n')]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

@@ -16,6 +16,7 @@ Two things differ from ipykernel's shell:
 """
 
 import codecs
+import contextlib
 import errno
 import fcntl
 import os
@@ -28,6 +29,9 @@ import sys
 import termios
 
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.history import HistoryManager
+from IPython.core.magics.code import CodeMagics
+from IPython.core.magics.execution import ExecutionMagics
 from IPython.core.magics.history import HistoryMagics
 from IPython.core.magics.namespace import NamespaceMagics
 from IPython.utils.text import LSString, SList
@@ -107,6 +111,11 @@ class InterpShell(ZMQInteractiveShell):
 
     system = system_piped
 
+    def init_history(self):
+        """IPython's, with a history the magics read as of the cell running."""
+        self.history_manager = HistoryAsOfCell(shell=self, parent=self)
+        self.configurables.append(self.history_manager)
+
     def getoutput(self, cmd, split=True, depth=0):
         """The output of `cmd` (stdout and stderr), as IPython's ``!!`` gives it."""
         _refuse_background(cmd)
@@ -150,28 +159,69 @@ class ResetMagics(Magics):
     reset.__doc__ = NamespaceMagics.reset.__doc__
 
 
+class HistoryAsOfCell(HistoryManager):
+    """IPython's history, which the magics that read it (`HistoryUpToNow`) read as
+    of the cell running: under Run All it holds the cells after it already."""
+
+    @contextlib.contextmanager
+    def as_of(self, count):
+        """Within: the history of this session ends with cell `count`."""
+        raw, parsed = self.input_hist_raw, self.input_hist_parsed
+        # Nothing stores inputs while a host cell runs (the kernel's loop waits for it).
+        self.input_hist_raw, self.input_hist_parsed = raw[:count + 1], parsed[:count + 1]
+        self._as_of = (count, len(raw) - 1 - count)    # (the cell, how many came after it)
+        try:
+            yield
+        finally:
+            self.input_hist_raw, self.input_hist_parsed = raw, parsed
+            self._as_of = None
+
+    _as_of = None
+
+    def _before(self, entries, last):
+        """`entries` (session, line, input) without this session's lines after `last`."""
+        return [entry for entry in entries if entry[0] != self.session_number or entry[1] <= last]
+
+    def get_tail(self, n=10, raw=True, output=False, include_latest=False):
+        if self._as_of is None:
+            return super().get_tail(n, raw, output, include_latest)
+        count, after = self._as_of
+        n = 10 if n is None else n
+        # The database holds the later cells' lines too: fetch past them, then drop them.
+        entries = list(super().get_tail(n + after + 1, raw, output, include_latest=True))
+        return self._before(entries, count if include_latest else count - 1)[-n:] if n else []
+
+    def search(self, pattern='*', raw=True, search_raw=True, output=False, n=None, unique=False):
+        if self._as_of is None:
+            return super().search(pattern, raw, search_raw, output, n, unique)
+        found = self._before(super().search(pattern, raw, search_raw, output, None, unique),
+                             self._as_of[0])
+        return found[-n:] if n else found
+
+
+def _as_of_now(magics, name):
+    """IPython's line magic `name` of class `magics`, reading the history as of
+    the cell running (`HistoryAsOfCell.as_of`)."""
+    def magic(self, parameter_s=''):
+        with self.shell.history_manager.as_of(self.shell.execution_count):
+            return getattr(magics(self.shell), name)(parameter_s)
+
+    magic.__name__ = magic.__qualname__ = name
+    magic.__doc__ = getattr(magics, name).__doc__
+    return line_magic(magic)
+
+
 @magics_class
 class HistoryUpToNow(Magics):
-    """IPython's ``%history`` (``%hist``), which lists the cells up to the one
-    running: under Run All the history holds the cells after it already."""
+    """IPython's magics that read the history (``%history``, ``%hist``, ``%save``,
+    ``%macro``, ``%load``, ``%rerun``, ``%recall``), reading it up to the cell running."""
 
-    def __init__(self, shell):
-        super().__init__(shell)
-        self._ipython_history = HistoryMagics(shell).history
-
-    @line_magic
-    def history(self, parameter_s=''):
-        manager = self.shell.history_manager
-        raw, parsed = manager.input_hist_raw, manager.input_hist_parsed
-        now = self.shell.execution_count + 1
-        # Nothing stores inputs while a host cell runs (the kernel's loop waits for it).
-        manager.input_hist_raw, manager.input_hist_parsed = raw[:now], parsed[:now]
-        try:
-            return self._ipython_history(parameter_s)
-        finally:
-            manager.input_hist_raw, manager.input_hist_parsed = raw, parsed
-
-    history.__doc__ = HistoryMagics.history.__doc__
+    history = _as_of_now(HistoryMagics, 'history')
+    rerun = _as_of_now(HistoryMagics, 'rerun')
+    recall = _as_of_now(HistoryMagics, 'recall')
+    save = _as_of_now(CodeMagics, 'save')
+    load = _as_of_now(CodeMagics, 'load')
+    macro = _as_of_now(ExecutionMagics, 'macro')
 
 
 def _user_shell():
