@@ -994,6 +994,16 @@ def test_the_magics_reading_the_history_read_it_up_to_their_cell(tmp_path):
     assert shown['python3'][6] == [('stream', 'stdout', '6\n')]
 
 
+def test_a_config_of_the_text_formatter_before_any_result_applies_as_on_ipykernel():
+    # IPython makes the shell's formatters when first used, with the %config given by
+    # then; the kernel made them as it started, so the setting never applied.
+    cells = ['%config PlainTextFormatter.max_seq_length = 5', 'list(range(20))',
+             'x = list(range(30))\nx']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][1] == [('execute_result', {'text/plain': '[0, 1, 2, 3, 4, ...]'})]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

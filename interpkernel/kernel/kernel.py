@@ -29,6 +29,7 @@ from collections import deque
 from contextvars import copy_context
 from typing import NamedTuple
 
+from IPython.core.formatters import DisplayFormatter
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
 
@@ -247,7 +248,10 @@ class InterpKernel(IPythonKernel):
         self.shell.register_magics(ResetMagics(self.shell, self._results_shown),
                                    HistoryUpToNow(self.shell))
         self.shell.Completer.custom_matchers.append(self._complete_names)
-        self._display_defaults = _display_settings(self.shell)
+        # Of a formatter of its own: IPython makes the shell's formatters when first
+        # used, with the %config given by then (`%config PlainTextFormatter.max_seq_length
+        # = 5` in a first cell applies, as on ipykernel).
+        self._display_defaults = _display_settings(DisplayFormatter(parent=self.shell))
 
     def _results_shown(self):
         """The counts of the results in ``Out`` for the host cell running now."""
@@ -733,7 +737,7 @@ class InterpKernel(IPythonKernel):
         display settings differ from a fresh shell's (``%precision``, a registered
         formatter); then as the host's IPython formats it, if the value can come here."""
         version = cell.versions.get(cell.result_name) if cell.result_name else None
-        custom = _display_settings(self.shell) != self._display_defaults
+        custom = _display_settings(self.shell.display_formatter) != self._display_defaults
         found = await self._in_host(version) if custom and version is not None else ()
         # Notebook code shows itself where it was made: here its globals may be missing.
         if found and not _holds_notebook_objects(found[0]):
@@ -1092,24 +1096,24 @@ def _shown_otherwise(source, mode):
                or not isinstance(node, ast.Expr) for inner in ast.walk(node))
 
 
-def _display_settings(shell):
-    """What decides how the shell shows a result: each formatter's printers (by the
-    type's module and name, wherever IPython keeps them) that are not IPython's own,
-    and the text formatter's settings.
+def _display_settings(display_formatter):
+    """What decides how a shell's `display_formatter` shows a result: each formatter's
+    printers (by the type's module and name, wherever IPython keeps them) that are
+    not IPython's own, and the text formatter's settings.
 
     IPython's own are left out, and a formatter's printers not read yet are not
     made here: the text formatter makes its defaults when they are first read, with a
     printer for numpy's float64 (which ``%precision`` then rounds) if numpy is
     imported by then, as on ipykernel."""
-    settings = [shell.display_formatter.active_types]
-    for kind, formatter in sorted(shell.display_formatter.formatters.items()):
+    settings = [display_formatter.active_types]
+    for kind, formatter in sorted(display_formatter.formatters.items()):
         printers = {(getattr(t, '__module__', None), getattr(t, '__qualname__', repr(t))): f
                     for t, f in _ipykernel.custom_printers(formatter, 'type_printers')}
         printers.update(_ipykernel.custom_printers(formatter, 'deferred_printers'))
         singletons = _ipykernel.custom_printers(formatter, 'singleton_printers')
         settings.append((kind, formatter.enabled, printers,
                          {id(key): f for key, f in singletons}))
-    text = shell.display_formatter.formatters['text/plain']
+    text = display_formatter.formatters['text/plain']
     settings.append((text.pprint, text.float_precision, text.max_width, text.max_seq_length,
                      text.verbose, text.newline))
     return settings
