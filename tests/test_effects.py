@@ -465,6 +465,47 @@ def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_
     assert read in effects.reads
 
 
+HOOKS_SETUP = """\
+import copy, json, pickle
+HOOKED = []
+class Hooked:
+    def __copy__(self):
+        HOOKED.append('copy')
+        return Hooked()
+    def __deepcopy__(self, memo):
+        HOOKED.append('deepcopy')
+        return Hooked()
+    def __reduce__(self):
+        HOOKED.append('reduce')
+        return (Hooked, ())
+    def __radd__(self, other):
+        HOOKED.append('radd')
+        return other
+hooked = Hooked()
+class Encoder(json.JSONEncoder):
+    def default(self, o):
+        HOOKED.append('default')
+        return 0
+"""
+
+
+@pytest.mark.parametrize('source', [
+    'c = copy.copy(hooked)', 'c = copy.deepcopy(hooked)', 'c = copy.deepcopy([hooked])',
+    'p = pickle.dumps(hooked)', 'p = pickle.dumps({"k": [hooked]})',
+    'total = sum([hooked, hooked])', 's = json.dumps([1], cls=Encoder)',
+])
+def test_the_hooks_a_library_call_runs_on_notebook_objects_count_as_calls(source):
+    # copy.deepcopy([D()]) ran D.__deepcopy__ where the list it appends to was not
+    # (NameError, then an empty list); json.dumps(cls=Encoder) ran Encoder.default
+    # where the global it read was not; sum(vectors) ran their __radd__.
+    filename = '<cell In[1]>'
+    linecache.cache[filename] = (len(HOOKS_SETUP), None, HOOKS_SETUP.splitlines(True), filename)
+    namespace = {'__name__': '__main__'}
+    exec(compile(HOOKS_SETUP, filename, 'exec'), namespace)
+    effects = effects_of(source, namespace, setup=HOOKS_SETUP)
+    assert 'HOOKED' in effects.mutates and 'HOOKED' in effects.reads
+
+
 def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):
     effects = effects_of('class Mine(Song, metaclass=type):\n    size = len("ab")', namespace)
     assert effects.mutates <= {'Mine'}

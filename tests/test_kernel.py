@@ -1004,6 +1004,22 @@ def test_a_config_of_the_text_formatter_before_any_result_applies_as_on_ipykerne
     assert shown['python3'][1] == [('execute_result', {'text/plain': '[0, 1, 2, 3, 4, ...]'})]
 
 
+def test_hooks_that_copying_encoding_and_summing_run_see_the_notebooks_globals():
+    # deepcopy ran __deepcopy__ where COPIED was not (NameError, then `0`, silently);
+    # json.dumps(cls=Enc) ran Enc.default where OFF was not; sum ran __radd__ where
+    # W was not.
+    cells = ['import copy, json\nclass D:\n    def __deepcopy__(self, memo):\n'
+             '        COPIED.append(1)\n        return D()\n'
+             '    def __radd__(self, other):\n        return other + W',
+             'COPIED = []', 'W = 10', 'dd = copy.deepcopy([D(), D()])', 'print(len(COPIED))',
+             'class Enc(json.JSONEncoder):\n    def default(self, o):\n        return OFF',
+             'OFF = 100', 'print(json.dumps([D()], cls=Enc), sum([D(), D()]))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][4] == [('stream', 'stdout', '2\n')]
+    assert shown['python3'][-1] == [('stream', 'stdout', '[100] 20\n')]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

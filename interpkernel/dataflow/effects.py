@@ -1250,7 +1250,7 @@ class _Resolver:
         if known.immutable:
             return
         if method in _COMPARING_METHODS:     # ``xs.sort()``, ``xs.index(x)``
-            self._compare_items(name, _COMPARING_METHODS[method])
+            self._items_run(name, _COMPARING_METHODS[method])
         if known.module in ('builtins', 'collections') and known.qualname in _KEYED_TYPES:
             self._hash_arguments(method, args)
         if method in ('__getitem__', '__missing__') and known.code and \
@@ -1274,7 +1274,7 @@ class _Resolver:
             self._special(name, ('__hash__',), [])
             self._special(name, ('__eq__',), [names])
             if held:
-                self._compare_items(name, _HASHING)
+                self._items_run(name, _HASHING)
 
     def _call_factory(self, name, known):
         """``d[key]``, a key missing, calls the factory of `name`'s defaultdict: a
@@ -1315,11 +1315,15 @@ class _Resolver:
             self._iterate(set().union(*args[1:] if builtin in ('map', 'filter') else args))
         if builtin in _HASHING_BUILTINS:     # ``set(points)``: their __hash__ and __eq__
             self._hash_keys(set().union(*args))
+        if builtin == 'sum':     # ``sum(vectors)``: 0 + the first runs its __radd__
+            for name in set().union(*args):
+                self._items_run(name, ('__add__', '__radd__'))
+                self._special(name, ('__add__', '__radd__'), [])    # start=
         if builtin in _ORDERING_BUILTINS:
             # They compare what they are given (``max(a, b)``) or its items.
             given = set().union(*args)
             for name in given:
-                self._compare_items(name, _ORDERING)
+                self._items_run(name, _ORDERING)
                 for method in _ORDERING:
                     self._special(name, (method,), [given])
 
@@ -1334,7 +1338,7 @@ class _Resolver:
                 for name in names:
                     for method in compared:
                         self._special(name, (method,), [other])
-                    self._compare_items(name, compared)
+                    self._items_run(name, compared)
             return
         if len(args) == 2:
             for name in args[0]:
@@ -1453,9 +1457,9 @@ class _Resolver:
                     self._every_class_method(name, (method,), [], [])
                 return
 
-    def _compare_items(self, name, methods):
-        """Comparing or ordering a container compares what it holds with `methods`:
-        objects of the notebook classes it is known to hold, or of any class."""
+    def _items_run(self, name, methods):
+        """Comparing, ordering or adding up a container runs `methods` of what it
+        holds: objects of the notebook classes it is known to hold, or of any class."""
         for known in self.knowns(name):
             if not self._holds_objects(name, known):
                 continue
@@ -1534,6 +1538,10 @@ class _Resolver:
                                                          *(f for _, f in keywords)))
             else:
                 self._mutate(set().union(*(f for k, f in keywords if k == target)), certain)
+        for method in effect.runs_methods:
+            for name in given | (receiver or set()):
+                self._special(name, (method,), [])
+                self._show_items(name, (method,))     # what it holds: of any notebook class
         if effect.calls_arguments:
             callbacks, bind = self.callbacks
             self.callbacks = ((), None)
@@ -1596,6 +1604,7 @@ class _Resolver:
                 self._functions(name, known, args, [], True)
             elif known.kind == 'class':
                 self._class_call(name, known, (), args, [], True)
+                self._library_instance_methods(known)
             elif known.kind == 'instance':
                 if self._defines(known, '__call__'):
                     self._method(name, '__call__', args, [], True, known, direct=False)
@@ -1603,6 +1612,17 @@ class _Resolver:
                 self._call_on_known(name, known, (), args, [], True)
         finally:
             self.calling_back.discard(name)
+
+    def _library_instance_methods(self, known):
+        """A library given notebook class `known` may call any method of the
+        instances it makes (``json.dumps(x, cls=Encoder)`` calls ``Encoder.default``):
+        what they read and change beyond those instances."""
+        for key in known.code:
+            cls = self.summaries.get(key)
+            for method in cls.methods if isinstance(cls, ClassSummary) else ():
+                summary = self._find_method([cls], (key,), method)
+                if summary is not None:
+                    self._apply(summary, set(), _every_param(summary, [], []))
 
     def _unknown_call(self, callee, args, keywords, why):
         """A call into code no summary or table describes."""

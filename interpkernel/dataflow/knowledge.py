@@ -69,6 +69,9 @@ class Effect:
             result is used: the effects of those callables count too.
         host_only: why such a call can only run in the host interpreter
             (``input()`` needs the frontend), or None.
+        runs_methods: special methods of its arguments, and of what they hold,
+            that the call runs if their classes define them (``copy.deepcopy``
+            runs ``__deepcopy__``, pickling ``__reduce_ex__`` and ``__getstate__``).
     """
     mutates: frozenset = frozenset()
     reads_state: frozenset = frozenset()
@@ -77,6 +80,7 @@ class Effect:
     result_state: str | None = None
     calls_arguments: bool = False
     host_only: str | None = None
+    runs_methods: tuple = ()
 
 
 PURE = Effect()
@@ -222,6 +226,9 @@ def _each(effect, names):
 
 
 _SHARES = Effect(result_shares=True)
+# What pickling (and copying) an object calls on it, if its class defines them.
+_PICKLING = ('__reduce_ex__', '__reduce__', '__getstate__', '__getnewargs_ex__',
+             '__getnewargs__')
 _CALLS = Effect(calls_arguments=True)
 
 
@@ -413,9 +420,11 @@ _FUNCTIONS = {
         **_each(_effect(0, 'a', calls_arguments=True), 'insort insort_left insort_right'),
     },
     'copy': {
-        # A shallow copy holds the original's items; deepcopy records what it copied in memo=
-        **_each(_SHARES, 'copy replace'),
-        'deepcopy': _effect(1, 'memo'),
+        # A shallow copy holds the original's items; deepcopy records what it copied in memo=.
+        # Both copy an object through the hooks its class defines.
+        'copy': Effect(result_shares=True, runs_methods=('__copy__',) + _PICKLING),
+        'replace': Effect(result_shares=True, runs_methods=('__replace__',)),
+        'deepcopy': _effect(1, 'memo', runs_methods=('__deepcopy__',) + _PICKLING),
     },
     # collections: containers of their arguments' items (a ChainMap writes to its first mapping)
     'collections': _each(_SHARES, 'ChainMap Counter OrderedDict OrderedDict.fromkeys UserDict '
@@ -463,10 +472,11 @@ _FUNCTIONS = {
         'load': _effect(0, 'fp', reads='files', calls_arguments=True),
     },
     'pickle': {
-        # Unpickling imports the modules that the data names; dump and load move through the file
-        'dumps': PURE,
+        # Unpickling imports the modules that the data names; dump and load move through the
+        # file. Pickling runs the hooks of the objects' classes.
+        'dumps': Effect(runs_methods=_PICKLING),
         'loads': _effect(reads='sys.path'),
-        'dump': _effect(1, 'file', writes='files'),
+        'dump': _effect(1, 'file', writes='files', runs_methods=_PICKLING),
         'load': _effect(0, 'file', reads='files sys.path'),
         **_each(_SHARES, 'Pickler Unpickler'),
     },
