@@ -24,7 +24,6 @@ def is_dunder(name):
         name != '__annotations__'
 
 
-
 def run(task, store, namespace, execute, keep=is_dunder, format_result=True, within=None):
     """Run `task` (a `VersionedTask`) in `namespace`; return its `VersionedReport`.
 
