@@ -506,6 +506,22 @@ def test_the_hooks_a_library_call_runs_on_notebook_objects_count_as_calls(source
     assert 'HOOKED' in effects.mutates and 'HOOKED' in effects.reads
 
 
+def test_a_method_of_a_class_made_by_calling_type_reads_what_the_function_set_on_it_reads():
+    # `Point = type('Point', (), {'show': lambda self: ... MARK})`: `pp.show()` ran
+    # where MARK was not (NameError), its call counted as a library method's.
+    setup = ("Point = type('Point', (), {'show': lambda self: 'P' + MARK})\npp = Point()\n"
+             "from collections import namedtuple\nPair = namedtuple('Pair', 'a b')\n"
+             "pair = Pair(1, 2)\n")
+    filename = '<cell In[1]>'
+    linecache.cache[filename] = (len(setup), None, setup.splitlines(True), filename)
+    namespace = {'__name__': '__main__'}
+    exec(compile(setup, filename, 'exec'), namespace)
+    assert 'MARK' in effects_of('print(pp.show())', namespace, setup=setup).reads
+    # A class a library made runs none of the notebook's code.
+    effects = effects_of('print(pair._asdict())', namespace, setup=setup)
+    assert effects.reads_anything is None and effects.mutates <= {'pair'}
+
+
 def test_a_class_statement_with_no_such_methods_changes_nothing_else(namespace):
     effects = effects_of('class Mine(Song, metaclass=type):\n    size = len("ab")', namespace)
     assert effects.mutates <= {'Mine'}

@@ -1020,6 +1020,14 @@ def test_hooks_that_copying_encoding_and_summing_run_see_the_notebooks_globals()
     assert shown['python3'][-1] == [('stream', 'stdout', '[100] 20\n')]
 
 
+def test_a_method_of_a_class_made_by_calling_type_reads_what_its_function_reads():
+    cells = ["Point = type('Point', (), {'x': 0, 'show': lambda self: f'P{self.x}{MARK}'})",
+             "MARK = '!'", 'pp = Point()', 'pp.x = 3', 'print(pp.show())']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', 'P3!\n')]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

@@ -287,11 +287,14 @@ def _class_code(cls):
     """Keys of the notebook classes among `cls` and its bases, and of the functions
     set on them."""
     for klass in cls.__mro__:
+        if klass.__module__ != '__main__':
+            continue
         # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
-        # the notebook's: only those of a class statement count (`__firstlineno__`).
-        if klass.__module__ == '__main__' and '__firstlineno__' in vars(klass):
+        # the notebook's but the functions set on it (``type('P', (), {'show': f})``);
+        # one of a class statement (`__firstlineno__`) runs its body's.
+        if '__firstlineno__' in vars(klass):
             yield _class_key(klass)
-            yield from _set_on(klass)
+        yield from _set_on(klass)
 
 
 # Read through its descriptor: a notebook subclass's attribute hooks must not run.

@@ -1176,10 +1176,15 @@ class _Resolver:
     def _calling_into(self, name, known, args, keywords):
         """Count what any call into the notebook classes of `known` (a class or an
         instance) does, whichever method it runs; return their summaries, or None
-        if that call may run anything (their code unseen, or remade by a decorator)."""
+        if there is no more to count: that call may run anything (their code
+        unseen, or remade by a decorator), or its class was made by a call
+        (``type('P', (), {'show': f})``), whose methods are the functions set on it."""
         classes = [c for c in map(self.summaries.get, known.code) if isinstance(c, ClassSummary)]
         if not classes:
-            self._unseen_class(name, args, keywords)
+            if any(isinstance(self.summaries.get(key), FunctionSummary) for key in known.code):
+                self._set_on_class(name, known, args, keywords)
+            else:
+                self._unseen_class(name, args, keywords)
             return None
         if self._remade(name, classes, args, keywords):
             return None
