@@ -163,20 +163,20 @@ class HistoryAsOfCell(HistoryManager):
     """IPython's history, which the magics that read it (`HistoryUpToNow`) read as
     of the cell running: under Run All it holds the cells after it already."""
 
+    _as_of = None     # while a magic reads it: (its cell's count, how many cells came after)
+
     @contextlib.contextmanager
     def as_of(self, count):
         """Within: the history of this session ends with cell `count`."""
         raw, parsed = self.input_hist_raw, self.input_hist_parsed
         # Nothing stores inputs while a host cell runs (the kernel's loop waits for it).
         self.input_hist_raw, self.input_hist_parsed = raw[:count + 1], parsed[:count + 1]
-        self._as_of = (count, len(raw) - 1 - count)    # (the cell, how many came after it)
+        self._as_of = (count, len(raw) - 1 - count)
         try:
             yield
         finally:
             self.input_hist_raw, self.input_hist_parsed = raw, parsed
             self._as_of = None
-
-    _as_of = None
 
     def _before(self, entries, last):
         """`entries` (session, line, input) without this session's lines after `last`."""
@@ -187,9 +187,12 @@ class HistoryAsOfCell(HistoryManager):
             return super().get_tail(n, raw, output, include_latest)
         count, after = self._as_of
         n = 10 if n is None else n
+        last = count if include_latest else count - 1
+        if n < 0:      # (IPython then fetches every line)
+            return self._before(super().get_tail(n, raw, output, include_latest=True), last)
         # The database holds the later cells' lines too: fetch past them, then drop them.
         entries = list(super().get_tail(n + after + 1, raw, output, include_latest=True))
-        return self._before(entries, count if include_latest else count - 1)[-n:] if n else []
+        return self._before(entries, last)[-n:] if n else []
 
     def search(self, pattern='*', raw=True, search_raw=True, output=False, n=None, unique=False):
         if self._as_of is None:
