@@ -1028,6 +1028,20 @@ def test_a_method_of_a_class_made_by_calling_type_reads_what_its_function_reads(
     assert shown['python3'][-1] == [('stream', 'stdout', 'P3!\n')]
 
 
+def test_weak_references_see_the_objects_they_hold_live_and_die_as_in_order():
+    # A WeakSet read in another worker was a copy holding its items where nothing
+    # else held them: `len(ws)` showed 0; a WeakValueDictionary kept a copy of
+    # its object alive after `del o1`: `len(wd)` showed 1.
+    cells = ['import weakref, gc\nclass Obj:\n    pass\nwd = weakref.WeakValueDictionary()',
+             'o1 = Obj()', "wd['a'] = o1", "print(len(wd), wd['a'] is o1)", 'del o1',
+             'gc.collect()\nprint(len(wd))', 'ws = weakref.WeakSet()\no2 = Obj()\nws.add(o2)',
+             'print(len(ws))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert [shown['python3'][i] for i in (5, 7)] == [[('stream', 'stdout', '0\n')],
+                                                     [('stream', 'stdout', '1\n')]]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

@@ -186,6 +186,18 @@ def test_an_exception_that_was_raised_stays_where_its_traceback_is():
     assert values.describe(ValueError('never raised')).movable
 
 
+def test_weak_containers_and_weakly_held_notebook_objects_stay_where_they_are():
+    # A copy of a WeakSet held its items where nothing else did: empty at once.
+    namespace = {'__name__': '__main__'}
+    exec('import weakref\nclass Obj:\n    pass\nheld = Obj()\nplain = Obj()\n'
+         'ws = weakref.WeakSet([held])\nwd = weakref.WeakValueDictionary(a=held)\n'
+         'done = weakref.finalize(held, print)', namespace)
+    for name in ('ws', 'wd', 'done', 'held'):
+        assert not values.describe(namespace[name]).movable, name
+    assert values.describe(namespace['plain']).movable
+    assert values.describe(namespace['Obj']).movable     # classes are held weakly by Python
+
+
 def test_a_containers_code_names_the_notebook_classes_of_what_it_holds():
     # Comparing or sorting the items runs those classes' methods.
     function, cls, instance = _notebook_objects()

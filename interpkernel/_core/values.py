@@ -23,6 +23,7 @@ import itertools
 import sys
 import sysconfig
 import types
+import weakref
 import zlib
 from typing import NamedTuple
 
@@ -315,7 +316,11 @@ def _set_on(cls):
 _UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 'traceback',
                         'lock', 'RLock', 'Thread', 'socket', 'TextIOWrapper', 'BufferedReader',
                         'BufferedWriter', 'BufferedRandom', 'FileIO', 'Connection', 'Cursor',
-                        'SSLSocket'})
+                        'SSLSocket',
+                        # A copy would hold its objects weakly where nothing else holds
+                        # them: empty at once (pickle copies a WeakSet's items).
+                        'WeakSet', 'WeakValueDictionary', 'WeakKeyDictionary', 'finalize',
+                        'ReferenceType', 'WeakMethod'})
 
 
 _TRACEBACK = vars(BaseException)['__traceback__']
@@ -339,6 +344,7 @@ def describe(value):
                      hasattr(kind, '__next__') or _holds_iterators(value), id(value),
                      _notebook_code(value),
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value)
+                     and not _weakly_held(value)
                      and not _python_method(value, '__getattribute__')
                      and not _holds_traceback(value),
                      issubclass(type(value), type), _installed(value),
@@ -382,6 +388,15 @@ def _cache_info(value):
     if type(value).__name__ != '_lru_cache_wrapper':
         return None
     return tuple(value.cache_info())
+
+
+def _weakly_held(value):
+    """Is `value` an object of a notebook class that something holds weakly (a
+    ``weakref.finalize``, a ``WeakValueDictionary``)?  Those follow the original's
+    life: it stays where it is, so a cell that lets go of it frees it there."""
+    kind = type(value)
+    return kind.__module__ == '__main__' and not issubclass(kind, type) and \
+        weakref.getweakrefcount(value) > 0
 
 
 def _filled_cache(value):

@@ -1149,6 +1149,8 @@ _UNMOVABLE_RESULTS = {
                   'BoundedSemaphore', 'Barrier', 'Timer'},
     'socket': {'socket', 'create_connection', 'socketpair'}, 'sqlite3': {'connect'},
     'tempfile': {'TemporaryFile', 'NamedTemporaryFile', 'SpooledTemporaryFile'},
+    'weakref': {'WeakSet', 'WeakValueDictionary', 'WeakKeyDictionary', 'finalize', 'ref',
+                'WeakMethod'},
 }
 
 
