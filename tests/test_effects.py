@@ -238,6 +238,7 @@ class Keyed:
         HASHED.append(1)
         return 1
 key = Keyed()
+keys_pair = (key, 2)     # a tuple's hash is its items'
 MADE = []
 class Made:
     def __new__(cls, *args):
@@ -393,6 +394,7 @@ def test_methods_python_calls_by_itself_count_as_calls(namespace, source, change
     'del counts[key]', 'd = {k: 1 for k in [key]}', 's = {k for k in [key]}',
     's = set([key])', 'keys = [key]\ns = frozenset(keys)', 's = set()\ns.add(key)',
     'x = counts.get(key)', 's = set()\ns.update([key])', 'counts.setdefault(key, 0)',
+    'counts[keys_pair] = 1', 'found = keys_pair in counts', 'x = counts.get(keys_pair)',
 ])
 def test_a_key_put_in_or_looked_up_in_a_dict_or_set_is_hashed(namespace, source):
     effects = effects_of(source, namespace)

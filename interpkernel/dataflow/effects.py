@@ -1274,12 +1274,18 @@ class _Resolver:
 
     def _hash_keys(self, names, held=True):
         """Hash the objects `names` hold (``set([p, q])``: their flows name p and q),
-        and (`held`) those the containers they hold hold (``set(points)``)."""
+        and (`held`) those the containers they hold hold (``set(points)``); a
+        tuple's or frozenset's items are hashed with it (``k = (p, q); d[k]``)."""
         for name in names:
             self._special(name, ('__hash__',), [])
             self._special(name, ('__eq__',), [names])
-            if held:
+            if held or self._hashes_its_items(name):
                 self._items_run(name, _HASHING)
+
+    def _hashes_its_items(self, name):
+        """Does `name` hold a tuple or a frozenset, whose hash is its items'?"""
+        return any(known.kind == 'value' and known.module == 'builtins' and
+                   known.qualname in ('tuple', 'frozenset') for known in self.knowns(name))
 
     def _call_factory(self, name, known):
         """``d[key]``, a key missing, calls the factory of `name`'s defaultdict: a
@@ -1353,6 +1359,8 @@ class _Resolver:
         else:
             for name in args[0]:
                 self._special(name, methods, [])
+                if methods == ('__hash__',) and self._hashes_its_items(name):
+                    self._items_run(name, methods)     # ``k = (p, q); d[k]``
 
     def _attribute(self, attribute, mode, names, held=False):
         """``name.attribute`` read, set or deleted (`mode`) runs what a notebook class
