@@ -247,13 +247,18 @@ class Made:
 '''
 
 
+def namespace_of(setup):
+    """The namespace `setup` makes, run as the first cell (its source findable)."""
+    filename = '<cell In[1]>'
+    linecache.cache[filename] = (len(setup), None, setup.splitlines(True), filename)
+    namespace = {'__name__': '__main__'}
+    exec(compile(setup, filename, 'exec'), namespace)
+    return namespace
+
+
 @pytest.fixture(scope='module')
 def namespace():
-    filename = '<cell In[1]>'
-    linecache.cache[filename] = (len(SETUP), None, SETUP.splitlines(True), filename)
-    namespace = {'__name__': '__main__'}
-    exec(compile(SETUP, filename, 'exec'), namespace)
-    return namespace
+    return namespace_of(SETUP)
 
 
 def effects_of(source, namespace, setup=SETUP):
@@ -459,10 +464,7 @@ def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_
     # in another runs its notebook code then, as does a singledispatch function a
     # later cell registered an implementation with: that code's globals are read
     # where the advancing cell runs (before: NameError, or an old value).
-    filename = '<cell In[1]>'
-    linecache.cache[filename] = (len(LAZY_SETUP), None, LAZY_SETUP.splitlines(True), filename)
-    namespace = {'__name__': '__main__'}
-    exec(compile(LAZY_SETUP, filename, 'exec'), namespace)
+    namespace = namespace_of(LAZY_SETUP)
     effects = effects_of(source, namespace, setup=LAZY_SETUP)
     assert read in effects.reads
 
@@ -500,10 +502,7 @@ def test_the_hooks_a_library_call_runs_on_notebook_objects_count_as_calls(source
     # copy.deepcopy([D()]) ran D.__deepcopy__ where the list it appends to was not
     # (NameError, then an empty list); json.dumps(cls=Encoder) ran Encoder.default
     # where the global it read was not; sum(vectors) ran their __radd__.
-    filename = '<cell In[1]>'
-    linecache.cache[filename] = (len(HOOKS_SETUP), None, HOOKS_SETUP.splitlines(True), filename)
-    namespace = {'__name__': '__main__'}
-    exec(compile(HOOKS_SETUP, filename, 'exec'), namespace)
+    namespace = namespace_of(HOOKS_SETUP)
     effects = effects_of(source, namespace, setup=HOOKS_SETUP)
     assert 'HOOKED' in effects.mutates and 'HOOKED' in effects.reads
 
@@ -514,10 +513,7 @@ def test_a_method_of_a_class_made_by_calling_type_reads_what_the_function_set_on
     setup = ("Point = type('Point', (), {'show': lambda self: 'P' + MARK})\npp = Point()\n"
              "from collections import namedtuple\nPair = namedtuple('Pair', 'a b')\n"
              "pair = Pair(1, 2)\n")
-    filename = '<cell In[1]>'
-    linecache.cache[filename] = (len(setup), None, setup.splitlines(True), filename)
-    namespace = {'__name__': '__main__'}
-    exec(compile(setup, filename, 'exec'), namespace)
+    namespace = namespace_of(setup)
     assert 'MARK' in effects_of('print(pp.show())', namespace, setup=setup).reads
     # A class a library made runs none of the notebook's code.
     effects = effects_of('print(pair._asdict())', namespace, setup=setup)
