@@ -1042,6 +1042,16 @@ def test_weak_references_see_the_objects_they_hold_live_and_die_as_in_order():
                                                      [('stream', 'stdout', '1\n')]]
 
 
+def test_a_closing_semicolon_hides_a_host_cells_result_when_the_cell_is_indented():
+    # pytudes' Advent-2021: " plot_probes(...); plt.axis('square');" showed the
+    # axis limits: the check for `;` tokenized the raw cell, whose indent fails.
+    cells = ["import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt",
+             " plt.plot([1]); plt.axis('square');", " plt.axis('square')"]
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][1] == [] and shown['python3'][2][0][0] == 'execute_result'
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

@@ -626,7 +626,9 @@ class InterpKernel(IPythonKernel):
                                    preprocessing_exc_tuple=None)
         following = shell.execution_count
         shell.execution_count = shell.displayhook.count = count
-        shell.displayhook.source = code
+        # What IPython looks for a closing `;` in: the cell as transformed (its
+        # leading indent taken off, magics made calls), as history keeps it.
+        shell.displayhook.source = transformed if transformed is not None else code
         try:
             # As deep in the stack as ipykernel runs it (the host engine runs a cell
             # from the bottom): recursion in the cell runs out where it does there.
