@@ -50,7 +50,12 @@ def warm_up():
     except ImportError:    # an IPython that formats without them: nothing to warm
         return
     highlight('def f(x):\n    return x\n', get_lexer_by_name('python3'), Terminal256Formatter())
-    inspect.getmodule(None, '<interpkernel warm-up>')
+    try:
+        inspect.getmodule(None, '<interpkernel warm-up>')
+    except AttributeError:
+        # A first cell's `%run` had a module in sys.modules without its __name__ for
+        # a moment (IPython's stand-in __main__): the first traceback fills the table.
+        pass
 
 
 def cell_code_name(filename):

@@ -440,6 +440,12 @@ def draw(it):
     for x in it:
         yield x
 drawn = draw(x + 1 for x in map(lambda v: v * FACTOR, [3]))
+class Seq:
+    def __getitem__(self, i):
+        if i >= LENGTH:
+            raise IndexError(i)
+        return i
+seq = Seq()
 @singledispatch
 def show(x):
     return 'object'
@@ -456,6 +462,8 @@ def _(x):
     ('print(list(shifted))', 'SHIFT'), ('print(max(shifted))', 'SHIFT'),
     ('print(len(list(points)))', 'ORIGIN'), ('print(list(limited))', 'LIMIT'),
     ('print(list(paired))', 'LAST'), ('print(next(drawn))', 'FACTOR'),
+    # a class with no __iter__ is iterated through __getitem__, and `in` iterates
+    ('print(list(seq))', 'LENGTH'), ('print(2 in seq)', 'LENGTH'), ('print(2 in made)', 'LAST'),
     ('print(show(1))', 'TAG'),
 ])
 def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_code_reads(

@@ -1361,6 +1361,12 @@ class _Resolver:
                 self._special(name, methods, [])
                 if methods == ('__hash__',) and self._hashes_its_items(name):
                     self._items_run(name, methods)     # ``k = (p, q); d[k]``
+                if methods == ('__contains__',):
+                    # With no __contains__, ``x in obj`` iterates obj (an iterator, used up).
+                    for known in self.knowns(name):
+                        if known.iterator and known.kind == 'value' or \
+                                known.kind == 'instance' and not self._defines(known, methods[0]):
+                            self._iterate_known(name, known)
 
     def _attribute(self, attribute, mode, names, held=False):
         """``name.attribute`` read, set or deleted (`mode`) runs what a notebook class
@@ -1490,18 +1496,24 @@ class _Resolver:
     def _iterate(self, names):
         for name in names:
             for known in self.knowns(name):
-                if known.iterator or known.kind in ('unknown', 'instance'):
-                    if known.kind == 'instance':
-                        # Its iterator is most often itself (``return self``).
-                        self._method(name, '__iter__', [], [], False, known)
-                        self._method(name, '__next__', [], [], False, known)
-                    else:
-                        self._mutate({name})
-                        self._advance(name, known)
-                elif known.kind == 'value' and not known.immutable and \
-                        knowledge.method_effect(known.module, known.qualname, '__iter__') \
-                        is None and known.module not in ('builtins', 'collections', 'array'):
-                    self._mutate({name})
+                self._iterate_known(name, known)
+
+    def _iterate_known(self, name, known):
+        """Iterate `name`, holding what `known` says."""
+        if known.kind == 'instance':
+            # Its iterator is most often itself (``return self``); a class with no
+            # __iter__ is iterated through __getitem__ (0, 1, ... until IndexError).
+            self._method(name, '__iter__', [], [], False, known)
+            self._method(name, '__next__', [], [], False, known)
+            if not self._defines(known, '__iter__') and self._defines(known, '__getitem__'):
+                self._method(name, '__getitem__', [set()], [], False, known)
+        elif known.iterator or known.kind == 'unknown':
+            self._mutate({name})
+            self._advance(name, known)
+        elif known.kind == 'value' and not known.immutable and \
+                knowledge.method_effect(known.module, known.qualname, '__iter__') is None and \
+                known.module not in ('builtins', 'collections', 'array'):
+            self._mutate({name})
 
     def _advance(self, name, known):
         """Advancing `name`, an iterator `known` describes, runs the notebook code it
