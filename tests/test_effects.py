@@ -446,6 +446,12 @@ class Seq:
             raise IndexError(i)
         return i
 seq = Seq()
+class Sized:
+    def __iter__(self):
+        return iter([])
+    def __len__(self):
+        return SIZE
+sized = Sized()
 @singledispatch
 def show(x):
     return 'object'
@@ -462,8 +468,6 @@ def _(x):
     ('print(list(shifted))', 'SHIFT'), ('print(max(shifted))', 'SHIFT'),
     ('print(len(list(points)))', 'ORIGIN'), ('print(list(limited))', 'LIMIT'),
     ('print(list(paired))', 'LAST'), ('print(next(drawn))', 'FACTOR'),
-    # a class with no __iter__ is iterated through __getitem__, and `in` iterates
-    ('print(list(seq))', 'LENGTH'), ('print(2 in seq)', 'LENGTH'), ('print(2 in made)', 'LAST'),
     ('print(show(1))', 'TAG'),
 ])
 def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_code_reads(
@@ -474,6 +478,21 @@ def test_advancing_a_lazy_value_or_calling_a_dispatcher_reads_what_its_notebook_
     # where the advancing cell runs (before: NameError, or an old value).
     namespace = namespace_of(LAZY_SETUP)
     effects = effects_of(source, namespace, setup=LAZY_SETUP)
+    assert read in effects.reads
+
+
+@pytest.mark.parametrize('source, read', [
+    # a class with no __iter__ is iterated through __getitem__, and `in` iterates
+    ('print(list(seq))', 'LENGTH'), ('print(2 in seq)', 'LENGTH'), ('print(2 in made)', 'LAST'),
+    # testing an object for truth runs its __len__ (no __bool__); so does sizing a list
+    ('if sized:\n    pass', 'SIZE'), ('x = 1 if sized else 2', 'SIZE'), ('x = not sized', 'SIZE'),
+    ('x = sized or 1', 'SIZE'), ('assert sized', 'SIZE'), ('while sized:\n    break', 'SIZE'),
+    ('x = [v for v in [1] if sized]', 'SIZE'), ('x = [*sized]', 'SIZE'), ('x = list(sized)', 'SIZE'),
+])
+def test_iterating_or_testing_an_object_runs_the_methods_python_calls_for_it(source, read):
+    # `if box:` ran Box.__len__, `[*box]` sized the list with it, `list(seq)` ran
+    # Seq.__getitem__: where their globals were not (NameError).
+    effects = effects_of(source, namespace_of(LAZY_SETUP), setup=LAZY_SETUP)
     assert read in effects.reads
 
 

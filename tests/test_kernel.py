@@ -1052,6 +1052,18 @@ def test_a_closing_semicolon_hides_a_host_cells_result_when_the_cell_is_indented
     assert shown['python3'][1] == [] and shown['python3'][2][0][0] == 'execute_result'
 
 
+def test_truth_tests_and_sized_iteration_run_the_methods_python_calls_where_the_globals_are():
+    # `if bx:` ran Box.__len__, `[*bx]` sized its list with it: NameError NLEN.
+    cells = ['class Box:\n    def __len__(self):\n        return NLEN\n'
+             '    def __iter__(self):\n        yield NIT',
+             'NLEN = 0', 'NIT = 4', 'bx = Box()',
+             "if bx:\n    print('truthy')\nelse:\n    print('falsy')", 'print([*bx])']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-2:] == [[('stream', 'stdout', 'falsy\n')],
+                                     [('stream', 'stdout', '[4]\n')]]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

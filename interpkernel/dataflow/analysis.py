@@ -881,7 +881,21 @@ class _Visitor(ast.NodeVisitor):
         name = _UNARY.get(type(node.op))
         if name and operand:
             self._call((OPERATOR, f'__{name}__'), (), (frozenset(operand),), (), False, node)
+        elif isinstance(node.op, ast.Not):
+            self._truth_of(operand, node)
         return set()
+
+    def _truth(self, node):
+        """Flow of `node`, whose value is tested for truth (``if x:``, ``x or y``)."""
+        names = self.flow(node)
+        self._truth_of(names, node)
+        return names
+
+    def _truth_of(self, names, node):
+        """Testing what `names` hold for truth runs a notebook object's ``__bool__``,
+        or else its ``__len__``."""
+        if names:
+            self._call((OPERATOR, '__bool__', '__len__'), (), (frozenset(names),), (), False, node)
 
     def _flow_FormattedValue(self, node):
         value = self.flow(node.value)
@@ -893,13 +907,17 @@ class _Visitor(ast.NodeVisitor):
         return set()
 
     def _flow_BoolOp(self, node):
-        names = self.flow(node.values[0])
+        # Each value but the last is tested for truth; the result, where it is used.
+        names = self._truth(node.values[0])
         for value in node.values[1:]:     # may not be evaluated: binds only maybe
-            names |= self._maybe(value)
+            flow = self._maybe(value)
+            if value is not node.values[-1]:
+                self._truth_of(flow, value)
+            names |= flow
         return names
 
     def _flow_IfExp(self, node):
-        self.visit(node.test)
+        self._truth(node.test)
         return self._maybe(node.body) | self._maybe(node.orelse)
 
     def _maybe(self, node):
@@ -997,7 +1015,7 @@ class _Visitor(ast.NodeVisitor):
                     if isinstance(target, ast.Name):
                         self.hidden[-1][target.id] = set(sources)
                 for condition in generator.ifs:
-                    self.visit(condition)
+                    self._truth(condition)
             for element in elements:
                 flows = self.flow(element)
                 if element is hashed:
@@ -1009,7 +1027,7 @@ class _Visitor(ast.NodeVisitor):
         return names
 
     def visit_Assert(self, node):
-        self.visit(node.test)
+        self._truth(node.test)
         if node.msg is not None:
             self._maybe(node.msg)          # evaluated only if the test fails
 
@@ -1325,7 +1343,7 @@ class _Visitor(ast.NodeVisitor):
         self._bound.pop()
 
     def visit_If(self, node):
-        self.visit(node.test)
+        self._truth(node.test)
         self._block(node.body)
         self._block(node.orelse)
 

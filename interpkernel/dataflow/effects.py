@@ -1507,6 +1507,8 @@ class _Resolver:
             self._method(name, '__next__', [], [], False, known)
             if not self._defines(known, '__iter__') and self._defines(known, '__getitem__'):
                 self._method(name, '__getitem__', [set()], [], False, known)
+            # list(), tuple(), [*x] and f(*x) ask its length first, to size what they make.
+            self._special_of(name, known, ('__len__', '__length_hint__'), [])
         elif known.iterator or known.kind == 'unknown':
             self._mutate({name})
             self._advance(name, known)
