@@ -1,6 +1,6 @@
 """The IPython shell the interp kernel runs host cells in.
 
-Two things differ from ipykernel's shell:
+Three things differ from ipykernel's shell:
 
 - results: cells are numbered when they arrive, not when they run, and
   ``_``, ``__``, ``___``, ``_N`` and ``Out`` follow the order cells were
@@ -12,7 +12,10 @@ Two things differ from ipykernel's shell:
   through pexpect, which forks this process, and a forked child of a process
   with subinterpreters aborts on CPython 3.13.  Here they run with
   `subprocess`, which starts the command without running Python in the child,
-  on a terminal as pexpect gives it; output still streams live.
+  on a terminal as pexpect gives it; output still streams live;
+- history: cells are stored in it as they arrive, so under Run All it holds
+  the cells after the one running; the magics reading it (`HistoryUpToNow`)
+  read it as of their cell (`HistoryAsOfCell`).
 """
 
 import codecs
