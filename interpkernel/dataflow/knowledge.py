@@ -421,10 +421,11 @@ _FUNCTIONS = {
     },
     'copy': {
         # A shallow copy holds the original's items; deepcopy records what it copied in memo=.
-        # Both copy an object through the hooks its class defines.
-        'copy': Effect(result_shares=True, runs_methods=('__copy__',) + _PICKLING),
+        # Both copy an object through the hooks its class defines (the copy's __setstate__).
+        'copy': Effect(result_shares=True, runs_methods=('__copy__', '__setstate__') + _PICKLING),
         'replace': Effect(result_shares=True, runs_methods=('__replace__',)),
-        'deepcopy': _effect(1, 'memo', runs_methods=('__deepcopy__',) + _PICKLING),
+        'deepcopy': _effect(1, 'memo',
+                            runs_methods=('__deepcopy__', '__setstate__') + _PICKLING),
     },
     # collections: containers of their arguments' items (a ChainMap writes to its first mapping)
     'collections': _each(_SHARES, 'ChainMap Counter OrderedDict OrderedDict.fromkeys UserDict '
