@@ -1362,10 +1362,13 @@ class _Resolver:
                 if methods == ('__hash__',) and self._hashes_its_items(name):
                     self._items_run(name, methods)     # ``k = (p, q); d[k]``
                 if methods == ('__contains__',):
-                    # With no __contains__, ``x in obj`` iterates obj (an iterator, used up).
+                    # With no __contains__, ``x in obj`` iterates obj (an iterator, used up;
+                    # an object of a notebook class through its __iter__ or __getitem__).
                     for known in self.knowns(name):
                         if known.iterator and known.kind == 'value' or \
-                                known.kind == 'instance' and not self._defines(known, methods[0]):
+                                known.kind == 'instance' and not self._defines(known, methods[0]) \
+                                and (self._defines(known, '__iter__') or
+                                     self._defines(known, '__getitem__')):
                             self._iterate_known(name, known)
 
     def _attribute(self, attribute, mode, names, held=False):
