@@ -496,6 +496,15 @@ def test_iterating_or_testing_an_object_runs_the_methods_python_calls_for_it(sou
     assert read in effects.reads
 
 
+@pytest.mark.parametrize('source', ['raise AppError()', 'e = AppError()\nraise e',
+                                    'raise ValueError() from AppError()'])
+def test_an_exception_a_cell_raises_is_shown_through_its_str(source):
+    # `raise AppError()` showed `<cannot show the exception: NameError>`: its
+    # __str__ ran where SUFFIX was not.
+    setup = 'class AppError(Exception):\n    def __str__(self):\n        return "failed" + SUFFIX\n'
+    assert 'SUFFIX' in effects_of(source, namespace_of(setup), setup=setup).reads
+
+
 HOOKS_SETUP = """\
 import copy, json, pickle
 HOOKED = []

@@ -1064,6 +1064,14 @@ def test_truth_tests_and_sized_iteration_run_the_methods_python_calls_where_the_
                                      [('stream', 'stdout', '[4]\n')]]
 
 
+def test_an_exception_a_cell_raises_shows_its_own_message():
+    cells = ['class AppError(Exception):\n    def __str__(self):\n'
+             "        return 'app failed' + SUFFIX", "SUFFIX = '!'", 'raise AppError()']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('error', 'AppError', 'app failed!')]
+
+
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
     # `Color.RED.describe()` ran where SUFFIX was not: NameError.
     cells = ['from enum import Enum, auto\nclass Color(Enum):\n    RED = auto()\n'

@@ -1026,6 +1026,15 @@ class _Visitor(ast.NodeVisitor):
             self.hidden.pop()
         return names
 
+    def visit_Raise(self, node):
+        # An exception let out of the cell is shown: its class's __str__ runs
+        # (so does a cause's, shown above it).
+        for part in (node.exc, node.cause):
+            names = self.flow(part) if part is not None else set()
+            if names:
+                self._call((OPERATOR, '__str__', '__repr__'), (), (frozenset(names),), (), False,
+                           node)
+
     def visit_Assert(self, node):
         self._truth(node.test)
         if node.msg is not None:
