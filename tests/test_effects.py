@@ -505,6 +505,12 @@ def test_an_exception_a_cell_raises_is_shown_through_its_str(source):
     assert 'SUFFIX' in effects_of(source, namespace_of(setup), setup=setup).reads
 
 
+def test_a_container_formatted_in_an_f_string_shows_its_items_reprs():
+    # print(f"{hand}") ran Card.__repr__ where SUIT was not (NameError).
+    setup = 'class Card:\n    def __repr__(self):\n        return "C" + SUIT\nhand = [Card()]\n'
+    assert 'SUIT' in effects_of('print(f"{hand}")', namespace_of(setup), setup=setup).reads
+
+
 HOOKS_SETUP = """\
 import copy, json, pickle
 HOOKED = []

@@ -1361,6 +1361,8 @@ class _Resolver:
                 self._special(name, methods, [])
                 if methods == ('__hash__',) and self._hashes_its_items(name):
                     self._items_run(name, methods)     # ``k = (p, q); d[k]``
+                if '__repr__' in methods:     # ``f'{hand}'``: a list shows its items' reprs
+                    self._show_items(name, ('__repr__',))
                 if methods == ('__contains__',):
                     # With no __contains__, ``x in obj`` iterates obj (an iterator, used up;
                     # an object of a notebook class through its __iter__ or __getitem__).
