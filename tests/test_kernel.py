@@ -1065,14 +1065,15 @@ def test_truth_tests_and_sized_iteration_run_the_methods_python_calls_where_the_
 
 
 def test_an_exception_a_cell_raises_and_a_list_in_an_f_string_show_their_own_text():
-    cells = ['class AppError(Exception):\n    def __str__(self):\n'
-             "        return 'app failed' + SUFFIX", "SUFFIX = '!'", 'raise AppError()',
-             "class Card:\n    def __repr__(self):\n        return 'C' + SUIT",
-             "SUIT = 'h'", 'hand = [Card()]', 'print(f"{hand}")']
+    # (The error last: with stop_on_error, cells after it would be aborted on ipykernel.)
+    cells = ["class Card:\n    def __repr__(self):\n        return 'C' + SUIT",
+             "SUIT = 'h'", 'hand = [Card()]', 'print(f"{hand}")',
+             'class AppError(Exception):\n    def __str__(self):\n'
+             "        return 'app failed' + SUFFIX", "SUFFIX = '!'", 'raise AppError()']
     shown = _outputs_on_both(cells)
     assert shown[KERNEL_NAME] == shown['python3']
-    assert shown['python3'][2] == [('error', 'AppError', 'app failed!')]
-    assert shown['python3'][-1] == [('stream', 'stdout', '[Ch]\n')]
+    assert shown['python3'][3] == [('stream', 'stdout', '[Ch]\n')]
+    assert shown['python3'][-1] == [('error', 'AppError', 'app failed!')]
 
 
 def test_a_method_called_on_an_enum_member_reads_what_the_method_reads():
