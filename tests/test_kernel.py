@@ -935,6 +935,21 @@ def test_what_a_metaclass_or_new_does_when_python_calls_it_follows_the_order_of_
         ('stream', 'stdout', "True ['__init__', '__init__', 'call', 'call', 'new']\n")]
 
 
+def test_dir_after_a_host_cell_lists_the_names_the_shell_started_with(tmp_path, monkeypatch):
+    # A host cell unbinds the names it does not read (`o`, which has a __del__, is
+    # made in the host); dir() in a later cell lacked IPython's `open` and what a
+    # startup file defined.
+    startup = tmp_path / 'ipython' / 'profile_default' / 'startup'
+    startup.mkdir(parents=True)
+    (startup / '00-constants.py').write_text('STARTUP_VALUE = 42\n')
+    monkeypatch.setenv('IPYTHONDIR', str(tmp_path / 'ipython'))
+    cells = ['class Noisy:\n    def __del__(self):\n        pass', 'o = Noisy()',
+             "print(sorted(n for n in dir() if not n.startswith('_')))"]
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert "'STARTUP_VALUE'" in shown['python3'][-1][0][2] and "'open'" in shown['python3'][-1][0][2]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -589,8 +589,10 @@ class Scheduler:
         for earlier in self.graph.earlier(cell):
             names |= {n for n in earlier.versions
                       if not n.startswith('<') and not _RESULT.fullmatch(n)}
-        names |= {n for n in self.host.namespace if self._initial_info(n) is not None
-                  and not n.startswith('_')}
+        # The host's values from before any cell (IPython's ``open``, a startup
+        # file's): in its store, as a host cell that read none unbinds them.
+        names |= {name for name, seq in list(self.host.store.versions) if seq == 0
+                  and not name.startswith('_') and self._initial_info(name) is not None}
         return names
 
     # -- placing --
