@@ -239,7 +239,7 @@ def _lazy_code(iterator, depth=4):
             for local in list(frame.f_locals.values()):
                 yield from _lazy_code(local, depth - 1)
     elif depth and kind.__module__ in ('builtins', 'itertools') and (
-            hasattr(kind, '__next__') or kind in _HOLDING_ITERATORS and len(iterator) <= 16 or
+            hasattr(kind, '__next__') or kind is tuple and len(iterator) <= 16 or
             kind is _TEE_BUFFER):
         # Python's own iterators: what they hold, found without running any of
         # it (a tuple of zip's iterators, tee's shared buffer ...).
@@ -252,10 +252,8 @@ def _lazy_code(iterator, depth=4):
                 yield from _lazy_code(held, depth - 1)
 
 
-# What Python's iterators keep the iterators they draw from in: zip's and chain's
-# tuples, tee's buffer.
+# Where tee's iterators keep what they draw from (zip's and chain's: in a tuple).
 _TEE_BUFFER = type(gc.get_referents(itertools.tee(())[0])[-1])
-_HOLDING_ITERATORS = frozenset({tuple})
 
 
 # Where a suspended body's frame and code are (read through the type's descriptors).

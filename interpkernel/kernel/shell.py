@@ -210,7 +210,7 @@ def _as_of_now(magics, name):
     the cell running (`HistoryAsOfCell.as_of`)."""
     def magic(self, parameter_s=''):
         with self.shell.history_manager.as_of(self.shell.execution_count):
-            return getattr(magics(self.shell), name)(parameter_s)
+            return getattr(self.shell.magics_manager.registry[magics.__name__], name)(parameter_s)
 
     magic.__name__ = magic.__qualname__ = name
     magic.__doc__ = getattr(magics, name).__doc__
