@@ -549,6 +549,47 @@ def test_the_hooks_a_library_call_runs_on_notebook_objects_count_as_calls(source
     assert 'HOOKED' in effects.mutates and 'HOOKED' in effects.reads
 
 
+LIBRARY_SETUP = """\
+import json, string
+class Lookup(dict):
+    def __missing__(self, key):
+        return key + MARK
+    def record(self):
+        RECORDED.append(self)
+class Sized:
+    def __index__(self):
+        return SIZE
+    def __format__(self, spec):
+        return spec + MARK
+class Sink:
+    def write(self, text):
+        WRITTEN.append(text)
+lookup, sized, sink = Lookup(a=1), Sized(), Sink()
+"""
+
+
+@pytest.mark.parametrize('source, read', [
+    ("'{a} {b}'.format_map(lookup)", 'MARK'), ("'%(a)s %(b)s' % lookup", 'MARK'),
+    ("string.Template('$a $b').substitute(lookup)", 'MARK'),
+    ("'{:x}'.format(sized)", 'MARK'), ('[0] * sized', 'SIZE'),
+    ("'{b}'.format_map(Lookup())", 'MARK'), ('json.dump([1], sink)', 'WRITTEN'),
+])
+def test_a_library_call_given_a_notebook_object_may_run_its_special_methods(source, read):
+    # '{a} {b}'.format_map(d) ran Lookup.__missing__ where MARK was not (NameError);
+    # json.dump, which may change the file it is given, calls its write.
+    namespace = namespace_of(LIBRARY_SETUP)
+    assert read in effects_of(source, namespace, setup=LIBRARY_SETUP).reads
+
+
+@pytest.mark.parametrize('source', ["'{a}'.format_map(lookup)", 'print(len(lookup))'])
+def test_a_library_call_runs_no_plain_method_of_what_it_does_not_change(source):
+    # A builtin runs the methods its table names (len: __len__), no others.
+    namespace = namespace_of(LIBRARY_SETUP)
+    effects = effects_of(source, namespace, setup=LIBRARY_SETUP)
+    assert 'RECORDED' not in effects.reads and 'RECORDED' not in effects.mutates
+    assert ('MARK' in effects.reads) == ('format_map' in source)
+
+
 def test_a_method_of_a_class_made_by_calling_type_reads_what_the_function_set_on_it_reads():
     # `Point = type('Point', (), {'show': lambda self: ... MARK})`: `pp.show()` ran
     # where MARK was not (NameError), its call counted as a library method's.

@@ -950,6 +950,19 @@ def test_dir_after_a_host_cell_lists_the_names_the_shell_started_with(tmp_path, 
     assert "'STARTUP_VALUE'" in shown['python3'][-1][0][2] and "'open'" in shown['python3'][-1][0][2]
 
 
+def test_a_mapping_given_to_string_formatting_runs_its_missing_where_its_globals_are():
+    # str.format_map, % and string.Template look keys up through __missing__, which
+    # ran in a worker where MARKS was not (NameError).
+    cells = ['class Default(dict):\n    def __missing__(self, key):\n'
+             "        return '<' + key + MARKS",
+             "d = Default(a='A')", "MARKS = '>'", "print('{a} {b}'.format_map(d))",
+             "MARKS = ']'", "print('%(a)s %(e)s' % d)",
+             "import string\nMARKS = ')'", "print(string.Template('$a $q').substitute(d))"]
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][-1] == [('stream', 'stdout', 'A <q)\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

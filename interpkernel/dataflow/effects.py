@@ -466,6 +466,20 @@ _KEYS_METHODS = frozenset({'update', 'union', 'intersection', 'difference',
 _NOT_SHARED = frozenset({'callable', 'module', 'missing', 'function', 'class'})
 _READ_METHODS = frozenset({'get', 'copy', 'keys', 'items', 'values', 'index', 'count',
                            '__getitem__', '__contains__', '__len__', '__iter__'})
+# Methods no library calls on an object it is given: Python calls them making
+# or freeing one, or on its class.
+_NOT_CALLED_ON_INSTANCES = frozenset({
+    '__new__', '__init__', '__post_init__', '__del__', '__init_subclass__', '__set_name__',
+    '__class_getitem__', '__get__', '__set__', '__delete__', '__instancecheck__',
+    '__subclasscheck__', '__prepare__'})
+# Special methods that change their object: a library runs them on what it changes.
+_CHANGING_SPECIALS = frozenset({
+    '__setitem__', '__delitem__', '__setattr__', '__delattr__', '__setstate__', '__enter__',
+    '__exit__', '__aenter__', '__aexit__', *(f'__i{op}__' for op in (
+        'add', 'sub', 'mul', 'matmul', 'truediv', 'floordiv', 'mod', 'pow', 'lshift', 'rshift',
+        'and', 'xor', 'or'))})
+# Methods that are no special methods but that Python's protocols call (a mapping's keys).
+_READ_BY_LIBRARIES = frozenset({'keys'})
 
 
 class _Resolver:
@@ -921,7 +935,8 @@ class _Resolver:
                                   _searching(known.module, known.qualname))
                 return
             effect = knowledge.function_effect(known.module, known.qualname)
-            self._effect(effect or knowledge.UNKNOWN, None, args, keywords)
+            self._effect(effect or knowledge.UNKNOWN, None, args, keywords,
+                         runs_specials=known.module != 'builtins')
             if known.module == 'builtins':
                 self._builtin_specials(known.qualname, args)
             return
@@ -1253,6 +1268,8 @@ class _Resolver:
                                   f'it calls {name}.{method}, which no class of its defines')
             return
         if known.immutable:
+            # ``'{a} {b}'.format_map(d)`` runs ``d.__missing__``.
+            self._given_to_library(set().union(*args, *(f for _, f in keywords)), set())
             return
         if method in _COMPARING_METHODS:     # ``xs.sort()``, ``xs.index(x)``
             self._items_run(name, _COMPARING_METHODS[method])
@@ -1356,6 +1373,13 @@ class _Resolver:
                 self._special(name, methods[:1], [args[1]])
             for name in args[1]:
                 self._special(name, methods[1:], [args[0]])
+            # A library object's operator (a literal's: no names flow from it) may run
+            # the other operand's special methods (``'%(a)s' % d`` runs
+            # ``d.__getitem__``, ``[0] * n`` ``n.__index__``).
+            for names, other in ((args[0], args[1]), (args[1], args[0])):
+                if not other or any(known.kind == 'value' for name in other
+                                    for known in self.knowns(name)):
+                    self._given_to_library(names, set())
         else:
             for name in args[0]:
                 self._special(name, methods, [])
@@ -1544,8 +1568,10 @@ class _Resolver:
 
     # -- effects --
 
-    def _effect(self, effect, receiver, args, keywords):
-        """Apply a `knowledge.Effect` of a call on `receiver` (names, or None)."""
+    def _effect(self, effect, receiver, args, keywords, runs_specials=True):
+        """Apply a `knowledge.Effect` of a call on `receiver` (names, or None).  With
+        `runs_specials`, the library's code may run methods of the notebook objects
+        it is given (`_given_to_library`); a builtin's are its table's."""
         result = self.result
         result.reads_state |= {state_name(s) for s in effect.reads_state}
         result.writes_state |= {state_name(s) for s in effect.writes_state}
@@ -1553,13 +1579,15 @@ class _Resolver:
             result.host_only.append(effect.host_only)
         certain = effect is not knowledge.UNKNOWN
         given = set().union(*args, *(f for _, f in keywords))
+        changed = set()
         for target in effect.mutates:
             # What a call changes, it may store the rest of what it is given into
             # (``L.append(q)``, ``heapq.heappush(h, item)``, ``setattr(o, 'a', v)``).
             if target == knowledge.ALL_ARGUMENTS:
-                changed = given | (receiver or set())
-                self._mutate(changed, certain)
-                self._link(changed, changed)
+                everything = given | (receiver or set())
+                self._mutate(everything, certain)
+                self._link(everything, everything)
+                changed |= everything
             elif target == knowledge.RECEIVER:
                 self._mutate(receiver or set(), certain)
                 self._link(receiver or set(), given)
@@ -1568,8 +1596,13 @@ class _Resolver:
                     self._mutate(args[target], certain)
                     self._link(args[target], set().union(*args[:target], *args[target + 1:],
                                                          *(f for _, f in keywords)))
+                    changed |= args[target]
             else:
-                self._mutate(set().union(*(f for k, f in keywords if k == target)), certain)
+                named = set().union(*(f for k, f in keywords if k == target))
+                self._mutate(named, certain)
+                changed |= named
+        if runs_specials:
+            self._given_to_library(given, changed)
         for method in effect.runs_methods:
             for name in given | (receiver or set()):
                 self._special(name, (method,), [])
@@ -1655,6 +1688,28 @@ class _Resolver:
                 summary = self._find_method([cls], (key,), method)
                 if summary is not None:
                     self._apply(summary, set(), _every_param(summary, [], []))
+
+    def _given_to_library(self, names, changed):
+        """A library's code given notebook objects `names` may run their special
+        methods (``'{a}'.format_map(d)`` runs ``d.__missing__``, ``json.dump(x, f)``
+        ``f.write``): those reading them, and of those in `changed`, which the
+        call may change, any method.  (What a notebook object's class is not
+        known yet the cell is analysed again for, once it is.)"""
+        for name in names:
+            for known in self.knowns(name):
+                if known.kind != 'instance' or not known.code:
+                    continue
+                for key in known.code:
+                    cls = self.summaries.get(key)
+                    methods = cls.methods if isinstance(cls, ClassSummary) else ()
+                    for method in methods:
+                        if method in _NOT_CALLED_ON_INSTANCES or name not in changed and \
+                                (method in _CHANGING_SPECIALS or not _is_special(method)
+                                 and method not in _READ_BY_LIBRARIES):
+                            continue
+                        summary = self._find_method([cls], (key,), method)
+                        if summary is not None:
+                            self._apply(summary, {name}, _every_param(summary, [names], []))
 
     def _unknown_call(self, callee, args, keywords, why):
         """A call into code no summary or table describes."""
@@ -1787,6 +1842,10 @@ def _library_made(marker):
 
 def _searching(module, qualname):
     return f'it calls {module}.{qualname}, which looks for what to run among every name'
+
+
+def _is_special(method):
+    return len(method) > 4 and method.startswith('__') and method.endswith('__')
 
 
 def _params(summary, args, keywords):
