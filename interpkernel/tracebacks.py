@@ -23,6 +23,20 @@ def structured_traceback(shell, chain):
     Returns None when IPython needs the original exception to show it well (a
     SyntaxError, whose position IPython reads from its attributes).
     """
+    raised = stand_in(chain)
+    if raised is None:
+        return None
+    # No frame of the host's own to skip (IPython's run_code, for a host cell).
+    return shell.InteractiveTB.structured_traceback(type(raised), raised, raised.__traceback__,
+                                                    tb_offset=0)
+
+
+def stand_in(chain):
+    """An exception standing in for the one `chain` describes: its class's name and
+    module, message, notes, causes and a traceback of its frames' file names,
+    names and lines (what IPython's formatter reads).  None when IPython needs the
+    original to show it well (a SyntaxError, whose position it reads from its
+    attributes), or for an empty chain."""
     if not chain or any(link.syntax_error for link in chain):
         return None
     exceptions = [_stand_in(link) for link in chain]
@@ -31,10 +45,7 @@ def structured_traceback(shell, chain):
             exception.__cause__ = following
         elif link.raised_from == 'context':
             exception.__context__ = following
-    raised = exceptions[0]
-    # No frame of the host's own to skip (IPython's run_code, for a host cell).
-    return shell.InteractiveTB.structured_traceback(type(raised), raised, raised.__traceback__,
-                                                    tb_offset=0)
+    return exceptions[0]
 
 
 def warm_up():

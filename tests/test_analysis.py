@@ -244,6 +244,9 @@ def test_a_last_expression_may_show_a_result(source, shows):
     ("import sys\n'x' in sys.modules['__main__'].__dict__", "reads sys.modules['__main__']"),
     ('import __main__\n__main__.x = 1', 'imports __main__'),
     ('from __main__ import x', 'imports from __main__'),
+    ('import sys\nprint(sys.last_value)', 'reads sys.last_value, the last error shown'),
+    ('import sys\nerror = sys.last_exc', 'reads sys.last_exc'),
+    ('import traceback\ntraceback.print_last()', 'calls traceback.print_last'),
 ])
 def test_cells_whose_effects_cannot_be_known_are_barriers(source, why):
     assert why in analyse(source).barrier

@@ -963,6 +963,29 @@ def test_a_mapping_given_to_string_formatting_runs_its_missing_where_its_globals
     assert shown['python3'][-1] == [('stream', 'stdout', 'A <q)\n')]
 
 
+def test_tb_and_sys_last_value_show_the_error_of_the_latest_failed_cell():
+    # A worker's error never reached the host's sys: %tb said "No traceback available
+    # to show" and sys.last_value raised AttributeError.  The later cell's error
+    # comes first here (the earlier one sleeps): it stays the last.
+    cells = ['def check(x):\n    if x < 0:\n        raise ValueError(f"negative: {x}")\n'
+             '    return x',
+             'import time\ntime.sleep(1)\nraise KeyError("first")', 'check(-1)', '%tb',
+             'import sys\nprint(type(sys.last_value).__name__, sys.last_value)',
+             'x = 1 / 0', 'print(repr(sys.last_value))']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    runs = {name: run_all(notebook, name, stop_on_error=False)
+            for name in ('python3', KERNEL_NAME)}
+    shown = {name: [comparable(run.outputs) for run in found] for name, found in runs.items()}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][3:5] == [[('error', 'ValueError', 'negative: -1')],
+                                     [('stream', 'stdout', 'ValueError negative: -1\n')]]
+    assert shown['python3'][6] == [('stream', 'stdout',
+                                    "ZeroDivisionError('division by zero')\n")]
+    # %tb shows the frames, as the failed cell did.
+    [failed], [again] = runs[KERNEL_NAME][2].outputs, runs[KERNEL_NAME][3].outputs
+    assert again['traceback'] == failed['traceback'] and len(failed['traceback']) == 5
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -76,6 +76,9 @@ _DYNAMIC_CALLS = frozenset({'exec', 'eval', 'globals', 'locals', 'vars', '__impo
 # A daemon thread outlives its cell and changes state at any time after; and
 # workers cannot run one (isolated interpreters refuse them), the host can.
 DAEMON_THREAD = 'it starts a daemon thread'
+# Where Python keeps the last error shown (IPython sets them as it shows one).
+_LAST_ERROR = frozenset({('sys', 'last_exc'), ('sys', 'last_value'), ('sys', 'last_type'),
+                         ('sys', 'last_traceback'), ('traceback', 'print_last')})
 # IPython's history names: their values follow the order cells were submitted in.
 IPYTHON_NAMES = frozenset({'_', '__', '___', 'In', 'Out', '_i', '_ii', '_iii', '_ih', '_oh'})
 
@@ -796,6 +799,10 @@ class _Visitor(ast.NodeVisitor):
     def _flow_Attribute(self, node):
         names = self.flow(node.value)
         self._attribute(node, names)
+        if isinstance(node.value, ast.Name) and node.value.id == 'sys' and \
+                ('sys', node.attr) in _LAST_ERROR:
+            # The kernel keeps the last error (of a cell in any worker) in the host's sys.
+            self._dynamic(f'it reads sys.{node.attr}, the last error shown')
         if isinstance(node.ctx, ast.Load):
             return names
         self._mutate(names, set_into=isinstance(node.value, ast.Name))
@@ -1047,6 +1054,8 @@ class _Visitor(ast.NodeVisitor):
                 or (func.id == 'dir' and not node.args)):    # dir(): every name defined
             self._dynamic(f'it calls {func.id}()')
         callee, root = self._callee(func)
+        if callee in _LAST_ERROR:
+            self._dynamic(f'it calls {".".join(callee)}, which shows the last error')
         if callee[-1] == 'setDaemon' or any(
                 keyword.arg == 'daemon' and not _is_false(keyword.value) for keyword in node.keywords):
             self._dynamic(DAEMON_THREAD)

@@ -388,7 +388,7 @@ class Scheduler:
     async def run(self, cell, on_event=None, on_result=None):
         """Take `cell` to its end; return its `Outcome`.
 
-        `on_result`: ``await on_result(cell)`` once it has run, before it counts
+        `on_result`: ``await on_result(cell, outcome)`` once it has run, before it counts
         as finished: a cell after it that waits for it (a barrier, which may
         change how IPython shows results) also waits for that.
         """
@@ -526,7 +526,7 @@ class Scheduler:
                 continue
             outcome = self._finish(cell, home, report)
             if on_result is not None:
-                await on_result(cell)
+                await on_result(cell, outcome)
             cell.finish('failed' if outcome.status == 'error' else 'done')
             return outcome
 

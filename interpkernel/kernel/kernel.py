@@ -117,6 +117,7 @@ class InterpKernel(IPythonKernel):
         self._cell_files = None          # the directory ipykernel names cells' code in
         self._replying = {}         # msg_id -> its cell, until finish_metadata reports it
         self._finished = deque(maxlen=_FINISHED_KEPT)   # report rows of finished cells
+        self._last_error = None     # (execution count, exception) of the latest failed cell
         self._cluster = None        # the ClusterCells attached to the dataflow, if any
         self._cluster_starting = None   # future of the configured cluster, until attached
         signal.signal(signal.SIGINT, self._on_sigint)
@@ -443,8 +444,10 @@ class InterpKernel(IPythonKernel):
             held = []   # the worker's result, shown once the cell has ended
             streams = self._cell_streams(parent)
 
-            async def show_result(cell):
-                # Before the cell counts as finished: a later %precision waits for it.
+            async def show_result(cell, outcome):
+                # Before the cell counts as finished: a later %precision or %tb waits for it.
+                if outcome.status == 'error':
+                    self._remember_error(count, cell.where, outcome.error)
                 streams.flush()     # what it printed, before its result and reply
                 if cell.result_name in cell.versions:    # before the result, as IPython
                     await self._cull_output_history(cell, streams)
@@ -733,6 +736,23 @@ class InterpKernel(IPythonKernel):
             user_ns['_oh'], warnings.showwarning = held, saved
         streams.flush()
         self.scheduler.cull_results(cell, [count for count in shown if count not in counted])
+
+    def _remember_error(self, count, where, error):
+        """Leave the error of the latest cell, in submission order, that failed in
+        ``sys.last_exc`` (and ``last_type``, ``last_value``, ``last_traceback``), as
+        running in order does: ``%tb`` shows it, and cells reading it run here.
+        A worker's error is there as a stand-in (`tracebacks.stand_in`)."""
+        if where == HOST:
+            exception = getattr(sys, 'last_exc', None)    # IPython's, as it showed it
+        else:
+            exception = tracebacks.stand_in(error.get('interp_chain', ()) if error else ())
+        if exception is None:
+            return
+        if self._last_error is not None and self._last_error[0] > count:
+            count, exception = self._last_error     # a later cell's came first
+        self._last_error = (count, exception)
+        sys.last_exc = sys.last_value = exception
+        sys.last_type, sys.last_traceback = type(exception), exception.__traceback__
 
     async def _show_result(self, cell, shown, parent, count):
         """Publish `cell`'s result: `shown`, the worker's formatting, unless the host's
