@@ -986,6 +986,19 @@ def test_tb_and_sys_last_value_show_the_error_of_the_latest_failed_cell():
     assert again['traceback'] == failed['traceback'] and len(failed['traceback']) == 5
 
 
+def test_a_numpy_array_changed_after_a_view_of_it_was_changed_changes_its_other_views():
+    # `b[0] = 100` and `v[1, 1] = -1` found `b` and `v` share `a`'s memory; then
+    # np.add(a, 1, out=a) and np.copyto did not count as changing `b` and `row`:
+    # the cells printing them ran first and showed old values, with a note.
+    cells = ['import numpy as np\na = np.arange(6)', 'b = a[:3]', 'b[0] = 100', 'print(a)',
+             'v = a.reshape(2, 3)', 'v[1, 1] = -1', 'np.add(a, 1, out=a);', 'print(b)',
+             'm = np.zeros((2, 2))', 'row = m[0]', 'row += 5', 'np.copyto(m, 3)', 'print(row)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][7] == [('stream', 'stdout', '[101   2   3]\n')]
+    assert shown['python3'][12] == [('stream', 'stdout', '[3. 3.]\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -343,6 +343,17 @@ def test_what_a_cell_found_sharing_a_name_is_known_to_the_cells_after_it(workers
     assert results[4][2] == "{'k': [0, 1]}\n"
 
 
+def test_changing_an_object_changes_what_an_earlier_change_found_sharing_it(workers):
+    # `b.append(100)` found that `b` is part of `a`, and `v.append(-1)` that `v` is
+    # (and so `b`); changing `a` after did not count as changing `b`: the cell
+    # reading `b` ran beside it and showed the old list (with a note).
+    session = Session(workers)
+    results = session.run_all('a = [[0], [1], [2]]', 'b = a[0]', 'b.append(100)', 'v = a[1]',
+                              'v.append(-1)', SLOW + 'a[0].append(7)', 'print(b)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 7
+    assert results[6][2] == '[0, 100, 7]\n' and not results[6][1].notes
+
+
 @pytest.mark.parametrize('set_on', [
     'Card.__str__ = card_str',                          # under another name
     'Card.show = card_str',                             # a method of the class calls it

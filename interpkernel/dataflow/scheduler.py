@@ -1564,8 +1564,14 @@ def _stays_home(version):
 def _shared_by(writer, name):
     """The names `writer`, the last cell to write `name`, may have made share
     objects with it: by binding (``b = a``, ``d['k'] = q``), by a call storing
-    one into the other (``L.append(q)``), or as it found them when it changed it."""
+    one into the other (``L.append(q)``), or as it found them when it changed it
+    or another name sharing objects with it (``v[0] = 1``, `v` a view of `name`
+    and of `b`: changing `name` changes `b`)."""
     related = set(writer.resolved.links.get(name, ())) | writer.resolved.shares.get(name, set())
+    for changed, sharing in writer.resolved.shares.items():
+        if name in sharing:
+            related |= {changed, *sharing}
+    related.discard(name)
     for target, sources in writer.effects.aliases:
         if target == name:
             related |= sources
