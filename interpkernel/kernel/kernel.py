@@ -784,6 +784,10 @@ class InterpKernel(IPythonKernel):
         _with_required(parent, 'code', 'cursor_pos')
         await super().inspect_request(stream, ident, parent)
 
+    async def is_complete_request(self, stream, ident, parent):
+        _with_required(parent, 'code')
+        await super().is_complete_request(stream, ident, parent)
+
     async def do_history(self, hist_access_type=None, output=False, raw=False, session=0,
                          start=0, stop=None, n=None, pattern=None, unique=False):
         problem = _history_problem(hist_access_type, session=session, start=start, stop=stop,
