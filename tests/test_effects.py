@@ -655,6 +655,18 @@ def test_timing_source_code_may_read_every_name(namespace):
         assert 'looks for what to run' in effects_of(source, namespace).reads_anything
 
 
+@pytest.mark.parametrize('source', [
+    'import typing\nhints = typing.get_type_hints(Point)',
+    'from typing import get_type_hints\nget_type_hints(add_to)',
+    'import inspect\ninspect.get_annotations(add_to, eval_str=True)',
+])
+def test_evaluating_annotations_may_read_every_name(namespace, source):
+    # Under `from __future__ import annotations` (or written as strings) they are
+    # evaluated by the call, with the function's globals: get_type_hints(f) raised
+    # NameError Alias where the cell ran.
+    assert 'evaluates the annotations' in effects_of(source, namespace).reads_anything
+
+
 def test_changing_an_object_of_ipython_changes_the_shell_and_needs_the_host(namespace):
     # ip.display_formatter.formatters['text/latex'].for_type_by_name(...)
     effects = effects_of('text_formatter.for_type(int, repr)', namespace)

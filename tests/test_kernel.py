@@ -999,6 +999,18 @@ def test_a_numpy_array_changed_after_a_view_of_it_was_changed_changes_its_other_
     assert shown['python3'][12] == [('stream', 'stdout', '[3. 3.]\n')]
 
 
+def test_get_type_hints_evaluates_postponed_annotations_with_the_names_of_later_cells():
+    # The function moved to a worker that never read Alias: NameError.
+    cells = ['from __future__ import annotations\nimport typing, inspect',
+             'def f(x: Alias) -> list[Alias]:\n    return [x]', 'Alias = int',
+             'print(typing.get_type_hints(f))',
+             'print(inspect.get_annotations(f, eval_str=True))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][3] == [('stream', 'stdout',
+                                    "{'x': <class 'int'>, 'return': list[int]}\n")]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -178,7 +178,7 @@ def _described_callable(module, qualname):
     knowledge describes it; else None."""
     if module.partition('.')[0] in _DESCRIBED and qualname and (
             knowledge.function_effect(module, qualname) is not None or
-            knowledge.searches_main(module, qualname)):
+            knowledge.reads_notebook_names(module, qualname)):
         return Known('callable', module, qualname)
     return None
 
@@ -930,7 +930,7 @@ class _Resolver:
                 else:
                     self._effect(effect, set().union(*args[:1]), args[1:], keywords)
                 return
-            if knowledge.searches_main(known.module, known.qualname):
+            if knowledge.reads_notebook_names(known.module, known.qualname):
                 self._unseen_code({name}, args, keywords,
                                   _searching(known.module, known.qualname))
                 return
@@ -1038,7 +1038,7 @@ class _Resolver:
                 self.result.reads_state.add(state_name(state))
             return
         qualname = '.'.join(path)
-        if knowledge.searches_main(module, qualname):
+        if knowledge.reads_notebook_names(module, qualname):
             self._unseen_code(None, args, keywords, _searching(module, qualname))
             return
         effect = knowledge.function_effect(module, qualname)
@@ -1841,7 +1841,8 @@ def _library_made(marker):
 
 
 def _searching(module, qualname):
-    return f'it calls {module}.{qualname}, which looks for what to run among every name'
+    return f'it calls {module}.{qualname}, which ' \
+        f'{knowledge.reads_notebook_names(module, qualname)}'
 
 
 def _is_special(method):

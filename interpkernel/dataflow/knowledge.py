@@ -1047,9 +1047,19 @@ _SEARCH_MAIN = frozenset({('unittest', 'main'), ('unittest', 'TestProgram'),
                           ('cProfile', 'run'), ('profile', 'run')})
 
 
-def searches_main(module, qualname):
-    """Does calling ``module.qualname`` look through every name the notebook defines?"""
-    return (_module(module), qualname) in _SEARCH_MAIN
+# Library functions that evaluate the annotations of what they are given with its
+# globals: strings, and all of them under ``from __future__ import annotations``.
+_EVALUATE_ANNOTATIONS = frozenset({('typing', 'get_type_hints'), ('inspect', 'get_annotations')})
+
+
+def reads_notebook_names(module, qualname):
+    """How calling ``module.qualname`` may read any name the notebook defines (as
+    "looks for what to run among every name"), or None if it does not."""
+    if (_module(module), qualname) in _SEARCH_MAIN:
+        return 'looks for what to run among every name'
+    if (_module(module), qualname) in _EVALUATE_ANNOTATIONS:
+        return 'evaluates the annotations of what it is given, which may name any global'
+    return None
 
 
 # IPython's shell is the host's: a worker has only a stand-in that displays.
