@@ -1011,6 +1011,18 @@ def test_get_type_hints_evaluates_postponed_annotations_with_the_names_of_later_
                                     "{'x': <class 'int'>, 'return': list[int]}\n")]
 
 
+def test_a_singledispatch_function_called_in_a_worker_is_given_to_a_host_cell():
+    # Called once, its cache held weak references and it could not move: the
+    # cell with numpy (which runs in the host) failed with a TransferError.
+    cells = ['import functools, numbers\n@functools.singledispatch\ndef show(x):\n'
+             '    return "object"',
+             '@show.register(numbers.Integral)\ndef _(x):\n    return "integral"',
+             'show(1)', 'import numpy as np\nprint(show(np.int64(3)), show(np.float64(1.5)))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][3] == [('stream', 'stdout', 'integral object\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

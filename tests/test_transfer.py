@@ -347,3 +347,15 @@ def test_a_method_of_an_object_a_module_keeps_moves_as_that_modules(shared_pool)
     own = random.Random(5)
     moved = decode(encode(own.random, notebook=True))     # a notebook's own: a copy
     assert moved.__self__ is not own and moved() == random.Random(5).random()
+
+
+def test_a_singledispatch_function_moves_with_what_is_registered_once_called():
+    # Its cache of choices holds weak references: once called it could not be
+    # pickled, and a cell needing it elsewhere failed with a TransferError.
+    namespace = {'__name__': '__main__'}
+    exec('import functools, numbers\n@functools.singledispatch\ndef show(x):\n'
+         '    return "object"\n@show.register(numbers.Integral)\ndef _(x):\n'
+         '    return "integral"\nshow.note = "kept"\nshow(1), show("a")', namespace)
+    moved = decode(encode(namespace['show'], notebook=True), namespace)
+    assert (moved(2), moved('b'), moved.note) == ('integral', 'object', 'kept')
+    assert set(moved.registry) == set(namespace['show'].registry)

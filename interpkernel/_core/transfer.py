@@ -34,7 +34,7 @@ import typing
 from ..errors import TransferError
 from . import _xi, set_order
 from .refusal import refusal
-from .values import is_notebook_function
+from .values import dispatched, is_notebook_function
 
 __all__ = ['encode', 'decode', 'encode_values', 'decode_values', 'type_name', 'reason']
 
@@ -215,6 +215,12 @@ def _picklers():
                     is_notebook_function(obj.__wrapped__):
                 parameters = obj.cache_parameters()
                 return (_cached, (obj.__wrapped__, parameters['maxsize'], parameters['typed']))
+            if isinstance(obj, types.FunctionType) and dispatched(obj):
+                # Its cache of choices by type holds weak references, which cannot
+                # be pickled: made again from the function and what is registered.
+                extra = {key: value for key, value in vars(obj).items()
+                         if key not in _DISPATCHER_ATTRIBUTES}
+                return _single_dispatch, (obj.__wrapped__, dict(obj.registry), extra)
             return super().reducer_override(obj)
 
     class KernelPickler(NotebookPickler):
@@ -297,6 +303,22 @@ def _set_function_state(function, state):
         if full:
             cell.cell_contents = value
     return function
+
+
+# What functools.singledispatch sets on the function it makes (besides what it copies
+# from the function it wraps).
+_DISPATCHER_ATTRIBUTES = frozenset({'register', 'dispatch', 'registry', '_clear_cache',
+                                    '__wrapped__'})
+
+
+def _single_dispatch(function, registry, attributes):
+    import functools
+    dispatcher = functools.singledispatch(function)
+    for cls, implementation in registry.items():
+        if cls is not object:
+            dispatcher.register(cls, implementation)
+    vars(dispatcher).update(attributes)
+    return dispatcher
 
 
 def _cached(function, maxsize, typed):

@@ -178,7 +178,7 @@ def _notebook_code(value):
     """Keys of the notebook code a value is or holds (functions, classes, closures)."""
     keys = []
     function = _function_of(value)
-    for implementation in _dispatched(function):
+    for implementation in dispatched(function):
         keys.extend(_notebook_code(implementation))
     if function is not None and is_notebook_function(function):
         keys.append(code_key(function))
@@ -212,7 +212,7 @@ def _notebook_code(value):
     return tuple(dict.fromkeys(keys))
 
 
-def _dispatched(function):
+def dispatched(function):
     """The functions a ``functools.singledispatch`` function `function` chooses
     among (those a later cell registers too); none for any other."""
     if function is None or (function.__globals__.get('__name__'), function.__code__.co_qualname) \
@@ -350,7 +350,7 @@ def describe(value):
                      defined_as if isinstance(defined_as, str) else '',
                      _items_known(value),
                      tuple(_class_code(kind)) if issubclass(kind, type) else (),
-                     bool(_dispatched(_function_of(value))))
+                     bool(dispatched(_function_of(value))))
 
 
 # Where Python's own modules and installed packages live (a venv's site-packages too).
