@@ -1023,6 +1023,28 @@ def test_a_singledispatch_function_called_in_a_worker_is_given_to_a_host_cell():
     assert shown['python3'][3] == [('stream', 'stdout', 'integral object\n')]
 
 
+def test_a_running_cell_is_counted_as_ipython_counts_it():
+    # IPython 9 counts a cell before running it: execution_count printed one less,
+    # and the code a cell magic ran with run_cell was named In[n], not In[n + 1]
+    # (ThinkPython's %%expect tracebacks).
+    cells = ['print(get_ipython().execution_count)',
+             'from IPython.core.magic import register_cell_magic\n@register_cell_magic\n'
+             'def rerun(line, cell):\n    get_ipython().run_cell(cell)',
+             '%%rerun\n1 / 0', '%history -n -l 1']
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    runs = {name: run_all(notebook, name, stop_on_error=False)
+            for name in ('python3', KERNEL_NAME)}
+    shown = {name: [comparable(run.outputs) for run in found] for name, found in runs.items()}
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][0] == [('stream', 'stdout', '2\n')]
+
+    def cell_lines(run):
+        lines = [re.sub(r'\x1b\[[0-9;]*m', '', line) for output in run.outputs
+                 if output['output_type'] == 'error' for line in output['traceback']]
+        return [line.split(',')[0] for line in lines if line.startswith('Cell In[')]
+    assert cell_lines(runs[KERNEL_NAME][2]) == cell_lines(runs['python3'][2]) == ['Cell In[4]']
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -29,6 +29,7 @@ from collections import deque
 from contextvars import copy_context
 from typing import NamedTuple
 
+import IPython
 from IPython.core.formatters import DisplayFormatter
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Dict, Integer, Type
@@ -62,6 +63,7 @@ _COMPLETION_LIMIT = 50 << 20   # bytes a completion may bring into the host
 _FINISHED_KEPT = 1000           # finished cells %interp status and timeline still show
 # The states a cell had better change in the host (see _host_preferred).
 _PROCESS_OUTPUT = state_name('output')
+_COUNTS_BEFORE_RUNNING = IPython.version_info[0] >= 9    # IPython 8 counts a cell after it
 _IMPORT_PATH = state_name('sys.path')
 
 
@@ -123,6 +125,8 @@ class InterpKernel(IPythonKernel):
         signal.signal(signal.SIGINT, self._on_sigint)
         _log_to_the_kernels_stderr()
         self.shell.loop_runner = _CellsLoop()
+        self._host_count = None     # the execution count of the host cell running, if any
+        self.shell.events.register('pre_execute', self._count_as_ipython)
 
     @property
     def scheduler(self):
@@ -628,7 +632,7 @@ class InterpKernel(IPythonKernel):
             shell.should_run_async(code, transformed_cell=transformed,
                                    preprocessing_exc_tuple=None)
         following = shell.execution_count
-        shell.execution_count = shell.displayhook.count = count
+        shell.execution_count = shell.displayhook.count = self._host_count = count
         # What IPython looks for a closing `;` in: the cell as transformed (its
         # leading indent taken off, magics made calls), as history keeps it.
         shell.displayhook.source = transformed if transformed is not None else code
@@ -638,8 +642,16 @@ class InterpKernel(IPythonKernel):
             return execution.call_at_depth(_ipykernel.RUN_CELL_DEPTH, shell.run_cell, code,
                                            store_history=False, silent=silent)
         finally:
-            shell.displayhook.count = shell.displayhook.source = None
+            shell.displayhook.count = shell.displayhook.source = self._host_count = None
             shell.execution_count = max(following, shell.execution_count)
+
+    def _count_as_ipython(self):
+        """Once IPython has taken a host cell's number (it names its code ``In[n]``
+        with it), count it as IPython's run_cell does: IPython 9 counts a cell
+        before running it (``get_ipython().execution_count`` is then n + 1, and a
+        ``run_cell`` of the cell's own names its code after that)."""
+        if self._host_count is not None and _COUNTS_BEFORE_RUNNING:
+            self.shell.execution_count = self._host_count + 1
 
     def _reply(self, result, count, user_expressions, outcome=None):
         # What the cell asked the frontend for (the pager of `obj?`, set_next_input ...).

@@ -209,7 +209,7 @@ def _as_of_now(magics, name):
     """IPython's line magic `name` of class `magics`, reading the history as of
     the cell running (`HistoryAsOfCell.as_of`)."""
     def magic(self, parameter_s=''):
-        with self.shell.history_manager.as_of(self.shell.execution_count):
+        with self.shell.history_manager.as_of(self.shell.displayhook.prompt_count):
             return getattr(self.shell.magics_manager.registry[magics.__name__], name)(parameter_s)
 
     magic.__name__ = magic.__qualname__ = name
