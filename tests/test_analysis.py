@@ -245,6 +245,7 @@ def test_a_last_expression_may_show_a_result(source, shows):
     ('import __main__\n__main__.x = 1', 'imports __main__'),
     ('from __main__ import x', 'imports from __main__'),
     ('import sys\nprint(sys.last_value)', 'reads sys.last_value, the last error shown'),
+    ('print(_dh[-1])', 'reads _dh, the directories %cd went to'),
     ('import sys\nerror = sys.last_exc', 'reads sys.last_exc'),
     ('import traceback\ntraceback.print_last()', 'calls traceback.print_last'),
 ])

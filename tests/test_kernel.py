@@ -1045,6 +1045,15 @@ def test_a_running_cell_is_counted_as_ipython_counts_it():
     assert cell_lines(runs[KERNEL_NAME][2]) == cell_lines(runs['python3'][2]) == ['Cell In[4]']
 
 
+def test_dh_lists_the_directories_cd_went_to():
+    # A worker has no _dh (NameError); it is IPython's, grown by %cd in the host.
+    cells = ['len(_dh)', '%cd ..', 'print(len(_dh))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME][0] == shown['python3'][0] == [('execute_result',
+                                                              {'text/plain': '1'})]
+    assert shown[KERNEL_NAME][2] == shown['python3'][2] == [('stream', 'stdout', '2\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -787,6 +787,9 @@ class _Visitor(ast.NodeVisitor):
             if node.id == 'get_ipython' and self._kind(node.id) == 'global':
                 # The shell itself, even uncalled (``ip = get_ipython``): only the host has it.
                 self._dynamic('it uses get_ipython')
+            elif node.id == '_dh' and self._kind(node.id) == 'global':
+                # IPython's directory history, which %cd (a magic, in the host) grows.
+                self._dynamic('it reads _dh, the directories %cd went to')
             self._load(node.id)
             return self._names_of(node.id)
         if isinstance(node.ctx, ast.Store):
