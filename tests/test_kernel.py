@@ -1054,6 +1054,16 @@ def test_dh_lists_the_directories_cd_went_to():
     assert shown[KERNEL_NAME][2] == shown['python3'][2] == [('stream', 'stdout', '2\n')]
 
 
+def test_out_and_underscore_hold_the_shown_objects_as_later_cells_changed_them():
+    # IPython keeps the objects themselves: after x.append(2), Out[2] raised KeyError
+    # and _ was ''; after d['a'] = 1, Out[5] still showed {}.
+    cells = ['x = [1]', 'x', 'x.append(2)', 'd = {}', 'd', "d['a'] = 1",
+             'print(Out[2], Out[5], _, __)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][6] == [('stream', 'stdout', "[1, 2] {'a': 1} {'a': 1} [1, 2]\n")]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

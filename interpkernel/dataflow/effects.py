@@ -234,6 +234,8 @@ class Resolved:
             stored it into (``L.append(q)``, ``link(a, b)``), both ways.
         shares: name -> the names sharing its objects when the cell changed
             them, for the cells after it (the scheduler sets it).
+        shares_as_of: how many values the scheduler had indexed by their objects
+            when it set `shares` (a newer one may share them).
     """
     reads: set = field(default_factory=set)
     binds: set = field(default_factory=set)
@@ -251,6 +253,7 @@ class Resolved:
     looked_up_others: dict = field(default_factory=dict, compare=False, repr=False)
     looked_up_before: dict = field(default_factory=dict, compare=False, repr=False)
     unrefined: object = field(default=None, compare=False, repr=False)
+    shares_as_of: int = field(default=-1, compare=False, repr=False)
 
 
 class Summaries:

@@ -484,6 +484,13 @@ class Graph:
                 needed.setdefault(earlier, f'{earlier.label} may change anything it reaches '
                                            f'({earlier.resolved.reads_anything})')
         reads = set(resolved.reads) | resolved.reads_state | resolved.writes_state
+        if reads & {*UNDERS, 'Out', '_oh'}:
+            # They hold the objects shown, as later cells left them (``x``, then
+            # ``x.append(2)``: ``Out[1]`` is ``[1, 2]``).
+            for name in self._result_names:
+                writer = self.writer_before(cell, name)
+                if writer is not None and not writer.done:
+                    needed.setdefault(writer, f'reads {spoken(name)} through Out')
         for name in reads:
             if name in UNDERS:
                 for earlier in self._results:
@@ -571,14 +578,24 @@ class Graph:
             hook = [result, hook[0], hook[1]]
             if update:
                 user = list(hook)
-        return dict(zip(UNDERS, user))
+        return {name: self._as_left(cell, version) for name, version in zip(UNDERS, user)}
+
+    def _as_left(self, cell, version):
+        """A shown result's `version`, as the cells before `cell` left its object
+        (a later cell changing it in place made a newer one); else `version`."""
+        if isinstance(version, Version) and version.name in self._result_names:
+            try:
+                return self.version_before(cell, version.name) or version
+            except LookupError:     # changed in place, and no copy left: the one kept
+                return version
+        return version
 
     def results_before(self, cell):
         """``{count: Version}`` of the results shown before `cell` (IPython's ``Out``),
         since the output history was last cleared."""
         cleared = max((c.seq for c in self._results if c.flushed_results and c.seq < cell.seq),
                       default=-1)
-        return {c.count: c.versions[c.result_name] for c in self._results
+        return {c.count: self._as_left(cell, c.versions[c.result_name]) for c in self._results
                 if cleared < c.seq < cell.seq and c.result_name in c.versions
                 and self._culled.get(c.result_name, cell.seq) >= cell.seq}
 
@@ -678,8 +695,11 @@ class Graph:
         """
         if not cell.done or any(c.seq < cell.seq and not c.done for c in self._everything):
             return False
+        # Its shown result stays its entry in Out when a later cell changes the
+        # object in place (that cell then holds the newer version, `_as_left`).
         readable = {name for name in (*cell.versions, *cell.deleted)
-                    if not self._replaced(name, cell.seq)}
+                    if name == cell.result_name and name not in self._culled or
+                    not self._replaced(name, cell.seq)}
         if readable - {cell.result_name}:
             return False
         kept = readable | {name for name in UNDERS if name in cell.versions or

@@ -160,6 +160,7 @@ class Scheduler:
         self._initial_states = {}
         self._holding = {}         # (home, id of the object) -> versions made holding it
         self._holding_size = 0     # versions indexed there (at most)
+        self._holding_made = 0     # versions ever indexed there
         self._holding_limit = 64   # the size at which to drop those no longer kept
         self._unmovable_home = None    # where values that cannot move are made
         # Modules whose attributes a cell rebound (``os.getcwd = fake``): any later
@@ -284,14 +285,15 @@ class Scheduler:
         previous = cell.resolved
         resolved = resolve(cell.effects, self._lookup(cell), self.summaries,
                            previous.unrefined if previous is not None else None)
-        if previous is not None and resolved is previous.unrefined:
+        if previous is not None and resolved is previous.unrefined and \
+                previous.shares_as_of == self._holding_made:
             return previous       # nothing it depends on is known any better
         unrefined = resolved
         resolved = dataclasses.replace(resolved, reads=set(resolved.reads),
                                        mutates=set(resolved.mutates),
                                        reads_state=resolved.reads_state |
                                        self._patched_before.get(cell.seq, frozenset()))
-        resolved.unrefined = unrefined
+        resolved.unrefined, resolved.shares_as_of = unrefined, self._holding_made
         # What the cell changes of what earlier cells made (it reads it first),
         # and whatever else earlier cells made share those objects.
         effects = cell.effects
@@ -377,6 +379,7 @@ class Scheduler:
             return
         self._holding.setdefault((version.home, version.info.identity), []).append(version)
         self._holding_size += 1
+        self._holding_made += 1
         if self._holding_size > self._holding_limit:
             for key in list(self._holding):
                 self._kept_holding(key)
@@ -434,7 +437,13 @@ class Scheduler:
         changing only ``c``, before ``c`` was known to be an instance of a class
         whose instances share a list), and could run before them.
         """
-        for reader in self.graph.waiting_readers_after(cell, [*cell.versions, *cell.deleted]):
+        names = [*cell.versions, *cell.deleted]
+        # And those reading a name holding an object it made a name for (``x`` shown:
+        # ``x[0] = 2`` changes ``_2`` too, which a cell reading Out must wait for).
+        for version in list(cell.versions.values()):
+            if version.info is not None and not version.info.immutable:
+                names += [name for name, _ in self._same_object(version)]
+        for reader in self.graph.waiting_readers_after(cell, names):
             self._refine(reader)
 
     def _refine(self, cell):
