@@ -1064,6 +1064,19 @@ def test_out_and_underscore_hold_the_shown_objects_as_later_cells_changed_them()
     assert shown['python3'][6] == [('stream', 'stdout', "[1, 2] {'a': 1} {'a': 1} [1, 2]\n")]
 
 
+def test_del_frees_an_object_a_weak_reference_refers_to_in_the_cell():
+    # The kernel counted the weak reference as holding p: `del p` freed it only
+    # after the cell (`after del: False`, then __del__), where in order it is freed
+    # at once.
+    cells = ['import weakref\nclass P:\n    def __del__(self):\n        print("__del__")',
+             'p = P()\nw = weakref.ref(p)', 'del p\nprint("after del:", w() is None)',
+             'q = P()\nws = weakref.WeakSet([q])', 'del q\nprint(len(ws))']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][2] == [('stream', 'stdout', '__del__\nafter del: True\n')]
+    assert shown['python3'][4] == [('stream', 'stdout', '__del__\n0\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

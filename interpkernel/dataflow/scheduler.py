@@ -51,6 +51,11 @@ _BANDWIDTH = 150e6       # bytes per second a value moves at (pickle, copy, unpi
 _MOVE_OVERHEAD = 0.0005  # seconds per value moved
 _MIN_WAIT = 0.01         # seconds a busy worker is assumed to need still, at least
 SPARE_RETRY_AFTER = 30   # seconds no spare worker starts after one could not
+# The types of weak references, and of containers holding all they hold weakly
+# (a WeakKeyDictionary's values and a finalizer's arguments are held strongly).
+_WEAK_HOLDERS = frozenset({('weakref', 'ReferenceType'), ('weakref', 'ProxyType'),
+                           ('weakref', 'CallableProxyType'), ('weakref', 'WeakMethod'),
+                           ('_weakrefset', 'WeakSet'), ('weakref', 'WeakValueDictionary')})
 _HISTORY = re.compile(r'_i+|_i\d+|In|_ih')
 _RESULT = re.compile(r'_\d+')
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
@@ -907,6 +912,16 @@ class Scheduler:
             return False
         return version.info is None or not version.info.immutable
 
+    def _holds_weakly(self, cell, name):
+        """Is `name`, as `cell` would see it, a weak reference or a container holding
+        its items weakly (what it refers to may be freed)?"""
+        try:
+            version = self.graph.version_before(cell, name)
+        except LookupError:
+            return False
+        info = version.info if version is not None else None
+        return info is not None and (info.type_module, info.type_qualname) in _WEAK_HOLDERS
+
     def _keeps_the_object(self, cell, name, version):
         """Must `cell` have the very object `version` holds, not a copy: it may
         change it in place, bind another name to it (``b = a``), make an
@@ -1080,7 +1095,10 @@ class Scheduler:
         cell (not a copy made for it), if another cell may still read it there."""
         if version.writer is None or version.info is None or self._aliased(cell, version):
             return False
-        holds_objects = functools.partial(self._may_share_objects, cell)
+
+        def holds_objects(other):
+            # A weak reference to it, or a weak container, does not keep it alive.
+            return self._may_share_objects(cell, other) and not self._holds_weakly(cell, other)
         if self._shared_with(cell, {name}, holds_objects) or any(
                 holds_objects(other) for other, _ in self._made_from_later(cell, name)):
             return False
