@@ -1077,6 +1077,25 @@ def test_del_frees_an_object_a_weak_reference_refers_to_in_the_cell():
     assert shown['python3'][4] == [('stream', 'stdout', '__del__\n0\n')]
 
 
+def test_a_class_whose_metaclass_runs_code_is_not_made_again_by_the_kernel():
+    # Copied to another worker, the class was made through its metaclass again:
+    # its __new__ printed twice more, its __setattr__ and __getattribute__ once more.
+    cells = ['class Loud(type):\n    def __new__(mcs, name, bases, ns):\n'
+             '        print("made", name)\n        return super().__new__(mcs, name, bases, ns)\n'
+             '    def __setattr__(cls, name, value):\n        print("set", name)\n'
+             '        super().__setattr__(name, value)\n'
+             '    def __getattribute__(cls, name):\n'
+             '        if not name.startswith("_"):\n            print("get", name)\n'
+             '        return super().__getattribute__(name)',
+             'class Shape(metaclass=Loud):\n    sides = 0',
+             'Shape.sides = 4', 'import time\ntime.sleep(0.3)\ns = Shape()', 'print(Shape.sides)',
+             'print(type(s).sides)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][1:3] == [[('stream', 'stdout', 'made Shape\n')],
+                                     [('stream', 'stdout', 'set sides\n')]]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

@@ -116,13 +116,13 @@ def _class_key(cls):
     written in its body (None if it has none): not of one a decorator added, as
     dataclass adds ``__replace__`` from dataclasses.py."""
     filename = None
-    for member in vars(cls).values():
+    for member in _of_class(cls, '__dict__').values():
         function = _function_of(member)
         if function is not None and \
                 function.__code__.co_qualname.startswith(f'{cls.__qualname__}.'):
             filename = function.__code__.co_filename
             break
-    return (filename, cls.__qualname__, getattr(cls, '__firstlineno__', 0))
+    return (filename, _of_class(cls, '__qualname__'), _of_class(cls, '__firstlineno__', 0))
 
 
 def _function_of(obj):
@@ -152,6 +152,16 @@ def _function_of(obj):
 # entering its result runs the notebook generator's body).
 _CALLING_WRAPPERS = frozenset({('contextlib', 'contextmanager.<locals>.helper'),
                                ('contextlib', 'asynccontextmanager.<locals>.helper')})
+
+
+def _of_class(cls, name, default=None):
+    """Class `cls`'s attribute `name` (`default` if it has none), looked up as
+    `type` looks it up: a notebook metaclass's ``__getattribute__`` would run
+    (and print, or count) for the kernel's look."""
+    try:
+        return type.__getattribute__(cls, name)
+    except AttributeError:
+        return default
 
 
 def _own_attributes(obj):
@@ -286,12 +296,12 @@ def _class_code(cls):
     """Keys of the notebook classes among `cls` and its bases, and of the functions
     set on them."""
     for klass in cls.__mro__:
-        if klass.__module__ != '__main__':
+        if _of_class(klass, '__module__') != '__main__':
             continue
         # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
         # the notebook's but the functions set on it (``type('P', (), {'show': f})``);
         # one of a class statement (`__firstlineno__`) runs its body's.
-        if '__firstlineno__' in vars(klass):
+        if '__firstlineno__' in _of_class(klass, '__dict__'):
             yield _class_key(klass)
         yield from _set_on(klass)
 
@@ -304,7 +314,7 @@ def _set_on(cls):
     """Keys of notebook functions set on class `cls` from outside its body
     (``Card.__str__ = card_str``, or by a magic): a call of any of its methods may
     run them.  A decorator's (dataclass's ``__init__``) say they are the class's."""
-    for member in vars(cls).values():
+    for member in _of_class(cls, '__dict__').values():
         function = _function_of(member)
         if function is not None and is_notebook_function(function) and \
                 not function.__qualname__.startswith(f'{cls.__qualname__}.'):
@@ -322,6 +332,18 @@ _UNMOVABLE = frozenset({'generator', 'coroutine', 'async_generator', 'frame', 't
 
 
 _TRACEBACK = vars(BaseException)['__traceback__']
+# What a metaclass runs as a class is made (a copy too) or its attributes set and read.
+_METACLASS_HOOKS = frozenset({'__prepare__', '__new__', '__init__', '__setattr__',
+                              '__getattribute__', '__getattr__'})
+
+
+def _remade_by_its_metaclass(value):
+    """Is `value` a class, or an object of a class, whose notebook metaclass runs
+    code as the class is made or its attributes set?  A copy would be made
+    through it again (its ``__new__`` printing, registering once more)."""
+    cls = value if issubclass(type(value), type) else type(value)
+    return any(meta.__module__ == '__main__' and not _METACLASS_HOOKS.isdisjoint(vars(meta))
+               for meta in type(cls).__mro__)
 
 
 def _holds_traceback(value):
@@ -335,7 +357,9 @@ def describe(value):
     kind = type(value)
     module = value.__name__ if issubclass(type(value), types.ModuleType) else kind.__module__
     defined_in = defined_as = ''
-    if issubclass(type(value), (type, types.FunctionType, types.BuiltinFunctionType)):
+    if issubclass(type(value), type):
+        defined_in, defined_as = _of_class(value, '__module__'), _of_class(value, '__qualname__')
+    elif issubclass(type(value), (types.FunctionType, types.BuiltinFunctionType)):
         defined_in = getattr(value, '__module__', '')
         defined_as = getattr(value, '__qualname__', '')
     return ValueInfo(module, kind.__qualname__, _size(value), _immutable(value),
@@ -344,7 +368,7 @@ def describe(value):
                      kind.__qualname__ not in _UNMOVABLE and not _filled_cache(value)
                      and not _weakly_held(value)
                      and not _python_method(value, '__getattribute__')
-                     and not _holds_traceback(value),
+                     and not _holds_traceback(value) and not _remade_by_its_metaclass(value),
                      issubclass(type(value), type), _installed(value),
                      defined_in if isinstance(defined_in, str) else '',
                      defined_as if isinstance(defined_as, str) else '',
@@ -527,8 +551,8 @@ def fingerprint(value, depth=_DEPTH):
     if issubclass(type(value), type):
         # Pickling a class, or an instance, leaves these on the class (copyreg
         # caches __slotnames__; a class with no annotations gets an empty dict).
-        return ('class', tuple((name, _item(member, depth))
-                               for name, member in list(vars(value).items())[:_FULL]
+        members = list(_of_class(value, '__dict__').items())[:_FULL]
+        return ('class', tuple((name, _item(member, depth)) for name, member in members
                                if name != '__slotnames__' and
                                not (name == '__annotations__' and member == {})))
     if issubclass(type(value), types.GeneratorType):
@@ -568,7 +592,7 @@ def _attributes(value, depth):
 def _slot(value, cls, name):
     """The value in slot `name` of `cls` (None if unset), read from its member
     descriptor: ``getattr`` would run the class's ``__getattr__`` for an unset one."""
-    member = vars(cls).get(name)
+    member = _of_class(cls, '__dict__').get(name)
     if type(member) is not types.MemberDescriptorType:
         return None
     try:
