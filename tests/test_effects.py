@@ -394,6 +394,17 @@ def test_methods_python_calls_by_itself_count_as_calls(namespace, source, change
     assert changed in effects.mutates and changed in effects.reads
 
 
+@pytest.mark.parametrize('source', ['class Mine(metaclass=Preparing):\n    pass',
+                                    'class Mine(Prepared):\n    pass'])
+def test_a_class_statement_calls_its_metaclasss_prepare(source):
+    # MyClass(metaclass=MyMeta) ran MyMeta.__prepare__ where OrderedDict was not.
+    setup = ('PREPARED = []\nclass Preparing(type):\n    @classmethod\n'
+             '    def __prepare__(mcs, name, bases):\n        PREPARED.append(name)\n'
+             '        return {}\nclass Prepared(metaclass=Preparing):\n    pass\n')
+    effects = effects_of(source, namespace_of(setup), setup=setup)
+    assert 'PREPARED' in effects.mutates and 'PREPARED' in effects.reads
+
+
 @pytest.mark.parametrize('source', [
     'd = {key: 1}', 's = {key}', 'found = key in counts', 'counts[key] = 1', 'x = counts[key]',
     'del counts[key]', 'd = {k: 1 for k in [key]}', 's = {k for k in [key]}',

@@ -1624,8 +1624,8 @@ class _Visitor(ast.NodeVisitor):
                                            or _changes_its_class(node.body), accessors,
                                            _binds_a_call(node.body))
         # Python calls the bases' __init_subclass__ (a registry of subclasses) and
-        # the metaclass's __new__ and __init__ with the new class: the one named,
-        # or the bases'.
+        # the metaclass's __prepare__ (before the body), __new__ and __init__ with
+        # the new class: the one named, or the bases'.
         made = frozenset({node.name})
         for flow in base_flows:
             self._call((IMPLICIT, '__init_subclass__'), (), (flow, made), (), False, node)
@@ -1639,7 +1639,7 @@ class _Visitor(ast.NodeVisitor):
                     else made_in_cell(maker)
                 self._call((IMPLICIT, '__set_name__'), (), (frozenset({made_object}), made),
                            (), False, statement)
-        for method in ('__new__', '__init__'):
+        for method in ('__prepare__', '__new__', '__init__'):
             if keywords.get('metaclass'):
                 self._call((IMPLICIT, method), (), (keywords['metaclass'], made, *base_flows),
                            (), False, node)
