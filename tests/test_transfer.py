@@ -359,3 +359,15 @@ def test_a_singledispatch_function_moves_with_what_is_registered_once_called():
     moved = decode(encode(namespace['show'], notebook=True), namespace)
     assert (moved(2), moved('b'), moved.note) == ('integral', 'object', 'kept')
     assert set(moved.registry) == set(namespace['show'].registry)
+
+
+def test_a_notebook_enum_keeps_what_its_new_set_on_its_members_where_it_lands(shared_pool):
+    # Made again from its values, its members lost `message`: AttributeError.
+    namespace = {'__name__': '__main__'}
+    exec('import enum\nclass Status(enum.Enum):\n    OK = (200, "fine")\n'
+         '    def __new__(cls, code, message):\n        member = object.__new__(cls)\n'
+         '        member._value_ = code\n        member.message = message\n        return member',
+         namespace)
+    result = shared_pool.run('found = [(s.value, s.message) for s in e]',
+                             {'e': namespace['Status']}, ['found'])
+    assert result == {'found': [(200, 'fine')]}

@@ -180,6 +180,13 @@ def _picklers():
                 attributes = {k: v for k, v in attributes.items() if k not in members}
                 reduced = (reduced[0], (bases, name, qualname, members, *rest),
                            (attributes, *more), *reduced[3:])
+                # What a custom __new__ set on its members besides their value.
+                kept = {key: {k: v for k, v in vars(member).items() if k not in _ENUM_OWN}
+                        for key, member in obj.__members__.items()}
+                kept = {key: found for key, found in kept.items() if found}
+                if kept and len(reduced) == 6 and callable(reduced[5]):
+                    reduced = (*reduced[:2], (reduced[2], kept, reduced[5]), None, None,
+                               _set_enum_state)
             return reduced
 
     class NotebookPickler(Pickler):
@@ -303,6 +310,21 @@ def _set_function_state(function, state):
         if full:
             cell.cell_contents = value
     return function
+
+
+# What Enum keeps in each member's own __dict__.
+_ENUM_OWN = frozenset({'_value_', '_name_', '__objclass__', '_sort_order_'})
+
+
+def _set_enum_state(cls, state):
+    """Set a copied enum's state (`set_class_state` sets the class's), then the
+    attributes its members had besides their values."""
+    class_state, kept, set_class_state = state
+    set_class_state(cls, class_state)
+    for name, attributes in kept.items():
+        member = cls.__members__[name]
+        for key, value in attributes.items():
+            setattr(member, key, value)
 
 
 # What functools.singledispatch sets on the function it makes (besides what it copies
