@@ -371,3 +371,14 @@ def test_a_notebook_enum_keeps_what_its_new_set_on_its_members_where_it_lands(sh
     result = shared_pool.run('found = [(s.value, s.message) for s in e]',
                              {'e': namespace['Status']}, ['found'])
     assert result == {'found': [(200, 'fine')]}
+
+
+def test_a_property_of_a_copied_class_keeps_its_name(shared_pool):
+    # Set on the copy after it was made, it took its getter's: help(Person.name)
+    # showed get_name.
+    namespace = {'__name__': '__main__'}
+    exec('class Person:\n    def get_name(self):\n        return "x"\n'
+         '    name = property(get_name, doc="The name.")', namespace)
+    result = shared_pool.run('named = (c.name.__name__, c.name.__doc__, c().name)',
+                             {'c': namespace['Person']}, ['named'])
+    assert result == {'named': ('name', 'The name.', 'x')}

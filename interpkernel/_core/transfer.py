@@ -154,6 +154,11 @@ def _picklers():
                 found = _module_method(obj)
                 if found is not None:
                     return _module_attribute, found
+            if type(obj) is property:
+                # Python names a property as its class is made (__set_name__); a copy
+                # set on a copied class afterwards would take its getter's name.
+                return _property, (obj.fget, obj.fset, obj.fdel, obj.__doc__,
+                                   getattr(obj, '__name__', None))
             if isinstance(obj, types.CodeType):
                 # cloudpickle renames a code object's file to '<dynamic-code>':
                 # tracebacks would lose their cell, the dataflow the code's key.
@@ -310,6 +315,13 @@ def _set_function_state(function, state):
         if full:
             cell.cell_contents = value
     return function
+
+
+def _property(fget, fset, fdel, doc, name):
+    made = property(fget, fset, fdel, doc)
+    if name is not None:
+        made.__name__ = name
+    return made
 
 
 # What Enum keeps in each member's own __dict__.
