@@ -214,3 +214,15 @@ def test_a_containers_code_names_the_notebook_classes_of_what_it_holds():
     assert values.describe(collections.deque([instance])).items_known
     assert not values.describe([[instance]]).items_known
     assert not values.describe(list(range(1000))).items_known
+
+
+def test_an_object_of_a_class_holding_another_classs_dict_descriptor_is_described():
+    # type(name, bases, dict(cls.__dict__)) copies cls's '__dict__' descriptor, which
+    # raises TypeError for the new class's objects: the worker describing one broke.
+    namespace = {'__name__': '__main__'}
+    exec('class Point:\n    def __init__(self, x):\n        self._x = x\n'
+         'Remade = type("Point", Point.__bases__, dict(Point.__dict__))\np = Remade(1)',
+         namespace)
+    point = namespace['p']
+    assert values.describe(point).type_qualname == 'Point'
+    assert values.fingerprint(point) == values.fingerprint(point)

@@ -170,7 +170,7 @@ def _own_attributes(obj):
     count its calls or raise, and looking at a value must do none of that."""
     try:
         attributes = object.__getattribute__(obj, '__dict__')
-    except AttributeError:
+    except (AttributeError, TypeError):   # TypeError: another class's __dict__ descriptor
         return {}
     return attributes if isinstance(attributes, dict) else {}
 
