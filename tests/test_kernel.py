@@ -1096,6 +1096,19 @@ def test_a_class_whose_metaclass_runs_code_is_not_made_again_by_the_kernel():
                                      [('stream', 'stdout', 'set sides\n')]]
 
 
+def test_del_of_a_kept_exception_frees_what_its_traceback_reaches():
+    # The kernel's own frame, which the cell's frames reach, held the exception in a
+    # loop variable: `del error` left p alive (its __del__ never ran).
+    cells = ['import weakref\nclass Person:\n    def __del__(self):\n'
+             '        print("__del__")\n    def boom(self):\n        raise ValueError("bump")',
+             'p = Person()\nw = weakref.ref(p)',
+             'try:\n    p.boom()\nexcept ValueError as ex:\n    error = ex',
+             'del p', 'del error\nprint("alive:", w() is not None)']
+    shown = _outputs_on_both(cells)
+    assert shown[KERNEL_NAME] == shown['python3']
+    assert shown['python3'][4] == [('stream', 'stdout', '__del__\nalive: False\n')]
+
+
 def test_a_context_manager_made_with_contextmanager_runs_its_body_where_its_globals_are():
     # Entering `tag('b')` appends to LOG: the with statement changed a copy of LOG
     # in another worker, and the last cell showed ['<a', 'a>'] with a note.

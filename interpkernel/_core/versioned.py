@@ -91,12 +91,12 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
         info = values.describe(value)
         written.append((name, key, tuple(info), _small_payload(value, info)))
 
-    for name, value in list(namespace.items()):
-        # What the cell left in a released name is a new version even if it is the
-        # same object: the store let go of the old one, whose ``id()`` another
-        # object may have taken since.
-        if not keep(name) and (name in released or identities.get(name) != id(value)):
-            keep_version(name, value)
+    # What the cell left in a released name is a new version even if it is the
+    # same object: the store let go of the old one, whose ``id()`` another
+    # object may have taken since.
+    for name in [n for n, value in namespace.items() if not keep(n) and
+                 (n in released or identities.get(n) != id(value))]:
+        keep_version(name, namespace[name])
     deleted = tuple(n for n in identities if n not in namespace and not keep(n))
     for key in changed:
         if key[0] not in kept:
@@ -105,9 +105,9 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
     # change with it: a new version here, which later readers come for.
     classes = tuple(value for value in map(store.get, changed) if issubclass(type(value), type))
     if classes:
-        for name, value in list(namespace.items()):
-            if name not in kept and not keep(name) and issubclass(type(value), classes):
-                keep_version(name, value)
+        for name in [n for n, value in namespace.items() if n not in kept and not keep(n)
+                     and issubclass(type(value), classes)]:
+            keep_version(name, namespace[name])
     for name in task.relinked:
         if name not in kept and name in namespace:
             keep_version(name, namespace[name])
@@ -125,9 +125,15 @@ def run(task, store, namespace, execute, keep=is_dunder, format_result=True, wit
             except BaseException as exc:
                 error = exc
     error_content, exception = describe(error)
-    return protocol.VersionedReport(shown, error_content, exception, started,
-                                    time.perf_counter(), tuple(written), deleted, changed,
-                                    restored + within(lambda: capture_states(task.capture)), ())
+    report = protocol.VersionedReport(shown, error_content, exception, started,
+                                      time.perf_counter(), tuple(written), deleted, changed,
+                                      restored + within(lambda: capture_states(task.capture)),
+                                      ())
+    # The cell's frames reach this one (their f_back) as long as an exception the cell
+    # kept lives (``except E as e: error = e``): it must hold none of the cell's values,
+    # or ``del error`` would free them only when a collection finds the cycle.
+    del result, error, classes
+    return report
 
 
 def _view(task, store, namespace):
