@@ -354,6 +354,18 @@ def test_changing_an_object_changes_what_an_earlier_change_found_sharing_it(work
     assert results[6][2] == '[0, 100, 7]\n' and not results[6][1].notes
 
 
+def test_a_defaultdict_not_made_yet_counts_as_calling_its_factory_when_looked_up(workers):
+    # `d['a']` was analysed before `d` was made: its factory's write of `misses` was
+    # not known, and the cell printing `misses` ran before it (printed 0, silently).
+    session = Session(workers)
+    results = session.run_all(
+        'from collections import defaultdict\nmisses = 0',
+        'def default_value():\n    global misses\n    misses += 1\n    return 0',
+        SLOW + 'd = defaultdict(default_value)', "d['a']\nd['b']", 'print(misses)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
+    assert results[4][2] == '2\n'
+
+
 @pytest.mark.parametrize('set_on', [
     'Card.__str__ = card_str',                          # under another name
     'Card.show = card_str',                             # a method of the class calls it

@@ -29,8 +29,8 @@ from typing import NamedTuple
 from ..engine import HOST
 from . import knowledge
 from .analysis import CellEffects
-from .effects import (MISSING, Resolved, known_builtin, known_from_info, spoken, state_name,
-                      static_known)
+from .effects import (MISSING, Known, Resolved, known_builtin, known_from_info, spoken,
+                      state_name, static_known)
 
 __all__ = ['Graph', 'Cell', 'TimedCode', 'Version', 'Aborted', 'UNDERS', 'changed_unnamed']
 
@@ -460,7 +460,35 @@ class Graph:
         if writer.done:
             version = None if name in writer.deleted else writer.versions[name]
             return version.known if version is not None else MISSING
-        return static_known(writer.effects, writer.filename, name)
+        known = static_known(writer.effects, writer.filename, name)
+        if known.kind == 'unknown' and name in writer.effects.constructed:
+            return self._defaultdict_made(writer, name) or known
+        return known
+
+    def _defaultdict_made(self, writer, name):
+        """The ``defaultdict`` of a notebook function or class that `writer`, not run
+        yet, binds `name` to (``d = defaultdict(default_value)``), as a `Known` whose
+        code is the factory's: looking a missing key up in it runs that code, whose
+        writes a later cell must wait for.  None for anything else it makes."""
+        path = writer.effects.constructed[name]
+        maker = self.known_before(writer, path[0])
+        if maker.kind == 'callable':
+            made = (maker.module, maker.qualname)
+        elif maker.kind == 'module':
+            made = (maker.module, '.'.join(path[1:]))
+        else:
+            return None
+        if made != ('collections', 'defaultdict'):
+            return None
+        calls = [call for call in writer.effects.calls if call.callee == path and call.args]
+        if len(calls) != 1 or len(calls[0].args[0]) != 1:
+            return None
+        [factory_name] = calls[0].args[0]
+        factory = self.known_before(writer, factory_name) if factory_name not in \
+            writer.effects.binds else static_known(writer.effects, writer.filename, factory_name)
+        if factory.kind not in ('function', 'class') or not factory.code:
+            return None
+        return Known('value', 'collections', 'defaultdict', factory.code)
 
     # -- who waits for whom --
 
