@@ -1414,6 +1414,9 @@ class _Resolver:
         hooks, descriptor = _ATTRIBUTE_HOOKS[mode]
         for name in names:
             for known in (UNKNOWN,) if held else self.knowns(name):
+                if known.kind == 'value' and mode == 'get' and \
+                        knowledge.caches_on_read(known.module, known.qualname, attribute):
+                    self._mutate({name})    # ``files.n`` keeps the joined list in `files`
                 if known.kind not in ('unknown', 'instance', 'class'):
                     continue      # a module's or a library value's: nothing of ours runs
                 descriptors = self.summaries.methods_named((descriptor,))

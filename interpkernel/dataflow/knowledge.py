@@ -38,7 +38,7 @@ import builtins
 from dataclasses import dataclass, replace
 
 __all__ = ['Effect', 'StateKind', 'PURE', 'UNKNOWN', 'RECEIVER', 'ALL_ARGUMENTS', 'STATES',
-           'function_effect', 'method_effect', 'attribute_state', 'type_state',
+           'function_effect', 'method_effect', 'attribute_state', 'caches_on_read', 'type_state',
            'makes_unmovable', 'needs_shell']
 
 RECEIVER = 'self'        # in `Effect.mutates`: the object a method is called on
@@ -1144,6 +1144,18 @@ def method_effect(type_module, type_qualname, method):
 def attribute_state(module, attribute):
     """The name of the state that ``module.attribute`` holds (``sys.path``), or None."""
     return _ATTRIBUTE_STATES.get((_module(module), attribute))
+
+
+# Library types whose properties cache what they compute in the object they are
+# read on: reading one changes the object (IPython's SList, what ``!ls`` returns,
+# keeps its joined forms).
+_CACHING_PROPERTIES = {('IPython.utils.text', 'SList'): frozenset({'s', 'spstr', 'n', 'nlstr',
+                                                                   'p', 'paths'})}
+
+
+def caches_on_read(type_module, type_qualname, attribute):
+    """Does reading `attribute` of a value of that type change the value (a cache)?"""
+    return attribute in _CACHING_PROPERTIES.get((type_module, type_qualname), ())
 
 
 def type_state(type_module, type_qualname):
