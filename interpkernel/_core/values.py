@@ -295,7 +295,7 @@ def _items_known(value):
 def _class_code(cls):
     """Keys of the notebook classes among `cls` and its bases, and of the functions
     set on them."""
-    for klass in cls.__mro__:
+    for klass in _of_class(cls, '__mro__'):
         if _of_class(klass, '__module__') != '__main__':
             continue
         # A class a library function made (namedtuple, Enum('E', ...)) runs no code of
@@ -581,8 +581,8 @@ def _cell(cell, depth):
 
 def _attributes(value, depth):
     names = _own_attributes(value) or None
-    slots = [(k, s) for k in type(value).__mro__ for s in getattr(k, '__slots__', ())
-             if isinstance(s, str)]
+    slots = [(k, s) for k in _of_class(type(value), '__mro__')
+             for s in _of_class(k, '__slots__', ()) if isinstance(s, str)]
     result = _item(names, depth) if isinstance(names, dict) else None
     if slots:
         result = (result, tuple(_item(_slot(value, k, s), depth) for k, s in slots))
