@@ -226,3 +226,14 @@ def test_an_object_of_a_class_holding_another_classs_dict_descriptor_is_describe
     point = namespace['p']
     assert values.describe(point).type_qualname == 'Point'
     assert values.fingerprint(point) == values.fingerprint(point)
+
+
+def test_looking_at_a_class_runs_none_of_its_metaclasss_attribute_hooks():
+    # describe() read Account.__mro__ through MetaLogger.__getattribute__, which printed.
+    namespace = {'__name__': '__main__'}
+    exec('SEEN = []\nclass MetaLogger(type):\n    def __getattribute__(cls, name):\n'
+         '        SEEN.append(name)\n        return super().__getattribute__(name)\n'
+         'class Account(metaclass=MetaLogger):\n    __slots__ = ("apr",)', namespace)
+    values.describe(namespace['Account'])
+    values.fingerprint(namespace['Account'])
+    assert namespace['SEEN'] == []
