@@ -366,6 +366,18 @@ def test_a_defaultdict_not_made_yet_counts_as_calling_its_factory_when_looked_up
     assert results[4][2] == '2\n'
 
 
+def test_making_an_object_of_a_class_not_made_yet_may_run_its_metaclasss_call(workers):
+    # `c = Config()` was analysed before Config's statement ran: its metaclass, whose
+    # __call__ appends to LOG, was not known, and the cell printing LOG ran first.
+    session = Session(workers)
+    results = session.run_all(
+        'LOG = []', 'class Single(type):\n    def __call__(cls, *args):\n'
+        '        LOG.append("call")\n        return super().__call__(*args)',
+        SLOW + 'class Config(metaclass=Single):\n    pass', 'c = Config()', 'print(LOG)')
+    assert [outcome.status for _, outcome, _ in results] == ['ok'] * 5
+    assert results[4][2] == "['call']\n"
+
+
 @pytest.mark.parametrize('set_on', [
     'Card.__str__ = card_str',                          # under another name
     'Card.show = card_str',                             # a method of the class calls it

@@ -179,7 +179,8 @@ class ClassSummary:
     or a method changes the class itself (``type(self).count += 1``).
     `accessors`: names of its properties -> the keys of their functions (getter,
     setter, deleter); `binds_made`: its body binds the result of a call, which
-    may be a descriptor (``x = IntegerValue()``) that all instances share.
+    may be a descriptor (``x = IntegerValue()``) that all instances share;
+    `metaclass`: the ``metaclass=`` its statement names (``('?',)``: no dotted name).
     """
     key: tuple
     methods: dict = field(default_factory=dict)   # method name -> FunctionSummary key
@@ -189,6 +190,7 @@ class ClassSummary:
     shares_state: bool = False
     accessors: dict = field(default_factory=dict)
     binds_made: bool = False
+    metaclass: tuple = ()                         # the metaclass= keyword's dotted path
 
 
 @dataclass(frozen=True)
@@ -1618,11 +1620,13 @@ class _Visitor(ast.NodeVisitor):
         bases = tuple('.'.join(_path(base)) for base in node.bases if _path(base))
         decorators = tuple(_path(d.func if isinstance(d, ast.Call) else d) or ('?',)
                            for d in node.decorator_list)
+        metaclass = next(((_path(k.value) or ('?',)) for k in node.keywords
+                          if k.arg == 'metaclass'), ())
         self.functions[key] = ClassSummary(key, methods, bases, decorators,
                                            _default_factories(node.body),
                                            _binds_a_container(node.body)
                                            or _changes_its_class(node.body), accessors,
-                                           _binds_a_call(node.body))
+                                           _binds_a_call(node.body), metaclass)
         # Python calls the bases' __init_subclass__ (a registry of subclasses) and
         # the metaclass's __prepare__ (before the body), __new__ and __init__ with
         # the new class: the one named, or the bases'.

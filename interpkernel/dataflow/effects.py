@@ -1127,11 +1127,32 @@ class _Resolver:
             classes = self._calling_into(name, metaclass, args, keywords)
             found = classes and self._find_method(classes, metaclass.code, method)
             summaries = [found] if found is not None else []
+        elif known.kind == 'class' and self._names_a_metaclass(known):
+            # Its statement, not run yet, names a metaclass (or its bases may have
+            # one): which is known once it has run; until then, any notebook one.
+            summaries = self.summaries.methods_named((method,), metaclasses=True)
         else:
             summaries = ()
         for summary in summaries:
             self._apply(summary, {name}, _params(summary, [{name}, *args], keywords))
         return bool(summaries)
+
+    def _names_a_metaclass(self, known, depth=3):
+        """Does the class statement of `known` (a notebook class whose metaclass is not
+        known from a made class) name a metaclass other than ``type``, or derive
+        from a notebook class that may have one?"""
+        for key in known.code:
+            summary = self.summaries.get(key)
+            if not isinstance(summary, ClassSummary):
+                continue
+            if summary.metaclass and summary.metaclass != ('type',):
+                return True
+            for base in summary.bases if depth else ():
+                based = self.known(base.partition('.')[0]) if '.' not in base else UNKNOWN
+                if based.kind == 'class' and (based.metaclass_code or
+                                              self._names_a_metaclass(based, depth - 1)):
+                    return True
+        return False
 
     def _unseen_code(self, callee, args, keywords, why):
         """A call that may run notebook code no summary describes: it may read (and,
