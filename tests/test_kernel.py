@@ -44,12 +44,18 @@ def test_install_writes_a_kernelspec_jupyter_lists(kernelspec):
     assert KERNEL_NAME in listed.stdout
 
 
-def _outputs_on_both(cells):
-    """kernel name -> the `comparable` outputs of `cells`, cell by cell, run in order
-    on ipykernel and with Run All on the interp kernel."""
+def _runs_on_both(cells, stop_on_error=True):
+    """kernel name -> the `CellRun`s of `cells`, run in order on ipykernel and with
+    Run All on the interp kernel."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    return {name: [comparable(run.outputs) for run in run_all(notebook, name)]
+    return {name: run_all(notebook, name, stop_on_error=stop_on_error)
             for name in ('python3', KERNEL_NAME)}
+
+
+def _outputs_on_both(cells, stop_on_error=True):
+    """kernel name -> the `comparable` outputs of `cells`, cell by cell (`_runs_on_both`)."""
+    return {name: [comparable(run.outputs) for run in runs]
+            for name, runs in _runs_on_both(cells, stop_on_error).items()}
 
 
 def _kernels_capture_process_output(monkeypatch):
@@ -972,9 +978,7 @@ def test_tb_and_sys_last_value_show_the_error_of_the_latest_failed_cell():
              'import time\ntime.sleep(1)\nraise KeyError("first")', 'check(-1)', '%tb',
              'import sys\nprint(type(sys.last_value).__name__, sys.last_value)',
              'x = 1 / 0', 'print(repr(sys.last_value))']
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    runs = {name: run_all(notebook, name, stop_on_error=False)
-            for name in ('python3', KERNEL_NAME)}
+    runs = _runs_on_both(cells, stop_on_error=False)
     shown = {name: [comparable(run.outputs) for run in found] for name, found in runs.items()}
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][3:5] == [[('error', 'ValueError', 'negative: -1')],
@@ -1031,9 +1035,7 @@ def test_a_running_cell_is_counted_as_ipython_counts_it():
              'from IPython.core.magic import register_cell_magic\n@register_cell_magic\n'
              'def rerun(line, cell):\n    get_ipython().run_cell(cell)',
              '%%rerun\n1 / 0', '%history -n -l 1']
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    runs = {name: run_all(notebook, name, stop_on_error=False)
-            for name in ('python3', KERNEL_NAME)}
+    runs = _runs_on_both(cells, stop_on_error=False)
     shown = {name: [comparable(run.outputs) for run in found] for name, found in runs.items()}
     assert shown[KERNEL_NAME] == shown['python3']
     assert shown['python3'][0] == [('stream', 'stdout', '2\n')]
